@@ -1,0 +1,20 @@
+/* atomic.h — state files are written whole or not at all: write a temporary
+ * file beside the target, fsync it, rename it over, fsync the directory. */
+#ifndef FCM_ATOMIC_H
+#define FCM_ATOMIC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jv.h>
+
+int fcm_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* v (consumed) as one compact JSON line. */
+int fcm_write_json_atomic(const char *path, jv v, mode_t mode);
+/* Whole file, at most max bytes, NUL-terminated (malloc'd); NULL with errno
+ * (EFBIG when larger than max). */
+char *fcm_read_file(const char *path, size_t max, size_t *len);
+/* A JSON file; jv_invalid_with_msg (errno kept) when missing or bad. */
+jv fcm_read_json(const char *path);
+
+#endif

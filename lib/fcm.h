@@ -1,0 +1,15 @@
+/* fcm.h — libfcm, everything at once.  Each concern has its own header. */
+#ifndef FCM_H
+#define FCM_H
+
+#include "atomic.h"
+#include "err.h"
+#include "jsonl.h"
+#include "lock.h"
+#include "name.h"
+#include "paths.h"
+#include "run.h"
+#include "utf8.h"
+#include "vm.h"
+
+#endif

@@ -1,0 +1,31 @@
+/* lock.c — blocking advisory locks through skalibs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <skalibs/djbunix.h>
+
+#include "lock.h"
+
+int fcm_lock(const char *path, int exclusive)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (fd_lock(fd, exclusive, 0) < 1) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+void fcm_unlock(int fd)
+{
+	if (fd < 0)
+		return;
+	fd_unlock(fd);
+	close(fd);
+}

@@ -1,0 +1,11 @@
+/* lock.h — advisory locks on lock files (skalibs' fd_lock), so concurrent
+ * commands never corrupt or collide on shared state. */
+#ifndef FCM_LOCK_H
+#define FCM_LOCK_H
+
+/* Open (creating) the lock file and take the lock, waiting for it.
+ * Returns the fd to pass to fcm_unlock, or -1 with errno. */
+int fcm_lock(const char *path, int exclusive);
+void fcm_unlock(int fd);
+
+#endif
