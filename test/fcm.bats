@@ -1,0 +1,99 @@
+#!/usr/bin/env bats
+# The front end: dispatch, help, plugins, version, unknown commands.
+load test_helper
+
+setup() {
+	PLUGDIR=$BATS_TEST_TMPDIR/plugins-on-path
+	mkdir -p "$PLUGDIR"
+	cat > "$PLUGDIR/fcm-hello" <<'SH'
+#!/bin/sh
+# fcm-description: say hello with the arguments
+echo "hello $# [$1] [$2] root=$FCM_ROOT host=$FCM_HOST version=$FCM_VERSION"
+SH
+	chmod +x "$PLUGDIR/fcm-hello"
+}
+
+@test "fcm --version prints the version" {
+	run fcm --version
+	assert_success
+	assert_output --regexp '^fcm version [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "a plugin on PATH runs with its arguments and the fcm environment" {
+	PATH="$PLUGDIR:$PATH" run fcm hello a 'b c'
+	assert_success
+	assert_output "hello 2 [a] [b c] root=$FCM_ROOT host=127.0.0.1:7777 version=$(fcm --version | cut -d' ' -f3)"
+}
+
+@test "FCM_HOST given by the user reaches the plugin" {
+	PATH="$PLUGDIR:$PATH" FCM_HOST=10.9.8.7:1234 run fcm hello
+	assert_success
+	assert_output --partial "host=10.9.8.7:1234"
+}
+
+@test "fcm help lists built-in commands and plugins with a description" {
+	PATH="$PLUGDIR:$PATH" run fcm help
+	assert_success
+	assert_line --regexp '^   name +a fresh VM name'
+	assert_line --regexp '^   hello +say hello with the arguments$'
+}
+
+@test "a plugin in plugins/ is found" {
+	mkdir -p "$BATS_TEST_TMPDIR/pl"
+	printf '#!/bin/sh\necho from-plugins-dir "$@"\n' > "$BATS_TEST_TMPDIR/pl/fcm-zap"
+	chmod +x "$BATS_TEST_TMPDIR/pl/fcm-zap"
+	FCM_PLUGINS=$BATS_TEST_TMPDIR/pl run fcm zap 1
+	assert_success
+	assert_output "from-plugins-dir 1"
+}
+
+@test "a built-in command wins over a plugin of the same name" {
+	printf '#!/bin/sh\necho impostor\n' > "$PLUGDIR/fcm-name"
+	chmod +x "$PLUGDIR/fcm-name"
+	PATH="$PLUGDIR:$PATH" run fcm name
+	assert_success
+	refute_output --partial impostor
+	assert_output --regexp '^\{"ok":true,"name":"[a-z]+-[a-z]+"\}$'
+}
+
+@test "an unknown command is refused with a suggestion" {
+	run fcm nmae
+	assert_failure 100
+	assert_line --index 0 "fcm: 'nmae' is not an fcm command. See 'fcm help'."
+	assert_output --partial $'\tname'
+}
+
+@test "an unknown command with no close match has no suggestion" {
+	run fcm zzzzzzzzzz
+	assert_failure 100
+	assert_output "fcm: 'zzzzzzzzzz' is not an fcm command. See 'fcm help'."
+}
+
+@test "path tricks are not commands" {
+	run fcm ../bin/fcm-name
+	assert_failure 100
+	assert_output --partial "is not an fcm command"
+	run fcm "$(printf 'na\xffme')"
+	assert_failure 100
+}
+
+@test "fcm help <cmd> and fcm <cmd> --help show its usage" {
+	run fcm help name
+	assert_success
+	assert_output --partial "usage: fcm-name"
+	run fcm name --help
+	assert_success
+	assert_output --partial "usage: fcm-name"
+}
+
+@test "fcm with an unknown option says so" {
+	run fcm --bogus
+	assert_failure 100
+	assert_output --partial "unknown option '--bogus'"
+}
+
+@test "a relative or odd FCM_ROOT is refused" {
+	FCM_ROOT=relative/path run fcm-name
+	assert_failure 100
+	assert_output --partial "FCM_ROOT must be an absolute path"
+}
