@@ -4,6 +4,7 @@
 
 #include "atomic.h"
 #include "err.h"
+#include "expose.h"
 #include "jsonl.h"
 #include "lock.h"
 #include "name.h"
