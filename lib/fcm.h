@@ -3,6 +3,7 @@
 #define FCM_H
 
 #include "atomic.h"
+#include "dotfcm.h"
 #include "err.h"
 #include "expose.h"
 #include "jsonl.h"
