@@ -1,0 +1,375 @@
+/* fcm-repo — the bare git repository of each VM, for git push deploys.
+ *
+ *   {"op":"create","id":"8i5agfx2","name":"cosmic-nova","owner":"admin"}
+ *       → {"ok":true,"path":"/var/lib/firecracker/git/cosmic-nova.git",
+ *          "git":"root@64.34.93.45:cosmic-nova.git"}
+ *   {"op":"delete","name":"cosmic-nova"}            → {"ok":true}  (idempotent)
+ *   {"op":"show","name":"cosmic-nova"}              → as create, with "exists"
+ *
+ * The repo is $FCM_ROOT/git/<name>.git, made whole or not at all: `git init
+ * --bare` in a temporary directory beside it, the hook and fcm.json written,
+ * then one rename.  Its pre-receive hook is fixed text naming only checked
+ * paths; it execs fcm-deploy, which deploys a push to main/master into the VM
+ * and refuses the push when the deploy fails (doc/fcm-deploy.md).
+ *
+ * The git remote is root@<host>:<name>.git, <host> being $FCM_GIT_HOST (a DNS
+ * name or IPv4 address) or the public IP (lib/expose.h).  With $FCM_GIT_PORT
+ * it is ssh://root@<host>:<port>/<name>.git. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fcm.h"
+
+static const char usage[] = "fcm-repo [create id=ID name=NAME owner=OWNER | delete name=NAME | show name=NAME]";
+
+/* Characters allowed in a path written into the hook (no quotes, no spaces). */
+static int path_sane(const char *p)
+{
+	if (p[0] != '/' || strlen(p) > 512 || strstr(p, "/../") || strstr(p, "/./"))
+		return 0;
+	for (; *p; p++)
+		if (!(*p == '/' || *p == '-' || *p == '_' || *p == '.' || *p == '+' ||
+		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+			return 0;
+	return 1;
+}
+
+/* An owner: admin, or a user name or e-mail address (OAuth users later). */
+static int owner_check(const char *s, char *why, size_t whylen)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128) {
+		snprintf(why, whylen, "owner must be 1-128 characters");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-' || c == '@' || c == '+')) {
+			snprintf(why, whylen, "owner '%.64s' has a character other than letters, digits and ._-@+", s);
+			return -1;
+		}
+	}
+	if (s[0] == '-' || s[0] == '.') {
+		snprintf(why, whylen, "owner '%.64s' must not start with '%c'", s, s[0]);
+		return -1;
+	}
+	return 0;
+}
+
+/* The git remote for a repo name (malloc'd), or NULL with the reason. */
+static char *git_url(const char *name, char *err, size_t errlen)
+{
+	const char *host = getenv("FCM_GIT_HOST"), *port = getenv("FCM_GIT_PORT");
+	char ip[16], why[256];
+	long p;
+
+	if (host && *host) {
+		struct in_addr a;
+		if (inet_pton(AF_INET, host, &a) != 1 && fcm_domain_check(host, why, sizeof why) < 0) {
+			snprintf(err, errlen, "FCM_GIT_HOST is neither an IPv4 address nor a DNS name: %s", why);
+			return NULL;
+		}
+		snprintf(ip, sizeof ip, "%s", "");
+	} else {
+		if (fcm_public_ip(ip, err, errlen) < 0)
+			return NULL;
+		host = ip;
+	}
+	if (port && *port) {
+		if (fcm_port_parse(port, &p, why, sizeof why) < 0) {
+			snprintf(err, errlen, "FCM_GIT_PORT: %s", why);
+			return NULL;
+		}
+		return fcm_asprintf("ssh://root@%s:%ld/%s.git", host, p, name);
+	}
+	return fcm_asprintf("root@%s:%s.git", host, name);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path);
+	return unlink(path);
+}
+
+static int rm_tree(const char *path)
+{
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/* Run git quietly: its stdout would corrupt our JSON stream. */
+static int git_quiet(char *const argv[])
+{
+	char *out = NULL;
+	int st = fcm_run_capture(argv, NULL, 0, &out, 4096);
+
+	free(out);
+	return st;
+}
+
+static const char hook_fmt[] =
+    "#!/bin/sh\n"
+    "# Written by fcm-repo: deploys each push to main or master into VM %s.\n"
+    "# A failed deploy refuses the push and leaves the previous release serving.\n"
+    "FCM_ROOT='%s'\n"
+    "export FCM_ROOT\n"
+    "exec '%s' --hook\n";
+
+static int write_hook(const char *repo, const char *name)
+{
+	char *deploy = fcm_helper("deploy");
+	char *hooks = fcm_asprintf("%s/hooks", repo);
+	char *path = fcm_asprintf("%s/hooks/pre-receive", repo);
+	char *text;
+	int r = -1;
+
+	if (!path_sane(deploy) || !path_sane(fcm_root())) {
+		errno = EINVAL;
+		goto out;
+	}
+	text = fcm_asprintf(hook_fmt, name, fcm_root(), deploy);
+	if (fcm_mkdirs(hooks, 0755) == 0)
+		r = fcm_write_atomic(path, text, strlen(text), 0755);
+	free(text);
+out:
+	free(deploy);
+	free(hooks);
+	free(path);
+	return r;
+}
+
+static jv reply_for(const char *name, const char *path)
+{
+	char err[512];
+	char *url = git_url(name, err, sizeof err);
+	jv r;
+
+	if (!url)
+		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+	r = jv_object_set(fcm_ok(), jv_string("path"), jv_string(path));
+	r = jv_object_set(r, jv_string("git"), jv_string(url));
+	free(url);
+	return r;
+}
+
+static int git_lock(void)
+{
+	char *dir = fcm_path("git");
+	char *lock = fcm_path("git/.lock");
+	int fd = -1;
+
+	if (fcm_mkdirs(dir, 0755) == 0)
+		fd = fcm_lock(lock, 1);
+	free(dir);
+	free(lock);
+	return fd;
+}
+
+static jv op_create(jv req)
+{
+	static const struct fcm_field spec[] = {
+		{ "op", JV_KIND_STRING, 1 },
+		{ "id", JV_KIND_STRING, 1 },
+		{ "name", JV_KIND_STRING, 1 },
+		{ "owner", JV_KIND_STRING, 0 },
+		{ NULL, 0, 0 },
+	};
+	char err[512];
+	const char *id, *name, *owner;
+	char *path = NULL, *tmp = NULL, *meta = NULL;
+	jv reply;
+	int lk;
+
+	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
+		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+	id = fcm_get_str(req, "id");
+	name = fcm_get_str(req, "name");
+	owner = fcm_get_str(req, "owner");
+	if (!owner)
+		owner = "admin";
+	if (fcm_id_check(id) < 0)
+		return fcm_fail(FCM_EXIT_USAGE, "'%.64s' is not a VM id (8 of a-z0-9)", id);
+	if (fcm_name_check(name, err, sizeof err) < 0)
+		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+	if (owner_check(owner, err, sizeof err) < 0)
+		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+	{
+		/* Check the remote can be named before making anything. */
+		char *url = git_url(name, err, sizeof err);
+		if (!url)
+			return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		free(url);
+	}
+
+	lk = git_lock();
+	if (lk < 0)
+		return fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/git: %s", fcm_root(), strerror(errno));
+	path = fcm_path("git/%s.git", name);
+	meta = fcm_asprintf("%s/fcm.json", path);
+
+	if (access(path, F_OK) == 0) {
+		/* Idempotent for the same VM; never take over another VM's repo. */
+		jv m = fcm_read_json(meta);
+		const char *mid = jv_is_valid(m) ? fcm_get_str(m, "id") : NULL;
+		if (mid && !strcmp(mid, id))
+			reply = reply_for(name, path);
+		else if (mid)
+			reply = fcm_fail(FCM_EXIT_USAGE,
+			    "a git repo for '%s' already exists (%s) and belongs to VM %s: remove it with 'fcm-repo delete name=%s' if that VM is gone",
+			    name, path, mid, name);
+		else
+			reply = fcm_fail(FCM_EXIT_USAGE,
+			    "%s already exists but was not made by fcm-repo: move it away, or remove it with 'fcm-repo delete name=%s'",
+			    path, name);
+		jv_free(m);
+		goto out;
+	}
+
+	tmp = fcm_path("git/.new-%s-%ld", name, (long)getpid());
+	rm_tree(tmp);
+	{
+		char *argv[] = { "git", "init", "--quiet", "--bare", "--template=",
+			"--initial-branch=main", tmp, NULL };
+		int st = git_quiet(argv);
+		if (st != 0) {
+			reply = st < 0
+			    ? fcm_fail(FCM_EXIT_TEMP, "unable to run git: %s (is git installed?)", strerror(errno))
+			    : fcm_fail(FCM_EXIT_TEMP, "git init --bare %s failed (exit %d)", tmp, st);
+			goto undo;
+		}
+	}
+	{
+		/* Pushes may rewrite history, as on Heroku; the repo mirrors the app. */
+		char *cfg = fcm_asprintf("%s/config", tmp);
+		char *a1[] = { "git", "config", "--file", cfg, "receive.denyNonFastForwards", "false", NULL };
+		char *a2[] = { "git", "config", "--file", cfg, "receive.denyDeleteCurrent", "true", NULL };
+		int st = git_quiet(a1);
+		if (st == 0)
+			st = git_quiet(a2);
+		free(cfg);
+		if (st != 0) {
+			reply = fcm_fail(FCM_EXIT_TEMP, "unable to configure %s (git config exit %d)", tmp, st);
+			goto undo;
+		}
+	}
+	if (write_hook(tmp, name) < 0) {
+		reply = errno == EINVAL
+		    ? fcm_fail(FCM_EXIT_USAGE, "the path of fcm-deploy or FCM_ROOT has characters other than letters, digits and -_.+/: install fcm under a plain path")
+		    : fcm_fail(FCM_EXIT_TEMP, "unable to write the deploy hook in %s: %s", tmp, strerror(errno));
+		goto undo;
+	}
+	{
+		char *tmeta = fcm_asprintf("%s/fcm.json", tmp);
+		jv m = jv_object_set(jv_object(), jv_string("id"), jv_string(id));
+		m = jv_object_set(m, jv_string("name"), jv_string(name));
+		m = jv_object_set(m, jv_string("owner"), jv_string(owner));
+		int r = fcm_write_json_atomic(tmeta, m, 0644);
+		free(tmeta);
+		if (r < 0) {
+			reply = fcm_fail(FCM_EXIT_TEMP, "unable to write %s/fcm.json: %s", tmp, strerror(errno));
+			goto undo;
+		}
+	}
+	if (rename(tmp, path) < 0) {
+		reply = fcm_fail(FCM_EXIT_TEMP, "unable to rename %s to %s: %s", tmp, path, strerror(errno));
+		goto undo;
+	}
+	reply = reply_for(name, path);
+	goto out;
+undo:
+	rm_tree(tmp);
+out:
+	fcm_unlock(lk);
+	free(path);
+	free(tmp);
+	free(meta);
+	return reply;
+}
+
+static jv op_delete(jv req)
+{
+	static const struct fcm_field spec[] = {
+		{ "op", JV_KIND_STRING, 1 },
+		{ "name", JV_KIND_STRING, 1 },
+		{ "id", JV_KIND_STRING, 0 },
+		{ NULL, 0, 0 },
+	};
+	char err[512];
+	const char *name;
+	char *path, *old;
+	jv reply = fcm_ok();
+	int lk;
+
+	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
+		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+	name = fcm_get_str(req, "name");
+	if (fcm_name_check(name, err, sizeof err) < 0)
+		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+	lk = git_lock();
+	if (lk < 0)
+		return fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/git: %s", fcm_root(), strerror(errno));
+	path = fcm_path("git/%s.git", name);
+	old = fcm_path("git/.old-%s-%ld", name, (long)getpid());
+	rm_tree(old);
+	if (rename(path, old) < 0) {
+		if (errno != ENOENT)
+			reply = fcm_fail(FCM_EXIT_TEMP, "unable to remove %s: %s", path, strerror(errno));
+	} else if (rm_tree(old) < 0) {
+		fcm_warn_sys("unable to remove all of %s", old);
+	}
+	fcm_unlock(lk);
+	free(path);
+	free(old);
+	return reply;
+}
+
+static jv op_show(jv req)
+{
+	static const struct fcm_field spec[] = {
+		{ "op", JV_KIND_STRING, 1 },
+		{ "name", JV_KIND_STRING, 1 },
+		{ NULL, 0, 0 },
+	};
+	char err[512];
+	const char *name;
+	char *path;
+	jv reply;
+
+	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
+		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+	name = fcm_get_str(req, "name");
+	if (fcm_name_check(name, err, sizeof err) < 0)
+		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+	path = fcm_path("git/%s.git", name);
+	reply = reply_for(name, path);
+	if (fcm_reply_ok(reply))
+		reply = jv_object_set(reply, jv_string("exists"), jv_bool(access(path, F_OK) == 0));
+	free(path);
+	return reply;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct fcm_op ops[] = {
+		{ "create", op_create },
+		{ "delete", op_delete },
+		{ "show", op_show },
+		{ NULL, NULL },
+	};
+
+	fcm_init(argv[0]);
+	umask(022);
+	return fcm_serve(argc, argv, ops, usage);
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bats
+# fcm-repo: the bare git repo of each VM, its deploy hook and its remote.
+load test_helper
+
+setup() {
+	export FCM_PUBLIC_IP=10.9.8.7
+	unset FCM_GIT_HOST FCM_GIT_PORT
+}
+
+@test "create makes a bare repo with the deploy hook and answers the git remote" {
+	run fcm-repo create id=abcd1234 name=cosmic-nova owner=admin
+	assert_success
+	assert_output "{\"ok\":true,\"path\":\"$FCM_ROOT/git/cosmic-nova.git\",\"git\":\"root@10.9.8.7:cosmic-nova.git\"}"
+	repo=$FCM_ROOT/git/cosmic-nova.git
+	[ "$(git --git-dir="$repo" rev-parse --is-bare-repository)" = true ]
+	[ -x "$repo/hooks/pre-receive" ]
+	grep -qF "exec '$FCM_SRC/bin/fcm-deploy' --hook" "$repo/hooks/pre-receive"
+	grep -qF "FCM_ROOT='$FCM_ROOT'" "$repo/hooks/pre-receive"
+	[ "$(jq -r .owner "$repo/fcm.json")" = admin ]
+	[ "$(jq -r .id "$repo/fcm.json")" = abcd1234 ]
+	# no temporary directories left beside it
+	[ "$(ls -A "$FCM_ROOT/git" | grep -v '^\.lock$')" = cosmic-nova.git ]
+}
+
+@test "create is idempotent for the same VM and refuses another VM's repo" {
+	fcm-repo create id=abcd1234 name=cosmic-nova
+	run fcm-repo create id=abcd1234 name=cosmic-nova
+	assert_success
+	before=$(tree_snapshot "$FCM_ROOT/git")
+	run fcm-repo create id=zzzz9999 name=cosmic-nova
+	assert_failure 100
+	assert_output --partial 'belongs to VM abcd1234'
+	[ "$before" = "$(tree_snapshot "$FCM_ROOT/git")" ]
+}
+
+@test "FCM_GIT_HOST and FCM_GIT_PORT name the remote" {
+	FCM_GIT_HOST=git.example.org run fcm-repo show name=cosmic-nova
+	assert_success
+	assert_output --partial '"git":"root@git.example.org:cosmic-nova.git","exists":false'
+	FCM_GIT_HOST=10.0.0.1 FCM_GIT_PORT=2222 run fcm-repo show name=x
+	assert_output --partial '"git":"ssh://root@10.0.0.1:2222/x.git"'
+	FCM_GIT_HOST='a;b' run fcm-repo show name=x
+	assert_failure 100
+	assert_output --partial 'FCM_GIT_HOST is neither'
+	FCM_GIT_PORT=99999 run fcm-repo show name=x
+	assert_failure 100
+}
+
+@test "bad names, ids and owners are refused and nothing is made" {
+	for args in "id=abcd1234 name=../etc" "id=abcd1234 name=Foo" "id=../../x name=ok" \
+	    "id=abcd1234 name=ok owner=a;b" "id=abcd1234 name=ok owner=-x" "id=abcd1234 name=ok extra=1"; do
+		run fcm-repo create $args
+		assert_failure 100
+	done
+	[ -z "$(ls -A "$FCM_ROOT/git" 2>/dev/null | grep -v '^\.lock$')" ]
+}
+
+@test "delete removes the repo and is idempotent" {
+	fcm-repo create id=abcd1234 name=cosmic-nova
+	run fcm-repo delete name=cosmic-nova
+	assert_success
+	assert_output '{"ok":true}'
+	[ ! -e "$FCM_ROOT/git/cosmic-nova.git" ]
+	run fcm-repo delete name=cosmic-nova
+	assert_success
+	run fcm-repo delete name=../x
+	assert_failure 100
+}
+
+@test "JSON lines on stdin, one reply each" {
+	run fcm-repo <<-'EOF'
+	{"op":"create","id":"abcd1234","name":"a1","owner":"admin"}
+	{"op":"delete","name":"a1"}
+	{"op":"nope"}
+	EOF
+	assert_failure 100
+	[ "${#lines[@]}" -ge 3 ]
+	[[ ${lines[0]} == '{"ok":true,'* ]]
+	[ "${lines[1]}" = '{"ok":true}' ]
+}
