@@ -11,7 +11,9 @@
 #include "name.h"
 #include "paths.h"
 #include "run.h"
+#include "svc.h"
 #include "utf8.h"
 #include "vm.h"
+#include "vmprint.h"
 
 #endif

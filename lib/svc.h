@@ -1,0 +1,41 @@
+/* svc.h — fcm's s6 supervision tree (doc/supervision.md).
+ *
+ *   $FCM_ROOT/scan/                 s6-svscan's scan directory (fcm daemon)
+ *   $FCM_ROOT/scan/vm-<id>  ->      $FCM_ROOT/vms/<id>/service
+ *   $FCM_ROOT/vms/<id>/service/     run, finish, notification-fd, timeout-kill,
+ *                                   down (while stopped), log/run
+ *
+ * A VM's state is read from s6-supervise's status file, so it is right
+ * whether or not anyone asked fcm to change it (s6-svc -d/-u work too). */
+#ifndef FCM_SVC_H
+#define FCM_SVC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jv.h>
+
+struct fcm_svc_status {
+	int supervised;		/* an s6-supervise process holds the service */
+	pid_t pid;		/* the run process, 0 when down */
+	int want_up, ready, paused, finishing;
+	int64_t since;		/* unix time of the last up/down change */
+	int wstat;		/* raw wait status of the last death */
+};
+
+char *fcm_scandir(void);
+char *fcm_vm_svcdir(const char *id);
+/* Is s6-svscan running on fcm's scan directory? */
+int fcm_svscan_running(void);
+/* Read a service's status; 0, or -1 when it was never supervised. */
+int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st);
+/* "running", "starting", "stopping", "stopped", "failed" or "creating", from
+ * the record and its service. */
+const char *fcm_vm_state(jv rec);
+
+/* Write the service directory of VM id (down: start it stopped). */
+int fcm_svc_make(const char *id, int down);
+/* s6-svc with one option (e.g. "-u", "-d") on a service directory. */
+int fcm_svc_ctl(const char *svcdir, const char *opt);
+
+#endif
