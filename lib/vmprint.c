@@ -77,11 +77,14 @@ void fcm_print_vm_table(FILE *f, jv records)
 				w[c] = strlen(cells[i][c]);
 		jv_free(rec);
 	}
-	for (int c = 0; c < NCOLS; c++)
-		fprintf(f, c < NCOLS - 1 ? "%-*s  " : "%-*s\n", (int)w[c], head[c]);
-	for (int i = 0; i < n; i++)
-		for (int c = 0; c < NCOLS; c++)
-			fprintf(f, c < NCOLS - 1 ? "%-*s  " : "%s\n", (int)w[c], cells[i][c]);
+	for (int c = 0; c < NCOLS - 1; c++)
+		fprintf(f, "%-*s  ", (int)w[c], head[c]);
+	fprintf(f, "%s\n", head[NCOLS - 1]);
+	for (int i = 0; i < n; i++) {
+		for (int c = 0; c < NCOLS - 1; c++)
+			fprintf(f, "%-*s  ", (int)w[c], cells[i][c]);
+		fprintf(f, "%s\n", cells[i][NCOLS - 1]);
+	}
 	free(cells);
 }
 
