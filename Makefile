@@ -23,7 +23,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CPPFLAGS += -D_GNU_SOURCE -DFCM_LIBEXECDIR='"$(LIBEXECDIR)"' -DFCM_VERSION='"$(VERSION)"' -iquote lib -I/usr/include/libnl3
 LDFLAGS += -Wl,--as-needed
 # Every program links the same list; --as-needed keeps only what each uses.
-LDLIBS  := -ljq -lcurl -lmicrohttpd -lnftnl -lmnl -lnl-route-3 -lnl-3 -lskarnet -lutil -lvterm
+LDLIBS  := -ljq -lcurl -lmicrohttpd -lcrypto -lnftnl -lmnl -lnl-route-3 -lnl-3 -lskarnet -lutil -lvterm
 
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
