@@ -1,0 +1,1143 @@
+/* fcm-tty — hold a terminal: run a command on a pty, serve it on a unix
+ * socket, let clients attach and detach at will (doc/fcm-tty.md).
+ *
+ *   fcm-tty serve SOCKET [--log] [--scrollback BYTES] [--ready-fd FD]
+ *                 [--rows R --cols C] -- COMMAND [ARG...]
+ *   fcm-tty attach SOCKET [--read-only] [--hint TEXT]
+ *   fcm-tty kill SOCKET [--signal SIG] [--timeout SECONDS]
+ *   fcm-tty status SOCKET
+ *
+ * The server is one poll loop with a self-pipe for signals (as
+ * s6-supervise); no threads.  The wire protocol is doc/tty-protocol.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fcm.h"
+#include "ttyproto.h"
+#include "ttyscreen.h"
+#include "ttysock.h"
+
+static const char usage[] =
+    "fcm-tty serve SOCKET [--log] [--scrollback BYTES] [--ready-fd FD] [--rows R --cols C] -- COMMAND [ARG...]\n"
+    "       fcm-tty attach SOCKET [--read-only] [--hint TEXT]\n"
+    "       fcm-tty kill SOCKET [--signal SIG] [--timeout SECONDS]\n"
+    "       fcm-tty status SOCKET";
+
+#define DETACH_KEY 0x1d		/* Ctrl-] */
+#define CLIENTS_MAX 64
+#define CLIENT_QUEUE_MAX (1024 * 1024)
+#define PTYIN_MAX (64 * 1024)
+#define LOG_QUEUE_MAX (256 * 1024)
+#define HELLO_TIMEOUT_MS 10000
+#define SCROLLBACK_DEFAULT (256 * 1024)
+
+/* --- small helpers -------------------------------------------------------- */
+
+static int selfpipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	int e = errno;
+	unsigned char c = (unsigned char)sig;
+
+	if (write(selfpipe[1], &c, 1) < 0) {
+		/* full pipe: the loop will see an earlier byte */
+	}
+	errno = e;
+}
+
+static void selfpipe_init(const int *sigs, int n)
+{
+	struct sigaction sa;
+
+	if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to make the self-pipe");
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (int i = 0; i < n; i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			fcm_die_sys(FCM_EXIT_TEMP, "unable to catch signal %d", sigs[i]);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static long parse_num(const char *opt, const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < min || v > max)
+		fcm_die(FCM_EXIT_USAGE, "%s takes a whole number from %ld to %ld, not '%.32s'", opt, min, max, s);
+	return v;
+}
+
+/* Write all of buf to a blocking fd. */
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+				poll(&pfd, 1, 1000);
+				continue;
+			}
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* =========================================================================
+ * serve
+ * ========================================================================= */
+
+struct client {
+	int fd;
+	int hello;		/* HELLO received */
+	int mode;		/* FCM_TTY_MODE_* */
+	int role;		/* FCM_TTY_ROLE_* */
+	unsigned rows, cols;	/* its last known size (0: unknown) */
+	unsigned long seq;	/* attach order */
+	long since;		/* connect time, for the HELLO timeout */
+	int resync;		/* its queue overflowed: redraw once drained */
+	int closing;		/* send what is queued, then close */
+	struct fcm_tty_buf in, out;
+};
+
+static struct {
+	const char *sock;
+	dev_t sock_dev;
+	ino_t sock_ino;
+	int lfd, master;
+	pid_t child;
+	int child_done, status;
+	int pty_eof;
+	struct fcm_tty_screen *screen;
+	struct client *c[CLIENTS_MAX];
+	int nc;
+	unsigned long seq;
+	struct client *writer;
+	struct fcm_tty_buf ptyin;
+	int log;
+	struct fcm_tty_buf logq;
+	unsigned long long log_dropped;
+	unsigned rows, cols;
+} S;
+
+static void remove_socket(void)
+{
+	struct stat st;
+
+	if (S.sock && lstat(S.sock, &st) == 0 && st.st_dev == S.sock_dev && st.st_ino == S.sock_ino)
+		unlink(S.sock);
+}
+
+static void client_close(struct client *c)
+{
+	int i;
+
+	for (i = 0; i < S.nc && S.c[i] != c; i++)
+		;
+	if (i == S.nc)
+		return;
+	S.c[i] = S.c[--S.nc];
+	close(c->fd);
+	fcm_tty_buf_free(&c->in);
+	fcm_tty_buf_free(&c->out);
+	if (S.writer == c)
+		S.writer = NULL;
+	free(c);
+}
+
+static int client_alive(const struct client *c)
+{
+	for (int i = 0; i < S.nc; i++)
+		if (S.c[i] == c)
+			return 1;
+	return 0;
+}
+
+static void client_error(struct client *c, const char *msg)
+{
+	size_t n = strlen(msg);
+
+	if (n > FCM_TTY_ERROR_MAX)
+		n = FCM_TTY_ERROR_MAX;
+	fcm_tty_buf_frame(&c->out, FCM_TTY_ERROR, msg, n);
+	c->closing = 1;
+}
+
+/* Queue a frame for c; on overflow, stop sending it live output and give it
+ * a fresh redraw once its queue drains. */
+static void client_send(struct client *c, int type, const void *p, size_t n)
+{
+	if (c->resync || c->closing)
+		return;
+	if (c->out.len > CLIENT_QUEUE_MAX) {
+		c->resync = 1;
+		return;
+	}
+	if (type == FCM_TTY_DATA ? fcm_tty_buf_data(&c->out, p, n) : fcm_tty_buf_frame(&c->out, type, p, n))
+		c->resync = 1;
+}
+
+static void client_redraw(struct client *c)
+{
+	struct fcm_tty_buf b = { 0 };
+
+	if (fcm_tty_screen_render(S.screen, &b) == 0)
+		fcm_tty_buf_data(&c->out, b.p + b.off, b.len);
+	fcm_tty_buf_free(&b);
+}
+
+static void pty_set_size(unsigned rows, unsigned cols)
+{
+	struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+
+	ioctl(S.master, TIOCSWINSZ, &ws);
+}
+
+/* Apply the writer's size to the pty and the screen.  force: a full-screen
+ * program gets a SIGWINCH (the size toggled) even when it does not change,
+ * so that it redraws. */
+static void apply_size(unsigned rows, unsigned cols, int force)
+{
+	if (!rows || !cols)
+		return;
+	if (rows != S.rows || cols != S.cols) {
+		S.rows = rows;
+		S.cols = cols;
+		fcm_tty_screen_resize(S.screen, (int)rows, (int)cols);
+		pty_set_size(rows, cols);
+	} else if (force && fcm_tty_screen_altscreen(S.screen)) {
+		pty_set_size(rows > 1 ? rows - 1 : rows + 1, cols);
+		pty_set_size(rows, cols);
+	}
+}
+
+static void set_role(struct client *c, int role)
+{
+	uint8_t r = (uint8_t)role;
+
+	if (c->role == role)
+		return;
+	c->role = role;
+	client_send(c, FCM_TTY_ROLE, &r, 1);
+}
+
+/* The writer left: the most recently attached interactive client types. */
+static void elect_writer(void)
+{
+	struct client *best = NULL;
+
+	for (int i = 0; i < S.nc; i++) {
+		struct client *c = S.c[i];
+		if (c->hello && !c->closing && c->mode == FCM_TTY_MODE_RW && (!best || c->seq > best->seq))
+			best = c;
+	}
+	if (!best)
+		return;
+	S.writer = best;
+	set_role(best, FCM_TTY_ROLE_WRITER);
+	apply_size(best->rows, best->cols, 0);
+}
+
+static void client_hello(struct client *c, const struct fcm_tty_frame *f)
+{
+	uint8_t w[FCM_TTY_HDR + 10];
+	size_t n;
+
+	if (f->version != FCM_TTY_VERSION) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "protocol version %u is not supported: this server speaks %d",
+		    f->version, FCM_TTY_VERSION);
+		client_error(c, msg);
+		return;
+	}
+	c->hello = 1;
+	c->mode = (int)f->mode;
+	c->rows = f->rows;
+	c->cols = f->cols;
+	c->seq = ++S.seq;
+	c->role = FCM_TTY_ROLE_WATCHER;
+	if (c->mode == FCM_TTY_MODE_RW) {
+		if (S.writer && S.writer != c)
+			set_role(S.writer, FCM_TTY_ROLE_WATCHER);
+		S.writer = c;
+		c->role = FCM_TTY_ROLE_WRITER;
+		apply_size(c->rows, c->cols, 1);
+	}
+	n = fcm_tty_encode_welcome(w, sizeof w, (unsigned)c->role, S.rows, S.cols, (uint32_t)S.child);
+	fcm_tty_buf_put(&c->out, w, n);
+	client_redraw(c);
+}
+
+static void pty_input(struct client *c, const uint8_t *p, size_t n)
+{
+	if (c != S.writer || S.child_done)
+		return;
+	fcm_tty_buf_put(&S.ptyin, p, n);
+}
+
+/* Handle every complete frame in c's input.  -1: drop the client. */
+static int client_frames(struct client *c)
+{
+	struct fcm_tty_frame f;
+	const char *why;
+	long k;
+
+	while (c->in.len && !c->closing) {
+		k = fcm_tty_decode(c->in.p + c->in.off, c->in.len, &f, &why);
+		if (k == 0)
+			return 0;
+		if (k < 0) {
+			char msg[160];
+			snprintf(msg, sizeof msg, "protocol error: %s", why);
+			client_error(c, msg);
+			return 0;
+		}
+		if (!c->hello && f.type != FCM_TTY_HELLO) {
+			client_error(c, "protocol error: the first frame must be HELLO");
+			return 0;
+		}
+		switch (f.type) {
+		case FCM_TTY_HELLO:
+			if (c->hello)
+				client_error(c, "protocol error: HELLO twice");
+			else
+				client_hello(c, &f);
+			break;
+		case FCM_TTY_DATA:
+			pty_input(c, f.data, f.len);
+			break;
+		case FCM_TTY_RESIZE:
+			c->rows = f.rows;
+			c->cols = f.cols;
+			if (c == S.writer)
+				apply_size(f.rows, f.cols, 0);
+			break;
+		case FCM_TTY_DETACH:
+			return -1;
+		default:
+			client_error(c, "protocol error: a server-to-client frame sent by a client");
+			break;
+		}
+		fcm_tty_buf_eat(&c->in, (size_t)k);
+	}
+	return 0;
+}
+
+static void client_read(struct client *c)
+{
+	uint8_t buf[16384];
+	ssize_t r = read(c->fd, buf, sizeof buf);
+
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (r <= 0) {
+		int was_writer = c == S.writer;
+		client_close(c);
+		if (was_writer)
+			elect_writer();
+		return;
+	}
+	if (fcm_tty_buf_put(&c->in, buf, (size_t)r) < 0 || client_frames(c) < 0) {
+		int was_writer = c == S.writer;
+		client_close(c);
+		if (was_writer)
+			elect_writer();
+	}
+}
+
+static void client_write(struct client *c)
+{
+	if (fcm_tty_buf_flush(&c->out, c->fd) < 0) {
+		int was_writer = c == S.writer;
+		client_close(c);
+		if (was_writer)
+			elect_writer();
+		return;
+	}
+	if (!c->out.len && c->resync) {
+		c->resync = 0;
+		client_redraw(c);
+	}
+}
+
+static void accept_clients(void)
+{
+	for (;;) {
+		int fd = accept4(S.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct client *c;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				fcm_warn_sys("unable to accept a client");
+			return;
+		}
+		if (S.nc == CLIENTS_MAX) {
+			static const char msg[] = "too many clients attached to this session";
+			uint8_t f[FCM_TTY_HDR + sizeof msg];
+			size_t n = fcm_tty_encode(f, sizeof f, FCM_TTY_ERROR, msg, sizeof msg - 1);
+			if (write(fd, f, n) < 0) {
+				/* it goes away either way */
+			}
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof *c);
+		if (!c)
+			fcm_die_nomem();
+		c->fd = fd;
+		c->since = now_ms();
+		c->role = FCM_TTY_ROLE_WATCHER;
+		S.c[S.nc++] = c;
+	}
+}
+
+static void log_output(const uint8_t *p, size_t n)
+{
+	if (!S.log)
+		return;
+	if (S.logq.len + n > LOG_QUEUE_MAX) {
+		S.log_dropped += n;
+		return;
+	}
+	fcm_tty_buf_put(&S.logq, p, n);
+}
+
+static void log_flush(void)
+{
+	if (fcm_tty_buf_flush(&S.logq, 1) < 0) {
+		fcm_warn_sys("unable to write the log to stdout; logging stops");
+		S.log = 0;
+		fcm_tty_buf_free(&S.logq);
+		return;
+	}
+	if (!S.logq.len && S.log_dropped) {
+		char note[128];
+		int k = snprintf(note, sizeof note,
+		    "\r\n[fcm-tty: %llu bytes of output not logged: the log reader was too slow]\r\n",
+		    S.log_dropped);
+		S.log_dropped = 0;
+		fcm_tty_buf_put(&S.logq, note, (size_t)k);
+	}
+}
+
+static void output(const uint8_t *p, size_t n)
+{
+	fcm_tty_screen_feed(S.screen, p, n);
+	log_output(p, n);
+	for (int i = 0; i < S.nc; i++)
+		if (S.c[i]->hello)
+			client_send(S.c[i], FCM_TTY_DATA, p, n);
+}
+
+/* Read what the pty has.  Returns bytes read, 0 at EOF/EAGAIN. */
+static size_t pty_read(void)
+{
+	uint8_t buf[65536];
+	ssize_t r = read(S.master, buf, sizeof buf);
+
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (r <= 0) {	/* EIO: every slave fd is closed */
+		S.pty_eof = 1;
+		return 0;
+	}
+	output(buf, (size_t)r);
+	return (size_t)r;
+}
+
+static void reap(void)
+{
+	int st;
+	pid_t p;
+
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (p != S.child)
+			continue;
+		S.child_done = 1;
+		S.status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 111;
+	}
+}
+
+/* fork + exec the command on the pty; an exec failure comes back over a
+ * close-on-exec pipe (as git's run-command.c). */
+static pid_t spawn(char **argv, int slave)
+{
+	int ep[2], e;
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe2(ep, O_CLOEXEC) < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to make a pipe");
+	pid = fork();
+	if (pid < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to fork");
+	if (pid == 0) {
+		sigset_t none;
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof dfl);
+		dfl.sa_handler = SIG_DFL;
+		for (int s = 1; s < NSIG; s++)
+			sigaction(s, &dfl, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		close(ep[0]);
+		if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+			goto fail;
+		if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+			goto fail;
+		if (slave > 2)
+			close(slave);
+		execvp(argv[0], argv);
+fail:
+		e = errno;
+		if (write(ep[1], &e, sizeof e) < 0) {
+			/* nothing more to do */
+		}
+		_exit(127);
+	}
+	close(ep[1]);
+	do
+		r = read(ep[0], &e, sizeof e);
+	while (r < 0 && errno == EINTR);
+	close(ep[0]);
+	if (r == (ssize_t)sizeof e) {
+		waitpid(pid, NULL, 0);
+		remove_socket();
+		fcm_die(e == ENOENT ? FCM_EXIT_USAGE : FCM_EXIT_TEMP, "unable to run %s: %s", argv[0], strerror(e));
+	}
+	return pid;
+}
+
+static void forward_signal(int sig)
+{
+	if (S.child > 0 && !S.child_done)
+		kill(S.child, sig);
+}
+
+/* The command exited: send the last output, EXIT, flush (at most 2 s),
+ * remove the socket and exit with its status. */
+static _Noreturn void finish(void)
+{
+	uint8_t x[FCM_TTY_HDR + 4];
+	size_t n;
+	long deadline;
+
+	if (!S.pty_eof)
+		while (pty_read() > 0)
+			;
+	n = fcm_tty_encode_exit(x, sizeof x, (uint32_t)S.status);
+	remove_socket();
+	close(S.lfd);
+	for (int i = 0; i < S.nc; i++) {
+		struct client *c = S.c[i];
+		c->resync = 0;
+		if (c->hello)
+			fcm_tty_buf_put(&c->out, x, n);
+	}
+	deadline = now_ms() + 2000;
+	for (;;) {
+		struct pollfd pfd[CLIENTS_MAX + 1];
+		int np = 0;
+		long left = deadline - now_ms();
+		for (int i = 0; i < S.nc; i++)
+			if (S.c[i]->out.len)
+				pfd[np++] = (struct pollfd){ .fd = S.c[i]->fd, .events = POLLOUT };
+		if (S.log && S.logq.len)
+			pfd[np++] = (struct pollfd){ .fd = 1, .events = POLLOUT };
+		if (!np || left <= 0)
+			break;
+		if (poll(pfd, (nfds_t)np, (int)left) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < S.nc; i++)
+			if (S.c[i]->out.len && fcm_tty_buf_flush(&S.c[i]->out, S.c[i]->fd) < 0)
+				fcm_tty_buf_clear(&S.c[i]->out);
+		if (S.log && S.logq.len)
+			log_flush();
+	}
+	for (int i = 0; i < S.nc; i++)
+		close(S.c[i]->fd);
+	exit(S.status);
+}
+
+static int serve(int argc, char **argv)
+{
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	long scrollback = SCROLLBACK_DEFAULT, ready_fd = -1;
+	unsigned rows = 24, cols = 80;
+	char **cmd = NULL, err[512];
+	int i, slave;
+	struct stat st;
+
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			cmd = argv + i + 1;
+			break;
+		} else if (!strcmp(a, "--log")) {
+			S.log = 1;
+		} else if (!strcmp(a, "--scrollback") && i + 1 < argc) {
+			scrollback = parse_num("--scrollback", argv[++i], 0, 64L * 1024 * 1024);
+		} else if (!strcmp(a, "--ready-fd") && i + 1 < argc) {
+			ready_fd = parse_num("--ready-fd", argv[++i], 3, 1023);
+		} else if (!strcmp(a, "--rows") && i + 1 < argc) {
+			rows = (unsigned)parse_num("--rows", argv[++i], 1, FCM_TTY_SIZE_MAX);
+		} else if (!strcmp(a, "--cols") && i + 1 < argc) {
+			cols = (unsigned)parse_num("--cols", argv[++i], 1, FCM_TTY_SIZE_MAX);
+		} else if (a[0] == '-' && a[1]) {
+			fcm_die(FCM_EXIT_USAGE, "unknown option or missing value '%.64s'; usage: %s", a, usage);
+		} else if (!S.sock) {
+			S.sock = a;
+		} else {
+			cmd = argv + i;
+			break;
+		}
+	}
+	if (!S.sock || !cmd || !cmd[0])
+		fcm_die(FCM_EXIT_USAGE, "serve needs a SOCKET and a COMMAND; usage: %s", usage);
+	fcm_set_instance(S.sock);
+
+	selfpipe_init(sigs, (int)(sizeof sigs / sizeof sigs[0]));
+	S.lfd = fcm_tty_listen(S.sock, err, sizeof err);
+	if (S.lfd < 0)
+		fcm_die(errno == EADDRINUSE || errno == EEXIST ? FCM_EXIT_USAGE : FCM_EXIT_TEMP, "%s", err);
+	if (fstat(S.lfd, &st) == 0 && lstat(S.sock, &st) == 0) {
+		S.sock_dev = st.st_dev;
+		S.sock_ino = st.st_ino;
+	}
+	S.rows = rows;
+	S.cols = cols;
+	{
+		struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+		if (openpty(&S.master, &slave, NULL, NULL, &ws) < 0) {
+			remove_socket();
+			fcm_die_sys(FCM_EXIT_TEMP, "unable to open a pseudo-terminal");
+		}
+	}
+	fcntl(S.master, F_SETFD, FD_CLOEXEC);
+	fcntl(slave, F_SETFD, FD_CLOEXEC);
+	{
+		struct termios t;
+		if (tcgetattr(slave, &t) == 0) {
+			t.c_iflag |= IUTF8;
+			tcsetattr(slave, TCSANOW, &t);
+		}
+	}
+	S.screen = fcm_tty_screen_new((int)rows, (int)cols, (size_t)scrollback);
+	if (!S.screen)
+		fcm_die_nomem();
+	S.child = spawn(cmd, slave);
+	close(slave);
+	set_nonblock(S.master);
+	if (S.log)
+		set_nonblock(1);
+	if (ready_fd >= 0) {
+		if (write((int)ready_fd, "\n", 1) < 0)
+			fcm_warn_sys("unable to write to the readiness fd %ld", ready_fd);
+		close((int)ready_fd);
+	}
+
+	for (;;) {
+		struct pollfd pfd[CLIENTS_MAX + 4];
+		struct client *pc[CLIENTS_MAX];
+		int np = 0, ncl, ipipe, ilisten, imaster = -1, ilog = -1, timeout = -1;
+		long t = now_ms();
+
+		if (S.child_done)
+			finish();
+		ipipe = np;
+		pfd[np++] = (struct pollfd){ .fd = selfpipe[0], .events = POLLIN };
+		ilisten = np;
+		pfd[np++] = (struct pollfd){ .fd = S.lfd, .events = POLLIN };
+		if (!S.pty_eof) {
+			imaster = np;
+			pfd[np++] = (struct pollfd){ .fd = S.master,
+			    .events = (short)(POLLIN | (S.ptyin.len ? POLLOUT : 0)) };
+		}
+		if (S.log && S.logq.len) {
+			ilog = np;
+			pfd[np++] = (struct pollfd){ .fd = 1, .events = POLLOUT };
+		}
+		ncl = S.nc;
+		for (i = 0; i < ncl; i++) {
+			struct client *c = S.c[i];
+			short ev = 0;
+			if (!c->closing && !(c == S.writer && S.ptyin.len > PTYIN_MAX))
+				ev |= POLLIN;
+			if (c->out.len)
+				ev |= POLLOUT;
+			if (!c->hello) {
+				long left = c->since + HELLO_TIMEOUT_MS - t;
+				if (left < 0)
+					left = 0;
+				if (timeout < 0 || left < timeout)
+					timeout = (int)left;
+			}
+			pc[i] = c;
+			pfd[np++] = (struct pollfd){ .fd = c->fd, .events = ev };
+		}
+		if (poll(pfd, (nfds_t)np, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			fcm_die_sys(FCM_EXIT_TEMP, "poll");
+		}
+		if (pfd[ipipe].revents & POLLIN) {
+			unsigned char sigbuf[64];
+			ssize_t r;
+			while ((r = read(selfpipe[0], sigbuf, sizeof sigbuf)) > 0)
+				for (ssize_t k = 0; k < r; k++) {
+					if (sigbuf[k] == SIGCHLD)
+						reap();
+					else
+						forward_signal(sigbuf[k]);
+				}
+		}
+		if (imaster >= 0) {
+			if (pfd[imaster].revents & POLLOUT) {
+				if (fcm_tty_buf_flush(&S.ptyin, S.master) < 0)
+					fcm_tty_buf_clear(&S.ptyin);
+			}
+			if (pfd[imaster].revents & (POLLIN | POLLHUP | POLLERR))
+				pty_read();
+		}
+		if (ilog >= 0 && pfd[ilog].revents)
+			log_flush();
+		for (i = 0; i < ncl; i++) {
+			struct pollfd *p = &pfd[np - ncl + i];
+			struct client *c = pc[i];
+			if (!client_alive(c))
+				continue;
+			if (p->revents & POLLOUT)
+				client_write(c);
+			if (!client_alive(c))
+				continue;
+			if (p->revents & (POLLIN | POLLHUP | POLLERR))
+				client_read(c);
+			if (!client_alive(c))
+				continue;
+			if (c->closing && !c->out.len)
+				client_close(c);
+			else if (!c->hello && now_ms() - c->since >= HELLO_TIMEOUT_MS)
+				client_close(c);
+		}
+		if (pfd[ilisten].revents & POLLIN)
+			accept_clients();
+		/* Write keystrokes now rather than a poll round later. */
+		if (S.ptyin.len && !S.pty_eof && fcm_tty_buf_flush(&S.ptyin, S.master) < 0)
+			fcm_tty_buf_clear(&S.ptyin);
+		for (i = 0; i < S.nc; i++)
+			if (S.c[i]->out.len)
+				client_write(S.c[i]);
+	}
+}
+
+/* =========================================================================
+ * attach
+ * ========================================================================= */
+
+static struct {
+	int tty;		/* stdin is a terminal in raw mode */
+	struct termios saved;
+	int restored;
+	int altscreen;		/* the program switched the terminal to its alternate screen */
+	char tail[8];		/* last bytes of output, for sequences split across reads */
+	size_t ntail;
+} A;
+
+static void restore_terminal(void)
+{
+	if (!A.tty || A.restored)
+		return;
+	A.restored = 1;
+	tcsetattr(0, TCSADRAIN, &A.saved);
+}
+
+/* Leave the modes a program may have set: alternate screen, hidden cursor,
+ * colours, mouse, bracketed paste, application keys, scroll region. */
+static void reset_modes(void)
+{
+	char buf[160];
+	int n;
+
+	if (!isatty(1))
+		return;
+	n = snprintf(buf, sizeof buf, "%s\033[0m\0337\033[r\0338\033[?25h\033[?1l\033>\033[?2004l\033[?1000l\033[?1002l\033[?1003l\033[?1006l",
+	    A.altscreen ? "\033[?1049l" : "");
+	if (write(1, buf, (size_t)n) < 0) {
+		/* the terminal is gone */
+	}
+}
+
+/* Track the alternate screen from the output: ESC [ ? 1049|1047|47 h|l. */
+static void scan_altscreen(const uint8_t *p, size_t n)
+{
+	char w[8 + 4096];
+	size_t k = A.ntail, m = n > 4096 ? 4096 : n;
+
+	memcpy(w, A.tail, k);
+	memcpy(w + k, p + n - m, m);
+	k += m;
+	for (size_t i = 0; i + 4 < k; i++) {
+		if (w[i] != '\033' || w[i + 1] != '[' || w[i + 2] != '?')
+			continue;
+		size_t j = i + 3;
+		unsigned v = 0;
+		while (j < k && w[j] >= '0' && w[j] <= '9' && v < 100000)
+			v = v * 10 + (unsigned)(w[j++] - '0');
+		if (j < k && (v == 1049 || v == 1047 || v == 47) && (w[j] == 'h' || w[j] == 'l'))
+			A.altscreen = w[j] == 'h';
+	}
+	A.ntail = k < sizeof A.tail ? k : sizeof A.tail;
+	memcpy(A.tail, w + k - A.ntail, A.ntail);
+}
+
+static void winsize(unsigned *rows, unsigned *cols)
+{
+	struct winsize ws;
+
+	*rows = *cols = 0;
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col &&
+	    ws.ws_row <= FCM_TTY_SIZE_MAX && ws.ws_col <= FCM_TTY_SIZE_MAX) {
+		*rows = ws.ws_row;
+		*cols = ws.ws_col;
+	}
+}
+
+static _Noreturn void attach_end(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static _Noreturn void attach_end(int code, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	reset_modes();
+	restore_terminal();
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s%s\n", isatty(2) ? "\r\n" : "", msg);
+	exit(code);
+}
+
+static int attach(int argc, char **argv)
+{
+	static const int sigs[] = { SIGWINCH, SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	const char *sock = NULL, *hint = getenv("FCM_TTY_HINT");
+	char how[1100], err[512];
+	int ro = 0, fd, in_open = 1;
+	unsigned rows, cols;
+	uint8_t f[FCM_TTY_HDR + 16];
+	size_t n;
+	struct fcm_tty_buf in = { 0 }, out = { 0 };
+	int role = -1;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--read-only") || !strcmp(a, "-r"))
+			ro = 1;
+		else if (!strcmp(a, "--hint") && i + 1 < argc)
+			hint = argv[++i];
+		else if (a[0] == '-' && a[1])
+			fcm_die(FCM_EXIT_USAGE, "unknown option or missing value '%.64s'; usage: %s", a, usage);
+		else if (!sock)
+			sock = a;
+		else
+			fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", a, usage);
+	}
+	if (!sock)
+		fcm_die(FCM_EXIT_USAGE, "attach needs a SOCKET; usage: %s", usage);
+	if (hint && *hint)
+		snprintf(how, sizeof how, "%s", hint);
+	else
+		snprintf(how, sizeof how, "fcm-tty attach %s", sock);
+
+	fd = fcm_tty_connect(sock);
+	if (fd < 0) {
+		int e = errno;
+		fcm_die(e == ENOENT || e == ECONNREFUSED || e == ENOTSOCK || e == ENAMETOOLONG ?
+		    FCM_EXIT_USAGE : FCM_EXIT_TEMP, "%s", fcm_tty_connect_error(sock, e, err, sizeof err));
+	}
+	selfpipe_init(sigs, (int)(sizeof sigs / sizeof sigs[0]));
+	winsize(&rows, &cols);
+	n = fcm_tty_encode_hello(f, sizeof f, ro ? FCM_TTY_MODE_RO : FCM_TTY_MODE_RW, rows, cols);
+	fcm_tty_buf_put(&out, f, n);
+
+	if (isatty(0) && tcgetattr(0, &A.saved) == 0) {
+		struct termios raw = A.saved;
+		cfmakeraw(&raw);
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		A.tty = 1;
+		atexit(restore_terminal);
+		tcsetattr(0, TCSADRAIN, &raw);
+	}
+	set_nonblock(fd);
+
+	for (;;) {
+		struct pollfd pfd[3];
+		int np = 0, isock, istdin = -1;
+
+		pfd[np++] = (struct pollfd){ .fd = selfpipe[0], .events = POLLIN };
+		isock = np;
+		pfd[np++] = (struct pollfd){ .fd = fd, .events = (short)(POLLIN | (out.len ? POLLOUT : 0)) };
+		if (in_open && out.len < 256 * 1024) {
+			istdin = np;
+			pfd[np++] = (struct pollfd){ .fd = 0, .events = POLLIN };
+		}
+		if (poll(pfd, (nfds_t)np, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			attach_end(FCM_EXIT_TEMP, "fcm-tty: fatal: poll: %s", strerror(errno));
+		}
+		if (pfd[0].revents & POLLIN) {
+			unsigned char sigbuf[32];
+			ssize_t r = read(selfpipe[0], sigbuf, sizeof sigbuf);
+			for (ssize_t k = 0; k < r; k++) {
+				if (sigbuf[k] == SIGWINCH) {
+					winsize(&rows, &cols);
+					n = fcm_tty_encode_resize(f, sizeof f, rows, cols);
+					if (n)
+						fcm_tty_buf_put(&out, f, n);
+				} else {
+					fcm_tty_buf_frame(&out, FCM_TTY_DETACH, NULL, 0);
+					fcm_tty_buf_flush(&out, fd);
+					attach_end(sigbuf[k] == SIGHUP ? 0 : 128 + sigbuf[k],
+					    "[detached — reattach with: %s]", how);
+				}
+			}
+		}
+		if (istdin >= 0 && pfd[istdin].revents) {
+			uint8_t buf[4096];
+			ssize_t r = read(0, buf, sizeof buf);
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				r = -2;
+			if (r == 0 || r == -1) {
+				in_open = 0;	/* no more input: keep watching */
+			} else if (r > 0) {
+				uint8_t *d = memchr(buf, DETACH_KEY, (size_t)r);
+				size_t k = d ? (size_t)(d - buf) : (size_t)r;
+				if (k && !ro)
+					fcm_tty_buf_data(&out, buf, k);
+				if (d) {
+					fcm_tty_buf_frame(&out, FCM_TTY_DETACH, NULL, 0);
+					set_nonblock(fd);
+					{
+						long end = now_ms() + 1000;
+						while (out.len && now_ms() < end) {
+							struct pollfd w = { .fd = fd, .events = POLLOUT };
+							if (fcm_tty_buf_flush(&out, fd) < 0)
+								break;
+							if (out.len)
+								poll(&w, 1, 100);
+						}
+					}
+					attach_end(0, "[detached — reattach with: %s]", how);
+				}
+			}
+		}
+		if (pfd[isock].revents & POLLOUT)
+			if (fcm_tty_buf_flush(&out, fd) < 0)
+				attach_end(FCM_EXIT_TEMP, "[connection to the session lost: %s]", strerror(errno));
+		if (pfd[isock].revents & (POLLIN | POLLHUP | POLLERR)) {
+			uint8_t buf[65536];
+			ssize_t r = read(fd, buf, sizeof buf);
+			struct fcm_tty_frame fr;
+			const char *why;
+			long k;
+
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0)
+				attach_end(FCM_EXIT_TEMP, "[connection to the session lost%s]",
+				    role < 0 ? ": the server closed it before greeting" : "");
+			fcm_tty_buf_put(&in, buf, (size_t)r);
+			while ((k = fcm_tty_decode(in.p + in.off, in.len, &fr, &why)) > 0) {
+				switch (fr.type) {
+				case FCM_TTY_WELCOME:
+				case FCM_TTY_ROLE:
+					role = (int)fr.role;
+					break;
+				case FCM_TTY_DATA:
+					scan_altscreen(fr.data, fr.len);
+					if (write_all(1, fr.data, fr.len) < 0)
+						attach_end(FCM_EXIT_TEMP, "fcm-tty: fatal: unable to write to stdout: %s",
+						    strerror(errno));
+					break;
+				case FCM_TTY_EXIT:
+					if (fr.status >= 128 + 1 && fr.status < 128 + NSIG)
+						attach_end((int)fr.status, "[session ended: the command was killed by signal %u]",
+						    fr.status - 128);
+					attach_end((int)fr.status, "[session ended: exit status %u]", fr.status);
+					break;
+				case FCM_TTY_ERROR:
+					attach_end(FCM_EXIT_TEMP, "fcm-tty: fatal: the session refused us: %.*s",
+					    (int)fr.len, (const char *)fr.data);
+					break;
+				default:
+					attach_end(FCM_EXIT_TEMP, "fcm-tty: fatal: protocol error: unexpected frame '%c'",
+					    fr.type);
+				}
+				fcm_tty_buf_eat(&in, (size_t)k);
+			}
+			if (k < 0)
+				attach_end(FCM_EXIT_TEMP, "fcm-tty: fatal: protocol error from the server: %s", why);
+		}
+	}
+}
+
+/* =========================================================================
+ * kill, status
+ * ========================================================================= */
+
+static int parse_signal(const char *s)
+{
+	static const struct { const char *name; int sig; } sigs[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "TERM", SIGTERM }, { "KILL", SIGKILL },
+		{ "QUIT", SIGQUIT },
+	};
+
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (!strcmp(s, sigs[i].name))
+			return sigs[i].sig;
+	return (int)parse_num("--signal", s, 1, NSIG - 1);
+}
+
+static int kill_cmd(int argc, char **argv)
+{
+	const char *sock = NULL;
+	int sig = SIGHUP, r;
+	long timeout = 5;
+	pid_t pid;
+	struct stat st;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--signal") && i + 1 < argc)
+			sig = parse_signal(argv[++i]);
+		else if (!strcmp(a, "--timeout") && i + 1 < argc)
+			timeout = parse_num("--timeout", argv[++i], 0, 3600);
+		else if (a[0] == '-' && a[1])
+			fcm_die(FCM_EXIT_USAGE, "unknown option or missing value '%.64s'; usage: %s", a, usage);
+		else if (!sock)
+			sock = a;
+		else
+			fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", a, usage);
+	}
+	if (!sock)
+		fcm_die(FCM_EXIT_USAGE, "kill needs a SOCKET; usage: %s", usage);
+	r = fcm_tty_probe(sock, &pid);
+	if (r < 0) {
+		if (errno == ENOENT)
+			return 0;	/* nothing to do */
+		if (lstat(sock, &st) == 0 && !S_ISSOCK(st.st_mode))
+			fcm_die(FCM_EXIT_USAGE, "%s is not a session socket", sock);
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to reach %s", sock);
+	}
+	if (r == 1 && pid > 0) {
+		/* The server forwards the signal to its command, then exits. */
+		if (kill(pid, sig) < 0 && errno != ESRCH)
+			fcm_die_sys(FCM_EXIT_TEMP, "unable to signal the session server %d", (int)pid);
+		for (long end = now_ms() + timeout * 1000; now_ms() < end;) {
+			if (kill(pid, 0) < 0 && errno == ESRCH)
+				break;
+			usleep(20000);
+		}
+		if (kill(pid, 0) == 0) {
+			fcm_warn("the session server %d did not stop in %lds: killing it", (int)pid, timeout);
+			kill(pid, SIGKILL);
+			usleep(50000);
+		}
+	}
+	/* A stale socket, or one the server could not remove. */
+	if (lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && fcm_tty_probe(sock, NULL) == 0)
+		unlink(sock);
+	return 0;
+}
+
+static int status_cmd(int argc, char **argv)
+{
+	pid_t pid = 0;
+	int r;
+	jv out;
+
+	if (argc != 1)
+		fcm_die(FCM_EXIT_USAGE, "status needs a SOCKET; usage: %s", usage);
+	fcm_err_json(1);
+	r = fcm_tty_probe(argv[0], &pid);
+	if (r < 0) {
+		char err[512];
+		fcm_die(errno == ENOENT || errno == ENOTSOCK ? FCM_EXIT_USAGE : FCM_EXIT_TEMP, "%s",
+		    fcm_tty_connect_error(argv[0], errno, err, sizeof err));
+	}
+	out = jv_object_set(fcm_ok(), jv_string("live"), jv_bool(r == 1));
+	if (r == 1)
+		out = jv_object_set(out, jv_string("pid"), jv_number(pid));
+	if (fcm_jsonl_write(stdout, out) < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+	return r == 1 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	fcm_init(argv[0]);
+	if (argc < 2)
+		fcm_die_usage(usage);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		printf("usage: %s\n", usage);
+		return 0;
+	}
+	if (!strcmp(argv[1], "serve"))
+		return serve(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "attach"))
+		return attach(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "kill"))
+		return kill_cmd(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "status"))
+		return status_cmd(argc - 2, argv + 2);
+	fcm_die(FCM_EXIT_USAGE, "unknown command '%.64s'; usage: %s", argv[1], usage);
+}
