@@ -1,0 +1,803 @@
+/* fcm-net — the VMs' network: bridge, taps, addresses, NAT and isolation.
+ *
+ *   fcm-net [OP [key=value ...]]      one request from the words, or
+ *   fcm-net < requests                one JSON request per line
+ *
+ * Operations (doc/fcm-net.md): setup, alloc, free, tap-add, tap-del,
+ * teardown, status, ls.  Links and addresses go through libnl-3, taps
+ * through /dev/net/tun, nftables through libnftnl; nothing shells out.
+ *
+ * State under $FCM_ROOT/net/: config.json (subnet, bridge, gateway, allowed
+ * ports), leases/<ip> (a file holding the VM id, made exclusively), .lock. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fcm.h"
+#include "net4.h"
+#include "netlink.h"
+#include "nft.h"
+
+static const char usage[] =
+    "fcm-net [setup|alloc|free|tap-add|tap-del|teardown|status|ls [key=value ...]]";
+
+#define DEFAULT_SUBNET "172.16.0.0/24"
+#define DEFAULT_BRIDGE "fcm0"
+#define TAP_PREFIX "tap_"
+#define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
+
+struct conf {
+	struct fcm_subnet sn;
+	char subnet[32];
+	char bridge[FCM_IFNAMSIZ];
+	uint16_t tcp[FCM_NFT_PORTS_MAX], udp[FCM_NFT_PORTS_MAX];
+	size_t ntcp, nudp;
+};
+
+struct lease {
+	uint32_t ip;
+	char id[FCM_ID_LEN + 1];
+};
+
+/* --- checks --------------------------------------------------------------- */
+
+static int bridge_check(const char *s, char *why, size_t len)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= FCM_IFNAMSIZ) {
+		snprintf(why, len, "bridge name '%.32s' must be 1 to %d characters (IFNAMSIZ)", s,
+		    FCM_IFNAMSIZ - 1);
+		return -1;
+	}
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')) {
+			snprintf(why, len, "bridge name '%.32s' may hold only a-z, 0-9, '-' and '_'", s);
+			return -1;
+		}
+	if (!strncmp(s, TAP_PREFIX, strlen(TAP_PREFIX))) {
+		snprintf(why, len, "bridge name '%.32s' must not start with '%s' (fcm's taps do)", s,
+		    TAP_PREFIX);
+		return -1;
+	}
+	return 0;
+}
+
+static int ports_parse(jv arr, const char *key, uint16_t *out, size_t *n, char *why, size_t len)
+{
+	*n = 0;
+	if (jv_array_length(jv_copy(arr)) > FCM_NFT_PORTS_MAX) {
+		snprintf(why, len, "%s lists more than %d ports", key, FCM_NFT_PORTS_MAX);
+		return -1;
+	}
+	jv_array_foreach(jv_copy(arr), i, v) {
+		double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+		jv_free(v);
+		if (d < 1 || d > 65535 || d != (double)(long)d) {
+			snprintf(why, len, "%s must list port numbers from 1 to 65535 (item %d is not one)",
+			    key, i);
+			return -1;
+		}
+		out[(*n)++] = (uint16_t)d;
+	}
+	return 0;
+}
+
+static jv ports_jv(const uint16_t *p, size_t n)
+{
+	jv a = jv_array();
+
+	for (size_t i = 0; i < n; i++)
+		a = jv_array_append(a, jv_number(p[i]));
+	return a;
+}
+
+/* The request's fields, or a failed reply in *fail. */
+static int fields(jv req, const struct fcm_field *spec, jv *fail)
+{
+	char why[256];
+
+	if (fcm_fields_check(req, spec, why, sizeof why) < 0) {
+		*fail = fcm_fail(FCM_EXIT_USAGE, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *id_get(jv req, jv *fail)
+{
+	const char *id = fcm_get_str(req, "id");
+
+	if (!id || fcm_id_check(id) < 0) {
+		*fail = fcm_fail(FCM_EXIT_USAGE,
+		    "id '%.32s' is not a VM id: give 8 characters of a-z and 0-9 (the tap is tap_<id>, at most 15 characters)",
+		    id ? id : "");
+		return NULL;
+	}
+	return id;
+}
+
+/* --- state ---------------------------------------------------------------- */
+
+static char *net_path(const char *rel)
+{
+	return rel ? fcm_path("net/%s", rel) : fcm_path("net");
+}
+
+static jv conf_jv(const struct conf *c)
+{
+	char gw[FCM_NET4_STRLEN], mask[FCM_NET4_STRLEN], first[FCM_NET4_STRLEN], last[FCM_NET4_STRLEN];
+	jv o = jv_object();
+
+	fcm_ip4_format(c->sn.gateway, gw);
+	fcm_ip4_format(c->sn.mask, mask);
+	fcm_ip4_format(c->sn.first, first);
+	fcm_ip4_format(c->sn.last, last);
+	o = jv_object_set(o, jv_string("subnet"), jv_string(c->subnet));
+	o = jv_object_set(o, jv_string("bridge"), jv_string(c->bridge));
+	o = jv_object_set(o, jv_string("gateway"), jv_string(gw));
+	o = jv_object_set(o, jv_string("prefix"), jv_number(c->sn.prefix));
+	o = jv_object_set(o, jv_string("netmask"), jv_string(mask));
+	o = jv_object_set(o, jv_string("pool"), jv_object_set(jv_object_set(jv_object_set(jv_object(),
+	    jv_string("first"), jv_string(first)), jv_string("last"), jv_string(last)),
+	    jv_string("size"), jv_number(fcm_subnet_pool_size(&c->sn))));
+	o = jv_object_set(o, jv_string("allow_tcp"), ports_jv(c->tcp, c->ntcp));
+	o = jv_object_set(o, jv_string("allow_udp"), ports_jv(c->udp, c->nudp));
+	return o;
+}
+
+/* Fill c from the request's fields over base (defaults or the saved config).
+ * 0, or -1 with why. */
+static int conf_build(struct conf *c, jv obj, char *why, size_t len)
+{
+	const char *s;
+	jv a;
+
+	if ((s = fcm_get_str(obj, "subnet")))
+		snprintf(c->subnet, sizeof c->subnet, "%.31s", s);
+	if ((s = fcm_get_str(obj, "bridge"))) {
+		if (bridge_check(s, why, len) < 0)
+			return -1;
+		snprintf(c->bridge, sizeof c->bridge, "%s", s);
+	}
+	if ((s = fcm_get_str(obj, "subnet")) && strlen(s) >= sizeof c->subnet) {
+		snprintf(why, len, "subnet '%.40s...' is not an IPv4 network such as 172.16.0.0/24", s);
+		return -1;
+	}
+	if (fcm_subnet_parse(c->subnet, &c->sn, why, len) < 0)
+		return -1;
+	a = jv_object_get(jv_copy(obj), jv_string("allow_tcp"));
+	if (jv_get_kind(a) == JV_KIND_ARRAY && ports_parse(a, "allow_tcp", c->tcp, &c->ntcp, why, len) < 0) {
+		jv_free(a);
+		return -1;
+	}
+	jv_free(a);
+	a = jv_object_get(jv_copy(obj), jv_string("allow_udp"));
+	if (jv_get_kind(a) == JV_KIND_ARRAY && ports_parse(a, "allow_udp", c->udp, &c->nudp, why, len) < 0) {
+		jv_free(a);
+		return -1;
+	}
+	jv_free(a);
+	return 0;
+}
+
+static void conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->subnet, sizeof c->subnet, "%s", DEFAULT_SUBNET);
+	snprintf(c->bridge, sizeof c->bridge, "%s", DEFAULT_BRIDGE);
+	fcm_subnet_parse(c->subnet, &c->sn, NULL, 0);
+}
+
+/* 1 loaded, 0 none, -1 unreadable (message in why). */
+static int conf_load(struct conf *c, char *why, size_t len)
+{
+	char *path = net_path("config.json");
+	jv v;
+
+	conf_defaults(c);
+	v = fcm_read_json(path);
+	if (!jv_is_valid(v)) {
+		int e = errno;
+		jv_free(v);
+		if (e == ENOENT) {
+			free(path);
+			return 0;
+		}
+		snprintf(why, len, "unable to read %s: %s", path, e ? strerror(e) : "not valid JSON");
+		free(path);
+		return -1;
+	}
+	if (jv_get_kind(v) != JV_KIND_OBJECT || !fcm_get_str(v, "subnet") || !fcm_get_str(v, "bridge") ||
+	    conf_build(c, v, why, len) < 0) {
+		char inner[256];
+		snprintf(inner, sizeof inner, "%s", jv_get_kind(v) == JV_KIND_OBJECT ? why : "not an object");
+		snprintf(why, len, "unable to use %s: %s", path, inner);
+		jv_free(v);
+		free(path);
+		return -1;
+	}
+	jv_free(v);
+	free(path);
+	return 1;
+}
+
+/* The saved config, or a failed reply: not set up is the caller's mistake. */
+static int conf_need(struct conf *c, jv *fail)
+{
+	char why[512];
+	int r = conf_load(c, why, sizeof why);
+
+	if (r < 0)
+		*fail = fcm_fail(FCM_EXIT_TEMP, "%s", why);
+	else if (r == 0)
+		*fail = fcm_fail(FCM_EXIT_USAGE, "the network is not set up: run 'fcm-net setup' first");
+	return r > 0 ? 0 : -1;
+}
+
+/* Take the network lock, making net/ and net/leases/ as needed. */
+static int net_lock(jv *fail)
+{
+	char *dir = net_path("leases"), *lock = net_path(".lock");
+	int fd = -1;
+
+	if (fcm_mkdirs(dir, 0755) < 0)
+		*fail = fcm_fail(FCM_EXIT_TEMP, "unable to create %s: %s", dir, strerror(errno));
+	else if ((fd = fcm_lock(lock, 1)) < 0)
+		*fail = fcm_fail(FCM_EXIT_TEMP, "unable to lock %s: %s", lock, strerror(errno));
+	free(dir);
+	free(lock);
+	return fd;
+}
+
+static int lease_cmp(const void *a, const void *b)
+{
+	const struct lease *x = a, *y = b;
+
+	return x->ip < y->ip ? -1 : x->ip > y->ip;
+}
+
+/* Every lease, sorted by address.  -1 with why when the directory cannot be
+ * read; a missing directory is no lease. */
+static int leases_read(struct lease **out, size_t *n, char *why, size_t len)
+{
+	char *dir = net_path("leases");
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t cap = 64;
+
+	*n = 0;
+	*out = fcm_malloc(cap * sizeof **out);
+	if (!d) {
+		int e = errno;
+		if (e == ENOENT) {
+			free(dir);
+			return 0;
+		}
+		snprintf(why, len, "unable to read %s: %s", dir, strerror(e));
+		free(dir);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		struct lease l;
+		char *path, *s;
+		size_t sl;
+
+		if (de->d_name[0] == '.' || fcm_ip4_parse(de->d_name, &l.ip) < 0)
+			continue;
+		path = fcm_asprintf("%s/%s", dir, de->d_name);
+		s = fcm_read_file(path, 64, &sl);
+		free(path);
+		if (!s)
+			continue;	/* freed meanwhile */
+		while (sl && (s[sl - 1] == '\n' || s[sl - 1] == ' '))
+			s[--sl] = '\0';
+		snprintf(l.id, sizeof l.id, "%s", fcm_id_check(s) == 0 ? s : "");
+		free(s);
+		if (*n == cap) {
+			cap *= 2;
+			*out = realloc(*out, cap * sizeof **out);
+			if (!*out)
+				fcm_die_nomem();
+		}
+		(*out)[(*n)++] = l;
+	}
+	closedir(d);
+	free(dir);
+	qsort(*out, *n, sizeof **out, lease_cmp);
+	return 0;
+}
+
+static jv lease_jv(const struct conf *c, const struct lease *l)
+{
+	char ip[FCM_NET4_STRLEN], gw[FCM_NET4_STRLEN], mask[FCM_NET4_STRLEN], mac[18];
+	char tap[FCM_IFNAMSIZ];
+	jv o = jv_object();
+
+	fcm_ip4_format(l->ip, ip);
+	fcm_ip4_format(c->sn.gateway, gw);
+	fcm_ip4_format(c->sn.mask, mask);
+	fcm_mac_from_ip4(l->ip, mac);
+	snprintf(tap, sizeof tap, TAP_PREFIX "%s", l->id);
+	o = jv_object_set(o, jv_string("id"), jv_string(l->id));
+	o = jv_object_set(o, jv_string("ip"), jv_string(ip));
+	o = jv_object_set(o, jv_string("prefix"), jv_number(c->sn.prefix));
+	o = jv_object_set(o, jv_string("netmask"), jv_string(mask));
+	o = jv_object_set(o, jv_string("gateway"), jv_string(gw));
+	o = jv_object_set(o, jv_string("mac"), jv_string(mac));
+	o = jv_object_set(o, jv_string("tap"), jv_string(tap));
+	o = jv_object_set(o, jv_string("bridge"), jv_string(c->bridge));
+	return o;
+}
+
+static jv merge(jv into, jv from)
+{
+	jv_object_foreach(from, k, v)
+		into = jv_object_set(into, k, v);
+	return into;
+}
+
+/* Create leases/<ip> holding id: written to a temporary file, then linked
+ * into place, which fails if the address is taken. */
+static int lease_create(uint32_t ip, const char *id)
+{
+	char ips[FCM_NET4_STRLEN];
+	char *tmp = net_path("leases/.tmp"), *path, *line = fcm_asprintf("%s\n", id);
+	char *tmpn = fcm_asprintf("%s.%ld", tmp, (long)getpid());
+	int r, e;
+
+	fcm_ip4_format(ip, ips);
+	path = fcm_path("net/leases/%s", ips);
+	r = fcm_write_atomic(tmpn, line, strlen(line), 0644);
+	if (r == 0) {
+		r = link(tmpn, path);
+		e = errno;
+		unlink(tmpn);
+		errno = e;
+	}
+	e = errno;
+	free(tmp);
+	free(tmpn);
+	free(path);
+	free(line);
+	errno = e;
+	return r;
+}
+
+/* --- operations ---------------------------------------------------------- */
+
+static jv op_setup(jv req)
+{
+	static const struct fcm_field spec[] = {
+		{ "op", JV_KIND_STRING, 1 },
+		{ "subnet", JV_KIND_STRING, 0 },
+		{ "bridge", JV_KIND_STRING, 0 },
+		{ "allow_tcp", JV_KIND_ARRAY, 0 },
+		{ "allow_udp", JV_KIND_ARRAY, 0 },
+		{ NULL, 0, 0 },
+	};
+	struct conf old, c;
+	char why[512], gw[FCM_NET4_STRLEN];
+	struct lease *ls;
+	size_t nl;
+	jv fail, reply;
+	int had, fd, br;
+
+	if (fields(req, spec, &fail) < 0)
+		return fail;
+	had = conf_load(&old, why, sizeof why);
+	if (had < 0)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+	c = old;
+	if (conf_build(&c, req, why, sizeof why) < 0)
+		return fcm_fail(FCM_EXIT_USAGE, "%s", why);
+	if (had && (strcmp(c.subnet, old.subnet) || strcmp(c.bridge, old.bridge))) {
+		/* Moving the network under live VMs would strand them. */
+		if (leases_read(&ls, &nl, why, sizeof why) < 0)
+			return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+		free(ls);
+		if (nl)
+			return fcm_fail(FCM_EXIT_USAGE,
+			    "the network is %s on %s with %zu lease%s: free them before changing the subnet or bridge",
+			    old.subnet, old.bridge, nl, nl == 1 ? "" : "s");
+		br = fcm_link_get(old.bridge, NULL, NULL, NULL);
+		if (br < 0)
+			return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		if (br > 0)
+			return fcm_fail(FCM_EXIT_USAGE,
+			    "the network is set up as %s on %s: run 'fcm-net teardown' before changing the subnet or bridge",
+			    old.subnet, old.bridge);
+	}
+
+	if ((fd = net_lock(&fail)) < 0)
+		return fail;
+	fcm_ip4_format(c.sn.gateway, gw);
+	struct fcm_nft_conf nc = {
+		.bridge = c.bridge, .tap_prefix = TAP_PREFIX, .net = c.sn.net, .mask = c.sn.mask, .gateway = c.sn.gateway,
+		.tcp = c.tcp, .ntcp = c.ntcp, .udp = c.udp, .nudp = c.nudp,
+	};
+	if ((br = fcm_bridge_ensure(c.bridge)) < 0 ||
+	    fcm_addr4_ensure(br, c.bridge, c.sn.gateway, c.sn.prefix) < 0 ||
+	    fcm_link_up(c.bridge, 0) < 0 ||
+	    fcm_sysctl_write(IP_FORWARD, "1\n") < 0 ||
+	    fcm_nft_apply(&nc) < 0) {
+		fcm_unlock(fd);
+		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+	}
+	reply = conf_jv(&c);
+	char *path = net_path("config.json");
+	if (fcm_write_json_atomic(path, jv_copy(reply), 0644) < 0) {
+		int e = errno;
+		jv_free(reply);
+		fcm_unlock(fd);
+		reply = fcm_fail(FCM_EXIT_TEMP, "unable to write %s: %s", path, strerror(e));
+		free(path);
+		return reply;
+	}
+	free(path);
+	fcm_unlock(fd);
+	return merge(fcm_ok(), reply);
+}
+
+static jv op_alloc(jv req)
+{
+	static const struct fcm_field spec[] = {
+		{ "op", JV_KIND_STRING, 1 },
+		{ "id", JV_KIND_STRING, 1 },
+		{ NULL, 0, 0 },
+	};
+	struct conf c;
+	struct lease *ls, l;
+	char why[512], first[FCM_NET4_STRLEN];
+	const char *id;
+	size_t n, i;
+	uint32_t ip;
+	jv fail;
+	int fd;
+
+	if (fields(req, spec, &fail) < 0 || !(id = id_get(req, &fail)) || conf_need(&c, &fail) < 0)
+		return fail;
+	if ((fd = net_lock(&fail)) < 0)
+		return fail;
+	if (leases_read(&ls, &n, why, sizeof why) < 0) {
+		fcm_unlock(fd);
+		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+	}
+	for (i = 0; i < n; i++)
+		if (!strcmp(ls[i].id, id)) {
+			l = ls[i];
+			goto done;	/* the same id gets the same lease */
+		}
+	/* The lowest free address: walk the sorted leases beside the pool. */
+	ip = c.sn.first;
+	for (i = 0; i < n && ip <= c.sn.last; i++) {
+		if (ls[i].ip < ip)
+			continue;
+		if (ls[i].ip > ip)
+			break;
+		ip++;
+	}
+	if (ip > c.sn.last || ip < c.sn.first) {
+		free(ls);
+		fcm_unlock(fd);
+		fcm_ip4_format(c.sn.first, first);
+		return fcm_fail(FCM_EXIT_TEMP,
+		    "subnet %s is full (%u addresses from .%s): free one or set a larger subnet",
+		    c.subnet, fcm_subnet_pool_size(&c.sn), strrchr(first, '.') + 1);
+	}
+	l.ip = ip;
+	snprintf(l.id, sizeof l.id, "%s", id);
+	if (lease_create(ip, id) < 0) {
+		int e = errno;
+		char ips[FCM_NET4_STRLEN];
+		free(ls);
+		fcm_unlock(fd);
+		fcm_ip4_format(ip, ips);
+		return fcm_fail(FCM_EXIT_TEMP, "unable to create lease %s for %s: %s", ips, id, strerror(e));
+	}
+done:
+	free(ls);
+	fcm_unlock(fd);
+	return merge(fcm_ok(), lease_jv(&c, &l));
+}
+
+static jv op_free(jv req)
+{
+	static const struct fcm_field spec[] = {
+		{ "op", JV_KIND_STRING, 1 },
+		{ "id", JV_KIND_STRING, 1 },
+		{ NULL, 0, 0 },
+	};
+	struct lease *ls;
+	char why[512], ips[FCM_NET4_STRLEN];
+	const char *id;
+	struct stat st;
+	char *dir;
+	size_t n;
+	jv fail, freed = jv_null();
+	int fd;
+
+	if (fields(req, spec, &fail) < 0 || !(id = id_get(req, &fail)))
+		return fail;
+	dir = net_path("leases");
+	if (stat(dir, &st) < 0) {
+		free(dir);
+		return jv_object_set(jv_object_set(fcm_ok(), jv_string("id"), jv_string(id)),
+		    jv_string("freed"), jv_null());
+	}
+	if ((fd = net_lock(&fail)) < 0) {
+		free(dir);
+		return fail;
+	}
+	if (leases_read(&ls, &n, why, sizeof why) < 0) {
+		fcm_unlock(fd);
+		free(dir);
+		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *path;
+		if (strcmp(ls[i].id, id))
+			continue;
+		fcm_ip4_format(ls[i].ip, ips);
+		path = fcm_asprintf("%s/%s", dir, ips);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			int e = errno;
+			jv r = fcm_fail(FCM_EXIT_TEMP, "unable to remove lease %s: %s", path, strerror(e));
+			free(path);
+			free(ls);
+			free(dir);
+			jv_free(freed);
+			fcm_unlock(fd);
+			return r;
+		}
+		free(path);
+		jv_free(freed);
+		freed = jv_string(ips);
+	}
+	free(ls);
+	free(dir);
+	fcm_unlock(fd);
+	return jv_object_set(jv_object_set(fcm_ok(), jv_string("id"), jv_string(id)),
+	    jv_string("freed"), freed);
+}
+
+static jv op_tap_add(jv req)
+{
+	static const struct fcm_field spec[] = {
+		{ "op", JV_KIND_STRING, 1 },
+		{ "id", JV_KIND_STRING, 1 },
+		{ NULL, 0, 0 },
+	};
+	char tap[FCM_IFNAMSIZ];
+	struct conf c;
+	const char *id;
+	jv fail;
+	int br, idx, created = 0;
+
+	if (fields(req, spec, &fail) < 0 || !(id = id_get(req, &fail)) || conf_need(&c, &fail) < 0)
+		return fail;
+	snprintf(tap, sizeof tap, TAP_PREFIX "%s", id);
+	if ((br = fcm_link_get(c.bridge, NULL, NULL, NULL)) < 0)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+	if (br == 0)
+		return fcm_fail(FCM_EXIT_TEMP, "unable to attach %s: bridge %s is missing: run 'fcm-net setup'",
+		    tap, c.bridge);
+	if ((idx = fcm_link_get(tap, NULL, NULL, NULL)) < 0)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+	if (idx == 0) {
+		if (fcm_tap_create(tap) < 0)
+			return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		created = 1;
+	}
+	if (fcm_link_up(tap, br) < 0 || fcm_brport_isolate(tap) < 0) {
+		jv r = fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		if (created)
+			fcm_link_delete(tap);	/* no half tap */
+		return r;
+	}
+	return jv_object_set(jv_object_set(jv_object_set(fcm_ok(), jv_string("tap"), jv_string(tap)),
+	    jv_string("bridge"), jv_string(c.bridge)), jv_string("created"), jv_bool(created));
+}
+
+static jv op_tap_del(jv req)
+{
+	static const struct fcm_field spec[] = {
+		{ "op", JV_KIND_STRING, 1 },
+		{ "id", JV_KIND_STRING, 1 },
+		{ NULL, 0, 0 },
+	};
+	char tap[FCM_IFNAMSIZ];
+	const char *id;
+	jv fail;
+	int r;
+
+	if (fields(req, spec, &fail) < 0 || !(id = id_get(req, &fail)))
+		return fail;
+	snprintf(tap, sizeof tap, TAP_PREFIX "%s", id);
+	if ((r = fcm_link_delete(tap)) < 0)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+	return jv_object_set(jv_object_set(fcm_ok(), jv_string("tap"), jv_string(tap)),
+	    jv_string("deleted"), jv_bool(r > 0));
+}
+
+/* Is this link one of fcm's taps? tap_<id>, a tun device or a port of the bridge. */
+static int is_fcm_tap(jv link, int bridge)
+{
+	const char *name = fcm_get_str(link, "name"), *kind = fcm_get_str(link, "kind");
+	jv m = jv_object_get(jv_copy(link), jv_string("master"));
+	int master = (int)jv_number_value(m);
+
+	jv_free(m);
+	return name && !strncmp(name, TAP_PREFIX, strlen(TAP_PREFIX)) &&
+	    fcm_id_check(name + strlen(TAP_PREFIX)) == 0 &&
+	    ((kind && !strcmp(kind, "tun")) || (bridge > 0 && master == bridge));
+}
+
+static jv op_teardown(jv req)
+{
+	static const struct fcm_field spec[] = {
+		{ "op", JV_KIND_STRING, 1 },
+		{ NULL, 0, 0 },
+	};
+	char why[512], kind[FCM_IFNAMSIZ];
+	struct conf c;
+	jv fail, links, taps = jv_array();
+	int br, bridge_deleted = 0;
+
+	if (fields(req, spec, &fail) < 0)
+		return fail;
+	if (conf_load(&c, why, sizeof why) < 0)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+	if ((br = fcm_link_get(c.bridge, kind, NULL, NULL)) < 0)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+	links = fcm_links();
+	if (!jv_is_valid(links)) {
+		jv_free(links);
+		jv_free(taps);
+		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+	}
+	jv_array_foreach(links, i, l) {
+		if (is_fcm_tap(l, br)) {
+			const char *name = fcm_get_str(l, "name");
+			if (fcm_link_delete(name) < 0) {
+				jv_free(l);
+				jv_free(links);
+				jv_free(taps);
+				return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+			}
+			taps = jv_array_append(taps, jv_string(name));
+		}
+		jv_free(l);
+	}
+	jv_free(links);
+	if (br > 0 && !strcmp(kind, "bridge")) {
+		if (fcm_link_delete(c.bridge) < 0) {
+			jv_free(taps);
+			return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		}
+		bridge_deleted = 1;
+	}
+	if (fcm_nft_delete() < 0) {
+		jv_free(taps);
+		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+	}
+	return jv_object_set(jv_object_set(jv_object_set(fcm_ok(),
+	    jv_string("bridge"), jv_string(c.bridge)), jv_string("bridge_deleted"), jv_bool(bridge_deleted)),
+	    jv_string("taps_deleted"), taps);
+}
+
+static jv op_status(jv req)
+{
+	static const struct fcm_field spec[] = {
+		{ "op", JV_KIND_STRING, 1 },
+		{ NULL, 0, 0 },
+	};
+	char why[512], kind[FCM_IFNAMSIZ] = "";
+	struct conf c;
+	struct lease *ls;
+	size_t n;
+	int had, br, up = 0, inet, bridge;
+	char *fwd;
+	jv fail, r, b, addrs, links, taps = jv_array();
+
+	if (fields(req, spec, &fail) < 0)
+		return fail;
+	if ((had = conf_load(&c, why, sizeof why)) < 0)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+	if (leases_read(&ls, &n, why, sizeof why) < 0)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+	free(ls);
+	if ((br = fcm_link_get(c.bridge, kind, &up, NULL)) < 0 ||
+	    (inet = fcm_nft_table_exists("inet")) < 0 || (bridge = fcm_nft_table_exists("bridge")) < 0)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+	links = fcm_links();
+	if (!jv_is_valid(links)) {
+		jv_free(links);
+		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+	}
+	jv_array_foreach(links, i, l) {
+		if (is_fcm_tap(l, br)) {
+			jv m = jv_object_get(jv_copy(l), jv_string("master"));
+			int attached = br > 0 && (int)jv_number_value(m) == br;
+			jv_free(m);
+			taps = jv_array_append(taps, jv_object_set(jv_object_set(jv_object_set(jv_object(),
+			    jv_string("name"), jv_object_get(jv_copy(l), jv_string("name"))),
+			    jv_string("up"), jv_object_get(jv_copy(l), jv_string("up"))),
+			    jv_string("attached"), jv_bool(attached)));
+		}
+		jv_free(l);
+	}
+	jv_free(links);
+	b = jv_object_set(jv_object(), jv_string("name"), jv_string(c.bridge));
+	b = jv_object_set(b, jv_string("exists"), jv_bool(br > 0 && !strcmp(kind, "bridge")));
+	b = jv_object_set(b, jv_string("up"), jv_bool(br > 0 && up));
+	addrs = br > 0 ? fcm_addrs4(br) : jv_array();
+	if (!jv_is_valid(addrs)) {
+		jv_free(addrs);
+		jv_free(b);
+		jv_free(taps);
+		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+	}
+	b = jv_object_set(b, jv_string("addrs"), addrs);
+	fwd = fcm_read_file(IP_FORWARD, 16, NULL);
+	r = fcm_ok();
+	r = jv_object_set(r, jv_string("configured"), jv_bool(had));
+	r = jv_object_set(r, jv_string("config"), had ? conf_jv(&c) : jv_null());
+	r = jv_object_set(r, jv_string("bridge"), b);
+	r = jv_object_set(r, jv_string("tables"), jv_object_set(jv_object_set(jv_object(),
+	    jv_string("inet"), jv_bool(inet)), jv_string("bridge"), jv_bool(bridge)));
+	r = jv_object_set(r, jv_string("ip_forward"), jv_bool(fwd && fwd[0] == '1'));
+	r = jv_object_set(r, jv_string("leases"), jv_number((double)n));
+	r = jv_object_set(r, jv_string("taps"), taps);
+	free(fwd);
+	return r;
+}
+
+static jv op_ls(jv req)
+{
+	static const struct fcm_field spec[] = {
+		{ "op", JV_KIND_STRING, 1 },
+		{ NULL, 0, 0 },
+	};
+	char why[512];
+	struct conf c;
+	struct lease *ls;
+	size_t n;
+	jv fail, arr = jv_array();
+
+	if (fields(req, spec, &fail) < 0)
+		return fail;
+	if (conf_load(&c, why, sizeof why) < 0 || leases_read(&ls, &n, why, sizeof why) < 0)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+	for (size_t i = 0; i < n; i++)
+		arr = jv_array_append(arr, lease_jv(&c, &ls[i]));
+	free(ls);
+	return jv_object_set(fcm_ok(), jv_string("leases"), arr);
+}
+
+static const struct fcm_op ops[] = {
+	{ "setup", op_setup },
+	{ "alloc", op_alloc },
+	{ "free", op_free },
+	{ "tap-add", op_tap_add },
+	{ "tap-del", op_tap_del },
+	{ "teardown", op_teardown },
+	{ "status", op_status },
+	{ "ls", op_ls },
+	{ NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	int code;
+
+	fcm_init(argv[0]);
+	code = fcm_serve(argc, argv, ops, usage);
+	fcm_nl_close();
+	return code;
+}
