@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# fcm keys: the ssh keys allowed to git push, and the authorized_keys they make.
+load test_helper
+
+setup() {
+	K=$BATS_TEST_TMPDIR/keys
+	mkdir -p "$K"
+	ssh-keygen -q -t ed25519 -N '' -C alice@laptop -f "$K/alice"
+	ssh-keygen -q -t ecdsa -N '' -C bob -f "$K/bob"
+	AK=$FCM_ROOT/ssh/authorized_keys
+}
+
+fp() { ssh-keygen -lf "$1" | awk '{print $2}'; }
+
+@test "add a key from a .pub file: authorized_keys forces fcm-git-shell" {
+	run fcm keys add "$K/alice.pub"
+	assert_success
+	id=$(jq -r .key.id <<<"$output")
+	[[ $id =~ ^[0-9a-f]{12}$ ]]
+	[ "$(jq -r .key.fingerprint <<<"$output")" = "$(fp "$K/alice.pub")" ]
+	[ "$(jq -r .key.owner <<<"$output")" = admin ]
+	grep -qxF "restrict,command=\"$FCM_SRC/bin/fcm-git-shell --root $FCM_ROOT $id\" $(cat "$K/alice.pub")" "$AK"
+	[ "$(stat -c %a "$AK")" = 600 ]
+	# sshd itself accepts the file
+	ssh-keygen -lf "$AK" >/dev/null
+}
+
+@test "add from standard input and from the argument, with an owner" {
+	run fcm keys add --owner bob - <"$K/bob.pub"
+	assert_success
+	[ "$(jq -r .key.owner <<<"$output")" = bob ]
+	run fcm keys add "$(cat "$K/alice.pub")"
+	assert_success
+	run fcm keys ls
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(jq -r .owner <<<"${lines[0]}")" = bob ]
+	[ "$(jq -r .comment <<<"${lines[1]}")" = alice@laptop ]
+	run fcm keys ls --owner bob
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(grep -c '^restrict,command=' "$AK")" -eq 2 ]
+}
+
+@test "adding the same key again is a no-op; another owner is refused" {
+	fcm keys add "$K/alice.pub"
+	before=$(cat "$AK")
+	run fcm keys add "$K/alice.pub"
+	assert_success
+	[ "$(jq -r .key.added <<<"$output")" = false ]
+	run fcm keys add --owner bob "$K/alice.pub"
+	assert_failure 100
+	assert_output --partial 'already belongs to admin'
+	[ "$before" = "$(cat "$AK")" ]
+}
+
+@test "bad keys are refused with a clear message and nothing is written" {
+	fcm keys add "$K/bob.pub"
+	snap=$(tree_snapshot "$FCM_ROOT")
+	blob=$(awk '{print $2}' "$K/alice.pub")
+	for bad in "ssh-ed25519 AAAA" "ssh-ed25519 ${blob}x" "ssh-dss $blob" \
+	    "ssh-rsa $blob" "command=\"sh\" ssh-ed25519 $blob" \
+	    "ssh-ed25519 $blob evil\"quote" "ssh-ed25519 $blob back\\slash" \
+	    "$K/alice" "$K/missing.pub" ""; do
+		run fcm keys add "$bad"
+		assert_failure 100
+		[ -n "$output" ]
+	done
+	run fcm keys add - </dev/null
+	assert_failure 100
+	printf 'ssh-ed25519 %s ok\nnot a key\n' "$blob" >"$K/two.pub"
+	run fcm keys add "$K/two.pub"
+	assert_failure 100
+	assert_output --partial 'line 2'
+	run fcm keys add --owner 'a b' "$K/alice.pub"
+	assert_failure 100
+	[ "$snap" = "$(tree_snapshot "$FCM_ROOT")" ]
+}
+
+@test "a private key is refused, naming the public one" {
+	run fcm keys add "$K/alice"
+	assert_failure 100
+	assert_output --partial 'private key'
+	[ ! -e "$AK" ]
+}
+
+@test "rm by id or fingerprint; unknown keys refused" {
+	id=$(fcm keys add "$K/alice.pub" | jq -r .key.id)
+	fcm keys add "$K/bob.pub"
+	run fcm keys rm "$id"
+	assert_success
+	! grep -q "$id" "$AK"
+	run fcm keys rm "$(fp "$K/bob.pub")"
+	assert_success
+	[ "$(grep -c '^restrict' "$AK")" -eq 0 ]
+	run fcm keys rm "$id"
+	assert_failure 100
+	assert_output --partial "no key '$id'"
+}
+
+@test "sshd prints the AuthorizedKeysFile line" {
+	run fcm keys sshd
+	assert_success
+	assert_output "AuthorizedKeysFile .ssh/authorized_keys $AK"
+}
+
+@test "usage errors" {
+	run fcm keys
+	assert_failure 100
+	run fcm keys frob
+	assert_failure 100
+	run fcm keys add
+	assert_failure 100
+	run fcm keys ls --nope
+	assert_failure 100
+}
