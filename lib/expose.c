@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "err.h"
+#include "lock.h"
 #include "expose.h"
 #include "jsonl.h"
 #include "name.h"
 #include "run.h"
+#include "vm.h"
 
 int fcm_port_parse(const char *s, long *out, char *err, size_t errlen)
 {
@@ -224,4 +226,56 @@ jv fcm_expose_apply(jv rec, long port)
 jv fcm_proxy_sync(void)
 {
 	return fcm_call("proxy", jv_object_set(jv_object(), jv_string("op"), jv_string("sync")));
+}
+
+static jv failed(int *code, int c, jv msg)
+{
+	*code = c;
+	return jv_invalid_with_msg(msg);
+}
+
+jv fcm_expose_change(jv rec, long port, int *code)
+{
+	const char *id = fcm_get_str(rec, "id"), *name = fcm_get_str(rec, "name");
+	jv old, new, reply, r;
+	int fd;
+
+	if (!id || !name)
+		return failed(code, FCM_EXIT_USAGE, jv_string("the VM record has no id or name"));
+	if ((fd = fcm_vm_table_lock()) < 0)
+		return failed(code, FCM_EXIT_TEMP, jv_string_fmt("unable to lock the VM table: %s", strerror(errno)));
+	old = fcm_vm_load(id);
+	if (!jv_is_valid(old)) {
+		jv_free(old);
+		fcm_unlock(fd);
+		return failed(code, FCM_EXIT_USAGE, jv_string_fmt("VM %s no longer exists", name));
+	}
+	new = fcm_expose_apply(jv_copy(old), port);
+	if (!jv_is_valid(new)) {
+		jv_free(old);
+		fcm_unlock(fd);
+		*code = FCM_EXIT_USAGE;
+		return new;
+	}
+	if (fcm_vm_save(jv_copy(new)) < 0) {
+		r = failed(code, FCM_EXIT_TEMP, jv_string_fmt("unable to write the record of VM %s: %s", name, strerror(errno)));
+		goto out;
+	}
+	reply = fcm_proxy_sync();
+	if (fcm_reply_ok(reply)) {
+		jv_free(reply);
+		r = jv_copy(new);
+		goto out;
+	}
+	if (fcm_vm_save(jv_copy(old)) < 0)
+		r = failed(code, FCM_EXIT_TEMP, jv_string_fmt("%s; and unable to put the record of VM %s back as it was: %s",
+		    fcm_reply_error(reply), name, strerror(errno)));
+	else
+		r = failed(code, FCM_EXIT_TEMP, jv_string_fmt("%s; VM %s is left as it was", fcm_reply_error(reply), name));
+	jv_free(reply);
+out:
+	jv_free(old);
+	jv_free(new);
+	fcm_unlock(fd);
+	return r;
 }

@@ -42,6 +42,14 @@ jv fcm_expose_new(const char *name, long port);
 /* The record rec (consumed) with "expose" and "url" set for port, or both
  * null when port is 0; jv_invalid_with_msg on error (rec freed). */
 jv fcm_expose_apply(jv rec, long port);
+/* Expose port of the VM whose record is rec (borrowed; 0 = unexpose) and
+ * load the routes into Caddy: under the VM table lock, reload the record,
+ * set "expose" and "url", write it atomically, run `fcm-proxy sync`.  When
+ * the sync fails (Caddy not running, or refusing), the record is written
+ * back as it was, so record and Caddy agree and previous routes keep
+ * working.  Returns the new record, or jv_invalid_with_msg with *code set
+ * (FCM_EXIT_USAGE or FCM_EXIT_TEMP). */
+jv fcm_expose_change(jv rec, long port, int *code);
 /* Load every exposed VM into Caddy: runs `fcm-proxy sync` and returns its
  * reply ({"ok":true,"changed":true|false,"routes":N} or {"ok":false,...}). */
 jv fcm_proxy_sync(void);

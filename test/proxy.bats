@@ -1,0 +1,338 @@
+#!/usr/bin/env bats
+# fcm-proxy: exposed VMs' HTTPS routes in Caddy.
+#
+# NETWORK SAFETY: Caddy, the stand-in guests (python3 http.server) and every
+# request run inside a network namespace made here (fcmt-px-*), removed in
+# teardown; Caddy uses its internal CA only (FCM_TLS=internal), so it never
+# tries ACME, and the namespace has no route out anyway.
+load test_helper
+
+CADDY_ADDR=10.240.0.1	# where Caddy listens, on the namespace's veth
+DOMAIN=10-240-0-1.sslip.io	# <public-ip-with-dashes>.sslip.io for FCM_PUBLIC_IP
+
+setup() {
+	command -v caddy >/dev/null || skip "caddy is not installed (make deps)"
+	NS=fcmt-px-$$-$BATS_TEST_NUMBER
+	netns_create "$NS" || skip "cannot create a network namespace (needs root)"
+	ip -n "$NS" link add px0 type veth peer name px1
+	ip -n "$NS" addr add "$CADDY_ADDR/24" dev px0
+	for a in 50 51 52; do ip -n "$NS" addr add "10.240.0.$a/24" dev px1; done
+	ip -n "$NS" link set px0 up
+	ip -n "$NS" link set px1 up
+	export FCM_TLS=internal FCM_PUBLIC_IP=$CADDY_ADDR
+	export FCM_CADDY_ADMIN=http://127.0.0.1:2099
+	unset FCM_DOMAIN FCM_ACME_EMAIL FCM_PUBLISH_API FCM_CADDY_LISTEN
+	CADDY_LOG=$BATS_TEST_TMPDIR/caddy.log
+}
+
+teardown() {
+	[ -n "${NS:-}" ] && netns_delete "$NS"
+	true
+}
+
+# vm_record ID NAME IP [PORT [STATE]]: a VM record, exposed unless PORT is '-'.
+vm_record() {
+	local id=$1 name=$2 ip=$3 port=${4:-8000} state=${5:-running} expose url
+	if [ "$port" = - ]; then
+		expose=null url=null
+	else
+		expose="{\"port\":$port,\"domain\":\"$name.$DOMAIN\"}" url="\"https://$name.$DOMAIN\""
+	fi
+	mkdir -p "$FCM_ROOT/vms/$id"
+	printf '{"id":"%s","name":"%s","ip":"%s","state":"%s","expose":%s,"url":%s,"created_at":%s}\n' \
+	    "$id" "$name" "$ip" "$state" "$expose" "$url" "$(date +%s%N)" > "$FCM_ROOT/vms/$id/config.json"
+}
+
+# serve IP TEXT: a stand-in guest answering TEXT on IP:8000.
+serve() {
+	local dir=$BATS_TEST_TMPDIR/www-$1
+	mkdir -p "$dir" && echo "$2" > "$dir/index.html"
+	in_ns "$NS" python3 -m http.server 8000 --bind "$1" --directory "$dir" >/dev/null 2>&1 3>&- &
+	for _ in $(seq 100); do
+		in_ns "$NS" curl -sf -o /dev/null "http://$1:8000/" && return 0
+		sleep 0.1
+	done
+	echo "stand-in guest on $1 did not start" >&2
+	return 1
+}
+
+wait_admin() {
+	for _ in $(seq 100); do
+		in_ns "$NS" curl -sf -o /dev/null "${FCM_CADDY_ADMIN%/}/config/" && return 0
+		sleep 0.1
+	done
+	echo "Caddy did not start:" >&2
+	cat "$CADDY_LOG" >&2
+	return 1
+}
+
+# Caddy as the daemon runs it: the s6 service's run script.
+start_caddy() {
+	in_ns "$NS" "$FCM_SRC/s6/caddy/run" >>"$CADDY_LOG" 2>&1 3>&- &
+	wait_admin
+}
+
+# caddy_pids: the Caddy processes in the test's namespace.
+caddy_pids() {
+	local p
+	for p in $(ip netns pids "$NS" 2>/dev/null); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = caddy ] && echo "$p"
+	done
+	true
+}
+
+stop_caddy() {
+	local pids
+	pids=$(caddy_pids)
+	[ -n "$pids" ] && kill $pids
+	for _ in $(seq 100); do
+		[ -z "$(caddy_pids)" ] && return 0
+		sleep 0.1
+	done
+	echo "Caddy did not stop" >&2
+	return 1
+}
+
+proxy() { in_ns "$NS" fcm-proxy "$@"; }
+
+ROOT_CA() { echo "$FCM_ROOT/caddy/caddy/pki/authorities/local/root.crt"; }
+
+# fetch NAME: GET https://NAME.DOMAIN/ through Caddy, trusting only Caddy's
+# root CA; retried a while, since Caddy issues certificates in the background.
+fetch() {
+	local host=$1.$DOMAIN i
+	for i in $(seq 50); do
+		if [ -s "$(ROOT_CA)" ] && in_ns "$NS" curl -sS --max-time 5 --resolve "$host:443:$CADDY_ADDR" \
+		    --cacert "$(ROOT_CA)" -w '%{http_code}\n' "https://$host/" >"$BATS_TEST_TMPDIR/fetch" 2>"$BATS_TEST_TMPDIR/fetch.err"; then
+			cat "$BATS_TEST_TMPDIR/fetch"
+			return 0
+		fi
+		sleep 0.2
+	done
+	cat "$BATS_TEST_TMPDIR/fetch.err" >&2
+	return 1
+}
+
+# fetch_once NAME: one attempt, no retries.
+fetch_once() {
+	in_ns "$NS" curl -sS --max-time 5 --resolve "$1.$DOMAIN:443:$CADDY_ADDR" --cacert "$(ROOT_CA)" "https://$1.$DOMAIN/"
+}
+
+loads() { grep -c '"uri":"/load"' "$CADDY_LOG" || true; }
+
+@test "render: the config for the records, with TLS from Caddy's internal CA and no trust-store install" {
+	vm_record aaaa0001 cosmic-nova 10.240.0.50 8000
+	vm_record aaaa0002 lunar-reef 10.240.0.51 - 
+	run fcm-proxy render
+	assert_success
+	cfg=$(echo "$output" | jq -c .config)
+	[ "$(echo "$cfg" | jq -r '.admin.listen')" = 127.0.0.1:2099 ]
+	[ "$(echo "$cfg" | jq -c '[.apps.http.servers.fcm.routes[] | {h: .match[0].host[0], d: .handle[0].upstreams[0].dial}]')" = \
+	  "[{\"h\":\"cosmic-nova.$DOMAIN\",\"d\":\"10.240.0.50:8000\"}]" ]
+	[ "$(echo "$cfg" | jq -c '.apps.tls.automation.policies[0].issuers')" = '[{"module":"internal"}]' ]
+	[ "$(echo "$cfg" | jq -c '.apps.pki.certificate_authorities.local.install_trust')" = false ]
+	FCM_TLS= FCM_ACME_EMAIL=ops@example.org run fcm-proxy render
+	assert_success
+	[ "$(echo "$output" | jq -c '.config.apps.tls.automation.policies[0].issuers')" = '[{"module":"acme","email":"ops@example.org"}]' ]
+}
+
+@test "render: FCM_PUBLISH_API=1 routes fcm.<domain> to the daemon's API" {
+	FCM_PUBLISH_API=1 run fcm-proxy render
+	assert_success
+	[ "$(echo "$output" | jq -r '.config.apps.http.servers.fcm.routes[0] | .match[0].host[0] + " " + .handle[0].upstreams[0].dial')" = \
+	  "fcm.$DOMAIN 127.0.0.1:7777" ]
+}
+
+@test "bad settings are refused clearly: FCM_TLS, FCM_CADDY_ADMIN, FCM_ACME_EMAIL" {
+	FCM_TLS=bogus run fcm-proxy sync
+	[ "$status" -eq 100 ]
+	assert_output --partial "FCM_TLS must be 'acme'"
+	FCM_CADDY_ADMIN='http://x y' run fcm-proxy sync
+	[ "$status" -eq 100 ]
+	assert_output --partial "FCM_CADDY_ADMIN must be"
+	FCM_TLS= FCM_ACME_EMAIL='not an email' run fcm-proxy render
+	[ "$status" -eq 100 ]
+	assert_output --partial "FCM_ACME_EMAIL must be"
+	run fcm-proxy sync extra=1
+	[ "$status" -eq 100 ]
+	assert_output --partial extra
+}
+
+@test "Caddy not running: sync fails clearly with 111" {
+	vm_record aaaa0001 cosmic-nova 10.240.0.50
+	run proxy sync
+	[ "$status" -eq 111 ]
+	assert_output --partial '"ok":false'
+	assert_output --partial "Caddy is not running"
+	assert_output --partial "127.0.0.1:2099"
+	run proxy status
+	assert_success
+	[ "$(echo "$output" | head -1 | jq -c '.running')" = false ]
+}
+
+@test "a VM's URL reaches its guest over HTTPS, certificate from Caddy's internal CA" {
+	vm_record aaaa0001 cosmic-nova 10.240.0.50
+	serve 10.240.0.50 "hello from cosmic-nova"
+	start_caddy
+	run proxy sync
+	assert_success
+	[ "$(echo "$output" | jq -c '[.changed, (.routes | length)]')" = '[false,1]' ] ||
+	    [ "$(echo "$output" | jq -c '[.changed, (.routes | length)]')" = '[true,1]' ]
+	run fetch cosmic-nova
+	assert_success
+	assert_output "hello from cosmic-nova
+200"
+	# the root CA is also available from the admin API
+	run proxy ca
+	assert_success
+	[ "$(echo "$output" | jq -r .root)" = "$(cat "$(ROOT_CA)")" ]
+}
+
+@test "two VMs, two routes, each to its own guest; removing one removes only its route" {
+	serve 10.240.0.50 "I am cosmic-nova"
+	serve 10.240.0.51 "I am lunar-reef"
+	start_caddy
+	vm_record aaaa0001 cosmic-nova 10.240.0.50
+	vm_record aaaa0002 lunar-reef 10.240.0.51
+	run proxy sync
+	assert_success
+	[ "$(echo "$output" | jq -c .changed)" = true ]
+	[ "$(echo "$output" | jq -r '[.routes[].host] | sort | join(" ")')" = "cosmic-nova.$DOMAIN lunar-reef.$DOMAIN" ]
+	run fetch cosmic-nova
+	assert_output "I am cosmic-nova
+200"
+	run fetch lunar-reef
+	assert_output "I am lunar-reef
+200"
+	# destroy one (its record goes), sync: only its route goes
+	rm -r "$FCM_ROOT/vms/aaaa0002"
+	run proxy sync
+	assert_success
+	[ "$(echo "$output" | jq -r '[.routes[].host] | join(" ")')" = "cosmic-nova.$DOMAIN" ]
+	run proxy routes
+	[ "$(echo "$output" | jq -c '[.routes[] | [.host, .upstream, .vm]]')" = "[[\"cosmic-nova.$DOMAIN\",\"10.240.0.50:8000\",\"aaaa0001\"]]" ]
+	run fetch cosmic-nova
+	assert_output "I am cosmic-nova
+200"
+	run fetch_once lunar-reef
+	assert_failure
+	# nothing duplicated in Caddy's config
+	in_ns "$NS" curl -s http://127.0.0.1:2099/config/ > "$BATS_TEST_TMPDIR/cfg"
+	[ "$(jq '.apps.http.servers.fcm.routes | length' "$BATS_TEST_TMPDIR/cfg")" -eq 1 ]
+	[ "$(jq '.apps.tls.automation.policies | length' "$BATS_TEST_TMPDIR/cfg")" -eq 1 ]
+}
+
+@test "sync with nothing changed is a no-op: Caddy is not reloaded" {
+	vm_record aaaa0001 cosmic-nova 10.240.0.50
+	vm_record aaaa0002 lunar-reef 10.240.0.51
+	start_caddy
+	run proxy sync
+	assert_success
+	before=$(loads)
+	for _ in 1 2 3; do
+		run proxy sync
+		assert_success
+		[ "$(echo "$output" | jq -c .changed)" = false ]
+	done
+	[ "$(loads)" -eq "$before" ]
+	run proxy status
+	[ "$(echo "$output" | jq -c '[.running, .in_sync, (.routes | length)]')" = '[true,true,2]' ]
+	# a change is loaded once
+	vm_record aaaa0003 solar-peak 10.240.0.52
+	run proxy status
+	[ "$(echo "$output" | jq -c .in_sync)" = false ]
+	run proxy sync
+	[ "$(echo "$output" | jq -c .changed)" = true ]
+	[ "$(loads)" -eq $((before + 1)) ]
+}
+
+@test "restarting Caddy keeps both routes (the s6 run script, and caddy run --resume)" {
+	serve 10.240.0.50 "I am cosmic-nova"
+	serve 10.240.0.51 "I am lunar-reef"
+	vm_record aaaa0001 cosmic-nova 10.240.0.50
+	vm_record aaaa0002 lunar-reef 10.240.0.51
+	start_caddy
+	proxy sync >/dev/null
+	run fetch cosmic-nova
+	assert_success
+	stop_caddy
+	run proxy status
+	[ "$(echo "$output" | jq -c .running)" = false ]
+	start_caddy
+	run fetch cosmic-nova
+	assert_output "I am cosmic-nova
+200"
+	run fetch lunar-reef
+	assert_output "I am lunar-reef
+200"
+	run proxy sync
+	[ "$(echo "$output" | jq -c .changed)" = false ]
+	# Caddy's own persistence: plain `caddy run --resume`, no fcm involved
+	stop_caddy
+	run proxy status
+	[ "$(echo "$output" | jq -c .running)" = false ]
+	rm "$FCM_ROOT/caddy/caddy.json"
+	in_ns "$NS" env XDG_DATA_HOME="$FCM_ROOT/caddy" XDG_CONFIG_HOME="$FCM_ROOT/caddy" HOME="$FCM_ROOT/caddy" \
+	    caddy run --resume >>"$CADDY_LOG" 2>&1 3>&- &
+	wait_admin
+	run fetch lunar-reef
+	assert_output "I am lunar-reef
+200"
+	run proxy sync
+	[ "$(echo "$output" | jq -c .changed)" = false ]
+}
+
+@test "a stopped VM keeps its route; its URL gives a 502 page naming it" {
+	vm_record aaaa0001 cosmic-nova 10.240.0.52 8000 stopped
+	start_caddy
+	proxy sync >/dev/null
+	run fetch cosmic-nova
+	assert_success
+	assert_output --partial "VM cosmic-nova is not running"
+	assert_line 502
+}
+
+@test "Caddy's other config is left alone: only fcm's parts are replaced" {
+	start_caddy
+	other='{"servers":{"other":{"listen":[":8080"],"routes":[{"handle":[{"handler":"static_response","body":"other site"}]}]}}}'
+	in_ns "$NS" curl -sf -X PUT -H 'Content-Type: application/json' -d "$other" \
+	    http://127.0.0.1:2099/config/apps/http
+	vm_record aaaa0001 cosmic-nova 10.240.0.50
+	run proxy sync
+	assert_success
+	[ "$(echo "$output" | jq -c .changed)" = true ]
+	run in_ns "$NS" curl -s "http://$CADDY_ADDR:8080/"
+	assert_output "other site"
+	rm -r "$FCM_ROOT/vms/aaaa0001"
+	run proxy sync
+	assert_success
+	in_ns "$NS" curl -s http://127.0.0.1:2099/config/ > "$BATS_TEST_TMPDIR/cfg"
+	[ "$(jq -c '.apps.http.servers | keys' "$BATS_TEST_TMPDIR/cfg")" = '["other"]' ]
+	[ "$(jq -c '.apps.tls' "$BATS_TEST_TMPDIR/cfg")" = null ]
+}
+
+@test "a bad record is skipped with a warning; the others are still routed" {
+	vm_record aaaa0001 cosmic-nova 10.240.0.50
+	vm_record aaaa0002 lunar-reef not-an-ip
+	vm_record aaaa0003 solar-peak 10.240.0.52 99999
+	start_caddy
+	run proxy sync
+	assert_success
+	assert_output --partial "lunar-reef: not routed"
+	assert_output --partial "solar-peak: not routed"
+	[ "$(echo "$output" | tail -1 | jq -r '[.routes[].host] | join(" ")')" = "cosmic-nova.$DOMAIN" ]
+}
+
+@test "the admin endpoint may be a unix socket, as Caddy's unix//path" {
+	export FCM_CADDY_ADMIN=unix/$BATS_TEST_TMPDIR/admin.sock
+	vm_record aaaa0001 cosmic-nova 10.240.0.50
+	serve 10.240.0.50 "via the socket"
+	in_ns "$NS" "$FCM_SRC/s6/caddy/run" >>"$CADDY_LOG" 2>&1 3>&- &
+	for _ in $(seq 100); do [ -S "$BATS_TEST_TMPDIR/admin.sock" ] && break; sleep 0.1; done
+	run proxy status
+	assert_success
+	[ "$(echo "$output" | jq -c '[.running, .in_sync]')" = '[true,true]' ]
+	run fetch cosmic-nova
+	assert_output "via the socket
+200"
+}
