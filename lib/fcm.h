@@ -4,6 +4,7 @@
 
 #include "atomic.h"
 #include "dotfcm.h"
+#include "lifecycle.h"
 #include "err.h"
 #include "expose.h"
 #include "jsonl.h"

@@ -160,7 +160,7 @@ int fcm_svc_make(const char *id, int down)
 
 	if (fcm_mkdirs(logdir, 0755) < 0 || fcm_mkdirs(vmlog, 0755) < 0)
 		goto out;
-	if (down && write_file(dir, "down", "") < 0)
+	if (down > 0 && write_file(dir, "down", "") < 0)
 		goto out;
 	if (write_exec(dir, "run", run) < 0 || write_exec(dir, "finish", finish) < 0 ||
 	    write_file(dir, "notification-fd", "3\n") < 0 ||

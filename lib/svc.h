@@ -33,7 +33,8 @@ int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st);
  * the record and its service. */
 const char *fcm_vm_state(jv rec);
 
-/* Write the service directory of VM id (down: start it stopped). */
+/* Write the service directory of VM id.  down > 0 adds a down file (it
+ * stays stopped); otherwise an existing down file is left as it is. */
 int fcm_svc_make(const char *id, int down);
 /* s6-svc with one option (e.g. "-u", "-d") on a service directory. */
 int fcm_svc_ctl(const char *svcdir, const char *opt);

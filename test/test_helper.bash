@@ -53,3 +53,35 @@ require_image() {
 	FCM_IMAGE_DIR=$(fcm_cached_image) || skip "no guest image: run 'make image' first"
 	export FCM_IMAGE_DIR
 }
+
+# For setup_file: skip the whole file when there is no image.
+require_image_file() {
+	FCM_IMAGE_DIR=$(fcm_cached_image) || skip "no guest image: run 'make image' first"
+	export FCM_IMAGE_DIR
+}
+
+# Install the cached image into $FCM_ROOT/images (hard links: instant).
+fcm_install_image() {
+	fcm-disk image-add dir="$FCM_IMAGE_DIR" >/dev/null
+}
+
+# fcm daemon inside $NS; waits until s6-svscan answers.
+daemon_start() {
+	in_ns "$NS" fcm daemon > "$BATS_FILE_TMPDIR/daemon.log" 2>&1 &
+	local i
+	for i in $(seq 1 100); do
+		s6-svscanctl -a "$FCM_ROOT/scan" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	cat "$BATS_FILE_TMPDIR/daemon.log" >&2
+	return 1
+}
+daemon_stop() {
+	s6-svscanctl -t "$FCM_ROOT/scan" 2>/dev/null || return 0
+	local i
+	for i in $(seq 1 300); do
+		pgrep -f "s6-svscan $FCM_ROOT/scan" >/dev/null || return 0
+		sleep 0.2
+	done
+	pkill -9 -f "$FCM_ROOT" 2>/dev/null || true
+}

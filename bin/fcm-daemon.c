@@ -1,0 +1,263 @@
+/* fcm-daemon — run fcm's supervision tree (doc/supervision.md).
+ *
+ * Sets up what the tree needs — state directories, the admin token, the host
+ * network (fcm-net setup) — writes the service directories of the API and
+ * Caddy from the templates in s6/, links every VM's service, and execs
+ * s6-svscan on $FCM_ROOT/scan.  From then on s6 runs everything: one
+ * service per VM, the API, Caddy.
+ *
+ * Run again while the tree is up, it reloads instead: redoes the setup,
+ * links new services, restarts the API and re-syncs the proxy — running VMs
+ * are never touched.  Stopping the tree (SIGTERM to s6-svscan, or
+ * `fcm daemon --stop`) stops every VM gracefully, as a host shutdown should. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "expose.h"
+#include "fcm.h"
+#include "token.h"
+
+static const char usage[] = "fcm daemon [--reload | --stop]";
+
+static char *templates_dir(void)
+{
+	char *d = fcm_asprintf("%s/../s6", fcm_exec_dir());
+	struct stat st;
+
+	if (stat(d, &st) == 0 && S_ISDIR(st.st_mode))
+		return d;
+	free(d);
+	return fcm_asprintf("%s/s6", fcm_exec_dir());
+}
+
+/* Copy a service template (regular files and one level of subdirectories)
+ * into $FCM_ROOT/services/<name>.  Returns the service dir or NULL. */
+static char *install_service(const char *name)
+{
+	char *tdir = templates_dir();
+	char *src = fcm_asprintf("%s/%s", tdir, name);
+	char *dst = fcm_path("services/%s", name);
+	DIR *d = opendir(src);
+	struct dirent *e;
+
+	free(tdir);
+	if (!d) {
+		free(src);
+		free(dst);
+		return NULL;
+	}
+	if (fcm_mkdirs(dst, 0755) < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to make %s", dst);
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		char *from = fcm_asprintf("%s/%s", src, e->d_name);
+		char *to = fcm_asprintf("%s/%s", dst, e->d_name);
+		if (stat(from, &st) == 0 && S_ISREG(st.st_mode)) {
+			size_t len;
+			char *text = fcm_read_file(from, 1 << 20, &len);
+			if (!text || fcm_write_atomic(to, text, len, st.st_mode & 0777) < 0)
+				fcm_die_sys(FCM_EXIT_TEMP, "unable to install %s", to);
+			free(text);
+		} else if (S_ISDIR(st.st_mode)) {
+			/* e.g. log/: copy its files. */
+			DIR *sd = opendir(from);
+			struct dirent *se;
+			fcm_mkdirs(to, 0755);
+			while (sd && (se = readdir(sd))) {
+				char *f2 = fcm_asprintf("%s/%s", from, se->d_name);
+				char *t2 = fcm_asprintf("%s/%s", to, se->d_name);
+				struct stat s2;
+				if (se->d_name[0] != '.' && stat(f2, &s2) == 0 && S_ISREG(s2.st_mode)) {
+					size_t l2;
+					char *t = fcm_read_file(f2, 1 << 20, &l2);
+					if (!t || fcm_write_atomic(t2, t, l2, s2.st_mode & 0777) < 0)
+						fcm_die_sys(FCM_EXIT_TEMP, "unable to install %s", t2);
+					free(t);
+				}
+				free(f2);
+				free(t2);
+			}
+			if (sd)
+				closedir(sd);
+		}
+		free(from);
+		free(to);
+	}
+	closedir(d);
+	free(src);
+	return dst;
+}
+
+static void link_into_scan(const char *scan, const char *name, const char *target)
+{
+	char *link = fcm_asprintf("%s/%s", scan, name);
+	char *tmp = fcm_asprintf("%s/.%s.tmp", scan, name);
+	char buf[4096];
+	ssize_t n = readlink(link, buf, sizeof buf - 1);
+
+	if (n > 0) {
+		buf[n] = '\0';
+		if (!strcmp(buf, target))
+			goto out;
+	}
+	unlink(tmp);
+	if (symlink(target, tmp) < 0 || rename(tmp, link) < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to link %s into %s", target, scan);
+out:
+	free(link);
+	free(tmp);
+}
+
+static int have_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy, *save = NULL;
+	int found = 0;
+
+	if (!path)
+		return 0;
+	copy = fcm_strdup(path);
+	for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+		char *p = fcm_asprintf("%s/%s", d, name);
+		found = access(p, X_OK) == 0;
+		free(p);
+	}
+	free(copy);
+	return found;
+}
+
+/* Everything but exec'ing s6-svscan: safe to run again and again. */
+static void prepare(const char *scan)
+{
+	char err[512];
+	char *ctl = fcm_asprintf("%s/.s6-svscan", scan);
+
+	if (fcm_mkdirs(ctl, 0755) < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to make %s", ctl);
+	free(ctl);
+	char *vms = fcm_path("vms");
+	fcm_mkdirs(vms, 0755);
+	free(vms);
+	if (fcm_admin_token_ensure(err, sizeof err) < 0)
+		fcm_die(FCM_EXIT_TEMP, "%s", err);
+
+	/* The host network: bridge, NAT, isolation. */
+	jv req = jv_object_set(jv_object(), jv_string("op"), jv_string("setup"));
+	const char *subnet = getenv("FCM_SUBNET");
+	if (subnet && *subnet)
+		req = jv_object_set(req, jv_string("subnet"), jv_string(subnet));
+	jv r = fcm_call("net", req);
+	if (!fcm_reply_ok(r))
+		fcm_die(FCM_EXIT_TEMP, "unable to set up the host network: %s", fcm_reply_error(r));
+	jv_free(r);
+
+	/* The daemon's own services. */
+	setenv("FCM_EXEC_PATH", fcm_exec_dir(), 1);
+	char *svc = install_service("api");
+	if (svc) {
+		link_into_scan(scan, "api", svc);
+		free(svc);
+	}
+	if (fcm_proxy_enabled() && have_program(getenv("FCM_CADDY") ? getenv("FCM_CADDY") : "caddy")) {
+		svc = install_service("caddy");
+		if (svc) {
+			link_into_scan(scan, "caddy", svc);
+			free(svc);
+		}
+	}
+
+	/* Every VM: its service (stopped ones keep their down file). */
+	jv list = fcm_vm_list();
+	jv_array_foreach(list, i, rec) {
+		const char *id = fcm_get_str(rec, "id");
+		const char *state = fcm_get_str(rec, "state");
+		if (!id || (state && (!strcmp(state, "creating") || !strcmp(state, "destroying")))) {
+			jv_free(rec);
+			continue;
+		}
+		char *sdir = fcm_vm_svcdir(id);
+		char *name = fcm_asprintf("vm-%s", id);
+		struct stat st;
+		if (stat(sdir, &st) < 0)
+			fcm_svc_make(id, state && strcmp(state, "running"));
+		else
+			fcm_svc_make(id, -1);	/* refresh the scripts, keep down as it is */
+		link_into_scan(scan, name, sdir);
+		free(sdir);
+		free(name);
+		jv_free(rec);
+	}
+	jv_free(list);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "reload", no_argument, NULL, 'r' },
+		{ "stop", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int reload = 0, stop = 0, c;
+	char *scan;
+
+	fcm_init("fcm-daemon");
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r': reload = 1; break;
+		case 's': stop = 1; break;
+		case 'h':
+			printf("usage: %s\n", usage);
+			return 0;
+		default:
+			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+		}
+	}
+	if (optind != argc)
+		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+	scan = fcm_scandir();
+	if (fcm_mkdirs(scan, 0755) < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to make %s", scan);
+
+	if (stop) {
+		if (!fcm_svscan_running())
+			fcm_die(FCM_EXIT_USAGE, "fcm daemon is not running on %s", fcm_root());
+		char *a[] = { "s6-svscanctl", "-t", scan, NULL };
+		return fcm_run(a) == 0 ? 0 : FCM_EXIT_TEMP;
+	}
+	if (fcm_svscan_running()) {
+		/* Reload: never touches running VMs. */
+		prepare(scan);
+		char *a[] = { "s6-svscanctl", "-a", scan, NULL };
+		fcm_run(a);
+		char *api = fcm_path("services/api");
+		if (access(api, F_OK) == 0)
+			fcm_svc_ctl(api, "-r");
+		free(api);
+		if (fcm_proxy_enabled()) {
+			jv r = fcm_proxy_sync();
+			if (!fcm_reply_ok(r))
+				fcm_warn("unable to sync the proxy: %s", fcm_reply_error(r));
+			jv_free(r);
+		}
+		fprintf(stderr, "fcm-daemon: already running on %s: reloaded\n", scan);
+		return 0;
+	}
+	if (reload)
+		fcm_die(FCM_EXIT_USAGE, "fcm daemon is not running on %s: nothing to reload", fcm_root());
+	prepare(scan);
+	fprintf(stderr, "fcm-daemon: supervising %s\n", scan);
+	char *a[] = { "s6-svscan", scan, NULL };
+	execvp(a[0], a);
+	fcm_die_sys(FCM_EXIT_TEMP, "unable to run s6-svscan");
+}

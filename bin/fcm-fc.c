@@ -1,0 +1,615 @@
+/* fcm-fc — the Firecracker driver.
+ *
+ *   fcm-fc run ID            (a VM's s6 run script) render the Firecracker
+ *                            configuration and run Firecracker in the foreground
+ *   fcm-fc finish ID CODE SIG  (a VM's s6 finish script) count crashes, back off,
+ *                            give up after repeated fast crashes
+ *   fcm-fc OP key=value...   JSON-lines operations: render, state, pause,
+ *                            resume, ctrl-alt-del (doc/fcm-fc.md)
+ *
+ * Why `run` is not a pure chain-load into Firecracker: s6 stops a service
+ * with a signal, and Firecracker stops a guest gracefully only through its
+ * API (SendCtrlAltDel).  So fcm-fc stays as a thin parent: it turns SIGTERM
+ * into SendCtrlAltDel, waits (bounded), then kills; it also tells s6 when the
+ * guest is ready (its sshd answers), through s6's notification-fd.
+ *
+ * The VM's serial console is held by fcm-tty when installed: Firecracker's
+ * stdin/stdout are a pty served on vms/<id>/console.sock (`fcm console
+ * --serial`), and copied to the service's log. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "fcm.h"
+
+static const char usage[] =
+    "fcm-fc run ID | fcm-fc finish ID CODE SIGNAL | fcm-fc OP id=ID (ops: render, state, pause, resume, ctrl-alt-del)";
+
+#define CRASH_WINDOW 60		/* seconds */
+#define CRASH_LIMIT 5		/* crashes within the window before giving up */
+
+static jv load_vm(const char *id)
+{
+	jv rec;
+
+	if (fcm_id_check(id) < 0)
+		fcm_die(FCM_EXIT_USAGE, "'%.64s' is not a VM id (8 characters of a-z and 0-9)", id);
+	rec = fcm_vm_load(id);
+	if (!jv_is_valid(rec)) {
+		jv msg = jv_invalid_get_msg(rec);
+		fcm_die(FCM_EXIT_USAGE, "no VM with id %s: %s", id,
+		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no record");
+	}
+	return rec;
+}
+
+static long get_long(jv rec, const char *key, long dflt)
+{
+	jv v = jv_object_get(jv_copy(rec), jv_string(key));
+	long r = jv_get_kind(v) == JV_KIND_NUMBER ? (long)jv_number_value(v) : dflt;
+
+	jv_free(v);
+	return r;
+}
+
+static const char *need_str(jv rec, const char *key)
+{
+	const char *s = fcm_get_str(rec, key);
+
+	if (!s || !*s)
+		fcm_die(FCM_EXIT_USAGE, "the VM record has no '%s': recreate the VM", key);
+	return s;
+}
+
+/* --- the Firecracker configuration (only fields documented in the v1.7
+ * API: boot-source, drives, machine-config, network-interfaces) --------- */
+
+static jv render(jv rec, char *err, size_t errlen)
+{
+	const char *id = need_str(rec, "id"), *name = need_str(rec, "name");
+	const char *image = need_str(rec, "image"), *ip = need_str(rec, "ip");
+	const char *gw = need_str(rec, "gateway"), *mask = need_str(rec, "netmask");
+	const char *mac = need_str(rec, "mac"), *tap = need_str(rec, "tap");
+	char *kernel = fcm_path("images/%s/vmlinux", image);
+	char *initrd = fcm_path("images/%s/initramfs.cpio.gz", image);
+	char *rootfs = fcm_path("images/%s/rootfs.ext4", image);
+	char *disk = fcm_path("vms/%s/disk.img", id);
+	char *args = fcm_asprintf("console=ttyS0 reboot=k panic=1 ip=%s::%s:%s:%s:eth0:off",
+	    ip, gw, mask, name);
+	const char *files[] = { kernel, initrd, rootfs, disk };
+	jv cfg = jv_invalid();
+
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+		if (access(files[i], R_OK) < 0) {
+			snprintf(err, errlen, "unable to use %s: %s%s", files[i], strerror(errno),
+			    i < 3 ? " (is the image installed? see 'make image')" : "");
+			goto out;
+		}
+	cfg = jv_object();
+	cfg = jv_object_set(cfg, jv_string("boot-source"),
+	    jv_object_set(jv_object_set(jv_object_set(jv_object(),
+	    jv_string("kernel_image_path"), jv_string(kernel)),
+	    jv_string("initrd_path"), jv_string(initrd)),
+	    jv_string("boot_args"), jv_string(args)));
+	/* The base image first (vda, read-only and shared), then the VM's own
+	 * disk (vdb): the initramfs makes an overlay of the two as /. */
+	jv base = jv_object();
+	base = jv_object_set(base, jv_string("drive_id"), jv_string("base"));
+	base = jv_object_set(base, jv_string("path_on_host"), jv_string(rootfs));
+	base = jv_object_set(base, jv_string("is_root_device"), jv_false());
+	base = jv_object_set(base, jv_string("is_read_only"), jv_true());
+	jv own = jv_object();
+	own = jv_object_set(own, jv_string("drive_id"), jv_string("disk"));
+	own = jv_object_set(own, jv_string("path_on_host"), jv_string(disk));
+	own = jv_object_set(own, jv_string("is_root_device"), jv_false());
+	own = jv_object_set(own, jv_string("is_read_only"), jv_false());
+	cfg = jv_object_set(cfg, jv_string("drives"), JV_ARRAY(base, own));
+	cfg = jv_object_set(cfg, jv_string("machine-config"),
+	    jv_object_set(jv_object_set(jv_object_set(jv_object(),
+	    jv_string("vcpu_count"), jv_number((double)get_long(rec, "cpus", 1))),
+	    jv_string("mem_size_mib"), jv_number((double)get_long(rec, "memory", 1024))),
+	    jv_string("smt"), jv_false()));
+	jv nic = jv_object();
+	nic = jv_object_set(nic, jv_string("iface_id"), jv_string("eth0"));
+	nic = jv_object_set(nic, jv_string("guest_mac"), jv_string(mac));
+	nic = jv_object_set(nic, jv_string("host_dev_name"), jv_string(tap));
+	cfg = jv_object_set(cfg, jv_string("network-interfaces"), JV_ARRAY(nic));
+out:
+	free(kernel);
+	free(initrd);
+	free(rootfs);
+	free(disk);
+	free(args);
+	return cfg;
+}
+
+static char *render_file(jv rec, char *err, size_t errlen)
+{
+	jv cfg = render(rec, err, errlen);
+	char *path;
+
+	if (!jv_is_valid(cfg))
+		return NULL;
+	path = fcm_path("vms/%s/firecracker.json", fcm_get_str(rec, "id"));
+	if (fcm_write_json_atomic(path, cfg, 0600) < 0) {
+		snprintf(err, errlen, "unable to write %s: %s", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* --- the API socket, over libcurl ----------------------------------------- */
+
+struct buf {
+	char data[8192];
+	size_t len;
+};
+
+static size_t collect(char *p, size_t sz, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	size_t take = sz * n;
+
+	if (take > sizeof b->data - 1 - b->len)
+		take = sizeof b->data - 1 - b->len;
+	memcpy(b->data + b->len, p, take);
+	b->len += take;
+	b->data[b->len] = '\0';
+	return sz * n;
+}
+
+/* One API call; returns the HTTP status (0 on transport failure, message in
+ * err) and the body in out. */
+static long api(const char *id, const char *method, const char *path, const char *body,
+    struct buf *out, char *err, size_t errlen)
+{
+	char *sock = fcm_path("vms/%s/firecracker.socket", id);
+	char *url = fcm_asprintf("http://localhost%s", path);
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	long status = 0;
+	CURLcode rc;
+
+	out->len = 0;
+	out->data[0] = '\0';
+	if (!c)
+		fcm_die_nomem();
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "Accept: application/json");
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	else
+		snprintf(err, errlen, "unable to reach Firecracker's API at %s: %s (is the VM running?)",
+		    sock, curl_easy_strerror(rc));
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	free(url);
+	free(sock);
+	return status;
+}
+
+/* A failed call's reason: Firecracker's fault_message when there is one. */
+static const char *fault(struct buf *b)
+{
+	static char msg[512];
+	jv v = jv_parse(b->data);
+	const char *m = jv_is_valid(v) ? fcm_get_str(v, "fault_message") : NULL;
+
+	snprintf(msg, sizeof msg, "%.400s", m ? m : (b->len ? b->data : "no reason given"));
+	jv_free(v);
+	return msg;
+}
+
+static int send_ctrl_alt_del(const char *id, char *err, size_t errlen)
+{
+	struct buf b;
+	long st = api(id, "PUT", "/actions", "{\"action_type\":\"SendCtrlAltDel\"}", &b, err, errlen);
+
+	if (st == 0)
+		return -1;
+	if (st != 204) {
+		snprintf(err, errlen, "Firecracker refused SendCtrlAltDel (HTTP %ld): %s", st, fault(&b));
+		return -1;
+	}
+	return 0;
+}
+
+/* --- run -------------------------------------------------------------------- */
+
+static char *find_firecracker(void)
+{
+	const char *e = getenv("FCM_FIRECRACKER");
+	const char *path = getenv("PATH");
+
+	if (e && *e) {
+		if (access(e, X_OK) < 0)
+			fcm_die_sys(FCM_EXIT_TEMP, "unable to run FCM_FIRECRACKER=%s", e);
+		return fcm_strdup(e);
+	}
+	if (path) {
+		char *copy = fcm_strdup(path), *save = NULL;
+		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+			char *p = fcm_asprintf("%s/firecracker", d);
+			if (*d == '/' && access(p, X_OK) == 0) {
+				free(copy);
+				return p;
+			}
+			free(p);
+		}
+		free(copy);
+	}
+	fcm_die(FCM_EXIT_TEMP, "unable to find firecracker: install Firecracker or set FCM_FIRECRACKER");
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Does the guest's sshd answer on ip:22 with its banner? */
+static int guest_ready(const char *ip)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(22) };
+	struct pollfd p;
+	char banner[8];
+	int fd, ok = 0;
+
+	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+		return 0;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS)
+		goto out;
+	p.fd = fd;
+	p.events = POLLOUT;
+	if (poll(&p, 1, 300) != 1)
+		goto out;
+	p.events = POLLIN;
+	if (poll(&p, 1, 1000) != 1)
+		goto out;
+	ok = read(fd, banner, 4) == 4 && !memcmp(banner, "SSH-", 4);
+out:
+	close(fd);
+	return ok;
+}
+
+static _Noreturn void cmd_run(const char *id)
+{
+	jv rec = load_vm(id);
+	char err[512];
+	char *cfg, *sock, *console, *fc, *tty;
+	const char *ip = fcm_get_str(rec, "ip");
+	int notify = -1, sfd, stopping = 0, killed = 0;
+	int64_t deadline = 0, next_probe = 0;
+	long stop_timeout = 30;
+	const char *e = getenv("FCM_STOP_TIMEOUT");
+	sigset_t set;
+	pid_t child;
+
+	fcm_set_instance(id);
+	if (e && *e)
+		stop_timeout = strtol(e, NULL, 10) > 0 ? strtol(e, NULL, 10) : 30;
+	cfg = render_file(rec, err, sizeof err);
+	if (!cfg)
+		fcm_die(FCM_EXIT_TEMP, "%s", err);
+	fc = find_firecracker();
+	sock = fcm_path("vms/%s/firecracker.socket", id);
+	console = fcm_path("vms/%s/console.sock", id);
+	if (unlink(sock) < 0 && errno != ENOENT)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to remove stale %s", sock);
+	/* s6 hands us the readiness pipe as fd 3 (notification-fd). */
+	if (fcntl(3, F_GETFD) >= 0) {
+		notify = 3;
+		fcntl(notify, F_SETFD, FD_CLOEXEC);
+	}
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to make a signalfd");
+
+	tty = fcm_helper("tty");
+	child = fork();
+	if (child < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to fork");
+	if (child == 0) {
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		setpgid(0, 0);
+		if (access(tty, X_OK) == 0) {
+			char *argv[] = { tty, "serve", console, "--log", "--", fc, "--api-sock", sock,
+				"--config-file", cfg, NULL };
+			execv(tty, argv);
+		} else {
+			char *argv[] = { fc, "--api-sock", sock, "--config-file", cfg, NULL };
+			execv(fc, argv);
+		}
+		fprintf(stderr, "%s: fatal: unable to run %s: %s\n", fcm_prog, fc, strerror(errno));
+		_exit(FCM_EXIT_TEMP);
+	}
+	fprintf(stderr, "%s: info: started %s (pid %ld), %ld vCPU, %ld MiB\n", fcm_prog, fc, (long)child,
+	    get_long(rec, "cpus", 1), get_long(rec, "memory", 1024));
+
+	for (;;) {
+		struct pollfd p = { sfd, POLLIN, 0 };
+		int64_t t = now_ms();
+		int timeout = 250;
+
+		if (stopping && t >= deadline && !killed) {
+			fcm_warn("guest did not shut down within %ld s: killing Firecracker", stop_timeout);
+			kill(-child, SIGKILL);
+			kill(child, SIGKILL);
+			killed = 1;
+		}
+		if (notify >= 0 && !stopping && ip && t >= next_probe) {
+			if (guest_ready(ip)) {
+				if (write(notify, "\n", 1) < 0)
+					fcm_warn_sys("unable to notify readiness");
+				close(notify);
+				notify = -1;
+				fprintf(stderr, "%s: info: guest is ready (sshd answers on %s:22)\n", fcm_prog, ip);
+			}
+			next_probe = now_ms() + 500;
+		}
+		if (poll(&p, 1, timeout) <= 0)
+			continue;
+		struct signalfd_siginfo si;
+		if (read(sfd, &si, sizeof si) != sizeof si)
+			continue;
+		if (si.ssi_signo == SIGCHLD) {
+			int st;
+			pid_t w = waitpid(child, &st, WNOHANG);
+			if (w == child) {
+				if (WIFEXITED(st)) {
+					fprintf(stderr, "%s: info: Firecracker exited with status %d\n", fcm_prog,
+					    WEXITSTATUS(st));
+					exit(stopping ? 0 : WEXITSTATUS(st));
+				}
+				fprintf(stderr, "%s: info: Firecracker killed by signal %d\n", fcm_prog, WTERMSIG(st));
+				exit(stopping ? 0 : 128 + WTERMSIG(st));
+			}
+			continue;
+		}
+		/* SIGTERM (s6-svc -d), SIGINT, SIGHUP: shut the guest down. */
+		if (!stopping) {
+			stopping = 1;
+			deadline = now_ms() + stop_timeout * 1000;
+			fprintf(stderr, "%s: info: stopping: sending Ctrl-Alt-Del to the guest\n", fcm_prog);
+			if (send_ctrl_alt_del(id, err, sizeof err) < 0) {
+				fcm_warn("%s: terminating Firecracker", err);
+				kill(child, SIGTERM);
+				deadline = now_ms() + 5000;
+			}
+		}
+	}
+}
+
+/* --- finish ----------------------------------------------------------------- */
+
+static _Noreturn void cmd_finish(const char *id, const char *code, const char *sig)
+{
+	char *svc = fcm_vm_svcdir(id);
+	char *crashes = fcm_path("vms/%s/crashes", id);
+	char *sock = fcm_path("vms/%s/firecracker.socket", id);
+	struct fcm_svc_status st;
+	time_t now = time(NULL);
+	long recent = 0;
+
+	fcm_set_instance(id);
+	if (fcm_id_check(id) < 0)
+		fcm_die(FCM_EXIT_USAGE, "'%.64s' is not a VM id", id);
+	unlink(sock);
+	/* Console sessions end with the VM. */
+	char *console = fcm_helper("console");
+	if (access(console, X_OK) == 0) {
+		char *argv[] = { console, "--cleanup", (char *)id, NULL };
+		fcm_run(argv);
+	}
+	free(console);
+	if (fcm_svc_status(svc, &st) < 0 || !st.want_up) {
+		unlink(crashes);	/* a wanted stop: the slate is clean */
+		exit(0);
+	}
+	/* An unwanted death: remember it; give up after repeated fast crashes. */
+	char *text = fcm_read_file(crashes, 65536, NULL);
+	char *out = fcm_asprintf("%s", "");
+	if (text) {
+		char *save = NULL;
+		for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+			long t = strtol(l, NULL, 10);
+			if (now - t < CRASH_WINDOW) {
+				char *o = fcm_asprintf("%s%ld\n", out, t);
+				free(out);
+				out = o;
+				recent++;
+			}
+		}
+		free(text);
+	}
+	char *o = fcm_asprintf("%s%ld\n", out, (long)now);
+	free(out);
+	fcm_write_atomic(crashes, o, strlen(o), 0644);
+	free(o);
+	recent++;
+	fcm_warn("VMM died (exit %s, signal %s): crash %ld in the last %d s", code ? code : "?",
+	    sig ? sig : "?", recent, CRASH_WINDOW);
+	if (recent >= CRASH_LIMIT) {
+		jv rec = fcm_vm_load(id);
+		fcm_warn("giving up after %ld crashes in %d s: the VM is marked failed; 'fcm logs' says why, 'fcm start' tries again",
+		    recent, CRASH_WINDOW);
+		if (jv_is_valid(rec))
+			fcm_vm_save(jv_object_set(rec, jv_string("state"), jv_string("failed")));
+		else
+			jv_free(rec);
+		char *down = fcm_asprintf("%s/down", svc);
+		fcm_write_atomic(down, "", 0, 0644);
+		free(down);
+		fcm_svc_ctl(svc, "-d");
+		exit(0);
+	}
+	/* Back off: 0, 1, 2, 4 s (s6 adds its own second). */
+	sleep(recent <= 1 ? 0 : 1u << (recent - 2 > 2 ? 2 : recent - 2));
+	exit(0);
+}
+
+/* --- JSON operations --------------------------------------------------------- */
+
+static const struct fcm_field id_only[] = {
+	{ "op", JV_KIND_STRING, 1 },
+	{ "id", JV_KIND_STRING, 1 },
+	{ NULL, 0, 0 },
+};
+
+static jv req_vm(jv req, jv *rec)
+{
+	char err[256];
+	const char *id;
+
+	if (fcm_fields_check(req, id_only, err, sizeof err) < 0)
+		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+	id = fcm_get_str(req, "id");
+	if (fcm_id_check(id) < 0)
+		return fcm_fail(FCM_EXIT_USAGE, "'%.64s' is not a VM id (8 characters of a-z and 0-9)", id);
+	*rec = fcm_vm_load(id);
+	if (!jv_is_valid(*rec)) {
+		jv_free(*rec);
+		return fcm_fail(FCM_EXIT_USAGE, "no VM with id %s", id);
+	}
+	return jv_null();
+}
+
+static jv op_render(jv req)
+{
+	jv rec, r = req_vm(req, &rec);
+	char err[512];
+	char *path;
+
+	if (jv_get_kind(r) != JV_KIND_NULL)
+		return r;
+	path = render_file(rec, err, sizeof err);
+	jv_free(rec);
+	if (!path)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", err);
+	r = jv_object_set(fcm_ok(), jv_string("config"), jv_string(path));
+	free(path);
+	return r;
+}
+
+static jv op_state(jv req)
+{
+	jv rec, r = req_vm(req, &rec);
+	char err[512];
+	struct buf b;
+	long st;
+
+	if (jv_get_kind(r) != JV_KIND_NULL)
+		return r;
+	st = api(fcm_get_str(rec, "id"), "GET", "/", NULL, &b, err, sizeof err);
+	jv_free(rec);
+	if (st == 0)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", err);
+	jv info = jv_parse(b.data);
+	if (st != 200 || !jv_is_valid(info)) {
+		jv_free(info);
+		return fcm_fail(FCM_EXIT_TEMP, "Firecracker answered HTTP %ld: %s", st, fault(&b));
+	}
+	return jv_object_set(fcm_ok(), jv_string("instance"), info);
+}
+
+static jv vm_patch(jv req, const char *state)
+{
+	jv rec, r = req_vm(req, &rec);
+	char err[512], body[64];
+	struct buf b;
+	long st;
+
+	if (jv_get_kind(r) != JV_KIND_NULL)
+		return r;
+	snprintf(body, sizeof body, "{\"state\":\"%s\"}", state);
+	st = api(fcm_get_str(rec, "id"), "PATCH", "/vm", body, &b, err, sizeof err);
+	jv_free(rec);
+	if (st == 0)
+		return fcm_fail(FCM_EXIT_TEMP, "%s", err);
+	if (st != 204)
+		return fcm_fail(FCM_EXIT_TEMP, "Firecracker refused to set the VM %s (HTTP %ld): %s",
+		    state, st, fault(&b));
+	return jv_object_set(fcm_ok(), jv_string("state"), jv_string(state));
+}
+
+static jv op_pause(jv req) { return vm_patch(req, "Paused"); }
+static jv op_resume(jv req) { return vm_patch(req, "Resumed"); }
+
+static jv op_cad(jv req)
+{
+	jv rec, r = req_vm(req, &rec);
+	char err[512];
+	int rc;
+
+	if (jv_get_kind(r) != JV_KIND_NULL)
+		return r;
+	rc = send_ctrl_alt_del(fcm_get_str(rec, "id"), err, sizeof err);
+	jv_free(rec);
+	return rc < 0 ? fcm_fail(FCM_EXIT_TEMP, "%s", err) : fcm_ok();
+}
+
+static const struct fcm_op ops[] = {
+	{ "render", op_render },
+	{ "state", op_state },
+	{ "pause", op_pause },
+	{ "resume", op_resume },
+	{ "ctrl-alt-del", op_cad },
+	{ NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	fcm_init(argv[0]);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (argc >= 2 && !strcmp(argv[1], "run")) {
+		if (argc != 3)
+			fcm_die_usage("fcm-fc run ID");
+		cmd_run(argv[2]);
+	}
+	if (argc >= 2 && !strcmp(argv[1], "finish")) {
+		if (argc < 3 || argc > 5)
+			fcm_die_usage("fcm-fc finish ID [CODE [SIGNAL]]");
+		cmd_finish(argv[2], argc > 3 ? argv[3] : NULL, argc > 4 ? argv[4] : NULL);
+	}
+	int r = fcm_serve(argc, argv, ops, usage);
+	curl_global_cleanup();
+	return r;
+}

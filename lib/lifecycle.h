@@ -1,0 +1,32 @@
+/* lifecycle.h — the steps the porcelain composes (create, start, stop,
+ * destroy), each idempotent so that undo and destroy can run them on a VM
+ * in any state. */
+#ifndef FCM_LIFECYCLE_H
+#define FCM_LIFECYCLE_H
+
+#include <jv.h>
+
+/* Refuse (die 111) unless `fcm daemon` is running. */
+void fcm_need_daemon(void);
+/* Link the VM's service into the scan directory (it starts unless its
+ * service has a down file).  0 or -1 with a message in err. */
+int fcm_vm_link(const char *id, char *err, size_t errlen);
+/* Wait until the VM is ready (its guest sshd answers) or has died, for at
+ * most timeout seconds.  0 ready, -1 with the reason in err (the last line
+ * of the VM's log when it died). */
+int fcm_vm_wait_ready(const char *id, long timeout, char *err, size_t errlen);
+/* Wait until the VMM is gone, at most timeout seconds.  0 or -1. */
+int fcm_vm_wait_down(const char *id, long timeout);
+/* Take everything a VM has apart: service, tap, lease, disk, git repo, its
+ * directory, its proxy route.  Every step tolerates a missing part.  Warnings
+ * go to stderr; returns 0, or -1 if some part could not be removed. */
+int fcm_vm_teardown(const char *id, const char *name);
+/* The last non-empty line of the VM's log (malloc'd), or NULL. */
+char *fcm_vm_log_tail(const char *id);
+/* Is HTTPS routing through Caddy in use?  Yes when fcm-proxy is installed,
+ * unless FCM_PROXY=off. */
+int fcm_proxy_enabled(void);
+/* Boot timeout: $FCM_BOOT_TIMEOUT seconds, default 300. */
+long fcm_boot_timeout(void);
+
+#endif

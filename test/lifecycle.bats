@@ -1,0 +1,227 @@
+#!/usr/bin/env bats
+# VM lifecycle under s6: fcm daemon, create, ls, stop, start, destroy, logs —
+# real guests booted by the test double of Firecracker, inside a network
+# namespace this file creates and deletes.
+load test_helper
+
+setup_file() {
+	require_image_file
+	export NS=fcmt-life-$$
+	export FCM_ROOT=$BATS_FILE_TMPDIR/root
+	# The tree's VMM, through a link a test can point elsewhere.
+	ln -sf "$FCM_SRC/test/firecracker/firecracker" "$BATS_FILE_TMPDIR/fc"
+	export FCM_FIRECRACKER=$BATS_FILE_TMPDIR/fc
+	export FCM_PROXY=off
+	export FCM_STOP_TIMEOUT=30
+	mkdir -p "$FCM_ROOT"
+	netns_create "$NS"
+	fcm_install_image
+	daemon_start
+}
+
+teardown_file() {
+	[ -n "${NS:-}" ] || return 0
+	daemon_stop
+	netns_delete "$NS"
+}
+
+setup() {
+	# Every test shares the file's root and daemon (booting guests is slow).
+	export FCM_ROOT=$BATS_FILE_TMPDIR/root
+	cd "$BATS_TEST_TMPDIR"
+}
+
+fcmns() { in_ns "$NS" fcm "$@"; }
+vm_ssh() {
+	local ip=$1; shift
+	in_ns "$NS" ssh -i "$FCM_ROOT/ssh/id_ed25519" -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 \
+		-o BatchMode=yes "root@$ip" "$@"
+}
+vm_field() { fcm-ls --json "$1" | jq -r ".$2"; }
+# The QEMU processes of a VM (the double runs its disk through QEMU).
+vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
+
+@test "fcm create boots a VM: ssh by the host key, ls shows it running" {
+	run fcmns create --name life-one --json
+	assert_success
+	[ "$(echo "$output" | jq -r .ok)" = true ]
+	[ "$(echo "$output" | jq -r .name)" = life-one ]
+	ip=$(echo "$output" | jq -r .ip)
+	[[ "$ip" == 172.16.0.* ]]
+	[ -f .fcm ]
+	[ "$(jq -r .name .fcm)" = life-one ]
+	run vm_ssh "$ip" 'hostname; cat /proc/cmdline'
+	assert_success
+	assert_line --index 0 life-one
+	run fcm-ls --json
+	assert_success
+	[ "$(echo "$output" | jq -r 'select(.name=="life-one") | .state')" = running ]
+	[ "$(echo "$output" | jq -r 'select(.name=="life-one") | .ip')" = "$ip" ]
+	run bash -c 'fcm-ls | jq -r .name'
+	assert_output --partial life-one
+}
+
+@test "fcm ls on a terminal is a table" {
+	run script -qec "fcm ls" /dev/null
+	assert_success
+	assert_line --index 0 --regexp '^NAME +STATE +IP +URL +CPUS +MEM +DISK +GIT +AGE'
+	assert_output --regexp 'life-one +running +172\.16\.0\.[0-9]+'
+}
+
+@test "fcm stop shuts the guest down gracefully; start brings it back with its IP and disk" {
+	id=$(vm_field life-one id)
+	ip=$(vm_field life-one ip)
+	vm_ssh "$ip" 'echo kept-across-restart > /root/marker; sync'
+	run fcmns stop life-one
+	assert_success
+	[ "$(vm_field life-one state)" = stopped ]
+	[ -z "$(vmm_pids "$id")" ]
+	run grep -c 'fcm-init: shutting down' "$FCM_ROOT/vms/$id/log/current"
+	assert_success
+	run fcmns start life-one
+	assert_success
+	[ "$(vm_field life-one state)" = running ]
+	[ "$(vm_field life-one ip)" = "$ip" ]
+	run vm_ssh "$ip" cat /root/marker
+	assert_output kept-across-restart
+}
+
+@test "s6-svc -d / -u on the service stop and start the VM like fcm stop/start" {
+	id=$(vm_field life-one id)
+	s6-svc -d "$FCM_ROOT/vms/$id/service"
+	s6-svwait -D -t 90000 "$FCM_ROOT/vms/$id/service"
+	[ "$(vm_field life-one state)" = stopped ]
+	s6-svc -u "$FCM_ROOT/vms/$id/service"
+	s6-svwait -U -t 300000 "$FCM_ROOT/vms/$id/service"
+	[ "$(vm_field life-one state)" = running ]
+}
+
+@test "kill -9 of the VMM: s6 restarts it and the VM comes back" {
+	id=$(vm_field life-one id)
+	ip=$(vm_field life-one ip)
+	old=$(vmm_pids "$id")
+	[ -n "$old" ]
+	kill -9 $(pgrep -f "^$FCM_FIRECRACKER --api-sock $FCM_ROOT/vms/$id/")
+	# Wait for a new VMM, then for readiness.
+	for i in $(seq 1 100); do
+		new=$(vmm_pids "$id")
+		[ -n "$new" ] && [ "$new" != "$old" ] && break
+		sleep 0.2
+	done
+	[ -n "$new" ] && [ "$new" != "$old" ]
+	s6-svwait -U -t 300000 "$FCM_ROOT/vms/$id/service"
+	run vm_ssh "$ip" true
+	assert_success
+}
+
+@test "fcm daemon run again reloads and leaves running VMs running" {
+	id=$(vm_field life-one id)
+	before=$(vmm_pids "$id")
+	run fcmns daemon
+	assert_success
+	assert_output --partial "reloaded"
+	[ "$(vmm_pids "$id")" = "$before" ]
+	[ "$(vm_field life-one state)" = running ]
+}
+
+@test "fcm logs shows the console and the VMM" {
+	run fcmns logs life-one -n 1000
+	assert_success
+	assert_output --partial "fcm-init: boot complete"
+	assert_output --partial "guest is ready"
+}
+
+@test "failures leave no half-made VM: bad input, duplicate name, unknown VM" {
+	before=$(ls "$FCM_ROOT/vms")
+	run fcmns create --name life-one
+	assert_failure 100
+	assert_output "fcm-create: fatal: name 'life-one' is already used by a VM: choose another, or leave --name out"
+	run fcmns create --memory 0
+	assert_failure 100
+	assert_output --partial "--memory must be a whole number from 128"
+	run fcmns create --cpus 99
+	assert_failure 100
+	assert_output --partial "--cpus must be a whole number from 1 to"
+	run fcmns create --name Bad_Name
+	assert_failure 100
+	run fcmns create --disk 2X
+	assert_failure
+	[ "${#lines[@]}" -eq 1 ]
+	run fcmns stop no-such-vm
+	assert_failure 100
+	assert_output "fcm-stop: fatal: no VM named 'no-such-vm' (see 'fcm ls')"
+	run fcmns destroy ../etc
+	assert_failure 100
+	[ "$(ls "$FCM_ROOT/vms")" = "$before" ]
+}
+
+@test "a firecracker that exits at once: one clear line, nothing left" {
+	before_vms=$(ls "$FCM_ROOT/vms")
+	before_leases=$(ls "$FCM_ROOT/net/leases" 2>/dev/null)
+	# The tree runs $FCM_FIRECRACKER, a link: point it at a broken VMM.
+	printf '#!/bin/sh\necho "firecracker: broken on purpose" >&2\nexit 1\n' > "$BATS_FILE_TMPDIR/fc.broken"
+	chmod +x "$BATS_FILE_TMPDIR/fc.broken"
+	ln -sf "$BATS_FILE_TMPDIR/fc.broken" "$BATS_FILE_TMPDIR/fc"
+	run fcmns create --name life-broken
+	ln -sf "$FCM_SRC/test/firecracker/firecracker" "$BATS_FILE_TMPDIR/fc"
+	assert_failure
+	[ "${#lines[@]}" -le 2 ]
+	assert_output --partial "the VM did not start"
+	[ "$(ls "$FCM_ROOT/vms")" = "$before_vms" ]
+	[ "$(ls "$FCM_ROOT/net/leases" 2>/dev/null)" = "$before_leases" ]
+	run in_ns "$NS" ip link show
+	refute_output --partial tap_
+	refute_output --regexp "tap_.*life-broken"
+}
+
+@test "a missing kernel: one clear line, nothing left" {
+	before_vms=$(ls "$FCM_ROOT/vms")
+	img=$(readlink -f "$FCM_ROOT/images/default")
+	mv "$img/vmlinux" "$img/vmlinux.away"
+	run fcmns create --name life-nokernel
+	mv "$img/vmlinux.away" "$img/vmlinux"
+	assert_failure
+	assert_output --partial "vmlinux"
+	[ "$(ls "$FCM_ROOT/vms")" = "$before_vms" ]
+}
+
+@test "fcm destroy leaves nothing: process, tap, lease, service link, directory" {
+	id=$(vm_field life-one id)
+	ip=$(vm_field life-one ip)
+	run fcmns destroy life-one
+	assert_success
+	[ -z "$(vmm_pids "$id")" ]
+	[ ! -e "$FCM_ROOT/vms/$id" ]
+	[ ! -e "$FCM_ROOT/scan/vm-$id" ]
+	[ ! -e "$FCM_ROOT/net/leases/$ip" ]
+	run in_ns "$NS" ip link show "tap_$id"
+	assert_failure
+	run fcm-ls --json
+	refute_output --partial life-one
+	run fcmns destroy life-one
+	assert_failure 100
+}
+
+@test "10 fcm create in parallel: distinct names, IPs and taps, all running" {
+	for i in $(seq 1 10); do
+		( in_ns "$NS" fcm create --no-wait --no-dotfile --memory 256 --json > "$BATS_TEST_TMPDIR/c$i.json" 2>&1 ) &
+	done
+	wait
+	for i in $(seq 1 10); do
+		[ "$(jq -r .ok "$BATS_TEST_TMPDIR/c$i.json")" = true ] || { cat "$BATS_TEST_TMPDIR/c$i.json"; false; }
+	done
+	[ "$(cat "$BATS_TEST_TMPDIR"/c*.json | jq -r .name | sort -u | wc -l)" -eq 10 ]
+	[ "$(cat "$BATS_TEST_TMPDIR"/c*.json | jq -r .ip | sort -u | wc -l)" -eq 10 ]
+	[ "$(cat "$BATS_TEST_TMPDIR"/c*.json | jq -r .tap | sort -u | wc -l)" -eq 10 ]
+	for id in $(cat "$BATS_TEST_TMPDIR"/c*.json | jq -r .id); do
+		s6-svwait -U -t 600000 "$FCM_ROOT/vms/$id/service"
+	done
+	[ "$(fcm-ls --json | jq -r .state | grep -c running)" -eq 10 ]
+	for name in $(cat "$BATS_TEST_TMPDIR"/c*.json | jq -r .name); do
+		in_ns "$NS" fcm destroy "$name" >/dev/null &
+	done
+	wait
+	[ -z "$(ls "$FCM_ROOT/vms")" ]
+	[ -z "$(ls "$FCM_ROOT/net/leases")" ]
+}
