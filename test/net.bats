@@ -1,0 +1,430 @@
+#!/usr/bin/env bats
+# fcm-net: bridge, taps, leases, NAT and isolation.
+#
+# NETWORK SAFETY: everything that makes links, addresses, routes or nftables
+# rules runs inside namespaces made here (fcmt-net-<pid>-<test>-*), deleted in
+# teardown even on failure.  None is linked to the machine's own namespace
+# and none has a route out: the "internet" is one more namespace.
+load test_helper
+
+setup() {
+	NSP="fcmt-net-$$-$BATS_TEST_NUMBER"
+	NS="$NSP-host"
+	netns_create "$NS"
+}
+
+teardown() {
+	local ns
+	for ns in $(ip netns list | awk '{print $1}' | grep -F -- "$NSP-"); do
+		netns_delete "$ns"
+	done
+}
+
+# fcm-net inside the test's "host" namespace.
+net() { in_ns "$NS" fcm-net "$@"; }
+
+# The state of the namespace: addresses, links, ruleset (handles aside).
+ns_state() {
+	in_ns "$NS" ip -4 -o addr
+	in_ns "$NS" ip -o link | sed 's/^[0-9]*: //'
+	in_ns "$NS" nft list ruleset
+}
+
+# vm NAME ID IP: a namespace "VM" joined to the bridge by a veth whose host
+# end is named like the VM's tap, attached by fcm-net tap-add.
+vm() {
+	local name=$NSP-$1 id=$2 ip=$3
+	netns_create "$name"
+	in_ns "$NS" ip link add "tap_$id" type veth peer name eth0 netns "$name"
+	ip -n "$name" addr add "$ip/24" dev eth0
+	ip -n "$name" link set eth0 up
+	ip -n "$name" route add default via 172.16.0.1
+	in_ns "$name" sysctl -qw net.ipv4.conf.all.accept_redirects=0
+	net tap-add "id=$id" >/dev/null
+}
+
+# The "internet": a namespace behind uplink up0 (10.99.0.1 here,
+# 10.99.0.2 there), the host namespace's default route pointing into it.
+wan() {
+	WAN=$NSP-wan
+	netns_create "$WAN"
+	in_ns "$NS" ip link add up0 type veth peer name eth0 netns "$WAN"
+	ip -n "$NS" addr add 10.99.0.1/24 dev up0
+	ip -n "$NS" link set up0 up
+	ip -n "$NS" route add default via 10.99.0.2
+	ip -n "$WAN" addr add 10.99.0.2/24 dev eth0
+	ip -n "$WAN" link set eth0 up
+}
+
+pings() { in_ns "$NSP-$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
+
+# --- setup -------------------------------------------------------------------
+
+@test "setup: the bridge is up with the gateway address, forwarding on, the tables loaded" {
+	run net setup
+	assert_success
+	[ "$(echo "$output" | jq -r '.ok, .bridge, .gateway, .subnet' | tr '\n' ' ')" = "true fcm0 172.16.0.1 172.16.0.0/24 " ]
+	run in_ns "$NS" ip -4 -o addr show dev fcm0
+	assert_output --partial "inet 172.16.0.1/24 brd 172.16.0.255"
+	in_ns "$NS" ip -d link show fcm0 | grep -q 'bridge'
+	in_ns "$NS" ip link show fcm0 | grep -q '[<,]UP[,>]'
+	[ "$(in_ns "$NS" cat /proc/sys/net/ipv4/ip_forward)" = 1 ]
+	run in_ns "$NS" nft list ruleset
+	assert_output --partial 'ip saddr 172.16.0.0/24 oifname != "fcm0" masquerade'
+	assert_output --partial 'iifname "fcm0" oifname "fcm0" drop'
+	assert_output --partial 'oifname "fcm0" ct state established,related accept'
+	assert_output --partial 'iifname "tap_*" drop'
+	assert_output --partial 'oifname "tap_*" drop'
+	assert_output --partial 'iifname "fcm0" ip daddr 172.16.0.1 icmp type echo-request accept'
+	jq -e '.subnet == "172.16.0.0/24" and .bridge == "fcm0" and .gateway == "172.16.0.1"' \
+		"$FCM_ROOT/net/config.json"
+}
+
+@test "setup twice changes nothing" {
+	net setup >/dev/null
+	before=$(ns_state)
+	snap=$(tree_snapshot "$FCM_ROOT")
+	run net setup
+	assert_success
+	[ "$(ns_state)" = "$before" ]
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$snap" ]
+}
+
+@test "setup takes a subnet, a bridge name and allowed ports" {
+	run net setup subnet=10.20.0.0/16 bridge=vmbr allow_tcp:='[8053]' allow_udp:='[53]'
+	assert_success
+	[ "$(echo "$output" | jq -c '[.gateway, .prefix, .pool.first, .pool.size, .allow_tcp, .allow_udp]')" = \
+		'["10.20.0.1",16,"10.20.0.50",65485,[8053],[53]]' ]
+	in_ns "$NS" ip -4 -o addr show dev vmbr | grep -q '10.20.0.1/16'
+	run in_ns "$NS" nft list ruleset
+	assert_output --partial 'tcp dport 8053 accept'
+	assert_output --partial 'udp dport 53 accept'
+	# a re-run without the fields keeps them
+	run net setup
+	[ "$(echo "$output" | jq -c '[.subnet, .bridge, .allow_tcp]')" = '["10.20.0.0/16","vmbr",[8053]]' ]
+}
+
+@test "the subnet cannot move under leases or a live bridge" {
+	net setup >/dev/null
+	net alloc id=aaaaaaa1 >/dev/null
+	run net setup subnet=10.1.0.0/24
+	assert_failure 100
+	assert_output --partial "with 1 lease: free them before changing the subnet"
+	net free id=aaaaaaa1 >/dev/null
+	run net setup subnet=10.1.0.0/24
+	assert_failure 100
+	assert_output --partial "run 'fcm-net teardown' before changing"
+	net teardown >/dev/null
+	run net setup subnet=10.1.0.0/24
+	assert_success
+	in_ns "$NS" ip -4 -o addr show dev fcm0 | grep -q '10.1.0.1/24'
+}
+
+# --- leases --------------------------------------------------------------------
+
+@test "alloc: the lowest free address from .50, its MAC and tap; the same id gets the same lease" {
+	net setup >/dev/null
+	run net alloc id=8i5agfx2
+	assert_success
+	assert_output '{"ok":true,"id":"8i5agfx2","ip":"172.16.0.50","prefix":24,"netmask":"255.255.255.0","gateway":"172.16.0.1","mac":"06:00:ac:10:00:32","tap":"tap_8i5agfx2","bridge":"fcm0"}'
+	[ "$(cat "$FCM_ROOT/net/leases/172.16.0.50")" = 8i5agfx2 ]
+	run net alloc id=8i5agfx2
+	assert_output --partial '"ip":"172.16.0.50"'
+	run net alloc id=zzzzzzz9
+	assert_output --partial '"ip":"172.16.0.51","prefix":24,"netmask":"255.255.255.0","gateway":"172.16.0.1","mac":"06:00:ac:10:00:33"'
+	run net ls
+	[ "$(echo "$output" | jq -c '[.leases[] | [.id, .ip]]')" = '[["8i5agfx2","172.16.0.50"],["zzzzzzz9","172.16.0.51"]]' ]
+}
+
+@test "50 allocations in parallel give 50 distinct addresses, MACs and taps" {
+	net setup >/dev/null
+	for i in $(seq 1 50); do
+		fcm-net alloc "id=$(printf 'p%07d' "$i")" > "$BATS_TEST_TMPDIR/a.$i" &
+	done
+	wait
+	cat "$BATS_TEST_TMPDIR"/a.* > "$BATS_TEST_TMPDIR/all"
+	[ "$(jq -r 'select(.ok) | .id' "$BATS_TEST_TMPDIR/all" | sort -u | wc -l)" -eq 50 ]
+	[ "$(jq -r .ip "$BATS_TEST_TMPDIR/all" | sort -u | wc -l)" -eq 50 ]
+	[ "$(jq -r .mac "$BATS_TEST_TMPDIR/all" | sort -u | wc -l)" -eq 50 ]
+	[ "$(jq -r .tap "$BATS_TEST_TMPDIR/all" | sort -u | wc -l)" -eq 50 ]
+	# exactly .50 to .99, one lease file each
+	[ "$(jq -r .ip "$BATS_TEST_TMPDIR/all" | sort -t. -k4 -n | sed -n '1p;$p' | tr '\n' ' ')" = "172.16.0.50 172.16.0.99 " ]
+	[ "$(ls "$FCM_ROOT/net/leases" | wc -l)" -eq 50 ]
+}
+
+@test "free releases the address, the next alloc reuses it; free is idempotent" {
+	net setup >/dev/null
+	for id in aaaaaaa1 aaaaaaa2 aaaaaaa3; do net alloc "id=$id" >/dev/null; done
+	run net free id=aaaaaaa2
+	assert_success
+	assert_output '{"ok":true,"id":"aaaaaaa2","freed":"172.16.0.51"}'
+	run net free id=aaaaaaa2
+	assert_success
+	assert_output '{"ok":true,"id":"aaaaaaa2","freed":null}'
+	run net alloc id=bbbbbbb4
+	assert_output --partial '"ip":"172.16.0.51"'
+	run net alloc id=bbbbbbb5
+	assert_output --partial '"ip":"172.16.0.53"'
+}
+
+@test "a full subnet is a clear error and allocates nothing" {
+	net setup subnet=172.16.0.48/28 >/dev/null
+	for i in $(seq 1 13); do net alloc "id=$(printf 'f%07d' "$i")" >/dev/null; done
+	[ "$(ls "$FCM_ROOT/net/leases" | sort -t. -k4 -n | sed -n '1p;$p' | tr '\n' ' ')" = "172.16.0.50 172.16.0.62 " ]
+	snap=$(tree_snapshot "$FCM_ROOT")
+	run --separate-stderr net alloc id=full0014
+	assert_failure 111
+	assert_output '{"ok":false,"error":"subnet 172.16.0.48/28 is full (13 addresses from .50): free one or set a larger subnet"}'
+	[ "$stderr" = "fcm-net: fatal: subnet 172.16.0.48/28 is full (13 addresses from .50): free one or set a larger subnet" ]
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$snap" ]
+	net free id=f0000007 >/dev/null
+	run net alloc id=full0014
+	assert_success
+	assert_output --partial '"ip":"172.16.0.56"'
+}
+
+@test "alloc before setup says to run setup and creates nothing" {
+	snap=$(tree_snapshot "$FCM_ROOT")
+	run fcm-net alloc id=aaaaaaa1
+	assert_failure 100
+	assert_output --partial "the network is not set up: run 'fcm-net setup' first"
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$snap" ]
+}
+
+# --- taps ------------------------------------------------------------------------
+
+@test "tap-add makes a persistent tap on the bridge, isolated and up; tap-del removes it; both idempotent" {
+	net setup >/dev/null
+	run net tap-add id=8i5agfx2
+	assert_success
+	assert_output '{"ok":true,"tap":"tap_8i5agfx2","bridge":"fcm0","created":true}'
+	run in_ns "$NS" ip -d link show tap_8i5agfx2
+	assert_output --partial "master fcm0"
+	assert_output --partial "tun type tap pi off"
+	assert_output --partial "persist on"
+	assert_output --partial "isolated on"
+	echo "$output" | head -1 | grep -q '[<,]UP[,>]'
+	run net tap-add id=8i5agfx2
+	assert_success
+	assert_output --partial '"created":false'
+	run net status
+	[ "$(echo "$output" | jq -c '.taps')" = '[{"name":"tap_8i5agfx2","up":true,"attached":true}]' ]
+	run net tap-del id=8i5agfx2
+	assert_output '{"ok":true,"tap":"tap_8i5agfx2","deleted":true}'
+	run in_ns "$NS" ip link show tap_8i5agfx2
+	assert_failure
+	run net tap-del id=8i5agfx2
+	assert_success
+	assert_output '{"ok":true,"tap":"tap_8i5agfx2","deleted":false}'
+}
+
+@test "tap-add without the bridge fails and leaves no tap" {
+	net setup >/dev/null
+	net teardown >/dev/null
+	run net tap-add id=8i5agfx2
+	assert_failure 111
+	assert_output --partial "bridge fcm0 is missing: run 'fcm-net setup'"
+	run in_ns "$NS" ip link show tap_8i5agfx2
+	assert_failure
+}
+
+@test "a system failure is exit 111 naming the object" {
+	# root without CAP_NET_ADMIN
+	run in_ns "$NS" setpriv --bounding-set=-net_admin fcm-net setup
+	assert_failure 111
+	assert_output --partial "unable to create bridge fcm0: Operation not permitted"
+	[ ! -e "$FCM_ROOT/net/config.json" ]
+}
+
+# --- teardown and status -------------------------------------------------------------
+
+@test "teardown leaves no link, address or nftables object; twice is fine" {
+	net setup >/dev/null
+	net alloc id=aaaaaaa1 >/dev/null
+	net tap-add id=aaaaaaa1 >/dev/null
+	net tap-add id=aaaaaaa2 >/dev/null
+	run net teardown
+	assert_success
+	[ "$(echo "$output" | jq -c '[.bridge_deleted, .taps_deleted]')" = '[true,["tap_aaaaaaa1","tap_aaaaaaa2"]]' ]
+	[ "$(in_ns "$NS" ip -o link | wc -l)" -eq 1 ]	# lo
+	[ "$(in_ns "$NS" ip -4 -o addr | grep -vc ' lo ')" -eq 0 ]
+	[ -z "$(in_ns "$NS" nft list ruleset)" ]
+	run net teardown
+	assert_success
+	assert_output --partial '"bridge_deleted":false,"taps_deleted":[]'
+	run net status
+	[ "$(echo "$output" | jq -c '[.bridge.exists, .tables.inet, .tables.bridge, .leases]')" = '[false,false,false,1]' ]
+}
+
+@test "status reports bridge, addresses, tables and leases" {
+	run net status
+	assert_success
+	[ "$(echo "$output" | jq -c '[.configured, .bridge.exists, .tables.inet, .leases]')" = '[false,false,false,0]' ]
+	net setup >/dev/null
+	net alloc id=aaaaaaa1 >/dev/null
+	run net status
+	[ "$(echo "$output" | jq -c '[.configured, .bridge.exists, .bridge.up, .bridge.addrs, .tables, .ip_forward, .leases]')" = \
+		'[true,true,true,["172.16.0.1/24"],{"inet":true,"bridge":true},true,1]' ]
+}
+
+# --- bad input -------------------------------------------------------------------------
+
+@test "bad input: a JSON error, exit 100, nothing changed" {
+	net setup >/dev/null
+	net alloc id=aaaaaaa1 >/dev/null
+	snap=$(tree_snapshot "$FCM_ROOT")
+	state=$(ns_state)
+	while IFS= read -r args; do
+		eval "set -- $args"
+		run --separate-stderr in_ns "$NS" fcm-net "$@"
+		echo "fcm-net $args -> [$status] $output"
+		assert_failure 100
+		[ "$(echo "$output" | jq -r .ok)" = false ]
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		[[ "$stderr" == "fcm-net: fatal: "* ]]
+	done <<-'LIST'
+		bogus
+		alloc
+		alloc id=ABCDEFGH
+		alloc id=abc
+		alloc id=abcdefgh0123456
+		alloc id=aaaaaaa1 color=red
+		alloc id:=12345678
+		tap-add id=toolongfortap_x
+		tap-del id=../../etc
+		free id=
+		setup subnet=300.1.2.3/24
+		setup subnet=172.16.0.0/33
+		setup subnet=172.16.0.0/7
+		setup subnet=172.16.0.64/26
+		setup subnet=172.16.0.0/28
+		setup subnet=172.16.0.5/24
+		setup subnet=172.16.0.0
+		setup subnet=172.016.0.0/24
+		setup bridge=averyverylongbridge
+		setup bridge=tap_bridge
+		setup bridge=Br0
+		setup allow_tcp:='[70000]'
+		setup allow_udp:='["53"]'
+		setup subnet:=24
+		teardown now=yes
+		status verbose=1
+	LIST
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$snap" ]
+	[ "$(ns_state)" = "$state" ]
+}
+
+@test "bad input on stdin: one error per line, exit 100, the good lines served" {
+	net setup >/dev/null
+	snap=$(tree_snapshot "$FCM_ROOT")
+	run --separate-stderr in_ns "$NS" fcm-net <<-'IN'
+		{"op":"alloc"}
+		not json
+		{"op":"setup","subnet":"300.1.2.3/24"}
+		{"op":"ls"}
+	IN
+	assert_failure 100
+	[ "${#lines[@]}" -eq 4 ]
+	[ "$(echo "$output" | jq -r .ok | tr '\n' ' ')" = "false false false true " ]
+	echo "${lines[0]}" | grep -q "missing field 'id'"
+	echo "${lines[2]}" | grep -q "subnet '300.1.2.3/24' is not an IPv4 network"
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$snap" ]
+}
+
+# --- packets ---------------------------------------------------------------------------
+
+@test "packets: VMs reach the gateway but not each other, at L2 or through the gateway" {
+	net setup >/dev/null
+	vm vm1 aaaaaaa1 172.16.0.50
+	vm vm2 aaaaaaa2 172.16.0.51
+	pings vm1 172.16.0.1
+	pings vm2 172.16.0.1
+	run pings vm1 172.16.0.51
+	assert_failure
+	run pings vm2 172.16.0.50
+	assert_failure
+	# through the gateway (a /32 route on both sides): the inet forward rule
+	ip -n "$NSP-vm1" route add 172.16.0.51/32 via 172.16.0.1
+	ip -n "$NSP-vm2" route add 172.16.0.50/32 via 172.16.0.1
+	run pings vm1 172.16.0.51
+	assert_failure
+	# control: without fcm's forward chain the routed path works, so the
+	# failure above is the rule's doing
+	in_ns "$NS" nft flush chain inet fcm forward
+	pings vm1 172.16.0.51
+}
+
+@test "packets: the bridge rule alone stops VM-to-VM frames (port isolation off)" {
+	net setup >/dev/null
+	vm vm1 aaaaaaa1 172.16.0.50
+	vm vm2 aaaaaaa2 172.16.0.51
+	ip -n "$NS" link set tap_aaaaaaa1 type bridge_slave isolated off
+	ip -n "$NS" link set tap_aaaaaaa2 type bridge_slave isolated off
+	# (with br_netfilter loaded, bridged IPv4 also meets the inet forward
+	# chain, whose fcm0-to-fcm0 rule drops it too: take that away here)
+	in_ns "$NS" nft flush chain inet fcm forward
+	run pings vm1 172.16.0.51
+	assert_failure
+	# control: with neither rule nor isolation, they do reach each other
+	in_ns "$NS" nft flush table bridge fcm
+	pings vm1 172.16.0.51
+}
+
+@test "packets: port isolation alone stops VM-to-VM frames (bridge rule off)" {
+	net setup >/dev/null
+	vm vm1 aaaaaaa1 172.16.0.50
+	vm vm2 aaaaaaa2 172.16.0.51
+	in_ns "$NS" nft flush table bridge fcm
+	in_ns "$NS" nft flush chain inet fcm forward
+	run pings vm1 172.16.0.51
+	assert_failure
+	pings vm1 172.16.0.1
+}
+
+@test "packets: traffic to the uplink leaves masqueraded as the uplink's address" {
+	net setup >/dev/null
+	vm vm1 aaaaaaa1 172.16.0.50
+	wan
+	in_ns "$WAN" tcpdump -i eth0 -n -l icmp >"$BATS_TEST_TMPDIR/cap" 2>"$BATS_TEST_TMPDIR/tcpdump.err" &
+	tcpdump=$!
+	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/tcpdump.err" && break; sleep 0.1; done
+	pings vm1 10.99.0.2	# and the reply comes back (established)
+	sleep 0.3
+	kill "$tcpdump"; wait "$tcpdump" || true
+	run cat "$BATS_TEST_TMPDIR/cap"
+	assert_output --partial "IP 10.99.0.1 > 10.99.0.2: ICMP echo request"
+	assert_output --partial "IP 10.99.0.2 > 10.99.0.1: ICMP echo reply"
+	refute_output --partial "172.16.0"
+}
+
+@test "packets: nothing new comes in from outside, and VMs reach no other host service" {
+	net setup >/dev/null
+	vm vm1 aaaaaaa1 172.16.0.50
+	wan
+	ip -n "$WAN" route add 172.16.0.0/24 via 10.99.0.1
+	run in_ns "$WAN" ping -c 1 -W 1 172.16.0.50
+	assert_failure
+	# the host's uplink address is not the gateway
+	run pings vm1 10.99.0.1
+	assert_failure
+	# a host service on the gateway address: closed unless allowed
+	in_ns "$NS" socat TCP-LISTEN:8080,bind=172.16.0.1,reuseaddr,fork SYSTEM:'echo hello' &
+	socat=$!
+	for _ in $(seq 50); do in_ns "$NS" ss -ltn | grep -q 172.16.0.1:8080 && break; sleep 0.1; done
+	run in_ns "$NSP-vm1" timeout 3 socat -T2 - TCP:172.16.0.1:8080,connect-timeout=1
+	assert_failure
+	net setup allow_tcp:='[8080]' >/dev/null
+	run in_ns "$NSP-vm1" timeout 3 socat -T2 - TCP:172.16.0.1:8080,connect-timeout=1
+	assert_success
+	assert_output hello
+	kill "$socat" || true
+}
+
+@test "the machine's own namespace holds nothing of fcm-net's" {
+	run ip -o link
+	refute_output --regexp ' (fcm0|tap_[a-z0-9]{8})[:@]'
+	run nft list tables
+	refute_output --partial "fcm"
+	run bash -c "ip netns list | grep -F 'fcmt-net-$$-' | grep -vF '$NS'"
+	assert_output ""
+}
