@@ -75,7 +75,7 @@ static int ports_parse(jv arr, const char *key, uint16_t *out, size_t *n, char *
 		snprintf(why, len, "%s lists more than %d ports", key, FCM_NFT_PORTS_MAX);
 		return -1;
 	}
-	jv_array_foreach(jv_copy(arr), i, v) {
+	jv_array_foreach(arr, i, v) {	/* borrows arr */
 		double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
 		jv_free(v);
 		if (d < 1 || d > 65535 || d != (double)(long)d) {
@@ -339,6 +339,7 @@ static jv merge(jv into, jv from)
 {
 	jv_object_foreach(from, k, v)
 		into = jv_object_set(into, k, v);
+	jv_free(from);
 	return into;
 }
 
