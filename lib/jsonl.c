@@ -164,7 +164,7 @@ int fcm_fields_check(jv obj, const struct fcm_field *spec, char *err, size_t err
 	const struct fcm_field *fl;
 	int rc = 0;
 
-	jv_object_foreach(jv_copy(obj), k, v) {
+	jv_object_foreach(obj, k, v) {	/* borrows obj: the macro evaluates it many times */
 		const char *key = jv_string_value(k);
 		for (fl = spec; fl->key; fl++)
 			if (!strcmp(fl->key, key))
