@@ -1,0 +1,389 @@
+#!/usr/bin/env bats
+# fcm-disk: guest images and VM disks, with a private FCM_ROOT and a tiny fake
+# image (no guest is booted here; test/image.bats boots the real one).
+load test_helper
+
+ID=abcd1234
+KEY1="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc1dGVzdGtleW9uZXRlc3RrZXlvbmV0ZXN0a2V5 alice@laptop"
+KEY2="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJvYnNrZXlib2Jza2V5Ym9ic2tleWJvYnNrZXkx bob@desk"
+
+# fake_image DIR [VERSION]: an image dir as `make image` leaves it.
+fake_image() {
+	mkdir -p "$1"
+	printf '\177ELF fake kernel' > "$1/vmlinux"
+	echo initramfs > "$1/initramfs.cpio.gz"
+	truncate -s 8M "$1/rootfs.ext4"
+	printf '{"version":"%s","kernel":"6.12.0-test","created_at":1700000000}\n' "${2:-v1}" > "$1/manifest.json"
+}
+
+setup() {
+	IMG=$BATS_TEST_TMPDIR/img
+	fake_image "$IMG" v1
+}
+
+add_image() {
+	run fcm-disk image-add dir="$IMG"
+	assert_success
+}
+
+# de FILE PATH: a file's contents inside an ext4 image, via debugfs.
+de_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
+de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
+
+# --- images ------------------------------------------------------------------
+
+@test "image-add registers an image and makes it the default" {
+	run fcm-disk image-add dir="$IMG"
+	assert_success
+	echo "$output" | jq -e '.ok and .version == "v1" and .default and .kernel == "6.12.0-test"'
+	[ "$(readlink "$FCM_ROOT/images/default")" = v1 ]
+	for f in vmlinux initramfs.cpio.gz rootfs.ext4 manifest.json; do
+		[ -f "$FCM_ROOT/images/v1/$f" ]
+	done
+	jq -e '.version == "v1" and .kernel == "6.12.0-test" and .created_at == 1700000000' \
+		"$FCM_ROOT/images/v1/manifest.json"
+	# installed read-only, and the same content
+	cmp "$IMG/rootfs.ext4" "$FCM_ROOT/images/v1/rootfs.ext4"
+	[ ! -w "$FCM_ROOT/images/v1/rootfs.ext4" ] || [ "$(stat -c %a "$FCM_ROOT/images/v1/rootfs.ext4")" = 444 ]
+}
+
+@test "image-add is idempotent; a second version is not the default unless asked" {
+	add_image
+	add_image
+	fake_image "$BATS_TEST_TMPDIR/img2" v2
+	run fcm-disk image-add dir="$BATS_TEST_TMPDIR/img2"
+	assert_success
+	echo "$output" | jq -e '.default == false'
+	[ "$(readlink "$FCM_ROOT/images/default")" = v1 ]
+	run fcm-disk image-add dir="$BATS_TEST_TMPDIR/img2" default=true
+	assert_success
+	[ "$(readlink "$FCM_ROOT/images/default")" = v2 ]
+	run fcm-disk image-default version=v1
+	assert_success
+	[ "$(readlink "$FCM_ROOT/images/default")" = v1 ]
+}
+
+@test "image-add takes version= when the dir has no manifest" {
+	rm "$IMG/manifest.json"
+	run fcm-disk image-add dir="$IMG"
+	assert_failure 100
+	assert_output --partial "give version=V"
+	run fcm-disk image-add dir="$IMG" version=7e900b0b463d
+	assert_success
+	jq -e '.version == "7e900b0b463d" and .kernel == "unknown"' "$FCM_ROOT/images/7e900b0b463d/manifest.json"
+}
+
+@test "image-add refuses an incomplete dir, a bzImage and a bad version, leaving nothing" {
+	rm "$IMG/initramfs.cpio.gz"
+	run fcm-disk image-add dir="$IMG"
+	assert_failure 100
+	assert_line --partial "fcm-disk: fatal: unable to add image from $IMG: initramfs.cpio.gz: No such file or directory"
+	fake_image "$IMG"
+	printf 'MZ\x00\x00bzImage' > "$IMG/vmlinux"
+	run fcm-disk image-add dir="$IMG"
+	assert_failure 100
+	assert_output --partial "vmlinux is not an ELF file"
+	fake_image "$IMG"
+	for v in default ../x .hidden 'a b'; do
+		run fcm-disk image-add dir="$IMG" version="$v"
+		assert_failure 100
+		assert_output --partial "invalid image version"
+	done
+	run fcm-disk image-add dir=relative/path
+	assert_failure 100
+	[ -z "$(ls -A "$FCM_ROOT/images" 2>/dev/null | grep -v '^\.lock$')" ]
+}
+
+@test "image-ls lists versions, the default, kernel, sizes and users" {
+	add_image
+	fake_image "$BATS_TEST_TMPDIR/img2" v2
+	fcm-disk image-add dir="$BATS_TEST_TMPDIR/img2" >/dev/null
+	run fcm-disk image-ls
+	assert_success
+	echo "$output" | jq -e '.default == "v1" and (.images | length) == 2'
+	echo "$output" | jq -e '.images[0] | .version == "v1" and .default and .complete and .apparent > 8000000 and (.vms | length) == 0'
+	echo "$output" | jq -e '.images[1] | .version == "v2" and (.default | not)'
+}
+
+@test "image-rm refuses an image a VM uses, removes an unused one" {
+	add_image
+	fake_image "$BATS_TEST_TMPDIR/img2" v2
+	fcm-disk image-add dir="$BATS_TEST_TMPDIR/img2" >/dev/null
+	mkdir -p "$FCM_ROOT/vms/$ID"
+	echo '{"id":"'$ID'","name":"cosmic-nova","image":"v2"}' > "$FCM_ROOT/vms/$ID/config.json"
+	run fcm-disk image-rm version=v2
+	assert_failure 100
+	assert_output --partial "unable to remove image v2: 1 VM uses it (cosmic-nova)"
+	[ -d "$FCM_ROOT/images/v2" ]
+	rm "$FCM_ROOT/vms/$ID/config.json"
+	run fcm-disk image-rm version=v2
+	assert_success
+	[ ! -e "$FCM_ROOT/images/v2" ]
+	run fcm-disk image-rm version=v2
+	assert_failure 100
+	assert_output --partial "unknown image 'v2'"
+	# removing the default removes the link too
+	run fcm-disk image-rm version=v1
+	assert_success
+	echo "$output" | jq -e '.was_default'
+	[ ! -e "$FCM_ROOT/images/default" ] && [ ! -L "$FCM_ROOT/images/default" ]
+}
+
+# --- disks -------------------------------------------------------------------
+
+@test "create makes a sparse 2G ext4 disk seeded with hostname, host key and authorized_keys" {
+	add_image
+	run fcm-disk create id=$ID name=cosmic-nova keys:="[\"$KEY1\",\"$KEY2\"]"
+	assert_success
+	disk=$FCM_ROOT/vms/$ID/disk.img
+	reply=$output
+	echo "$output" | jq -e --arg d "$disk" --arg r "$FCM_ROOT" '
+		.ok and .id == "'$ID'" and .disk == $d and .size == 2147483648 and .image == "v1"
+		and .kernel == $r + "/images/v1/vmlinux"
+		and .initrd == $r + "/images/v1/initramfs.cpio.gz"
+		and .rootfs == $r + "/images/v1/rootfs.ext4"
+		and .ssh_key == $r + "/ssh/id_ed25519"
+		and (.host_key | startswith("ssh-ed25519 "))'
+	[ "$(stat -c %s "$disk")" -eq 2147483648 ]
+	# sparse: a few MB allocated at most
+	[ "$(stat -c %b "$disk")" -lt $((16 * 2048)) ]
+	# the host's fcm key: made on first need, private part 0600
+	[ "$(stat -c %a "$FCM_ROOT/ssh/id_ed25519")" = 600 ]
+	[ "$(stat -c %a "$FCM_ROOT/ssh")" = 700 ]
+	# the seed
+	run de_cat "$disk" /upper/etc/hostname
+	assert_output cosmic-nova
+	run de_cat "$disk" /upper/root/.ssh/authorized_keys
+	assert_line --index 0 "$(cat "$FCM_ROOT/ssh/id_ed25519.pub")"
+	assert_line --index 1 "$KEY1"
+	assert_line --index 2 "$KEY2"
+	de_stat "$disk" /upper/root/.ssh/authorized_keys | grep -q 'Mode:  0600'
+	de_stat "$disk" /upper/root | grep -q 'Mode:  0700'
+	de_stat "$disk" /upper/etc/ssh/ssh_host_ed25519_key | grep -q 'Mode:  0600'
+	[ "$(de_cat "$disk" /upper/etc/ssh/ssh_host_ed25519_key.pub)" = "$(echo "$reply" | jq -r .host_key)" ]
+	de_cat "$disk" /upper/etc/ssh/ssh_host_ed25519_key | grep -q 'BEGIN OPENSSH PRIVATE KEY'
+	[ "$(de_cat "$disk" /upper/var/lib/fcm/random-seed | wc -c)" -eq 512 ]
+	debugfs -R 'ls /' "$disk" 2>/dev/null | grep -qw work
+	# nothing else left in the VM's directory
+	run ls -A "$FCM_ROOT/vms/$ID"
+	assert_output disk.img
+}
+
+@test "each VM gets its own ssh host key, reported by create" {
+	add_image
+	a=$(fcm-disk create id=aaaa1111 name=one | jq -r .host_key)
+	b=$(fcm-disk create id=bbbb2222 name=two | jq -r .host_key)
+	[ "$a" != "$b" ]
+	[ "$(de_cat "$FCM_ROOT/vms/aaaa1111/disk.img" /upper/etc/ssh/ssh_host_ed25519_key.pub)" = "$a" ]
+	# the same host key for the fcm side of both
+	[ "$(de_cat "$FCM_ROOT/vms/aaaa1111/disk.img" /upper/root/.ssh/authorized_keys)" = \
+	  "$(de_cat "$FCM_ROOT/vms/bbbb2222/disk.img" /upper/root/.ssh/authorized_keys)" ]
+}
+
+@test "create takes sizes 512M, 10G, 1T and a byte count" {
+	add_image
+	fcm-disk create id=aaaa0001 size=512M | jq -e '.size == 536870912'
+	fcm-disk create id=aaaa0002 size=10G | jq -e '.size == 10737418240'
+	fcm-disk create id=aaaa0003 size:=1073741824 | jq -e '.size == 1073741824'
+	fcm-disk create id=aaaa0004 size=3GiB | jq -e '.size == 3221225472'
+	fcm-disk create id=aaaa0005 size=1T | jq -e '.size == 1099511627776'
+	[ "$(stat -c %s "$FCM_ROOT/vms/aaaa0002/disk.img")" -eq 10737418240 ]
+}
+
+@test "create reads requests as JSON lines and names the default hostname after the id" {
+	add_image
+	run fcm-disk <<-EOF
+	{"op":"create","id":"cccc3333","size":"1G"}
+	{"op":"usage","id":"cccc3333"}
+	EOF
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+	echo "${lines[1]}" | jq -e '.apparent == 1073741824 and .allocated > 0 and .allocated < 16777216'
+	[ "$(de_cat "$FCM_ROOT/vms/cccc3333/disk.img" /upper/etc/hostname)" = cccc3333 ]
+}
+
+@test "create does not copy the base: time and space do not grow with it" {
+	add_image
+	truncate -s 4G "$FCM_ROOT/images/v1/rootfs.ext4" 2>/dev/null || true
+	run fcm-disk create id=$ID
+	assert_success
+	[ "$(stat -c %b "$FCM_ROOT/vms/$ID/disk.img")" -lt $((16 * 2048)) ]
+}
+
+# --- bad input: a clear error, and nothing left behind ------------------------
+
+@test "create with no base image installed: clear error, nothing left" {
+	before=$(tree_snapshot "$FCM_ROOT")
+	run fcm-disk create id=$ID
+	assert_failure 100
+	assert_output --partial "fcm-disk: fatal: unable to find a base image"
+	assert_output --partial "make image"
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
+}
+
+@test "create with a base image missing its files: clear error, nothing left" {
+	add_image
+	chmod u+w "$FCM_ROOT/images/v1"
+	rm -f "$FCM_ROOT/images/v1/rootfs.ext4"
+	before=$(tree_snapshot "$FCM_ROOT")
+	run fcm-disk create id=$ID
+	assert_failure 111
+	assert_output --partial "unable to use the base image: image 'v1' is incomplete"
+	assert_output --partial "rootfs.ext4: No such file or directory"
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
+}
+
+@test "create with an unknown image: clear error, nothing left" {
+	add_image
+	before=$(tree_snapshot "$FCM_ROOT")
+	run fcm-disk create id=$ID image=nosuch
+	assert_failure 100
+	assert_output --partial "fcm-disk: fatal: unable to create the disk of VM $ID: unknown image 'nosuch'"
+	run fcm-disk create id=$ID image=../../etc
+	assert_failure 100
+	assert_output --partial "invalid image version"
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
+}
+
+@test "create refuses bad sizes: -1, 2X, 0, too small, too big, junk" {
+	add_image
+	before=$(tree_snapshot "$FCM_ROOT")
+	for s in -1 2X 0 0G 1.5G '' ' 2G' 2GG 99999999999999999999G; do
+		run fcm-disk create id=$ID size="$s"
+		assert_failure 100
+		assert_output --partial "fcm-disk: fatal: unable to create the disk of VM $ID: invalid disk size '$s'"
+	done
+	for s in 100M 511M 2T; do
+		run fcm-disk create id=$ID size="$s"
+		assert_failure 100
+		assert_output --partial "disk size '$s' is out of range: from 512M to 1T"
+	done
+	run fcm-disk create id=$ID size:=-1
+	assert_failure 100
+	run fcm-disk create id=$ID size:=true
+	assert_failure 100
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
+}
+
+@test "create refuses bad ids, names and keys" {
+	add_image
+	before=$(tree_snapshot "$FCM_ROOT")
+	for id in ABCD1234 abc ../../../x abcd12345 'abcd 123'; do
+		run fcm-disk create id="$id"
+		assert_failure 100
+		assert_output --partial "invalid VM id"
+	done
+	for name in -bad Bad_Name "$(printf 'a%.0s' {1..64})"; do
+		run fcm-disk create id=$ID name="$name"
+		assert_failure 100
+		assert_output --partial "invalid name"
+	done
+	run fcm-disk create id=$ID keys:='["not a key"]'
+	assert_failure 100
+	assert_output --partial "key 1 is not an ssh public key"
+	run fcm-disk create id=$ID keys:="[\"$KEY1\\ncommand=\\\"sh\\\" $KEY2\"]"
+	assert_failure 100
+	assert_output --partial "is not an ssh public key"
+	run fcm-disk create id=$ID keys:='[1]'
+	assert_failure 100
+	run fcm-disk create id=$ID bogus=1
+	assert_failure 100
+	assert_output --partial "bogus"
+	run fcm-disk create
+	assert_failure 100
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
+}
+
+@test "create refuses a disk that exists, and leaves it untouched" {
+	add_image
+	fcm-disk create id=$ID name=first >/dev/null
+	sum=$(sha256sum < "$FCM_ROOT/vms/$ID/disk.img")
+	before=$(tree_snapshot "$FCM_ROOT")
+	run fcm-disk create id=$ID name=second
+	assert_failure 100
+	assert_output --partial "fcm-disk: fatal: unable to create the disk of VM $ID: $FCM_ROOT/vms/$ID/disk.img already exists"
+	[ "$(sha256sum < "$FCM_ROOT/vms/$ID/disk.img")" = "$sum" ]
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
+}
+
+@test "create with no space left: clear error, nothing left behind" {
+	add_image
+	fcm-disk host-key >/dev/null
+	mkdir -p "$FCM_ROOT/vms"
+	before=$(tree_snapshot "$FCM_ROOT")
+	# A 300 KiB tmpfs over vms/, in a private mount namespace.
+	run unshare -m bash -c 'mount -t tmpfs -o size=300k fcmt-full "$FCM_ROOT/vms" &&
+		fcm-disk create id='$ID'; rc=$?; echo "left: $(ls -A "$FCM_ROOT/vms")"; exit $rc'
+	assert_failure 111
+	assert_output --partial "fcm-disk: fatal: unable to make the file system of VM $ID's disk: mkfs.ext4: No space left on device"
+	assert_line "left: "
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
+}
+
+@test "on failure a VM directory that existed is kept, one made by create is removed" {
+	add_image
+	mkdir -p "$FCM_ROOT/vms"
+	run unshare -m bash -c 'mount -t tmpfs -o size=300k fcmt-full "$FCM_ROOT/vms" || exit 99
+		mkdir "$FCM_ROOT/vms/'$ID'" && echo "{}" > "$FCM_ROOT/vms/'$ID'/config.json"
+		fcm-disk create id='$ID' 2>/dev/null
+		fcm-disk create id=bbbb2222 2>/dev/null
+		echo "left: $(cd "$FCM_ROOT/vms" && find . | sort | tr "\n" " ")"'
+	assert_success
+	assert_line "left: . ./$ID ./$ID/config.json "
+}
+
+# --- usage, delete ----------------------------------------------------------
+
+@test "usage reports allocated and apparent bytes; unknown disk is an error" {
+	add_image
+	fcm-disk create id=$ID size=1G >/dev/null
+	run fcm-disk usage id=$ID
+	assert_success
+	echo "$output" | jq -e '.apparent == 1073741824 and .allocated > 0 and .allocated < .apparent'
+	run fcm-disk usage id=eeee5555
+	assert_failure 100
+	assert_output --partial "VM eeee5555 has no disk"
+}
+
+@test "delete removes the disk and is idempotent" {
+	add_image
+	fcm-disk create id=$ID >/dev/null
+	run fcm-disk delete id=$ID
+	assert_success
+	echo "$output" | jq -e '.deleted'
+	[ ! -e "$FCM_ROOT/vms/$ID/disk.img" ]
+	run fcm-disk delete id=$ID
+	assert_success
+	echo "$output" | jq -e '.deleted == false'
+	run fcm-disk delete id=nosuchvm
+	assert_success
+	run fcm-disk delete id=../../x
+	assert_failure 100
+}
+
+@test "delete cleans up leftovers of an interrupted create" {
+	mkdir -p "$FCM_ROOT/vms/$ID/.seed.abc123/upper"
+	touch "$FCM_ROOT/vms/$ID/.disk.img.tmp.XyZ123" "$FCM_ROOT/vms/$ID/config.json"
+	run fcm-disk delete id=$ID
+	assert_success
+	run ls -A "$FCM_ROOT/vms/$ID"
+	assert_output config.json
+}
+
+@test "host-key makes the fcm key once and reports it" {
+	run fcm-disk host-key
+	assert_success
+	echo "$output" | jq -e --arg r "$FCM_ROOT" '.private == $r + "/ssh/id_ed25519" and (.key | startswith("ssh-ed25519 "))'
+	k1=$(cat "$FCM_ROOT/ssh/id_ed25519.pub")
+	fcm-disk host-key >/dev/null
+	[ "$(cat "$FCM_ROOT/ssh/id_ed25519.pub")" = "$k1" ]
+	ssh-keygen -y -f "$FCM_ROOT/ssh/id_ed25519" | grep -q "${k1% *}"
+}
+
+@test "unknown op and bad JSON get a clear error" {
+	run fcm-disk frobnicate
+	assert_failure 100
+	assert_output --partial "unknown op 'frobnicate'"
+	run fcm-disk <<< 'not json'
+	assert_failure 100
+}
