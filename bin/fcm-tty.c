@@ -1050,9 +1050,8 @@ static int parse_signal(const char *s)
 static int kill_cmd(int argc, char **argv)
 {
 	const char *sock = NULL;
-	int sig = SIGHUP, r;
+	int sig = SIGHUP;
 	long timeout = 5;
-	pid_t pid;
 	struct stat st;
 
 	for (int i = 0; i < argc; i++) {
@@ -1070,32 +1069,10 @@ static int kill_cmd(int argc, char **argv)
 	}
 	if (!sock)
 		fcm_die(FCM_EXIT_USAGE, "kill needs a SOCKET; usage: %s", usage);
-	r = fcm_tty_probe(sock, &pid);
-	if (r < 0) {
-		if (errno == ENOENT)
-			return 0;	/* nothing to do */
-		if (lstat(sock, &st) == 0 && !S_ISSOCK(st.st_mode))
-			fcm_die(FCM_EXIT_USAGE, "%s is not a session socket", sock);
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to reach %s", sock);
-	}
-	if (r == 1 && pid > 0) {
-		/* The server forwards the signal to its command, then exits. */
-		if (kill(pid, sig) < 0 && errno != ESRCH)
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to signal the session server %d", (int)pid);
-		for (long end = now_ms() + timeout * 1000; now_ms() < end;) {
-			if (kill(pid, 0) < 0 && errno == ESRCH)
-				break;
-			usleep(20000);
-		}
-		if (kill(pid, 0) == 0) {
-			fcm_warn("the session server %d did not stop in %lds: killing it", (int)pid, timeout);
-			kill(pid, SIGKILL);
-			usleep(50000);
-		}
-	}
-	/* A stale socket, or one the server could not remove. */
-	if (lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && fcm_tty_probe(sock, NULL) == 0)
-		unlink(sock);
+	if (lstat(sock, &st) == 0 && !S_ISSOCK(st.st_mode))
+		fcm_die(FCM_EXIT_USAGE, "%s is not a session socket", sock);
+	if (fcm_tty_kill(sock, sig, timeout * 1000) < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to end the session at %s", sock);
 	return 0;
 }
 

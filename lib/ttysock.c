@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ttysock.h"
@@ -152,4 +154,49 @@ out:
 	close(dfd);	/* drops the lock */
 	free(copy);
 	return fd;
+}
+
+static long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int wait_gone(pid_t pid, long timeout_ms)
+{
+	for (long end = ms_now() + timeout_ms;;) {
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return 0;
+		if (ms_now() >= end)
+			return -1;
+		usleep(20000);
+	}
+}
+
+int fcm_tty_kill(const char *path, int sig, long timeout_ms)
+{
+	struct stat st;
+	pid_t pid = 0;
+	int r = fcm_tty_probe(path, &pid);
+
+	if (r < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		errno = ENOTSOCK;
+		return -1;
+	}
+	if (r == 1 && pid > 0 && pid != getpid()) {
+		if (kill(pid, sig) < 0 && errno != ESRCH)
+			return -1;
+		if (wait_gone(pid, timeout_ms) < 0) {
+			kill(pid, SIGKILL);
+			wait_gone(pid, 1000);
+		}
+	}
+	/* A stale socket, or one its server could not remove. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && fcm_tty_probe(path, NULL) == 0)
+		unlink(path);
+	return 0;
 }

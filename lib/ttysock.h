@@ -21,4 +21,10 @@ int fcm_tty_listen(const char *path, char *err, size_t errlen);
 /* A message for a failed fcm_tty_connect (errno), for path. */
 const char *fcm_tty_connect_error(const char *path, int err, char *buf, size_t len);
 
+/* End the session at path: signal its server (which passes sig on to its
+ * command and exits when the command does), wait at most timeout_ms, then
+ * SIGKILL the server; remove the socket if it is left.  0 when the session
+ * is gone (or there was none), -1 with errno otherwise. */
+int fcm_tty_kill(const char *path, int sig, long timeout_ms);
+
 #endif

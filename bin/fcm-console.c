@@ -1,0 +1,427 @@
+/* fcm-console — a persistent console on a VM (doc/fcm-console.md).
+ *
+ *   fcm console [VM] [--session NAME] [--read-only]   a login shell over ssh,
+ *                                                     held by fcm-tty on the host
+ *   fcm console [VM] --serial [--read-only]           the VM's serial console
+ *   fcm console [VM] --list [--json]                  the VM's sessions
+ *   fcm console [VM] --ensure [--session NAME | --serial] [--json]
+ *                     start the session if needed, print its socket (the API)
+ *   fcm console VM --kill [--session NAME]            end one session
+ *   fcm-console --cleanup VM                          end every session of a VM
+ *                                                     (called when it stops or
+ *                                                     is destroyed)
+ *
+ * VM is a name or an id; left out, it comes from .fcm here.  Ctrl-] detaches. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dotfcm.h"
+#include "fcm.h"
+#include "ttysock.h"
+
+extern char **environ;
+
+static const char usage[] =
+    "fcm console [VM] [--session NAME] [--serial] [--read-only] | [VM] --list [--json] | "
+    "[VM] --ensure [--session NAME | --serial] | VM --kill [--session NAME] | --cleanup VM";
+
+#define SESSION_MAX 32
+#define START_TIMEOUT_MS 10000
+
+static int session_check(const char *s, char *why, size_t len)
+{
+	size_t n = strlen(s);
+
+	if (strchr(s, '/')) {
+		snprintf(why, len, "session name '%.64s' may not contain '/': use 1 to %d of a-z, 0-9 and '-'",
+		    s, SESSION_MAX);
+		return -1;
+	}
+	if (!n || n > SESSION_MAX) {
+		snprintf(why, len, "session name '%.64s%s' is too %s: use 1 to %d of a-z, 0-9 and '-'", s,
+		    n > 64 ? "..." : "", n ? "long" : "short", SESSION_MAX);
+		return -1;
+	}
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
+			snprintf(why, len, "session name '%.64s' is not valid: use 1 to %d of a-z, 0-9 and '-'",
+			    s, SESSION_MAX);
+			return -1;
+		}
+	return 0;
+}
+
+/* The VM must be running: for now, its serial console server (fcm-tty on
+ * console.sock, held by fcm-fc) answers. */
+static void need_running(const char *id, const char *name)
+{
+	char *cons = fcm_path("vms/%s/console.sock", id);
+	int live = fcm_tty_probe(cons, NULL) == 1;
+
+	free(cons);
+	if (!live)
+		fcm_die(FCM_EXIT_USAGE, "VM '%s' is not running: start it with 'fcm start %s'", name, name);
+}
+
+static void winsize(unsigned *rows, unsigned *cols)
+{
+	struct winsize ws;
+
+	*rows = 24;
+	*cols = 80;
+	for (int fd = 0; fd <= 2; fd++)
+		if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+			*rows = ws.ws_row;
+			*cols = ws.ws_col;
+			return;
+		}
+}
+
+/* Start `fcm-tty serve SOCK -- ssh ... root@IP` in a session of its own,
+ * detached from us, and wait until it listens (its --ready-fd). */
+static void start_session(const char *sock, const char *ip, const char *name, const char *session)
+{
+	char *tty = fcm_helper("tty"), *key = fcm_path("ssh/id_ed25519");
+	char *target = fcm_asprintf("root@%s", ip), rows_s[16], cols_s[16];
+	unsigned rows, cols;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	int rp[2], e;
+	pid_t pid;
+	char c;
+	ssize_t r;
+	struct pollfd pfd;
+	sigset_t none;
+
+	if (access(key, R_OK) < 0)
+		fcm_die(FCM_EXIT_TEMP, "unable to read the host's ssh key %s: %s (it is made with the first VM's disk)",
+		    key, strerror(errno));
+	winsize(&rows, &cols);
+	snprintf(rows_s, sizeof rows_s, "%u", rows);
+	snprintf(cols_s, sizeof cols_s, "%u", cols);
+	char *argv[] = {
+		tty, "serve", (char *)sock, "--ready-fd", "3", "--rows", rows_s, "--cols", cols_s, "--",
+		"ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		"-o", "ServerAliveInterval=2", "-o", "LogLevel=ERROR", "-tt", target, NULL,
+	};
+
+	if (pipe2(rp, O_CLOEXEC) < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to make a pipe");
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, rp[1], 3);
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+	e = posix_spawn(&pid, tty, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(rp[1]);
+	if (e)
+		fcm_die(FCM_EXIT_TEMP, "unable to run %s: %s", tty, strerror(e));
+	pfd = (struct pollfd){ .fd = rp[0], .events = POLLIN };
+	do
+		e = poll(&pfd, 1, START_TIMEOUT_MS);
+	while (e < 0 && errno == EINTR);
+	r = e > 0 ? read(rp[0], &c, 1) : -1;
+	close(rp[0]);
+	if (r != 1) {
+		int st;
+		/* Another `fcm console` may have started the same session
+		 * just now: then it is live, and we use it. */
+		if (fcm_tty_probe(sock, NULL) == 1)
+			goto out;
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			fcm_die(FCM_EXIT_TEMP, "unable to start console session '%s' of VM '%s' (fcm-tty exited %d)",
+			    session, name, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		fcm_die(FCM_EXIT_TEMP, "console session '%s' of VM '%s' did not start in %ds", session, name,
+		    START_TIMEOUT_MS / 1000);
+	}
+out:
+	free(tty);
+	free(key);
+	free(target);
+}
+
+static char *sessions_dir(const char *id)
+{
+	return fcm_path("vms/%s/sessions", id);
+}
+
+/* Make sure the session is served; returns its socket (malloc'd). */
+static char *ensure_session(jv rec, const char *session)
+{
+	const char *id = fcm_get_str(rec, "id"), *name = fcm_get_str(rec, "name");
+	const char *ip = fcm_get_str(rec, "ip");
+	char *dir = sessions_dir(id), *sock = fcm_asprintf("%s/%s.sock", dir, session);
+	int r;
+
+	r = fcm_tty_probe(sock, NULL);
+	if (r == 1) {
+		free(dir);
+		return sock;
+	}
+	if (r == 0)
+		fcm_warn("console session '%s' of VM '%s' had died (what ran in it is lost): starting a new one",
+		    session, name);
+	if (!ip || !*ip)
+		fcm_die(FCM_EXIT_USAGE, "VM '%s' has no IP address: use 'fcm console %s --serial'", name, name);
+	if (fcm_mkdirs(dir, 0700) < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to make %s", dir);
+	start_session(sock, ip, name, session);
+	free(dir);
+	return sock;
+}
+
+static _Noreturn void attach(const char *sock, const char *hint, int ro)
+{
+	char *tty = fcm_helper("tty");
+	char *argv[] = { tty, "attach", (char *)sock, "--hint", (char *)hint, ro ? "--read-only" : NULL, NULL };
+
+	fflush(stdout);
+	execv(tty, argv);
+	fcm_die_sys(FCM_EXIT_TEMP, "unable to run %s", tty);
+}
+
+/* --- list, kill, cleanup ---------------------------------------------------- */
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The session names of a VM (sorted, NULL-terminated, malloc'd). */
+static char **sessions_of(const char *id)
+{
+	char *dir = sessions_dir(id);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = fcm_malloc(sizeof *v);
+	size_t n = 0;
+
+	while (d && (e = readdir(d))) {
+		size_t k = strlen(e->d_name);
+		char why[128], *s;
+		if (k < 6 || strcmp(e->d_name + k - 5, ".sock"))
+			continue;
+		s = fcm_strdup(e->d_name);
+		s[k - 5] = '\0';
+		if (session_check(s, why, sizeof why) < 0) {
+			free(s);
+			continue;
+		}
+		v = realloc(v, (n + 2) * sizeof *v);
+		if (!v)
+			fcm_die_nomem();
+		v[n++] = s;
+	}
+	if (d)
+		closedir(d);
+	v[n] = NULL;
+	qsort(v, n, sizeof *v, by_name);
+	free(dir);
+	return v;
+}
+
+static int list(jv rec, int json)
+{
+	const char *id = fcm_get_str(rec, "id"), *name = fcm_get_str(rec, "name");
+	char **v = sessions_of(id);
+	int n = 0;
+
+	if (!json)
+		printf("%-32s  %-5s  %-8s  %s\n", "SESSION", "STATE", "PID", "STARTED");
+	for (char **s = v; *s; s++, n++) {
+		char *sock = fcm_path("vms/%s/sessions/%s.sock", id, *s);
+		pid_t pid = 0;
+		int live = fcm_tty_probe(sock, &pid) == 1;
+		struct stat st;
+		long started = stat(sock, &st) == 0 ? (long)st.st_mtime : 0;
+
+		if (json) {
+			jv o = jv_object();
+			o = jv_object_set(o, jv_string("vm"), jv_string(name));
+			o = jv_object_set(o, jv_string("session"), jv_string(*s));
+			o = jv_object_set(o, jv_string("state"), jv_string(live ? "live" : "dead"));
+			if (live)
+				o = jv_object_set(o, jv_string("pid"), jv_number(pid));
+			o = jv_object_set(o, jv_string("started_at"), jv_number((double)started));
+			o = jv_object_set(o, jv_string("socket"), jv_string(sock));
+			if (fcm_jsonl_write(stdout, o) < 0)
+				fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+		} else {
+			char when[32] = "-", pids[16] = "-";
+			struct tm tm;
+			time_t t = started;
+			if (started && localtime_r(&t, &tm))
+				strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+			if (live)
+				snprintf(pids, sizeof pids, "%d", (int)pid);
+			printf("%-32s  %-5s  %-8s  %s\n", *s, live ? "live" : "dead", pids, when);
+		}
+		free(sock);
+		free(*s);
+	}
+	free(v);
+	if (!json && !n)
+		printf("(no sessions: 'fcm console %s' starts one)\n", name);
+	return 0;
+}
+
+static int kill_one(const char *id, const char *session)
+{
+	char *sock = fcm_path("vms/%s/sessions/%s.sock", id, session);
+
+	if (fcm_tty_kill(sock, SIGHUP, 5000) < 0)
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to end console session '%s'", session);
+	free(sock);
+	return 0;
+}
+
+/* End every session of VM id and remove its sessions directory.  Works
+ * without a record (a VM half destroyed).  The serial console is not a
+ * session: it ends with the VMM. */
+static int cleanup(const char *id)
+{
+	char **v = sessions_of(id), *dir = sessions_dir(id);
+	int bad = 0;
+
+	for (char **s = v; *s; s++) {
+		char *sock = fcm_path("vms/%s/sessions/%s.sock", id, *s);
+		if (fcm_tty_kill(sock, SIGHUP, 3000) < 0) {
+			fcm_warn_sys("unable to end console session '%s' of VM %s", *s, id);
+			bad = 1;
+		}
+		free(sock);
+		free(*s);
+	}
+	free(v);
+	if (rmdir(dir) < 0 && errno != ENOENT) {
+		fcm_warn_sys("unable to remove %s", dir);
+		bad = 1;
+	}
+	free(dir);
+	return bad ? FCM_EXIT_TEMP : 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_SERIAL = 256, OPT_CLEANUP, OPT_ENSURE, OPT_KILL, OPT_JSON };
+	static const struct option longopts[] = {
+		{ "session", required_argument, NULL, 's' },
+		{ "serial", no_argument, NULL, OPT_SERIAL },
+		{ "list", no_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "ensure", no_argument, NULL, OPT_ENSURE },
+		{ "kill", no_argument, NULL, OPT_KILL },
+		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *session = NULL, *ref = NULL, *id, *name;
+	int serial = 0, do_list = 0, json = !isatty(1), ro = 0, ensure = 0, do_kill = 0, do_cleanup = 0;
+	char why[256], *sock, *hint;
+	jv rec;
+	int c;
+
+	fcm_init(argv[0]);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "s:lrh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': session = optarg; break;
+		case OPT_SERIAL: serial = 1; break;
+		case 'l': do_list = 1; break;
+		case OPT_JSON: json = 1; break;
+		case 'r': ro = 1; break;
+		case OPT_ENSURE: ensure = 1; break;
+		case OPT_KILL: do_kill = 1; break;
+		case OPT_CLEANUP: do_cleanup = 1; break;
+		case 'h':
+			printf("usage: %s\n", usage);
+			return 0;
+		default:
+			fcm_die(FCM_EXIT_USAGE, "unknown option or missing value '%.64s'; usage: %s",
+			    argv[optind - 1], usage);
+		}
+	}
+	if (optind < argc)
+		ref = argv[optind++];
+	if (optind < argc)
+		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+	if (do_list + ensure + do_kill + do_cleanup > 1)
+		fcm_die(FCM_EXIT_USAGE, "--list, --ensure, --kill and --cleanup go alone; usage: %s", usage);
+	if (serial && session)
+		fcm_die(FCM_EXIT_USAGE, "--serial and --session go alone: the serial console is not a session");
+	if (ensure && json)
+		fcm_err_json(1);
+	if (session && session_check(session, why, sizeof why) < 0)
+		fcm_die(FCM_EXIT_USAGE, "%s", why);
+	if (!session)
+		session = "main";
+
+	if (do_cleanup) {
+		if (!ref)
+			fcm_die(FCM_EXIT_USAGE, "--cleanup needs a VM (a name or an id)");
+		if (fcm_id_check(ref) == 0)
+			return cleanup(ref);	/* works with or without a record */
+		rec = fcm_vm_find(ref);
+		if (!jv_is_valid(rec)) {
+			jv msg = jv_invalid_get_msg(rec);
+			fcm_die(FCM_EXIT_USAGE, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no such VM");
+		}
+		return cleanup(fcm_get_str(rec, "id"));
+	}
+
+	rec = fcm_vm_from_arg(ref);
+	if (!jv_is_valid(rec)) {
+		jv msg = jv_invalid_get_msg(rec);
+		fcm_die(FCM_EXIT_USAGE, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no such VM");
+	}
+	id = fcm_get_str(rec, "id");
+	name = fcm_get_str(rec, "name");
+	if (!id || fcm_id_check(id) < 0 || !name)
+		fcm_die(FCM_EXIT_TEMP, "the record of VM '%s' has no valid id or name", ref ? ref : "?");
+	fcm_set_instance(name);
+
+	if (do_list)
+		return list(rec, json);
+	if (do_kill)
+		return kill_one(id, session);
+
+	need_running(id, name);
+	if (serial) {
+		sock = fcm_path("vms/%s/console.sock", id);
+		hint = fcm_asprintf("fcm console %s --serial", name);
+	} else {
+		sock = ensure_session(rec, session);
+		hint = strcmp(session, "main") ? fcm_asprintf("fcm console %s --session %s", name, session) :
+		    fcm_asprintf("fcm console %s", name);
+	}
+	if (ensure) {
+		jv o = fcm_ok();
+		o = jv_object_set(o, jv_string("vm"), jv_string(name));
+		o = jv_object_set(o, jv_string("session"), jv_string(serial ? "serial" : session));
+		o = jv_object_set(o, jv_string("socket"), jv_string(sock));
+		if (fcm_jsonl_write(stdout, o) < 0)
+			fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+		return 0;
+	}
+	attach(sock, hint, ro);
+}
