@@ -978,7 +978,7 @@ static int attach(int argc, char **argv)
 				}
 			}
 		}
-		if (pfd[isock].revents & POLLOUT)
+		if (out.len)	/* now, rather than a poll round later */
 			if (fcm_tty_buf_flush(&out, fd) < 0)
 				attach_end(FCM_EXIT_TEMP, "[connection to the session lost: %s]", strerror(errno));
 		if (pfd[isock].revents & (POLLIN | POLLHUP | POLLERR)) {

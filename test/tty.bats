@@ -194,8 +194,9 @@ attach_in() {	# attach_in TERMINAL [attach options]
 	wait_screen c1 '\[session ended: exit status 7\]'
 	type_line c1 'echo "client said $?"'
 	wait_screen c1 '^client said 7$'
-	run wait "$SERVER_PID"
-	assert_equal "$status" 7
+	st=0
+	wait "$SERVER_PID" || st=$?
+	assert_equal "$st" 7
 	SERVER_PID=
 	[ ! -e "$SOCK" ]
 }
@@ -295,8 +296,9 @@ attach_in() {	# attach_in TERMINAL [attach options]
 @test "SIGTERM to the server is forwarded to the command; the server exits with its status" {
 	start_session -- sleep 100
 	kill -TERM "$SERVER_PID"
-	run wait "$SERVER_PID"
-	assert_equal "$status" 143
+	st=0
+	wait "$SERVER_PID" || st=$?
+	assert_equal "$st" 143
 	SERVER_PID=
 	[ ! -e "$SOCK" ]
 }
