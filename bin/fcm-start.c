@@ -53,6 +53,8 @@ int main(int argc, char **argv)
 	char *svc = fcm_vm_svcdir(id);
 	char *down = fcm_asprintf("%s/down", svc);
 	char *crashes = fcm_path("vms/%s/crashes", id);
+	if (fcm_svc_make(id, 0) < 0)	/* (re)write its scripts, as fcm daemon does */
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to write the service directory of VM '%s'", name);
 	if (unlink(down) < 0 && errno != ENOENT)
 		fcm_die_sys(FCM_EXIT_TEMP, "unable to remove %s", down);
 	unlink(crashes);

@@ -117,6 +117,11 @@ static int build_argv(struct argv *a, char *err, size_t errlen)
 	}
 	av_add(a, "-accel");
 	av_add(a, "tcg,tb-size=32");
+	/* Guest time follows executed instructions: on a loaded host a
+	 * software-emulated guest otherwise livelocks on timer interrupts
+	 * (seen here: boot stuck at TSC calibration with load > cores). */
+	av_add(a, "-icount");
+	av_add(a, "shift=auto");
 	av_add(a, "-cpu");
 	av_add(a, "max");
 	jv m = jv_object_get(jv_copy(VM.machine), jv_string("vcpu_count"));
