@@ -410,6 +410,8 @@ start_with_fake() {
 microvm,acpi=on
 -accel
 tcg,tb-size=32
+-icount
+shift=auto
 -cpu
 max
 -smp
@@ -642,6 +644,8 @@ EOF
 		[ $n -lt 600 ] || { tail -30 "$T/out" >&2; false; }
 		sleep 0.2
 	done
+	# "boot complete" is printed just before PID 1 traps SIGINT: give it a moment
+	sleep 3
 	run api PUT /actions '{"action_type":"SendCtrlAltDel"}'
 	assert_output "204 "
 	fc_wait_exit 90 || { tail -30 "$T/out" >&2; false; }
