@@ -84,25 +84,6 @@ static int gbool(jv o, const char *k)
 	return r;
 }
 
-/* The host's TSC frequency in kHz, from /proc/cpuinfo ("cpu MHz"), or 0. */
-static long host_tsc_khz(void)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256];
-	long khz = 0;
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof line, f)) {
-		double mhz;
-		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1) {
-			khz = (long)(mhz * 1000 + 0.5);
-			break;
-		}
-	}
-	fclose(f);
-	return khz;
-}
-
 static int build_argv(struct argv *a, char *err, size_t errlen)
 {
 	char buf[8192], id[300];
@@ -119,9 +100,12 @@ static int build_argv(struct argv *a, char *err, size_t errlen)
 	av_add(a, "tcg,tb-size=32");
 	/* Guest time follows executed instructions: on a loaded host a
 	 * software-emulated guest otherwise livelocks on timer interrupts
-	 * (seen here: boot stuck at TSC calibration with load > cores). */
-	av_add(a, "-icount");
-	av_add(a, "shift=auto");
+	 * (seen here: boot stuck at TSC calibration with load > cores).
+	 * QEMU refuses -icount with KVM, so not when KVM is asked for. */
+	if (!(kvm && !strcmp(kvm, "1"))) {
+		av_add(a, "-icount");
+		av_add(a, "shift=auto");
+	}
 	av_add(a, "-cpu");
 	av_add(a, "max");
 	jv m = jv_object_get(jv_copy(VM.machine), jv_string("vcpu_count"));
@@ -164,18 +148,6 @@ static int build_argv(struct argv *a, char *err, size_t errlen)
 				         gbool(d, "is_read_only") ? "ro" : "rw");
 		}
 		jv_free(d);
-	}
-	/* Under TCG the guest's TSC is the host's, but this kernel cannot measure
-	 * its frequency without a PIT/HPET reference and hangs at boot (see
-	 * doc/testing-firecracker.md); Firecracker's guests get it from KVM.
-	 * Tell the kernel, unless asked not to (FCM_TEST_QEMU_TSC=0). */
-	const char *tsc = getenv("FCM_TEST_QEMU_TSC");
-	if (!(kvm && !strcmp(kvm, "1")) && !(tsc && !strcmp(tsc, "0")) &&
-	    !strstr(buf, "tsc_early_khz=")) {
-		long khz = tsc && *tsc ? atol(tsc) : host_tsc_khz();
-		size_t l = strlen(buf);
-		if (khz > 0)
-			snprintf(buf + l, sizeof buf - l, "%stsc_early_khz=%ld", l ? " " : "", khz);
 	}
 	av_add(a, "-append");
 	av_add(a, buf);
