@@ -441,8 +441,10 @@ virtio-blk-device,drive=disk
 tap,id=eth0,ifname=tap_vm1,script=no,downscript=no
 -device
 virtio-net-device,netdev=eth0,mac=06:00:AC:10:00:32
+-chardev
+stdio,id=fc_serial,signal=off
 -serial
-stdio
+chardev:fc_serial
 -qmp
 $qmp
 -device

@@ -1027,8 +1027,15 @@ struct reply api_handle(const char *method, const char *url, const char *body, s
 		LOG_INFO("The request was executed successfully. Status code: 204 No Content.");
 	else if (r.status == 200)
 		LOG_INFO("The request was executed successfully. Status code: 200 OK.");
-	else
-		LOG_ERROR("Received Error. Status code: 400 Bad Request. Message: %s", r.body ? r.body : "");
+	else {
+		jv o = jv_parse(r.body ? r.body : "{}");
+		jv m = jv_get_kind(o) == JV_KIND_OBJECT ? jv_object_get(jv_copy(o), jv_string("fault_message"))
+		                                         : jv_invalid();
+		LOG_ERROR("Received Error. Status code: 400 Bad Request. Message: %s",
+		          jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : (r.body ? r.body : ""));
+		jv_free(m);
+		jv_free(o);
+	}
 	return r;
 }
 

@@ -245,6 +245,13 @@ static void setup_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Our parent may have blocked SIGCHLD (a signalfd user): we need it to
+	 * see QEMU end. SIGTERM and friends keep the mask we were given, as
+	 * Firecracker does. */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_UNBLOCK, &chld, NULL);
 }
 
 /* ---- HTTP (libmicrohttpd on our own unix socket) ---- */
@@ -545,16 +552,18 @@ int main(int argc, char **argv)
 		char err[1024];
 		if (config_apply(config, config_len, err, sizeof err) < 0) {
 			free(config);
-			LOG_ERROR("Configuration for VMM from one single json failed: %s", err);
-			fprintf(stderr, "Error: RunWithApi(BuildFromJson(ParseFromJson(\"%s\")))\n", err);
+			fc_log(LVL_ERROR, "main", "Configuration for VMM from one single json failed: %s", err);
+			fprintf(stderr, "Error: %s(BuildMicroVMFromJson(ParseFromJson(\"%s\")))\n",
+			        d ? "RunWithApi" : "RunWithoutApiError", err);
 			code = FC_EXIT_BAD_CONFIGURATION;
 			goto out;
 		}
 		free(config);
 		if (jv_get_kind(VM.boot_source) != JV_KIND_OBJECT ||
 		    vmm_start(err, sizeof err) < 0) {
-			LOG_ERROR("Building VMM configured from cmdline json failed: %s", err);
-			fprintf(stderr, "Error: BuildFromJson(StartMicroVM(\"%s\"))\n", err);
+			fc_log(LVL_ERROR, "main", "Building VMM configured from cmdline json failed: %s", err);
+			fprintf(stderr, "Error: %s(BuildMicroVMFromJson(StartMicroVM(\"%s\")))\n",
+			        d ? "RunWithApi" : "RunWithoutApiError", err);
 			code = FC_EXIT_BAD_CONFIGURATION;
 			goto out;
 		}

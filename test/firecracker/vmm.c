@@ -195,8 +195,13 @@ static int build_argv(struct argv *a, char *err, size_t errlen)
 		av_add(a, "-device");
 		av_add(a, "virtio-rng-device,rng=fc_rng");
 	}
+	/* The serial console is our stdin/stdout, raw as with Firecracker: with
+	 * signal=off a ^C typed on a terminal there reaches the guest instead of
+	 * killing QEMU. */
+	av_add(a, "-chardev");
+	av_add(a, "stdio,id=fc_serial,signal=off");
 	av_add(a, "-serial");
-	av_add(a, "stdio");
+	av_add(a, "chardev:fc_serial");
 	snprintf(buf, sizeof buf, "unix:%s/qmp.sock,server=on,wait=off", VM.rundir);
 	av_add(a, "-qmp");
 	av_add(a, buf);
