@@ -185,6 +185,12 @@ start_with_fake() {
 	assert_output "204 "
 	run api GET /machine-config
 	assert_output '200 {"vcpu_count":2,"mem_size_mib":1024,"smt":false,"cpu_template":"T2","track_dirty_pages":false,"huge_pages":"None"}'
+	run api PUT /machine-config '{"vcpu_count":2,"mem_size_mib":1024,"smt":true,"track_dirty_pages":true}'
+	assert_output "204 "
+	run api PUT /machine-config '{"vcpu_count":1,"mem_size_mib":64}'
+	assert_output "204 "
+	run api GET /machine-config
+	assert_output '200 {"vcpu_count":1,"mem_size_mib":64,"smt":false,"track_dirty_pages":false,"huge_pages":"None"}'
 	run api PUT /machine-config '{"vcpu_count":0,"mem_size_mib":128}'
 	assert_output '400 {"fault_message":"Machine config error: The number of vCPUs must be greater than 0, less than 32 and must be 1 or an even number if SMT is enabled."}'
 	run api PUT /machine-config '{"vcpu_count":3,"mem_size_mib":128,"smt":true}'

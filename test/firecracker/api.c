@@ -213,6 +213,8 @@ static int find_by(jv arr, const char *key, const char *val)
 
 /* ---- resources (shared by the API and --config-file) ---- */
 
+static char *update_machine(jv upd);
+
 static char *set_boot_source(jv cfg)
 {
 	char eb[128];
@@ -358,6 +360,29 @@ static char *insert_net(jv cfg)
 	else
 		VM.nets = jv_array_set(VM.nets, pos, jv_copy(cfg));
 	return NULL;
+}
+
+/* PUT /machine-config (and the config file) give a whole MachineConfig:
+ * optional fields not given take their defaults, as the yaml says. */
+static jv machine_put_defaults(jv m)
+{
+	if (!jhas(m, "smt"))
+		m = jv_object_set(m, jv_string("smt"), jv_false());
+	if (!jhas(m, "cpu_template"))
+		m = jv_object_set(m, jv_string("cpu_template"), jv_string("None"));
+	if (!jhas(m, "track_dirty_pages"))
+		m = jv_object_set(m, jv_string("track_dirty_pages"), jv_false());
+	if (!jhas(m, "huge_pages"))
+		m = jv_object_set(m, jv_string("huge_pages"), jv_string("None"));
+	return m;
+}
+
+static char *put_machine(jv m)
+{
+	jv full = machine_put_defaults(jv_copy(m));
+	char *r = update_machine(full);
+	jv_free(full);
+	return r;
 }
 
 /* VmConfig::update */
@@ -863,7 +888,7 @@ static struct reply route(const char *method, char **tok, int ntok, const char *
 			r = bad("Empty PATCH request.");
 			goto out;
 		}
-		r = pre ? from_err(update_machine(b)) : bad("%s", NOT_POST_BOOT);
+		r = pre ? from_err(put ? put_machine(b) : update_machine(b)) : bad("%s", NOT_POST_BOOT);
 		goto out;
 	}
 	if (patch && !strcmp(path, "vm")) {
@@ -1058,7 +1083,7 @@ int config_apply(const char *buf, size_t len, char *err, size_t errlen)
 	jv_free(v)
 	SECTION("logger", set_logger);
 	SECTION("metrics", set_metrics);
-	SECTION("machine-config", update_machine);
+	SECTION("machine-config", put_machine);
 	SECTION("boot-source", set_boot_source);
 	v = jv_object_get(jv_copy(c), jv_string("drives"));
 	for (int k = 0; !f && k < jv_array_length(jv_copy(v)); k++) {
