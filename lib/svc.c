@@ -82,7 +82,8 @@ int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
 	fd = open(lock, O_RDONLY | O_CLOEXEC);
 	free(lock);
 	if (fd >= 0) {
-		st->supervised = fd_lock(fd, 1, 1) == 0;
+		/* A read lock: the fd is read-only, and s6-supervise holds a write lock. */
+		st->supervised = fd_lock(fd, 0, 1) == 0;
 		close(fd);
 	}
 	if (!st->supervised) {
