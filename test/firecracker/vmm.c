@@ -343,11 +343,24 @@ int vmm_send_keys_ctrl_alt_del(char *err, size_t errlen)
 
 void vmm_drain_qmp(void)
 {
-	char tmp[4096];
-	ssize_t n = read(VM.qmp_fd, tmp, sizeof tmp);
-	if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+	/* asynchronous events (SHUTDOWN, STOP, RESUME...) are of no use here:
+	 * read them into the line buffer and drop whole lines only, so that a
+	 * later command's answer is read from a line boundary */
+	if (qlen == sizeof qbuf)
+		qlen = 0;
+	ssize_t n = read(VM.qmp_fd, qbuf + qlen, sizeof qbuf - qlen);
+	if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
 		qmp_close();
-	/* asynchronous events (SHUTDOWN, STOP, RESUME...) are of no use here */
+		return;
+	}
+	if (n > 0)
+		qlen += (size_t)n;
+	char *nl;
+	while ((nl = memchr(qbuf, '\n', qlen))) {
+		size_t l = (size_t)(nl - qbuf) + 1;
+		memmove(qbuf, qbuf + l, qlen - l);
+		qlen -= l;
+	}
 }
 
 /* ---- process ---- */
