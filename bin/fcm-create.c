@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 
 	fcm_init("fcm-create");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'N': name = optarg; break;
 		case 'c':

@@ -310,7 +310,8 @@ static _Noreturn void cmd_run(const char *id)
 	char *cfg, *sock, *console, *fc, *tty;
 	const char *ip = fcm_get_str(rec, "ip");
 	int notify = -1, sfd, stopping = 0, killed = 0;
-	int64_t deadline = 0, next_probe = 0;
+	int64_t deadline = 0, next_probe = 0, next_cad = 0;
+	int api_failed = 0;
 	long stop_timeout = 30;
 	const char *e = getenv("FCM_STOP_TIMEOUT");
 	sigset_t set;
@@ -369,6 +370,13 @@ static _Noreturn void cmd_run(const char *id)
 		int64_t t = now_ms();
 		int timeout = 250;
 
+		/* A Ctrl-Alt-Del can be lost (a guest still booting has no handler
+		 * yet): repeat it every 5 s until the deadline. */
+		if (stopping && !killed && !api_failed && t >= next_cad && t < deadline) {
+			if (send_ctrl_alt_del(id, err, sizeof err) == 0)
+				fprintf(stderr, "%s: info: guest still up: Ctrl-Alt-Del again\n", fcm_prog);
+			next_cad = now_ms() + 5000;
+		}
 		if (stopping && t >= deadline && !killed) {
 			fcm_warn("guest did not shut down within %ld s: killing Firecracker", stop_timeout);
 			kill(-child, SIGKILL);
@@ -409,9 +417,11 @@ static _Noreturn void cmd_run(const char *id)
 			stopping = 1;
 			deadline = now_ms() + stop_timeout * 1000;
 			fprintf(stderr, "%s: info: stopping: sending Ctrl-Alt-Del to the guest\n", fcm_prog);
+			next_cad = now_ms() + 5000;
 			if (send_ctrl_alt_del(id, err, sizeof err) < 0) {
 				fcm_warn("%s: terminating Firecracker", err);
 				kill(child, SIGTERM);
+				api_failed = 1;
 				deadline = now_ms() + 5000;
 			}
 		}

@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 
 	fcm_init("fcm-logs");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+fn:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fn:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': follow = 1; break;
 		case 'n':

@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 
 	fcm_init("fcm-ls");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'o': owner = optarg; break;

@@ -24,7 +24,7 @@ int main(int argc, char **argv)
 
 	fcm_init("fcm-start");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'W': wait = 0; break;
 		case 'j': json = 1; break;

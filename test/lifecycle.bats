@@ -12,6 +12,7 @@ setup_file() {
 	ln -sf "$FCM_SRC/test/firecracker/firecracker" "$BATS_FILE_TMPDIR/fc"
 	export FCM_FIRECRACKER=$BATS_FILE_TMPDIR/fc
 	export FCM_PROXY=off
+	export FCM_PUBLIC_IP=203.0.113.10
 	export FCM_STOP_TIMEOUT=30
 	mkdir -p "$FCM_ROOT"
 	netns_create "$NS"
