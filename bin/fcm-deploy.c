@@ -1,0 +1,518 @@
+/* fcm-deploy — deploy a pushed commit into its VM (doc/fcm-deploy.md).
+ *
+ *   fcm-deploy --hook          as the repo's pre-receive hook: cwd is the bare
+ *                              repo $FCM_ROOT/git/<name>.git, "<old> <new> <ref>"
+ *                              lines on stdin
+ *   fcm-deploy VM [REV]        deploy REV (default: main, else master) of the
+ *                              VM's repo again
+ *
+ * A push to main or master is deployed; other refs are let through with a
+ * note.  The VM must be running.  The pushed tree (git archive) and the guest
+ * half of the deploy (guest/deploy, shipped with every push so host and guest
+ * always agree) go to the VM in one tar stream over ssh:
+ *
+ *   ssh -i $FCM_ROOT/ssh/id_ed25519 ... root@<vm-ip> <fixed command>
+ *
+ * and the guest builds, switches and restarts the app, streaming "-----> "
+ * lines back, which git shows the pusher as "remote: -----> ...".  A failed
+ * deploy exits 1, so the pre-receive hook refuses the push: the branch keeps
+ * pointing at what is deployed, and the previous release keeps serving.
+ * Everything is also appended to $FCM_ROOT/vms/<id>/deploy.log. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fcm.h"
+#include "svc.h"
+
+extern char **environ;
+
+static const char usage[] = "fcm-deploy --hook (as pre-receive) | fcm-deploy VM [REV]";
+
+#define REFLINES_MAX 1000
+
+/* The command run in the guest: fixed text, nothing from the push in it. */
+static const char guest_cmd[] =
+    "set -e; umask 022; mkdir -p /app/.incoming; "
+    "d=$(mktemp -d /app/.incoming/push.XXXXXX); "
+    "tar -x -C \"$d\" -f -; "
+    "exec /bin/bash \"$d/.fcm/deploy\" \"$d\"";
+
+static int logfd = -1;
+
+/* One line to the pusher (stdout, relayed by git) and to the deploy log.
+ * A pusher who went away does not stop the deploy. */
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out(const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof buf - 2)
+		n = (int)sizeof buf - 2;
+	buf[n++] = '\n';
+	fwrite(buf, 1, (size_t)n, stdout);
+	fflush(stdout);
+	clearerr(stdout);
+	if (logfd >= 0 && write(logfd, buf, (size_t)n) < 0) {
+		/* the log is best effort */
+	}
+}
+
+static _Noreturn void failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void failed(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	out("-----> Deploy failed: %s", msg);
+	_exit(1);
+}
+
+static int hex_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n != 40 && n != 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int zero_sha(const char *s)
+{
+	return strspn(s, "0") == strlen(s);
+}
+
+/* A ref or revision given on our command line: plain characters, not an option. */
+static int rev_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 200 || s[0] == '-' || strstr(s, ".."))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		    *s == '/' || *s == '-' || *s == '_' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+/* A URL passed into the guest: http(s), no quotes, spaces or shell syntax. */
+static int url_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 512 || (strncmp(s, "http://", 7) && strncmp(s, "https://", 8)))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		    strchr("._~:/?=&%+@-", *s)))
+			return 0;
+	return 1;
+}
+
+static int path_sane(const char *p)
+{
+	if (p[0] != '/' || strlen(p) > 512)
+		return 0;
+	for (; *p; p++)
+		if (!(*p == '/' || *p == '-' || *p == '_' || *p == '.' || *p == '+' ||
+		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+			return 0;
+	return 1;
+}
+
+/* Where guest/deploy is: $FCM_GUEST_DIR, <libexec>/guest (installed), or
+ * <bin>/../guest (a checkout). */
+static char *guest_dir(void)
+{
+	const char *e = getenv("FCM_GUEST_DIR");
+	char *d, *f;
+
+	if (e && *e)
+		return fcm_strdup(e);
+	d = fcm_asprintf("%s/guest", fcm_exec_dir());
+	f = fcm_asprintf("%s/deploy", d);
+	if (access(f, R_OK) == 0) {
+		free(f);
+		return d;
+	}
+	free(f);
+	free(d);
+	return fcm_asprintf("%s/../guest", fcm_exec_dir());
+}
+
+static pid_t spawn(char *const argv[], int in, int outfd, int errfd)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int e;
+
+	posix_spawn_file_actions_init(&fa);
+	if (in >= 0)
+		posix_spawn_file_actions_adddup2(&fa, in, 0);
+	if (outfd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, outfd, 1);
+	if (errfd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, errfd, 2);
+	e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return pid;
+}
+
+static int wait_for(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}
+
+/* git rev-parse of rev in the repo (standalone mode), into sha. */
+static int resolve(const char *repo, const char *rev, char *sha, size_t shalen)
+{
+	char *gd = fcm_asprintf("--git-dir=%s", repo);
+	char *spec = fcm_asprintf("%s^{commit}", rev);
+	char *argv[] = { "git", gd, "rev-parse", "--verify", "--quiet", spec, NULL };
+	char *o = NULL;
+	int st = fcm_run_capture(argv, NULL, 0, &o, 256);
+
+	free(gd);
+	free(spec);
+	if (st != 0 || !o) {
+		free(o);
+		return -1;
+	}
+	o[strcspn(o, "\n")] = '\0';
+	snprintf(sha, shalen, "%s", o);
+	free(o);
+	return hex_ok(sha) ? 0 : -1;
+}
+
+/* The name of the app whose repo is the current directory. */
+static char *repo_name_from_cwd(void)
+{
+	char cwd[PATH_MAX], gitdir[PATH_MAX], why[256];
+	char *g = fcm_path("git");
+	size_t n;
+	char *name;
+
+	if (!getcwd(cwd, sizeof cwd))
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to find the current directory");
+	if (!realpath(g, gitdir))
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to resolve %s", g);
+	free(g);
+	n = strlen(gitdir);
+	if (strncmp(cwd, gitdir, n) || cwd[n] != '/' || strchr(cwd + n + 1, '/'))
+		fcm_die(FCM_EXIT_USAGE, "--hook runs in an app repo under %s, not in %s", gitdir, cwd);
+	name = fcm_strdup(cwd + n + 1);
+	n = strlen(name);
+	if (n < 5 || strcmp(name + n - 4, ".git"))
+		fcm_die(FCM_EXIT_USAGE, "%s is not an app repo (<name>.git)", cwd);
+	name[n - 4] = '\0';
+	if (fcm_name_check(name, why, sizeof why) < 0)
+		fcm_die(FCM_EXIT_USAGE, "%s is not an app repo: %s", cwd, why);
+	return name;
+}
+
+/* Read the pushed refs; pick the one to deploy. */
+static const char *pick_ref(char *sha, size_t shalen)
+{
+	static char chosen[256];
+	char line[4096];
+	int nlines = 0, got = 0;
+
+	while (fgets(line, sizeof line, stdin)) {
+		char old[80], new[80], ref[256];
+		if (++nlines > REFLINES_MAX)
+			fcm_die(FCM_EXIT_USAGE, "more than %d refs in one push", REFLINES_MAX);
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%79s %79s %255s", old, new, ref) != 3 || !hex_ok(old) || !hex_ok(new))
+			fcm_die(FCM_EXIT_USAGE, "unexpected hook input line '%.80s'", line);
+		int is_deploy = !strcmp(ref, "refs/heads/main") || !strcmp(ref, "refs/heads/master");
+		if (is_deploy && zero_sha(new)) {
+			out("-----> Deleting %s: nothing to deploy (the running release stays)", ref + 11);
+			continue;
+		}
+		if (!is_deploy) {
+			out("-----> Not deploying %s: only pushes to main or master are deployed",
+			    strncmp(ref, "refs/heads/", 11) ? ref : ref + 11);
+			continue;
+		}
+		/* main wins over master when both are pushed at once */
+		if (!got || !strcmp(ref, "refs/heads/main")) {
+			if (got)
+				out("-----> Not deploying %s: main is deployed", chosen + 11);
+			snprintf(chosen, sizeof chosen, "%s", ref);
+			snprintf(sha, shalen, "%s", new);
+			got = 1;
+		} else
+			out("-----> Not deploying %s: main is deployed", ref + 11);
+	}
+	return got ? chosen : NULL;
+}
+
+/* The settings for the guest, checked, in <tmpd>/deploy.env (tmpd is a
+ * mkdtemp template).  Returns the file's path. */
+static char *write_env(char *tmpd, jv rec, const char *name, const char *sha)
+{
+	static const char *const pass[] = {
+		"FCM_PIP_INDEX_URL", "FCM_NPM_REGISTRY", "FCM_GEM_SOURCE", NULL,
+	};
+	const char *url = fcm_get_str(rec, "url");
+	char *text, *path;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		fcm_die_nomem();
+	fprintf(f, "FCM_APP=%s\nFCM_REV=%s\n", name, sha);
+	if (url && url_ok(url))
+		fprintf(f, "FCM_URL=%s\n", url);
+	else {
+		const char *ip = fcm_get_str(rec, "ip");
+		fprintf(f, "FCM_URL=http://%s:8000\n", ip);
+	}
+	for (int i = 0; pass[i]; i++) {
+		const char *v = getenv(pass[i]);
+		if (!v || !*v)
+			continue;
+		if (!url_ok(v))
+			failed("%s is not a plain http(s) URL: '%.100s'", pass[i], v);
+		fprintf(f, "%s=%s\n", pass[i], v);
+	}
+	{
+		const char *t = getenv("FCM_DEPLOY_TIMEOUT");
+		char *end;
+		long v;
+		if (t && *t) {
+			v = strtol(t, &end, 10);
+			if (*end || v < 1 || v > 3600)
+				failed("FCM_DEPLOY_TIMEOUT must be a whole number of seconds from 1 to 3600, not '%.32s'", t);
+			fprintf(f, "FCM_DEPLOY_TIMEOUT=%ld\n", v);
+		}
+	}
+	fclose(f);
+	if (!mkdtemp(tmpd))
+		failed("unable to make a temporary directory: %s", strerror(errno));
+	path = fcm_asprintf("%s/deploy.env", tmpd);
+	if (fcm_write_atomic(path, text, len, 0644) < 0) {
+		rmdir(tmpd);
+		failed("unable to write %s: %s", path, strerror(errno));
+	}
+	free(text);
+	return path;
+}
+
+/* Stream git archive | ssh, relaying the guest's lines.  Returns ssh's status. */
+static int ship(const char *gitdir, const char *sha, const char *guest, const char *envfile,
+    const char *ip, const char *key)
+{
+	char *gd = gitdir ? fcm_asprintf("--git-dir=%s", gitdir) : NULL;
+	char *add1 = fcm_asprintf("--add-file=%s/deploy", guest);
+	char *add2 = fcm_asprintf("--add-file=%s", envfile);
+	char *target = fcm_asprintf("root@%s", ip);
+	char *gargv[12];
+	int ga = 0;
+	char *sargv[] = {
+		"ssh", "-T", "-F", "/dev/null", "-i", (char *)key,
+		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		"-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
+		"-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6",
+		target, (char *)guest_cmd, NULL,
+	};
+	int tar[2], o[2];
+	pid_t gpid, spid;
+	int gst, sst;
+	FILE *f;
+	char line[4096];
+
+	gargv[ga++] = "git";
+	if (gd)
+		gargv[ga++] = gd;
+	gargv[ga++] = "archive";
+	gargv[ga++] = "--format=tar";
+	gargv[ga++] = "--prefix=.fcm/";
+	gargv[ga++] = add1;
+	gargv[ga++] = add2;
+	gargv[ga++] = "--prefix=app/";
+	gargv[ga++] = (char *)sha;
+	gargv[ga] = NULL;
+
+	if (pipe2(tar, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0)
+		failed("unable to make a pipe: %s", strerror(errno));
+	gpid = spawn(gargv, -1, tar[1], o[1]);
+	if (gpid < 0)
+		failed("unable to run git archive: %s", strerror(errno));
+	spid = spawn(sargv, tar[0], o[1], o[1]);
+	if (spid < 0)
+		failed("unable to run ssh: %s (is openssh-client installed?)", strerror(errno));
+	close(tar[0]);
+	close(tar[1]);
+	close(o[1]);
+	f = fdopen(o[0], "r");
+	if (!f)
+		fcm_die_nomem();
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = '\0';
+		out("%s", line);
+	}
+	fclose(f);
+	gst = wait_for(gpid);
+	sst = wait_for(spid);
+	free(gd);
+	free(add1);
+	free(add2);
+	free(target);
+	if (gst != 0 && sst == 0)
+		failed("git archive %s failed (exit %d)", sha, gst);
+	return sst;
+}
+
+int main(int argc, char **argv)
+{
+	char sha[80] = "", why[256];
+	const char *ref = NULL, *state, *ip, *owner;
+	char *name = NULL, *repo, *key, *guest, *guestf, *vmdir, *lockp, *logp, *tmpd, *envf;
+	int hook = 0, lk, st;
+	struct in_addr a;
+	jv rec;
+	time_t t0 = time(NULL);
+
+	fcm_init("fcm-deploy");
+	signal(SIGPIPE, SIG_IGN);
+	if (argc == 2 && !strcmp(argv[1], "--hook"))
+		hook = 1;
+	else if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: %s\n", usage);
+		return 0;
+	} else if (argc < 2 || argc > 3 || argv[1][0] == '-')
+		fcm_die(FCM_EXIT_USAGE, "usage: %s", usage);
+
+	if (hook) {
+		name = repo_name_from_cwd();
+		repo = fcm_path("git/%s.git", name);
+		ref = pick_ref(sha, sizeof sha);
+		if (!ref)
+			return 0;
+	} else {
+		rec = fcm_vm_from_arg(argv[1]);
+		if (!jv_is_valid(rec)) {
+			jv msg = jv_invalid_get_msg(rec);
+			snprintf(why, sizeof why, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no such VM");
+			jv_free(msg);
+			fcm_die(FCM_EXIT_USAGE, "%s", why);
+		}
+		name = fcm_strdup(fcm_get_str(rec, "name"));
+		jv_free(rec);
+		repo = fcm_path("git/%s.git", name);
+		if (access(repo, F_OK) < 0)
+			fcm_die(FCM_EXIT_USAGE, "VM '%s' has no git repo (%s)", name, repo);
+		if (argc == 3) {
+			if (!rev_ok(argv[2]))
+				fcm_die(FCM_EXIT_USAGE, "'%.64s' is not a revision name", argv[2]);
+			ref = argv[2];
+			if (resolve(repo, ref, sha, sizeof sha) < 0)
+				fcm_die(FCM_EXIT_USAGE, "no commit '%s' in %s", ref, repo);
+		} else if (resolve(repo, (ref = "refs/heads/main"), sha, sizeof sha) < 0 &&
+		    resolve(repo, (ref = "refs/heads/master"), sha, sizeof sha) < 0)
+			fcm_die(FCM_EXIT_USAGE, "nothing pushed to %s yet: git push to main first", name);
+	}
+
+	/* The VM: its record, and it must be running. */
+	rec = fcm_vm_find(name);
+	if (!jv_is_valid(rec)) {
+		jv_free(rec);
+		out("-----> Deploying %.12s to %s...", sha, name);
+		failed("there is no VM '%s' any more (see 'fcm ls')", name);
+	}
+	owner = getenv("FCM_PUSH_OWNER");
+	vmdir = fcm_vm_dir(fcm_get_str(rec, "id"));
+	lockp = fcm_asprintf("%s/deploy.lock", vmdir);
+	logp = fcm_asprintf("%s/deploy.log", vmdir);
+	logfd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (logfd >= 0) {
+		char when[64];
+		struct tm tm;
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t0, &tm));
+		dprintf(logfd, "=== %s: %s %s of %s, pushed by %s ===\n", when, ref, sha, name,
+		    owner ? owner : "a local user");
+	}
+	out("-----> Deploying %.12s to %s...", sha, name);
+	state = fcm_vm_state(rec);
+	if (strcmp(state, "running")) {
+		if (!strcmp(state, "starting"))
+			failed("VM '%s' is still starting: push again in a moment (see 'fcm ls')", name);
+		failed("VM '%s' is not running: start it with 'fcm start %s'", name, name);
+	}
+	ip = fcm_get_str(rec, "ip");
+	if (!ip || inet_pton(AF_INET, ip, &a) != 1)
+		failed("VM '%s' has no IPv4 address in its record", name);
+
+	key = fcm_path("ssh/id_ed25519");
+	if (access(key, R_OK) < 0)
+		failed("no ssh key %s to reach the VM with: it is made when fcm makes its first VM", key);
+	guest = guest_dir();
+	guestf = fcm_asprintf("%s/deploy", guest);
+	if (!path_sane(guest) || access(guestf, R_OK) < 0)
+		failed("the guest deploy script %s is missing: reinstall fcm", guestf);
+
+	/* One deploy per VM at a time. */
+	lk = fcm_lock(lockp, 1);
+	if (lk < 0)
+		failed("unable to lock %s: %s", lockp, strerror(errno));
+	tmpd = fcm_strdup("/tmp/fcm-deploy.XXXXXX");
+	envf = write_env(tmpd, rec, name, sha);
+
+	st = ship(hook ? NULL : repo, sha, guest, envf, ip, key);
+	unlink(envf);
+	rmdir(tmpd);
+	fcm_unlock(lk);
+
+	if (st == 255)
+		failed("unable to reach VM '%s' over ssh at %s (see 'fcm logs %s')", name, ip, name);
+	if (st != 0) {
+		/* The guest said why; say what it means for the push. */
+		if (hook)
+			out("-----> The push was refused: %s still serves the previous release", name);
+		if (logfd >= 0)
+			dprintf(logfd, "=== failed after %ld s (exit %d) ===\n", (long)(time(NULL) - t0), st);
+		return 1;
+	}
+	if (logfd >= 0)
+		dprintf(logfd, "=== deployed in %ld s ===\n", (long)(time(NULL) - t0));
+	jv_free(rec);
+	return 0;
+}

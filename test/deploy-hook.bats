@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# fcm-deploy as the pre-receive hook, without a guest: which pushes are
+# deployed, and the refusals that need no VM (a stopped VM, a VM gone, bad
+# hook input).  Pushes go through fcm-git-shell via test/deploy/fake-ssh.
+load test_helper
+
+setup() {
+	export FCM_PUBLIC_IP=10.9.8.7
+	mkdir -p "$FCM_ROOT/vms/aaaa1111"
+	jq -nc '{id:"aaaa1111",name:"app1",owner:"admin",state:"stopped",ip:"172.16.0.50",created_at:1}' \
+	    >"$FCM_ROOT/vms/aaaa1111/config.json"
+	fcm-repo create id=aaaa1111 name=app1 >/dev/null
+	ssh-keygen -q -t ed25519 -N '' -f "$BATS_TEST_TMPDIR/key"
+	export FAKE_SSH_KEY=$(fcm keys add "$BATS_TEST_TMPDIR/key.pub" | jq -r .key.id)
+	export GIT_SSH_COMMAND=$FCM_SRC/test/deploy/fake-ssh
+	export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t
+	APP=$BATS_TEST_TMPDIR/app
+	cp -r "$FCM_SRC/examples/python-app" "$APP"
+	git -C "$APP" init -q -b main
+	git -C "$APP" add -A
+	git -C "$APP" commit -qm one
+	cd "$APP"
+	REPO=$FCM_ROOT/git/app1.git
+}
+
+@test "a push to main of a stopped VM is refused with a clear message; the branch is not updated" {
+	run git push root@host:app1.git main
+	assert_failure
+	assert_output --partial "remote: -----> Deploy failed: VM 'app1' is not running: start it with 'fcm start app1'"
+	assert_output --partial '[remote rejected] main -> main (pre-receive hook declined)'
+	run git --git-dir="$REPO" rev-parse --verify -q refs/heads/main
+	assert_failure
+	[ -z "$(find "$REPO/objects" -type f -path '*/objects/??/*')" ]
+}
+
+@test "pushes to other branches are accepted and not deployed" {
+	run git push root@host:app1.git main:feature
+	assert_success
+	assert_output --partial 'remote: -----> Not deploying feature: only pushes to main or master are deployed'
+	[ "$(git --git-dir="$REPO" rev-parse refs/heads/feature)" = "$(git rev-parse HEAD)" ]
+}
+
+@test "master is deployed like main; main wins when both are pushed" {
+	run git push root@host:app1.git main:master
+	assert_failure
+	assert_output --partial "Deploy failed: VM 'app1' is not running"
+	run git push root@host:app1.git main main:master
+	assert_failure
+	assert_output --partial 'Not deploying master: main is deployed'
+}
+
+@test "a push to a VM that is gone is refused" {
+	rm -rf "$FCM_ROOT/vms/aaaa1111"
+	run git push root@host:app1.git main
+	assert_failure
+}
+
+@test "a running record but no live VMM is not running" {
+	jq -c '.state="running"' "$FCM_ROOT/vms/aaaa1111/config.json" >"$BATS_TEST_TMPDIR/r"
+	cp "$BATS_TEST_TMPDIR/r" "$FCM_ROOT/vms/aaaa1111/config.json"
+	run git push root@host:app1.git main
+	assert_failure
+	assert_output --partial "is not running"
+}
+
+@test "the hook refuses bad input and a directory that is no app repo" {
+	cd "$REPO"
+	run fcm-deploy --hook <<<"not a ref line"
+	assert_failure 100
+	run fcm-deploy --hook <<<"$(printf '0%.0s' {1..40}) zzzz refs/heads/main"
+	assert_failure 100
+	cd "$BATS_TEST_TMPDIR"
+	run fcm-deploy --hook </dev/null
+	assert_failure 100
+	assert_output --partial 'runs in an app repo under'
+	run fcm-deploy
+	assert_failure 100
+	run fcm-deploy app1 '--upload-pack=x'
+	assert_failure 100
+	run fcm-deploy app1 'a..b'
+	assert_failure 100
+	run fcm-deploy app1
+	assert_failure 100
+	assert_output --partial 'nothing pushed to app1 yet'
+}
