@@ -542,7 +542,7 @@ static jv op_image_add(jv req)
 		if (r == 0)
 			r = chmod(dst, 0444);
 		if (r < 0) {
-			reply = fcm_fail(errno == ENOSPC ? FCM_EXIT_TEMP : FCM_EXIT_TEMP,
+			reply = fcm_fail(FCM_EXIT_TEMP,
 			    "unable to install %s into %s: %s", src, final, strerror(errno));
 			free(src);
 			free(dst);
