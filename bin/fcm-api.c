@@ -1006,6 +1006,7 @@ struct relay {
 	char text[WS_TEXT_MAX];
 	size_t text_len;
 	int closing;			/* our close frame is queued: flush, then end */
+	int shut;			/* flushed and shut down for writing: drain */
 	long close_deadline;
 	char vm[FCM_NAME_MAX + 1], who[FCM_USER_MAX + 1], peer[64];
 	long t0;
@@ -1286,9 +1287,12 @@ static void relay_pump(struct relay *x, short wsev, short ttyev)
 	}
 	if (wsev & (POLLIN | POLLHUP | POLLERR)) {
 		int k = fill(x->ws, &x->ws_in);
-		relay_from_ws(x);
+		if (x->shut)
+			fcm_tty_buf_clear(&x->ws_in);	/* draining after our close */
+		else
+			relay_from_ws(x);
 		if (k <= 0) {
-			relay_free(x, k < 0 ? "connection error" : "client went away");
+			relay_free(x, x->shut ? "closed" : k < 0 ? "connection error" : "client went away");
 			return;
 		}
 	}
@@ -1301,7 +1305,15 @@ static void relay_pump(struct relay *x, short wsev, short ttyev)
 		relay_free(x, "connection error");
 		return;
 	}
-	if (x->closing && (!x->ws_out.len || now_ms() > x->close_deadline))
+	/* Closing: once our close frame is out, shut down our side and read
+	 * what the client still sends until it closes too (closing at once
+	 * would reset the connection and could lose the close frame). */
+	if (x->closing && !x->shut && !x->ws_out.len) {
+		shutdown(x->ws, SHUT_WR);
+		x->shut = 1;
+		x->close_deadline = now_ms() + 2000;
+	}
+	if (x->closing && now_ms() > x->close_deadline)
 		relay_free(x, "closed");
 }
 
@@ -1488,7 +1500,7 @@ int main(int argc, char **argv)
 		}
 		for (struct relay *x = relays; x; x = x->next) {
 			short ev = 0;
-			if (!x->closing && x->tty_out.len < RELAY_QUEUE_MAX)
+			if ((!x->closing && x->tty_out.len < RELAY_QUEUE_MAX) || x->shut)
 				ev |= POLLIN;
 			if (x->ws_out.len)
 				ev |= POLLOUT;
