@@ -54,8 +54,9 @@ static const char usage[] = "fcm-api [--listen ADDR:PORT] [--notify FD]";
 #define WS_TEXT_MAX    4096
 #define RELAY_QUEUE_MAX (1024 * 1024)
 #define JOBS_QUEUED_MAX 4096
-#define LOG_LINES_DEFAULT 200
-#define LOG_LINES_MAX 100000
+#define LOG_LINES_DEFAULT 100
+#define LOG_LINES_MAX 1000000
+#define SESSION_MAX 32
 
 /* Settings, from the environment (doc/fcm-api.md). */
 static unsigned conn_limit = 1024;	/* FCM_API_MAX_CONN */
@@ -627,30 +628,48 @@ static enum MHD_Result dispatch(struct req *r)
 		}
 		return run_job(r, ACT_SHOW, "ls", argv_of("--json", "--", rt->vm, NULL));
 	case FCM_R_START:
-	case FCM_R_STOP:
+	case FCM_R_STOP: {
+		int wait = 1;
+		if (rt->kind == FCM_R_START && arg_bool(r, "wait", &wait, err, sizeof err) < 0)
+			return answer_error(r, 400, err);
 		if ((st = owner_check(r, err, sizeof err)))
 			return answer_error(r, st, err);
-		return run_job(r, ACT_ACTION, rt->kind == FCM_R_START ? "start" : "stop",
-		    argv_of("--json", "--", rt->vm, NULL));
+		if (rt->kind == FCM_R_STOP)
+			return run_job(r, ACT_ACTION, "stop", argv_of("--json", "--", rt->vm, NULL));
+		if (!wait)
+			return run_job(r, ACT_ACTION, "start", argv_of("--json", "--no-wait", "--", rt->vm, NULL));
+		return run_job(r, ACT_ACTION, "start", argv_of("--json", "--", rt->vm, NULL));
+	}
 	case FCM_R_LOGS: {
 		unsigned long lines = LOG_LINES_DEFAULT;
-		int follow = 0;
+		int follow = 0, deploy = 0;
 		char n[24];
-		if (arg_num(r, "lines", 1, LOG_LINES_MAX, &lines, err, sizeof err) < 0 ||
-		    arg_bool(r, "follow", &follow, err, sizeof err) < 0)
+		if (arg_num(r, "lines", 0, LOG_LINES_MAX, &lines, err, sizeof err) < 0 ||
+		    arg_bool(r, "follow", &follow, err, sizeof err) < 0 ||
+		    arg_bool(r, "deploy", &deploy, err, sizeof err) < 0)
 			return answer_error(r, 400, err);
 		if ((st = owner_check(r, err, sizeof err)))
 			return answer_error(r, st, err);
 		snprintf(n, sizeof n, "%lu", lines);
-		if (follow && r->route.method == FCM_M_GET)
-			return run_job(r, ACT_FOLLOW, "logs", argv_of("-n", n, "-f", "--", rt->vm, NULL));
-		return run_job(r, ACT_LOGS, "logs", argv_of("-n", n, "--", rt->vm, NULL));
+		follow = follow && r->route.method == FCM_M_GET;
+		char **argv = argv_of("-n", n, NULL);
+		int k = 3;
+		if (follow)
+			argv[k++] = fcm_strdup("-f");
+		if (deploy)
+			argv[k++] = fcm_strdup("--deploy");
+		argv[k++] = fcm_strdup("--");
+		argv[k++] = fcm_strdup(rt->vm);
+		argv[k] = NULL;
+		return run_job(r, follow ? ACT_FOLLOW : ACT_LOGS, "logs", argv);
 	}
 	case FCM_R_CONSOLE: {
 		const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
 		const char *ver = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-WebSocket-Version");
 		unsigned long rows = 0, cols = 0;
 		const char *mode = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "mode");
+		const char *session = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "session");
+		int serial = 0;
 		if (!header_has(r, MHD_HTTP_HEADER_UPGRADE, "websocket") ||
 		    !header_has(r, MHD_HTTP_HEADER_CONNECTION, "upgrade"))
 			return answer_error(r, 400, "the console is a WebSocket: send 'Connection: Upgrade' and 'Upgrade: websocket'");
@@ -665,11 +684,23 @@ static enum MHD_Result dispatch(struct req *r)
 			return answer_error(r, 400, "give both rows and cols, or neither");
 		if (mode && strcmp(mode, "rw") && strcmp(mode, "ro"))
 			return answer_error(r, 400, "mode must be rw (type) or ro (watch)");
+		if (arg_bool(r, "serial", &serial, err, sizeof err) < 0)
+			return answer_error(r, 400, err);
+		if (session && (!*session || strlen(session) > SESSION_MAX ||
+		    strspn(session, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(session)))
+			return answer_error(r, 400, "session must be 1 to 32 of a-z, 0-9 and '-'");
+		if (session && serial)
+			return answer_error(r, 400, "serial and session go alone: the serial console is not a session");
 		r->rows = (unsigned)rows;
 		r->cols = (unsigned)cols;
 		r->mode = mode && !strcmp(mode, "ro") ? FCM_TTY_MODE_RO : FCM_TTY_MODE_RW;
 		if ((st = owner_check(r, err, sizeof err)))
 			return answer_error(r, st, err);
+		if (serial)
+			return run_job(r, ACT_CONSOLE, "console", argv_of("--ensure", "--json", "--serial", "--", rt->vm, NULL));
+		if (session)
+			return run_job(r, ACT_CONSOLE, "console",
+			    argv_of("--ensure", "--json", "--session", session, "--", rt->vm, NULL));
 		return run_job(r, ACT_CONSOLE, "console", argv_of("--ensure", "--json", "--", rt->vm, NULL));
 	}
 	}

@@ -94,6 +94,12 @@ int fcm_http_route(const char *method, const char *path, struct fcm_route *r,
 	} else if (nseg == 3 && IS(1, "auth") && IS(2, "me")) {
 		r->kind = FCM_R_ME;
 		r->allow = FCM_M_GET | FCM_M_HEAD;
+	} else if (nseg == 3 && IS(1, "auth") && IS(2, "config")) {
+		r->kind = FCM_R_AUTH_CONFIG;
+		r->allow = FCM_M_GET | FCM_M_HEAD;
+	} else if (nseg == 3 && IS(1, "auth") && (IS(2, "device") || IS(2, "login") || IS(2, "logout"))) {
+		r->kind = IS(2, "device") ? FCM_R_AUTH_DEVICE : IS(2, "login") ? FCM_R_AUTH_LOGIN : FCM_R_AUTH_LOGOUT;
+		r->allow = FCM_M_POST;
 	} else if (nseg == 2 && IS(1, "vms")) {
 		r->kind = FCM_R_VMS;
 		r->allow = FCM_M_GET | FCM_M_HEAD | FCM_M_POST;
@@ -122,8 +128,8 @@ int fcm_http_route(const char *method, const char *path, struct fcm_route *r,
 		}
 		memcpy(r->vm, seg[2], seglen[2]);
 		r->vm[seglen[2]] = '\0';
-		if (strlen(r->vm) != seglen[2] || fcm_name_check(r->vm, why, sizeof why) < 0) {
-			snprintf(err, errlen, "bad VM %s", strlen(r->vm) != seglen[2] ? "name" : why);
+		if (fcm_name_check(r->vm, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s", why);
 			return 400;
 		}
 	} else {
@@ -302,9 +308,12 @@ char **fcm_http_create_args(const char *body, size_t len, const struct fcm_princ
 		snprintf(err, errlen, "only an admin may create a VM for another user");
 		goto fail;
 	}
-	if (s && (!*s || strlen(s) > FCM_USER_MAX || s[0] == '-' || strpbrk(s, "/ \t\r\n"))) {
-		snprintf(err, errlen, "owner must be a user name");
-		goto fail;
+	if (s) {
+		char why[256];
+		if (fcm_name_check(s, why, sizeof why) < 0) {
+			snprintf(err, errlen, "owner: user names follow the VM name rules: %s", why);
+			goto fail;
+		}
 	}
 	push(argv, &argc, fcm_strdup("--owner"));
 	push(argv, &argc, fcm_strdup(s ? s : pr->name));
@@ -323,7 +332,7 @@ int fcm_http_status_for(int exit, const char *msg)
 {
 	if (exit != FCM_EXIT_USAGE)
 		return 500;
-	if (!strncmp(msg, "no VM named", 11) || strstr(msg, "no such VM"))
+	if (!strncmp(msg, "no VM named", 11) || strstr(msg, "no such VM") || strstr(msg, " has no "))
 		return 404;
 	if (strstr(msg, "already used") || strstr(msg, "in use") || strstr(msg, "already exists") ||
 	    strstr(msg, "is taken") || strstr(msg, "is not running") || strstr(msg, "is stopped"))

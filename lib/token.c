@@ -15,6 +15,7 @@
 #include "atomic.h"
 #include "err.h"
 #include "jsonl.h"
+#include "name.h"
 #include "paths.h"
 #include "token.h"
 
@@ -156,18 +157,12 @@ out:
 	return r;
 }
 
-/* A user name as it may appear as a VM's owner. */
+/* A user name as it may appear as a VM's owner: the VM name rules. */
 static int user_ok(const char *s)
 {
-	size_t n = strlen(s);
+	char why[256];
 
-	if (n == 0 || n > FCM_USER_MAX || s[0] == '-' || s[0] == '.')
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		    *s == '.' || *s == '_' || *s == '@' || *s == '+' || *s == '-'))
-			return 0;
-	return 1;
+	return fcm_name_check(s, why, sizeof why) == 0;
 }
 
 static int user_token(const char *tok, size_t len, struct fcm_principal *p, char *err, size_t errlen)

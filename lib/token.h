@@ -8,7 +8,8 @@
  * User tokens (from `fcm login`, the OAuth work) are stored hashed: the
  * file $FCM_ROOT/tokens/<sha256-hex-of-token> holds one JSON object
  *   {"user":"alice","admin":false,"expires_at":1764000000}
- * ("admin" and "expires_at" optional).  fcm_token_principal() is the one
+ * ("admin" and "expires_at" optional; "user" follows the VM name rules, as
+ * owners do).  fcm_token_principal() is the one
  * place that maps a presented token to a principal; new kinds of token plug
  * in there.  Tokens are compared in constant time and never logged. */
 #ifndef FCM_TOKEN_H
