@@ -38,8 +38,10 @@
 #include <microhttpd.h>
 
 #include "fcm.h"
+#include "authapi.h"
 #include "http.h"
 #include "token.h"
+#include "users.h"
 #include "ttyproto.h"
 #include "ttysock.h"
 #include "ws.h"
@@ -90,7 +92,7 @@ static void info(const char *fmt, ...)
 
 /* --- requests and the commands they run ------------------------------------ */
 
-enum act { ACT_LIST = 1, ACT_SHOW, ACT_CREATE, ACT_ACTION, ACT_LOGS, ACT_FOLLOW, ACT_CONSOLE };
+enum act { ACT_LIST = 1, ACT_SHOW, ACT_CREATE, ACT_ACTION, ACT_LOGS, ACT_FOLLOW, ACT_CONSOLE, ACT_AUTH };
 
 struct job;
 struct req {
@@ -117,6 +119,8 @@ struct job {
 	struct req *req;		/* NULL once the request is gone */
 	enum act act;
 	char **argv;			/* argv[0] malloc'd too */
+	char *in;			/* fed on its stdin (fcm-auth), or NULL */
+	size_t inlen;
 	pid_t pid;
 	int out, err;
 	char *obuf;
@@ -189,6 +193,10 @@ static void job_free(struct job *j)
 	free(j->argv[0]);
 	fcm_http_argv_free(j->argv);
 	free(j->obuf);
+	if (j->in) {
+		explicit_bzero(j->in, j->inlen);
+		free(j->in);
+	}
 	free(j);
 }
 
@@ -238,15 +246,31 @@ static int job_start(struct job *j)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, defs;
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, e;
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, pi[2] = { -1, -1 }, e;
 
 	jobs_queued--;
 	if (pipe2(po, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(pe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		e = errno;
 		goto fail;
 	}
+	/* stdin from memory (a request body: it fits a pipe grown to 256 KiB),
+	 * written whole before the command starts. */
+	errno = 0;
+	if (j->in && (pipe2(pi, O_CLOEXEC) < 0 || fcntl(pi[1], F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(pi[1], F_SETPIPE_SZ, 256 * 1024) < 0 || write(pi[1], j->in, j->inlen) != (ssize_t)j->inlen)) {
+		e = errno ? errno : EMSGSIZE;
+		for (int i = 0; i < 2; i++)
+			if (pi[i] >= 0)
+				close(pi[i]);
+		goto fail;
+	}
+	if (pi[1] >= 0)
+		close(pi[1]);
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (j->in)
+		posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
 	posix_spawnattr_init(&at);
@@ -263,6 +287,8 @@ static int job_start(struct job *j)
 	e = posix_spawn(&j->pid, j->argv[0], &fa, &at, j->argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
+	if (pi[0] >= 0)
+		close(pi[0]);
 	close(po[1]);
 	close(pe[1]);
 	if (e) {
@@ -513,8 +539,9 @@ static unsigned owner_check(struct req *r, char *err, size_t errlen)
 	}
 	owner = fcm_get_str(rec, "owner");
 	if (!owner || strcmp(owner, r->who.name)) {
-		snprintf(err, errlen, "VM '%s' belongs to another user", r->route.vm);
-		st = 403;
+		/* the same answer as for no VM at all: names do not leak */
+		snprintf(err, errlen, "no VM named '%s' (see 'fcm ls')", r->route.vm);
+		st = 404;
 	}
 	jv_free(rec);
 	return st;
@@ -594,6 +621,49 @@ static enum MHD_Result run_job(struct req *r, enum act act, const char *helper, 
 	return MHD_YES;
 }
 
+/* GET /v1/auth/config, POST /v1/auth/device and /v1/auth/login: fcm-auth,
+ * with the request on its stdin (doc/auth.md). */
+static enum MHD_Result auth_job(struct req *r)
+{
+	char err[256];
+	size_t len;
+	char *line = fcm_authapi_request(r->route.kind, r->body ? r->body : "", r->body_len, &len, err, sizeof err);
+	enum MHD_Result ret;
+
+	if (!line)
+		return answer_error(r, 400, err);
+	ret = run_job(r, ACT_AUTH, "auth", argv_of(NULL));
+	if (r->job && r->job->act == ACT_AUTH && !r->job->in) {
+		r->job->in = line;
+		r->job->inlen = len;
+	} else {
+		explicit_bzero(line, len);
+		free(line);
+	}
+	return ret;
+}
+
+/* POST /v1/auth/logout: revoke the user token the request carries. */
+static enum MHD_Result auth_logout(struct req *r)
+{
+	const char *hdr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *tok;
+	size_t len;
+	int k;
+
+	if (!hdr || fcm_http_bearer(hdr, &tok, &len) < 0)
+		return answer_error(r, 401, "invalid token");
+	k = fcm_users_token_revoke(tok, len);
+	if (k < 0) {
+		fcm_warn_sys("unable to remove a token file in %s/tokens", fcm_root());
+		return answer_error(r, 500, "unable to revoke the token: see the API's log");
+	}
+	if (k == 0)
+		return answer_error(r, 400, "the host's admin token is not revoked by logging out: replace $FCM_ROOT/.token on the host");
+	return answer_json(r, 200, jv_object_set(jv_object_set(jv_object(), jv_string("ok"), jv_true()),
+	    jv_string("revoked"), jv_true()));
+}
+
 static enum MHD_Result dispatch(struct req *r)
 {
 	struct fcm_route *rt = &r->route;
@@ -605,9 +675,13 @@ static enum MHD_Result dispatch(struct req *r)
 		return answer_json(r, 200, jv_object_set(jv_object_set(jv_object(),
 		    jv_string("ok"), jv_true()), jv_string("version"), jv_string(FCM_VERSION)));
 	case FCM_R_ME:
-		return answer_json(r, 200, jv_object_set(jv_object_set(jv_object(),
-		    jv_string("name"), jv_string(r->who.name)),
-		    jv_string("admin"), jv_bool(r->who.admin)));
+		return answer_json(r, 200, fcm_authapi_me(&r->who));
+	case FCM_R_AUTH_CONFIG:
+	case FCM_R_AUTH_DEVICE:
+	case FCM_R_AUTH_LOGIN:
+		return auth_job(r);
+	case FCM_R_AUTH_LOGOUT:
+		return auth_logout(r);
 	case FCM_R_VMS:
 		if (r->route.method == FCM_M_POST) {
 			int status;
@@ -736,6 +810,24 @@ static enum MHD_Result finish(struct req *r)
 	char *msg;
 	jv v;
 
+	if (j->act == ACT_AUTH) {
+		/* fcm-auth's reply says its status; tokens in it are never logged */
+		unsigned st;
+		v = first_object(j);
+		if (!jv_is_valid(v)) {
+			jv_free(v);
+			msg = job_error(j);
+			fcm_warn("%s %s: %s", r->method, r->path, msg);
+			ret = answer_error(r, 500, msg);
+			free(msg);
+			goto out;
+		}
+		st = fcm_authapi_status(&v, j->status);
+		if (st >= 500)
+			fcm_warn("%s %s: %s", r->method, r->path, fcm_reply_error(v));
+		ret = answer_json(r, st, v);
+		goto out;
+	}
 	if (j->status != 0 && !(j->act == ACT_FOLLOW && j->olen)) {
 		unsigned st;
 		msg = job_error(j);
@@ -788,8 +880,8 @@ static enum MHD_Result finish(struct req *r)
 			const char *owner = fcm_get_str(v, "owner");
 			if (!owner || strcmp(owner, r->who.name)) {
 				jv_free(v);
-				msg = fcm_asprintf("VM '%s' belongs to another user", r->route.vm);
-				ret = answer_error(r, 403, msg);
+				msg = fcm_asprintf("no VM named '%s' (see 'fcm ls')", r->route.vm);
+				ret = answer_error(r, 404, msg);
 				free(msg);
 				goto out;
 			}
@@ -805,6 +897,7 @@ static enum MHD_Result finish(struct req *r)
 		goto out;
 	}
 	case ACT_FOLLOW:
+	case ACT_AUTH:
 		break;
 	case ACT_CONSOLE: {
 		char accept[29], why[256];
@@ -932,7 +1025,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		st = (unsigned)fcm_http_route(method, url, &r->route, err, sizeof err);
 		if (st)
 			return answer_error(r, st, err);
-		if (r->route.kind != FCM_R_HEALTH && (st = auth(r, err, sizeof err)))
+		if (r->route.kind != FCM_R_HEALTH && r->route.kind != FCM_R_AUTH_CONFIG &&
+		    r->route.kind != FCM_R_AUTH_DEVICE && r->route.kind != FCM_R_AUTH_LOGIN &&
+		    (st = auth(r, err, sizeof err)))
 			return answer_error(r, st, err);
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > FCM_API_BODY_MAX) {

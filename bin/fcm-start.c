@@ -1,7 +1,6 @@
 /* fcm-start — start a stopped VM (the same as `s6-svc -u` on its service,
  * and it stays up across daemon restarts), then wait until it is ready. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,37 +12,11 @@ static const char usage[] = "fcm start [VM] [--no-wait] [--json]";
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "no-wait", no_argument, NULL, 'W' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int json = 0, wait = 1, c;
+	struct fcm_vmcmd cmd;
 	char err[1024];
 
 	fcm_init("fcm-start");
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'W': wait = 0; break;
-		case 'j': json = 1; break;
-		case 'h':
-			printf("usage: %s\n", usage);
-			return 0;
-		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
-		}
-	}
-	if (json)
-		fcm_err_json(1);
-	if (argc - optind > 1)
-		fcm_die(FCM_EXIT_USAGE, "one VM at a time; usage: %s", usage);
-	jv rec = fcm_vm_from_arg(optind < argc ? argv[optind] : NULL);
-	if (!jv_is_valid(rec)) {
-		jv msg = jv_invalid_get_msg(rec);
-		fcm_die(FCM_EXIT_USAGE, "%s", jv_string_value(msg));
-	}
+	jv rec = fcm_vmcmd_parse(argc, argv, usage, FCM_OPT_NOWAIT, &cmd);
 	const char *id = fcm_get_str(rec, "id"), *name = fcm_get_str(rec, "name");
 	const char *state = fcm_vm_state(rec);
 	if (!strcmp(state, "creating") || !strcmp(state, "destroying"))
@@ -66,20 +39,9 @@ int main(int argc, char **argv)
 	/* The supervisor may need a moment after linking. */
 	for (int i = 0; i < 50 && fcm_svc_ctl(svc, "-u") != 0; i++)
 		usleep(100000);
-	if (wait && fcm_vm_wait_ready(id, fcm_boot_timeout(), err, sizeof err) < 0)
+	if (cmd.wait && fcm_vm_wait_ready(id, fcm_boot_timeout(), err, sizeof err) < 0)
 		fcm_die(FCM_EXIT_TEMP, "VM '%s': %s", name, err);
-	jv out = jv_object();
-	out = jv_object_set(out, jv_string("ok"), jv_true());
-	out = jv_object_set(out, jv_string("id"), jv_string(id));
-	out = jv_object_set(out, jv_string("name"), jv_string(name));
-	out = jv_object_set(out, jv_string("state"), jv_string(fcm_vm_state(rec)));
-	if (fcm_human_output(json))
-		printf("VM %s: %s\n", name, fcm_vm_state(rec));
-	else if (fcm_jsonl_write(stdout, out) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
-	else
-		out = jv_null();
-	jv_free(out);
+	fcm_vmcmd_done(&cmd, id, name, fcm_vm_state(rec));
 	jv_free(rec);
 	free(svc);
 	free(down);

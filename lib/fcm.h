@@ -11,6 +11,7 @@
 #include "lock.h"
 #include "name.h"
 #include "paths.h"
+#include "porcelain.h"
 #include "run.h"
 #include "svc.h"
 #include "utf8.h"

@@ -31,6 +31,10 @@ enum fcm_route_kind {
 	FCM_R_STOP,		/* POST /v1/vms/{vm}/stop */
 	FCM_R_LOGS,		/* GET  /v1/vms/{vm}/logs */
 	FCM_R_CONSOLE,		/* GET  /v1/vms/{vm}/console (WebSocket) */
+	FCM_R_AUTH_CONFIG,	/* GET  /v1/auth/config (no token) */
+	FCM_R_AUTH_DEVICE,	/* POST /v1/auth/device (no token) */
+	FCM_R_AUTH_LOGIN,	/* POST /v1/auth/login (no token) */
+	FCM_R_AUTH_LOGOUT,	/* POST /v1/auth/logout */
 };
 
 struct fcm_route {
