@@ -322,6 +322,21 @@ static _Noreturn void unknown(const char *cmd)
 	exit(FCM_EXIT_USAGE);
 }
 
+/* Remote mode (doc/fcm-client.md): the VM commands go through the HTTP API,
+ * by fcm-client, when the user set FCM_HOST or is not root. */
+static int remote(const char *cmd)
+{
+	static const char *const remote_cmds[] = { "create", "ls", "start", "stop", "destroy", "logs", "console", NULL };
+	const char *host = getenv("FCM_HOST");
+
+	if ((!host || !*host) && geteuid() == 0)
+		return 0;
+	for (int i = 0; remote_cmds[i]; i++)
+		if (!strcmp(cmd, remote_cmds[i]))
+			return 1;
+	return 0;
+}
+
 static _Noreturn void run(const char *cmd, int argc, char **argv)
 {
 	int builtin;
@@ -329,6 +344,16 @@ static _Noreturn void run(const char *cmd, int argc, char **argv)
 
 	if (!is_cmd_name(cmd) || !fcm_utf8_valid(cmd, strlen(cmd)))
 		unknown(is_cmd_name(cmd) ? cmd : "?");
+	if (remote(cmd) && (path = find_cmd("client", &builtin))) {
+		char **args = fcm_malloc(((size_t)argc + 2) * sizeof *args);
+		args[0] = path;
+		for (int i = 0; i < argc; i++)
+			args[i + 1] = argv[i];
+		args[argc + 1] = NULL;
+		set_env();
+		execv(path, args);
+		fcm_die_sys(FCM_EXIT_TEMP, "unable to run %s", path);
+	}
 	path = find_cmd(cmd, &builtin);
 	if (!path)
 		unknown(cmd);
