@@ -394,7 +394,7 @@ teardown() {
 
 # --- users: ownership ---------------------------------------------------------------------
 
-@test "a user token sees and touches only its owner's VMs (403 for others')" {
+@test "a user token sees and touches only its owner's VMs (others' are 404, creating for others 403)" {
 	fake_vm alice-app alice >/dev/null
 	fake_vm bob-app bob >/dev/null
 	alice=$(user_token alice)
@@ -409,7 +409,8 @@ teardown() {
 		"POST /v1/vms/bob-app/start" "GET /v1/vms/bob-app/logs" "GET /v1/vms/cosmic-nova"; do
 		set -- $req
 		run curl -s -w ' %{http_code}' -X "$1" -H "$A" "$API$2"
-		assert_output --regexp "belongs to another user.* 403$"
+		# The same answer as for no VM at all: other users' names do not leak.
+		assert_output --regexp "no VM named '(bob-app|cosmic-nova)'.* 404$"
 	done
 	run curl -s -w ' %{http_code}' -X POST -H "$A" -d '{"owner":"bob"}' "$API/v1/vms"
 	assert_output --regexp "only an admin may create a VM for another user.* 403$"
