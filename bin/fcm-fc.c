@@ -613,8 +613,10 @@ int main(int argc, char **argv)
 		cmd_run(argv[2]);
 	}
 	if (argc >= 2 && !strcmp(argv[1], "finish")) {
-		if (argc < 3 || argc > 5)
-			fcm_die_usage("fcm-fc finish ID [CODE [SIGNAL]]");
+		/* s6-supervise passes the exit code, the signal, then (s6 2.11)
+		 * the service's name and process group: only the first two matter. */
+		if (argc < 3 || argc > 7)
+			fcm_die_usage("fcm-fc finish ID [CODE [SIGNAL [NAME [PGID]]]]");
 		cmd_finish(argv[2], argc > 3 ? argv[3] : NULL, argc > 4 ? argv[4] : NULL);
 	}
 	int r = fcm_serve(argc, argv, ops, usage);

@@ -83,24 +83,31 @@ static void sleep_ms(long ms)
 
 char *fcm_vm_log_tail(const char *id)
 {
+	/* The VMM's last words: the last line that is not fcm-fc's own
+	 * narration ("info:", crash counting), without s6-log's timestamp. */
 	char *path = fcm_path("vms/%s/log/current", id);
-	size_t len;
-	char *text = fcm_read_file(path, 4 << 20, &len);
-	char *line = NULL;
+	char *text = fcm_read_file(path, 4 << 20, NULL);
+	char *line = NULL, *save = NULL;
 
 	free(path);
 	if (!text)
 		return NULL;
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-		text[--len] = '\0';
-	char *nl = strrchr(text, '\n');
-	char *l = nl ? nl + 1 : text;
-	/* Drop s6-log's timestamp ("2026-11-25 10:40:00.123456789 "). */
-	if (strlen(l) > 30 && l[4] == '-' && l[10] == ' ' && l[29] == ' ')
-		l += 30;
-	if (*l)
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (strlen(l) > 30 && l[4] == '-' && l[10] == ' ' && l[29] == ' ')
+			l += 30;
+		while (*l == ' ' || *l == '\r')
+			l++;
+		if (!*l || (!strncmp(l, "fcm-fc ", 7) && (strstr(l, ": info: ") || strstr(l, "VMM died"))))
+			continue;
+		free(line);
 		line = fcm_strdup(l);
+	}
 	free(text);
+	if (line) {
+		size_t n = strlen(line);
+		while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
+			line[--n] = '\0';
+	}
 	return line;
 }
 
