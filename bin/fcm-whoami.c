@@ -1,0 +1,79 @@
+/* fcm-whoami — who the fcm host takes you for (doc/fcm-whoami.md).
+ *
+ *   fcm whoami [--host HOST] [--json]
+ *
+ * Asks the host (GET /v1/auth/me) with $FCM_TOKEN or ~/.fcm-token and prints
+ * email, name, user (the owner name your VMs carry), admin and host; one
+ * JSON object with --json or when stdout is not a terminal. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "authcli.h"
+#include "fcm.h"
+
+static const char usage[] = "fcm whoami [--host HOST] [--json]";
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *host = NULL, *shown, *s;
+	char tok[FCM_TOKEN_HEXLEN + 1], err[512], *base;
+	int json = !isatty(1), c, from_file;
+	long status;
+	jv v, a;
+
+	fcm_init("fcm-whoami");
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "H:jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'H': host = optarg; break;
+		case 'j': json = 1; break;
+		case 'h':
+			printf("usage: %s\n", usage);
+			return 0;
+		default:
+			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+		}
+	}
+	if (optind != argc)
+		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	base = fcm_cli_base(host, &shown);
+	if (!fcm_cli_token(tok, &from_file))
+		fcm_die(FCM_EXIT_USAGE, "not logged in to %s: run 'fcm login'", shown);
+	v = fcm_cli_request(base, "GET", "/v1/auth/me", tok, jv_invalid(), &status, err, sizeof err);
+	explicit_bzero(tok, sizeof tok);
+	if (!jv_is_valid(v))
+		fcm_die(FCM_EXIT_TEMP, "%s", err);
+	if (status == 401)
+		fcm_die(FCM_EXIT_USAGE, "not logged in to %s: the token is unknown, expired or revoked: run 'fcm login'", shown);
+	if (status != 200)
+		fcm_die(status >= 500 ? FCM_EXIT_TEMP : FCM_EXIT_USAGE, "%s",
+		    (s = fcm_get_str(v, "error")) ? s : "the host refused");
+	v = jv_object_set(v, jv_string("host"), jv_string(shown));
+	if (json) {
+		if (fcm_jsonl_write(stdout, v) < 0)
+			fcm_die_sys(FCM_EXIT_TEMP, "unable to write");
+	} else {
+		a = jv_object_get(jv_copy(v), jv_string("admin"));
+		printf("email:  %s\n", (s = fcm_get_str(v, "email")) ? s : "-");
+		printf("name:   %s\n", (s = fcm_get_str(v, "full_name")) ? s : "-");
+		printf("user:   %s\n", (s = fcm_get_str(v, "name")) ? s : "-");
+		printf("admin:  %s\n", jv_get_kind(a) == JV_KIND_TRUE ? "yes" : "no");
+		printf("host:   %s\n", shown);
+		jv_free(a);
+		jv_free(v);
+	}
+	free(base);
+	return 0;
+}
