@@ -45,6 +45,11 @@ static const struct {
 	{ "proxy", "HTTPS routes in Caddy", 1 },
 	{ "tty", "hold a terminal session on a socket", 1 },
 	{ "api", "the HTTP API server", 1 },
+	{ "client", "the VM commands through a remote daemon's API", 1 },
+	{ "auth", "users, tokens and OIDC logins", 1 },
+	{ "repo", "a VM's bare git repository", 1 },
+	{ "deploy", "deploy a pushed commit into its VM (git hook)", 1 },
+	{ "git-shell", "the forced command of git push keys", 1 },
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
