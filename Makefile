@@ -12,7 +12,6 @@
 PREFIX     ?= /usr/local
 LIBEXECDIR ?= $(PREFIX)/lib/fcm
 BINDIR     ?= $(PREFIX)/bin
-MANDIR     ?= $(PREFIX)/share/man
 DESTDIR    ?=
 VERSION    := 0.1.0
 
@@ -83,13 +82,15 @@ bench: all
 	bench/run
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 bin/fcm $(DESTDIR)$(BINDIR)/fcm
 	for p in $(filter-out bin/fcm,$(PROGS)); do install -m 0755 $$p $(DESTDIR)$(LIBEXECDIR)/; done
-	for m in doc/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
-	install -d $(DESTDIR)$(LIBEXECDIR)/s6 $(DESTDIR)$(LIBEXECDIR)/rootfs
+	install -d $(DESTDIR)$(PREFIX)/share/doc/fcm
+	install -m 0644 README.md doc/*.md $(DESTDIR)$(PREFIX)/share/doc/fcm/
+	install -d $(DESTDIR)$(LIBEXECDIR)/s6 $(DESTDIR)$(LIBEXECDIR)/rootfs $(DESTDIR)$(LIBEXECDIR)/guest
 	cp -R s6/. $(DESTDIR)$(LIBEXECDIR)/s6/
 	cp -R rootfs/. $(DESTDIR)$(LIBEXECDIR)/rootfs/
+	cp -R guest/. $(DESTDIR)$(LIBEXECDIR)/guest/
 
 clean:
 	rm -f lib/*.o lib/libfcm.a $(PROGS) $(DOUBLES) $(FLAGS_STAMP)
