@@ -126,6 +126,24 @@ vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
 	[ "$(vm_field life-one state)" = running ]
 }
 
+@test "killing the API service leaves running VMs running, and s6 restarts it" {
+	id=$(vm_field life-one id)
+	before=$(vmm_pids "$id")
+	api=$FCM_ROOT/services/api
+	[ -d "$api" ]
+	old=$(s6-svstat -o pid "$api")
+	[ "$old" -gt 0 ]
+	s6-svc -k "$api"
+	for i in $(seq 1 100); do
+		new=$(s6-svstat -o pid "$api")
+		[ "$new" -gt 0 ] && [ "$new" != "$old" ] && break
+		sleep 0.1
+	done
+	[ "$new" != "$old" ] && [ "$new" -gt 0 ]
+	[ "$(vmm_pids "$id")" = "$before" ]
+	[ "$(vm_field life-one state)" = running ]
+}
+
 @test "fcm logs shows the console and the VMM" {
 	run fcmns logs life-one -n 1000
 	assert_success
