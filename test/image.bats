@@ -13,13 +13,19 @@ IP_B=172.16.0.51
 
 # --- once for the file: image, namespace, two VMs ------------------------------
 
-# boot NAME IP MAC TAP: start QEMU (daemonized) inside the namespace.
+# boot NAME IP MAC TAP [swapped]: start QEMU (daemonized) inside the
+# namespace; "swapped" attaches the VM disk first and the base second.
 # -icount shift=auto: guest time follows executed instructions; without it a
 # software-emulated guest on a loaded host can livelock on timer interrupts
 # (its TSC calibration against the PIT fails and the boot hangs; see
 # doc/kernels.md).
 boot() {
-	local id=$1 ip=$2 mac=$3 tap=$4 img=$T/root/images/default
+	local id=$1 ip=$2 mac=$3 tap=$4 img=$T/root/images/default drives
+	local base=(-drive id=base,file="$img/rootfs.ext4",format=raw,if=none,readonly=on
+		-device virtio-blk-device,drive=base)
+	local disk=(-drive id=disk,file="$T/root/vms/$id/disk.img",format=raw,if=none
+		-device virtio-blk-device,drive=disk)
+	if [ "${5:-}" = swapped ]; then drives=("${disk[@]}" "${base[@]}"); else drives=("${base[@]}" "${disk[@]}"); fi
 	ip -n "$NS" tuntap add "$tap" mode tap
 	ip -n "$NS" link set "$tap" master br0 up
 	ip netns exec "$NS" qemu-system-x86_64 \
@@ -27,10 +33,7 @@ boot() {
 		-nodefaults -no-user-config -display none -no-reboot \
 		-kernel "$img/vmlinux" -initrd "$img/initramfs.cpio.gz" \
 		-append "console=ttyS0 reboot=k panic=-1 ip=$ip::$GW:255.255.255.0:$id:eth0:off" \
-		-drive id=base,file="$img/rootfs.ext4",format=raw,if=none,readonly=on \
-		-device virtio-blk-device,drive=base \
-		-drive id=disk,file="$T/root/vms/$id/disk.img",format=raw,if=none \
-		-device virtio-blk-device,drive=disk \
+		"${drives[@]}" \
 		-netdev tap,id=n0,ifname="$tap",script=no,downscript=no \
 		-device virtio-net-device,netdev=n0,mac="$mac" \
 		-serial file:"$T/$id.console" -qmp unix:"$T/$id.qmp",server=on,wait=off \
@@ -69,7 +72,7 @@ setup_file() {
 		echo "$ip $(jq -r .host_key "$T/$v.json")" >> "$T/known_hosts"
 	done
 	boot vmaaaaaa "$IP_A" 06:00:ac:10:00:32 tap-a
-	boot vmbbbbbb "$IP_B" 06:00:ac:10:00:33 tap-b
+	boot vmbbbbbb "$IP_B" 06:00:ac:10:00:33 tap-b swapped
 }
 
 teardown_file() {
@@ -173,7 +176,7 @@ qmp() {	# qmp ID JSON-COMMAND
 	assert_output 0
 }
 
-@test "two VMs from the same base run side by side with separate disks" {
+@test "two VMs from the same base run side by side with separate disks (in either drive order)" {
 	wait_ssh "$IP_A"
 	wait_ssh "$IP_B"
 	run vm_ssh "$IP_A" 'hostname; echo from-alpha > /root/alpha-only; sync'
@@ -187,6 +190,9 @@ qmp() {	# qmp ID JSON-COMMAND
 	kill -0 "$(cat "$T/vmaaaaaa.pid")" && kill -0 "$(cat "$T/vmbbbbbb.pid")"
 	grep -q 'vms/vmaaaaaa/disk.img' "/proc/$(cat "$T/vmaaaaaa.pid")/cmdline"
 	grep -q 'vms/vmbbbbbb/disk.img' "/proc/$(cat "$T/vmbbbbbb.pid")/cmdline"
+	# the initramfs found base and disk by label, whatever the drive order
+	grep -q 'fcm-initramfs: base /dev/vda, disk /dev/vdb' "$T/vmaaaaaa.console"
+	grep -q 'fcm-initramfs: base /dev/vdb, disk /dev/vda' "$T/vmbbbbbb.console"
 }
 
 @test "writes land on the VM disk; Ctrl-Alt-Del shuts down; the base is unchanged" {
