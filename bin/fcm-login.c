@@ -184,7 +184,7 @@ static int finish(jv v, int json)
 		u = jv_object_set(u, jv_string("ok"), jv_true());
 		fcm_jsonl_write(stdout, jv_copy(u));
 	} else {
-		printf("Logged in to %s as %s%s%s%s (user %s)%s\n", host_shown, email ? email : id,
+		printf("Logged in to %s as %s%s%s%s, user %s%s\n", host_shown, email ? email : id,
 		    name ? " (" : "", name ? name : "", name ? ")" : "", id,
 		    jv_get_kind(admin) == JV_KIND_TRUE ? ", an admin" : "");
 		printf("Your token is in ~/.fcm-token.\n");
@@ -295,9 +295,10 @@ static int loopback_flow(const char *base, jv cfg, int no_browser, int json)
 	int k = poll(&p, 1, (int)(timeout * 1000));
 	if (k <= 0)
 		fcm_die(FCM_EXIT_TEMP, "no login came back within %lds: run 'fcm login' again (or 'fcm login --device')", timeout);
-	MHD_stop_daemon(d);
-	if (got_error[0])
+	if (got_error[0]) {
+		usleep(200000);		/* let the browser have its page */
 		fcm_die(FCM_EXIT_USAGE, "%s", got_error);
+	}
 	jv req = jv_object();
 	req = jv_object_set(req, jv_string("code"), jv_string(got_code));
 	req = jv_object_set(req, jv_string("code_verifier"), jv_string(verifier));
@@ -307,6 +308,7 @@ static int loopback_flow(const char *base, jv cfg, int no_browser, int json)
 	jv v = fcm_cli_request(base, "POST", "/v1/auth/login", NULL, req, &status, err, sizeof err);
 	if (!jv_is_valid(v) || status != 200)
 		refused(status, v, err);
+	MHD_stop_daemon(d);	/* after the exchange: the browser has its page */
 	int r = finish(v, json);
 	jv_free(v);
 	explicit_bzero(verifier, strlen(verifier));
