@@ -1,0 +1,323 @@
+#!/usr/bin/env bats
+# Logins and per-user VMs (doc/auth.md): fcm login (loopback and device
+# flows), whoami, logout, the user store, ownership through the API, and ID
+# tokens the host must refuse.  Against a real OpenID provider run here
+# (test/oidc/provider.js, the oidc-provider package) and a tiny issuer that
+# mints good and bad ID tokens with its own keys (test/oidc/minter.js).
+# The porcelain behind the API is test/api_helper.bash's stand-ins.
+# NETWORK SAFETY: everything listens on and talks to 127.0.0.1 only.
+load test_helper
+load api_helper
+
+OIDC=$FCM_SRC/test/oidc
+
+# Start a node server, wait for the issuer it writes: start_issuer SCRIPT NAME
+start_issuer() {
+	local f=$BATS_FILE_TMPDIR/$2 i
+	node "$OIDC/$1" "$f" > "$BATS_FILE_TMPDIR/$2.log" 2>&1 3>&- &
+	echo $! > "$f.pid"
+	for i in $(seq 100); do [ -s "$f" ] && return 0; sleep 0.1; done
+	cat "$BATS_FILE_TMPDIR/$2.log" >&2
+	return 1
+}
+
+setup_file() {
+	[ -d "$OIDC/node_modules/oidc-provider" ] || skip "no test OIDC provider: run 'npm ci --prefix test/oidc'"
+	start_issuer provider.js provider
+	start_issuer minter.js minter
+}
+
+teardown_file() {
+	local p
+	for p in provider minter; do
+		[ -f "$BATS_FILE_TMPDIR/$p.pid" ] && kill "$(cat "$BATS_FILE_TMPDIR/$p.pid")" 2>/dev/null
+	done
+	true
+}
+
+setup() {
+	PROVIDER=$(cat "$BATS_FILE_TMPDIR/provider")
+	MINTER=$(cat "$BATS_FILE_TMPDIR/minter")
+	make_stubs
+	ln -sf "$FCM_SRC/bin/fcm-auth" "$STUBS/fcm-auth"
+	export FCM_OIDC_ISSUER=$PROVIDER FCM_OIDC_CLIENT_ID=fcm-test FCM_OIDC_CLIENT_SECRET=fcm-test-secret
+	unset FCM_OIDC_ADMINS FCM_TOKEN
+	api_start
+	export FCM_HOST=127.0.0.1:$API_PORT
+	# The "browser": drive the provider's pages as $LOGIN_AS.
+	cat > "$BATS_TEST_TMPDIR/browser" <<SH
+#!/bin/sh
+exec node "$OIDC/drive.js" "\$1" "\$LOGIN_AS" >> "$BATS_TEST_TMPDIR/browser.log" 2>&1
+SH
+	chmod +x "$BATS_TEST_TMPDIR/browser"
+	export FCM_BROWSER=$BATS_TEST_TMPDIR/browser FCM_LOGIN_TIMEOUT=30
+}
+
+teardown() {
+	api_stop
+}
+
+# as USER cmd...: run with USER's own home (and so ~/.fcm-token)
+as() {
+	local u=$1
+	shift
+	mkdir -p "$BATS_TEST_TMPDIR/home-$u"
+	HOME=$BATS_TEST_TMPDIR/home-$u LOGIN_AS=$u "$@"
+}
+
+# Log USER in with the loopback flow.
+login() {
+	as "$1" timeout 60 fcm login > /dev/null 2>&1
+}
+
+# Log USER in with the device flow: fcm login --device, then a "browser"
+# opens the URL it prints.
+login_device() {
+	local u=$1 err=$BATS_TEST_TMPDIR/device-$1.err i url
+	as "$u" timeout 60 fcm login --device > "$BATS_TEST_TMPDIR/device-$u.out" 2> "$err" 3>&- &
+	local pid=$!
+	for i in $(seq 100); do
+		url=$(sed -n 's/^(or open \(.*\))$/\1/p' "$err")
+		[ -n "$url" ] && break
+		sleep 0.1
+	done
+	[ -n "$url" ] || { cat "$err" >&2; return 1; }
+	node "$OIDC/drive.js" "$url" "$u" >> "$BATS_TEST_TMPDIR/browser.log" 2>&1
+	wait "$pid"
+}
+
+mint() { curl -s "$MINTER/mint?$1"; }
+
+# POST /v1/auth/login with an ID token: status, then the body.
+login_id_token() {
+	curl -s -o "$BATS_TEST_TMPDIR/body" -w '%{http_code}\n' -X POST \
+		-d "{\"id_token\":\"$1\"${2:+,\"nonce\":\"$2\"}}" "$API/v1/auth/login"
+	cat "$BATS_TEST_TMPDIR/body"
+}
+
+token_of() { cat "$BATS_TEST_TMPDIR/home-$1/.fcm-token"; }
+
+# Restart the API with the environment as it is now.
+api_restart() {
+	api_stop
+	api_start
+	export FCM_HOST=127.0.0.1:$API_PORT
+}
+
+# --- the flows ------------------------------------------------------------------
+
+@test "GET /v1/auth/config gives the issuer, client id and flows, never the secret" {
+	run curl -s -w '\n%{http_code}' "$API/v1/auth/config"
+	assert_line -n 1 200
+	assert_equal "$(jq -r .issuer <<< "${lines[0]}")" "$PROVIDER"
+	assert_equal "$(jq -r .client_id <<< "${lines[0]}")" fcm-test
+	assert_equal "$(jq -c .flows <<< "${lines[0]}")" '["loopback","device"]'
+	refute_output --partial fcm-test-secret
+}
+
+@test "loopback flow: fcm login stores a 0600 token; whoami prints the user; the first user is admin" {
+	run as alice timeout 60 fcm login
+	assert_success
+	assert_output --partial "Logged in to 127.0.0.1:$API_PORT as alice@example.test (Alice Example)"
+	assert_output --partial 'an admin'
+	grep -q 'callback 200' "$BATS_TEST_TMPDIR/browser.log"
+	run stat -c %a "$BATS_TEST_TMPDIR/home-alice/.fcm-token"
+	assert_output 600
+	run as alice fcm whoami
+	assert_success
+	assert_equal "$(jq -r .email <<< "$output")" alice@example.test
+	assert_equal "$(jq -r .full_name <<< "$output")" "Alice Example"
+	assert_equal "$(jq -r .admin <<< "$output")" true
+	assert_equal "$(jq -r .host <<< "$output")" "127.0.0.1:$API_PORT"
+	[[ $(jq -r .name <<< "$output") =~ ^alice-[0-9a-f]{6}$ ]]
+	# The user store and token files: 0600 in 0700 directories, hashed.
+	assert_equal "$(stat -c %a "$FCM_ROOT/auth/users.json" "$FCM_ROOT/auth" "$FCM_ROOT/tokens")" "$(printf '600\n700\n700')"
+	run find "$FCM_ROOT/tokens" -type f ! -perm 600
+	assert_output ''
+	[ -f "$FCM_ROOT/tokens/$(printf '%s' "$(token_of alice)" | sha256sum | cut -d' ' -f1)" ]
+	! grep -rq "$(token_of alice)" "$FCM_ROOT"
+}
+
+@test "device flow: fcm login --device prints a URL and a code and ends with a stored token" {
+	login_device bob
+	grep -q 'enter the code: ' "$BATS_TEST_TMPDIR/device-bob.err"
+	run cat "$BATS_TEST_TMPDIR/device-bob.out"
+	assert_output --partial 'as bob@example.test (Bob Example)'
+	run stat -c %a "$BATS_TEST_TMPDIR/home-bob/.fcm-token"
+	assert_output 600
+	run as bob fcm whoami --json
+	assert_equal "$(jq -r .email <<< "$output")" bob@example.test
+}
+
+@test "fcm whoami on a terminal-less run without a token: not logged in" {
+	run as nobody fcm whoami
+	assert_failure 100
+	assert_output --partial "not logged in to 127.0.0.1:$API_PORT: run 'fcm login'"
+}
+
+# --- ownership ---------------------------------------------------------------------
+
+@test "two users: each creates a VM and sees only their own; the other's is not found; the admin token sees both" {
+	export FCM_OIDC_ADMINS=root@example.test	# neither of them
+	api_restart
+	login alice
+	login bob
+	alice_id=$(as alice fcm whoami --json | jq -r .name)
+	bob_id=$(as bob fcm whoami --json | jq -r .name)
+	run as alice fcm create --name alice-app --json
+	assert_success
+	assert_equal "$(jq -r .owner <<< "$output")" "$alice_id"
+	run as bob fcm create --name bob-app --json
+	assert_success
+	assert_equal "$(jq -r .owner <<< "$output")" "$bob_id"
+	run as alice fcm ls --json
+	assert_equal "$(jq -sr 'map(.name)|join(",")' <<< "$output")" alice-app
+	run as bob fcm ls --json
+	assert_equal "$(jq -sr 'map(.name)|join(",")' <<< "$output")" bob-app
+	for cmd in stop start destroy logs; do
+		run as alice fcm "$cmd" bob-app
+		assert_failure
+		assert_output --partial "no VM named 'bob-app'"
+		refute_output --partial 'another user'
+	done
+	# The same answer, status and all, as for a VM that does not exist.
+	A="Authorization: Bearer $(token_of alice)"
+	run curl -s -w '%{http_code}' -H "$A" "$API/v1/vms/bob-app"
+	assert_line -n 0 "{\"error\":\"no VM named 'bob-app' (see 'fcm ls')\"}"
+	assert_line -n 1 404
+	run curl -s -w '%{http_code}' -H "$A" "$API/v1/vms/no-such-vm"
+	assert_line -n 0 "{\"error\":\"no VM named 'no-such-vm' (see 'fcm ls')\"}"
+	assert_line -n 1 404
+	run grep -c 'bob-app' "$FCM_ROOT/calls.log"
+	assert_output 1		# bob's create, nothing of alice's
+	run env FCM_TOKEN="$TOKEN" fcm ls --json
+	assert_equal "$(jq -sr 'map(.name)|sort|join(",")' <<< "$output")" alice-app,bob-app
+	run as bob fcm stop bob-app --json
+	assert_success
+}
+
+@test "admins by email: with FCM_OIDC_ADMINS set, the first user is not admin, the listed one is" {
+	export FCM_OIDC_ADMINS=bob@example.test
+	api_restart
+	login alice
+	login bob
+	assert_equal "$(as alice fcm whoami --json | jq -r .admin)" false
+	assert_equal "$(as bob fcm whoami --json | jq -r .admin)" true
+	fake_vm carol-app carol >/dev/null
+	run as bob fcm ls --json
+	assert_output --partial carol-app
+	run as alice fcm ls --json
+	refute_output --partial carol-app
+}
+
+# --- logout, revocation, logs ------------------------------------------------------
+
+@test "fcm logout revokes the token on the host (401 after) and removes ~/.fcm-token" {
+	login alice
+	old=$(token_of alice)
+	run curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $old" "$API/v1/auth/me"
+	assert_output 200
+	run as alice fcm logout
+	assert_success
+	assert_output --partial 'Logged out of'
+	[ ! -e "$BATS_TEST_TMPDIR/home-alice/.fcm-token" ]
+	run curl -s -w '%{http_code}' -H "Authorization: Bearer $old" "$API/v1/vms"
+	assert_line -n 0 '{"error":"invalid token"}'
+	assert_line -n 1 401
+	run env FCM_TOKEN="$old" fcm ls
+	assert_failure
+	run as alice fcm logout
+	assert_failure 100
+	assert_output --partial 'not logged in'
+	# The admin token is not revoked by logging out.
+	run curl -s -w '%{http_code}' -X POST -H "$AUTH" "$API/v1/auth/logout"
+	assert_line -n 0 --partial 'admin token is not revoked'
+	assert_line -n 1 400
+}
+
+@test "no token, code or secret appears in the API's log" {
+	login alice
+	login_device bob
+	as alice fcm ls >/dev/null
+	as alice fcm logout >/dev/null
+	grep -q 'POST /v1/auth/login 200' "$API_LOG"
+	for t in "$(token_of bob)" "$TOKEN" fcm-test-secret; do
+		! grep -q -- "$t" "$API_LOG"
+	done
+	# nor a code of the loopback flow
+	! grep -q 'code=' "$API_LOG"
+}
+
+# --- ID tokens the host refuses -------------------------------------------------------
+
+@test "ID tokens: good RS256 and ES256 are taken; expired, forged, tampered, wrong audience or issuer, bad alg refused" {
+	export FCM_OIDC_ISSUER=$MINTER
+	api_restart
+	run login_id_token "$(mint 'sub=carol')"
+	assert_line -n 0 200
+	tok=$(jq -r .token <<< "${lines[1]}")
+	run curl -s -H "Authorization: Bearer $tok" "$API/v1/auth/me"
+	assert_equal "$(jq -r .email <<< "$output")" carol@example.test
+	run login_id_token "$(mint 'sub=dave&alg=ES256')"
+	assert_line -n 0 200
+	run login_id_token "$(mint 'sub=erin&nonce=n-123')" n-123
+	assert_line -n 0 200
+	before=$(ls "$FCM_ROOT/tokens" | wc -l)
+	check() {
+		run login_id_token "$1" "${3:-}"
+		assert_line -n 0 401
+		assert_line -n 1 --partial "$2"
+	}
+	check "$(mint 'exp=-600')" 'the ID token is refused: it expired at'
+	check "$(mint 'key=other')" "signature does not verify against the issuer's keys"
+	check "$(mint 'tamper=1')" "signature does not verify against the issuer's keys"
+	check "$(mint 'aud=someone-else')" "it is meant for 'someone-else', not for this host's client id 'fcm-test'"
+	check "$(mint 'iss=https://evil.example')" "it was issued by 'https://evil.example', not by this host's issuer '$MINTER'"
+	check "$(mint 'alg=HS256')" "signed with 'HS256': only RS256 and ES256 are accepted"
+	check "$(mint 'alg=none')" "signature is missing"
+	check "$(mint 'nonce=old')" "its nonce is not the one this login sent" new
+	check "not-a-jwt" "not a JWT"
+	assert_equal "$(ls "$FCM_ROOT/tokens" | wc -l)" "$before"
+	# The one good login kept the issuer's user store consistent.
+	assert_equal "$(jq length "$FCM_ROOT/auth/users.json")" 3
+}
+
+@test "login requests: bad bodies are 400; a code needs PKCE and a loopback redirect" {
+	for body in '[1]' 'nope' '{"op":"users"}' '{}' '{"code":"x","id_token":"y"}' \
+		'{"code":"x","redirect_uri":"http://127.0.0.1:5/cb","nonce":"n"}' \
+		'{"code":"x","code_verifier":"'"$(printf 'v%.0s' $(seq 43))"'","redirect_uri":"https://example.com/cb","nonce":"n"}' \
+		'{"id_token":"x","extra":1}'; do
+		run curl -s -o /dev/null -w '%{http_code}' -X POST -d "$body" "$API/v1/auth/login"
+		[ "$output" = 400 ] || fail "$body gave $output"
+	done
+	run curl -s -o /dev/null -w '%{http_code}' "$API/v1/auth/login"
+	assert_output 405
+}
+
+@test "a host without a client id says how to set logins up; fcm login --issuer must match the host's" {
+	run as alice fcm login --issuer https://accounts.google.com --no-browser
+	assert_failure 100
+	assert_output --partial "trusts logins from $PROVIDER, not from https://accounts.google.com"
+	unset FCM_OIDC_CLIENT_ID
+	api_restart
+	run curl -s -w '%{http_code}' "$API/v1/auth/config"
+	assert_line -n 0 --regexp 'logins are not set up on this host: put the OAuth client id.*auth.json'
+	assert_line -n 1 503
+	run as alice fcm login
+	assert_failure
+	assert_output --partial 'logins are not set up on this host'
+}
+
+@test "auth.json readable by others is refused (it holds the client secret)" {
+	unset FCM_OIDC_ISSUER FCM_OIDC_CLIENT_ID FCM_OIDC_CLIENT_SECRET
+	printf '{"issuer":"%s","client_id":"fcm-test","client_secret":"fcm-test-secret"}\n' "$PROVIDER" > "$FCM_ROOT/auth.json"
+	chmod 644 "$FCM_ROOT/auth.json"
+	api_restart
+	run curl -s "$API/v1/auth/config"
+	assert_output --partial 'is readable by others and holds the client secret: chmod 600 it'
+	chmod 600 "$FCM_ROOT/auth.json"
+	run curl -s "$API/v1/auth/config"
+	assert_equal "$(jq -r .client_id <<< "$output")" fcm-test
+	login alice
+	[ -s "$BATS_TEST_TMPDIR/home-alice/.fcm-token" ]
+}
