@@ -192,7 +192,7 @@ api_restart() {
 	assert_output 1		# bob's create, nothing of alice's
 	run env FCM_TOKEN="$TOKEN" fcm ls --json
 	assert_equal "$(jq -sr 'map(.name)|sort|join(",")' <<< "$output")" alice-app,bob-app
-	run as bob fcm stop bob-app --json
+	run as bob fcm stop --json bob-app
 	assert_success
 }
 
