@@ -386,7 +386,9 @@ int main(int argc, char **argv)
 			jv msg = jv_invalid_get_msg(rec);
 			fcm_die(FCM_EXIT_USAGE, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no such VM");
 		}
-		return cleanup(fcm_get_str(rec, "id"));
+		c = cleanup(fcm_get_str(rec, "id"));
+		jv_free(rec);
+		return c;
 	}
 
 	rec = fcm_vm_from_arg(ref);
@@ -400,10 +402,11 @@ int main(int argc, char **argv)
 		fcm_die(FCM_EXIT_TEMP, "the record of VM '%s' has no valid id or name", ref ? ref : "?");
 	fcm_set_instance(name);
 
-	if (do_list)
-		return list(rec, json);
-	if (do_kill)
-		return kill_one(id, session);
+	if (do_list || do_kill) {
+		c = do_list ? list(rec, json) : kill_one(id, session);
+		jv_free(rec);
+		return c;
+	}
 
 	need_running(id, name);
 	if (serial) {
@@ -421,6 +424,9 @@ int main(int argc, char **argv)
 		o = jv_object_set(o, jv_string("socket"), jv_string(sock));
 		if (fcm_jsonl_write(stdout, o) < 0)
 			fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+		jv_free(rec);
+		free(sock);
+		free(hint);
 		return 0;
 	}
 	attach(sock, hint, ro);

@@ -268,22 +268,106 @@ root@172.16.0.50"
 }
 
 # --- against a real guest -------------------------------------------------------
-# These need the lifecycle (fcm create/start/stop) and a guest image.
+# One VM, booted by the first test that needs it (in a network namespace
+# this file makes, with its own daemon), taken down at the end of the file.
 
-real_guest() {
-	[ -x "$FCM_SRC/bin/fcm-create" ] || skip "fcm-create does not exist yet: no real guest to test against"
-	require_image
-	skip "the real-guest console tests need the lifecycle's test harness (daemon + guest boot): to be wired once VMs boot here"
+teardown_file() {
+	[ -f "$BATS_FILE_TMPDIR/guest.ns" ] || return 0
+	NS=$(cat "$BATS_FILE_TMPDIR/guest.ns")
+	export FCM_ROOT=$BATS_FILE_TMPDIR/groot
+	daemon_stop
+	netns_delete "$NS"
 }
 
-@test "real guest: attach, echo marker-1, detach, reattach: screen and state kept" {
-	real_guest
+guest_up() {
+	[ -x "$FCM_SRC/bin/fcm-create" ] || skip "fcm-create does not exist yet: no real guest to test against"
+	require_image
+	export FCM_ROOT=$BATS_FILE_TMPDIR/groot FCM_PROXY=off
+	export FCM_FIRECRACKER=$BATS_FILE_TMPDIR/fc
+	if [ -f "$BATS_FILE_TMPDIR/guest.failed" ]; then
+		fail "the guest did not boot (see the first real-guest test)"
+	fi
+	if [ ! -f "$BATS_FILE_TMPDIR/guest.ns" ]; then
+		NS=fcmt-con-$$
+		ln -sf "$FCM_SRC/test/firecracker/firecracker" "$FCM_FIRECRACKER"
+		mkdir -p "$FCM_ROOT"
+		netns_create "$NS"
+		echo "$NS" > "$BATS_FILE_TMPDIR/guest.ns"
+		fcm_install_image
+		daemon_start
+		(cd "$BATS_FILE_TMPDIR" && in_ns "$NS" fcm create --name con-one --json) > "$BATS_FILE_TMPDIR/create.out" 2>&1 || {
+			touch "$BATS_FILE_TMPDIR/guest.failed"
+			fail "fcm create failed: $(cat "$BATS_FILE_TMPDIR/create.out")"
+		}
+	fi
+	export NS=$(cat "$BATS_FILE_TMPDIR/guest.ns")
+}
+
+# A terminal inside the namespace (where the guest is reachable).
+ns_terminal() {
+	tm new-session -d -s "$1" -x 80 -y 24 -c "$BATS_TEST_TMPDIR" \
+		"ip netns exec $NS env PS1='outer\$ ' bash --norc --noprofile -i"
+	wait_screen "$1" 'outer\$'
+}
+
+@test "real guest: attach, echo marker-1, detach, reattach: screen and state kept; resize; kill -9" {
+	guest_up
+	ns_terminal g1
+	type_line g1 "fcm console con-one"
+	wait_screen g1 'con-one.*#' 60
+	type_line g1 'echo marker-1; X=42; stty size'
+	wait_screen g1 '^marker-1'
+	wait_screen g1 '^24 80'
+	tm send-keys -t g1 C-]
+	wait_screen g1 '\[detached — reattach with: fcm console con-one\]'
+	type_line g1 "clear; fcm console con-one"
+	wait_screen g1 '^marker-1'
+	type_line g1 'echo "X=$X"'
+	wait_screen g1 '^X=42'
+	tm resize-window -t g1 -x 100 -y 30
+	sleep 0.5
+	type_line g1 'clear; stty size'
+	wait_screen g1 '^30 100'
+	# kill -9 of the client: the session lives on
+	pid=$(pgrep -f "fcm-tty attach $FCM_ROOT/vms/.*/sessions/main.sock" | head -1)
+	[ -n "$pid" ]
+	kill -9 "$pid"
+	ns_terminal g2
+	type_line g2 "fcm console con-one"
+	wait_screen g2 '^30 100'
+	type_line g2 'echo "still X=$X"'
+	wait_screen g2 '^still X=42'
+	tm send-keys -t g2 C-]
 }
 
 @test "real guest: --serial gives a shell while the guest's eth0 is down" {
-	real_guest
+	guest_up
+	ns_terminal g1
+	type_line g1 "fcm console con-one --serial"
+	sleep 1
+	tm send-keys -t g1 Enter
+	wait_screen g1 '#' 30
+	type_line g1 'ip link set eth0 down; echo "eth0 is $(cat /sys/class/net/eth0/operstate)"'
+	wait_screen g1 '^eth0 is down' 30
+	type_line g1 'echo serial-still-answers'
+	wait_screen g1 '^serial-still-answers' 30
+	type_line g1 'ip link set eth0 up; ip route replace default via 172.16.0.1 dev eth0; echo "eth0 is $(cat /sys/class/net/eth0/operstate)"'
+	wait_screen g1 '^eth0 is (up|unknown)' 30
+	tm send-keys -t g1 C-]
+	wait_screen g1 '\[detached — reattach with: fcm console con-one --serial\]'
 }
 
 @test "real guest: stopping the VM removes its console sessions" {
-	real_guest
+	guest_up
+	run in_ns "$NS" fcm-console con-one --ensure --session extra --json
+	assert_success
+	sock=$(echo "$output" | jq -r .socket)
+	pid=$(fcm-tty status "$sock" | jq .pid)
+	run in_ns "$NS" fcm stop con-one
+	assert_success
+	[ ! -e "$sock" ]
+	! kill -0 "$pid" 2>/dev/null
+	run in_ns "$NS" fcm console con-one
+	assert_failure 100
+	assert_output --partial "VM 'con-one' is not running: start it with 'fcm start con-one'"
 }
