@@ -7,6 +7,7 @@
 #   make image      build (or take from cache) the guest image, install it
 #   make demo       all set-up, then boot a VM, push a sample app, fetch its URL
 #   make bench      benchmarks (ratios against baselines measured in the run)
+#   make fuzz       every libFuzzer target in test/fuzz/ for FUZZ_SECONDS each
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX     ?= /usr/local
@@ -80,6 +81,11 @@ demo: deps all image
 
 bench: all
 	bench/run
+
+# libFuzzer targets in test/fuzz/, each for FUZZ_SECONDS (clang).
+FUZZ_SECONDS ?= 60
+fuzz:
+	test/fuzz/run $(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
