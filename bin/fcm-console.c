@@ -109,6 +109,10 @@ static void start_session(const char *sock, const char *ip, const char *name, co
 	if (access(key, R_OK) < 0)
 		fcm_die(FCM_EXIT_TEMP, "unable to read the host's ssh key %s: %s (it is made with the first VM's disk)",
 		    key, strerror(errno));
+	/* The web console (the API runs us with no terminal) is an xterm. */
+	const char *term = getenv("TERM");
+	if (!term || !*term || !strcmp(term, "dumb"))
+		setenv("TERM", "xterm-256color", 1);
 	winsize(&rows, &cols);
 	snprintf(rows_s, sizeof rows_s, "%u", rows);
 	snprintf(cols_s, sizeof cols_s, "%u", cols);

@@ -282,6 +282,7 @@ teardown_file() {
 guest_up() {
 	[ -x "$FCM_SRC/bin/fcm-create" ] || skip "fcm-create does not exist yet: no real guest to test against"
 	require_image
+	export PATH=${PATH#"$FAKEBIN:"}	# the real ssh
 	export FCM_ROOT=$BATS_FILE_TMPDIR/groot FCM_PROXY=off
 	export FCM_FIRECRACKER=$BATS_FILE_TMPDIR/fc
 	if [ -f "$BATS_FILE_TMPDIR/guest.failed" ]; then
