@@ -30,9 +30,10 @@ setup_file() {
 teardown_file() {
 	local p
 	for p in provider minter; do
-		[ -f "$BATS_FILE_TMPDIR/$p.pid" ] && kill "$(cat "$BATS_FILE_TMPDIR/$p.pid")" 2>/dev/null
+		if [ -f "$BATS_FILE_TMPDIR/$p.pid" ]; then
+			kill "$(cat "$BATS_FILE_TMPDIR/$p.pid")" 2>/dev/null || true
+		fi
 	done
-	true
 }
 
 setup() {
