@@ -1747,6 +1747,9 @@ int main(int argc, char **argv)
 						resume(r);
 				}
 				MHD_stop_daemon(daemon_);
+				free(ps.fds);
+				free(ps.who);
+				free(ps.what);
 				info("stopped");
 				return 0;
 			}

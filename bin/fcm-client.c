@@ -421,7 +421,7 @@ static int cmd_create(int argc, char **argv)
 	jv body = jv_dump_string(req, 0);
 	rec = request_json("POST", "/v1/vms", jv_string_value(body));
 	jv_free(body);
-	if (dotfile && fcm_dotfcm_write(jv_copy(rec)) < 0)
+	if (dotfile && fcm_dotfcm_write(rec) < 0)	/* borrows rec */
 		fcm_warn_sys("unable to write .fcm here");
 	if (fcm_human_output(json_out)) {
 		fcm_print_created(stdout, rec);
@@ -442,7 +442,7 @@ static int cmd_ls(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *owner = NULL;
-	jv list, out = jv_array();
+	jv list, out;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
@@ -471,6 +471,7 @@ static int cmd_ls(int argc, char **argv)
 		if (jv_get_kind(list) != JV_KIND_ARRAY)
 			fcm_die(FCM_EXIT_TEMP, "the fcm API at %s gave a VM list that is not an array", host_setting);
 	}
+	out = jv_array();
 	jv_array_foreach(list, i, rec) {
 		const char *o = jv_get_kind(rec) == JV_KIND_OBJECT ? fcm_get_str(rec, "owner") : NULL;
 		if (jv_get_kind(rec) != JV_KIND_OBJECT || (owner && (!o || strcmp(o, owner))))
@@ -599,6 +600,7 @@ static struct {
 	char text[FCM_TTY_ERROR_MAX * 2 + 256];
 	size_t text_len;
 	char how[200];
+	char *vm;
 } C = { .selfpipe = { -1, -1 } };
 
 static void restore_terminal(void)
@@ -658,6 +660,9 @@ static _Noreturn void console_end(int code, const char *fmt, ...)
 	fprintf(stderr, "%s%s\n", isatty(2) ? "\r\n" : "", msg);
 	if (C.c)
 		curl_easy_cleanup(C.c);
+	fcm_tty_buf_free(&C.in);
+	fcm_tty_buf_free(&C.out);
+	free(C.vm);
 	exit(code);
 }
 
@@ -994,7 +999,7 @@ static int cmd_console(int argc, char **argv)
 	if (session && (!*session || strlen(session) > 32 ||
 	    strspn(session, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(session)))
 		fcm_die(FCM_EXIT_USAGE, "session name '%.64s' is not valid: use 1 to 32 of a-z, 0-9 and '-'", session);
-	vm = vm_arg(optind < argc ? argv[optind] : NULL);
+	C.vm = vm = vm_arg(optind < argc ? argv[optind] : NULL);
 	fcm_set_instance(vm);
 	winsize(&rows, &cols);
 	if (rows)

@@ -127,7 +127,7 @@ api_start() {
 	API_LOG=${API_LOG:-$BATS_TEST_TMPDIR/api.log}
 	local i before
 	before=$(grep -c 'listening on' "$API_LOG" 2>/dev/null) || true
-	"$FCM_SRC/bin/fcm-api" --listen 127.0.0.1:0 2>>"$API_LOG" 3>&- &
+	"${FCM_API_BIN:-$FCM_SRC/bin/fcm-api}" --listen 127.0.0.1:0 2>>"$API_LOG" 3>&- &
 	API_PID=$!
 	for i in $(seq 200); do
 		[ "$(grep -c 'listening on' "$API_LOG" 2>/dev/null)" -gt "${before:-0}" ] && break

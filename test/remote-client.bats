@@ -13,7 +13,7 @@ setup() {
 	api_start
 	export FCM_HOST=127.0.0.1:$API_PORT
 	export FCM_TOKEN=$TOKEN
-	C=$FCM_SRC/bin/fcm-client
+	C=${FCM_CLIENT_BIN:-$FCM_SRC/bin/fcm-client}
 	TM=fcmrc-$$-$BATS_TEST_NUMBER
 	cd "$BATS_TEST_TMPDIR"
 }
