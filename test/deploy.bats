@@ -45,8 +45,10 @@ setup_file() {
 	export HOME=$D/home
 	mkdir -p "$HOME/.ssh"
 	ssh-keygen -q -t ed25519 -N '' -C pusher -f "$HOME/.ssh/id_ed25519"
-	printf 'Host *\n  StrictHostKeyChecking accept-new\n  UserKnownHostsFile %s\n  IdentitiesOnly yes\n' \
-	    "$HOME/.ssh/known_hosts" >"$HOME/.ssh/config"
+	# ssh reads ~/.ssh of the passwd entry, not $HOME: name the files.
+	printf 'Host *\n  IdentityFile %s\n  IdentitiesOnly yes\n  StrictHostKeyChecking accept-new\n  UserKnownHostsFile %s\n' \
+	    "$HOME/.ssh/id_ed25519" "$HOME/.ssh/known_hosts" >"$HOME/.ssh/config"
+	git config --global core.sshCommand "ssh -F $HOME/.ssh/config"
 	git config --global user.name pusher
 	git config --global user.email pusher@example.org
 	git config --global init.defaultBranch main
