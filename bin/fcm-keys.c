@@ -591,7 +591,7 @@ int main(int argc, char **argv)
 	}
 	opterr = 0;
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "+o:jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			owner = optarg;

@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 
 	fcm_init("fcm-remote");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+n:jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			remote = optarg;
@@ -114,8 +114,11 @@ int main(int argc, char **argv)
 			fcm_die(FCM_EXIT_USAGE, "not in a git repository: run 'git init' (or cd into your app) first");
 	}
 	{
-		char *a[] = { "git", "remote", "get-url", (char *)remote, NULL };
+		/* Quiet when absent, unlike `git remote get-url`. */
+		char *key = fcm_asprintf("remote.%s.url", remote);
+		char *a[] = { "git", "config", "--get", key, NULL };
 		st = git_out(a, &o);
+		free(key);
 	}
 	if (st == 0 && o) {
 		if (strcmp(o, url))

@@ -78,3 +78,51 @@ setup() {
 	[[ ${lines[0]} == '{"ok":true,'* ]]
 	[ "${lines[1]}" = '{"ok":true}' ]
 }
+
+# --- fcm remote ----------------------------------------------------------------
+
+make_vm_record() {
+	mkdir -p "$FCM_ROOT/vms/$2"
+	jq -nc --arg n "$1" --arg i "$2" '{id:$i,name:$n,owner:"admin",created_at:1}' >"$FCM_ROOT/vms/$2/config.json"
+}
+
+@test "fcm remote adds origin, is idempotent, and refuses a remote pointing elsewhere" {
+	make_vm_record cosmic-nova abcd1234
+	fcm-repo create id=abcd1234 name=cosmic-nova >/dev/null
+	git init -q "$BATS_TEST_TMPDIR/app"
+	cd "$BATS_TEST_TMPDIR/app"
+	run fcm remote cosmic-nova
+	assert_success
+	[ "$(jq -r .added <<<"$output")" = true ]
+	[ "$(git remote get-url origin)" = "root@10.9.8.7:cosmic-nova.git" ]
+	run fcm remote cosmic-nova
+	assert_success
+	[ "$(jq -r .added <<<"$output")" = false ]
+	git remote set-url origin https://example.org/x.git
+	run fcm remote cosmic-nova
+	assert_failure 100
+	assert_output --partial "remote 'origin' already points to https://example.org/x.git"
+	run fcm remote cosmic-nova --name fcm
+	assert_success
+	[ "$(git remote get-url fcm)" = "root@10.9.8.7:cosmic-nova.git" ]
+}
+
+@test "fcm remote: the VM from .fcm; refusals" {
+	make_vm_record cosmic-nova abcd1234
+	git init -q "$BATS_TEST_TMPDIR/app"
+	cd "$BATS_TEST_TMPDIR/app"
+	echo '{"name":"cosmic-nova","id":"abcd1234"}' >.fcm
+	run fcm remote
+	assert_success
+	[ "$(git remote get-url origin)" = "root@10.9.8.7:cosmic-nova.git" ]
+	run fcm remote no-such-vm
+	assert_failure 100
+	run fcm remote cosmic-nova --name '-x'
+	assert_failure 100
+	run fcm remote cosmic-nova --name 'a b'
+	assert_failure 100
+	cd "$BATS_TEST_TMPDIR"
+	run fcm remote cosmic-nova
+	assert_failure 100
+	assert_output --partial 'not in a git repository'
+}
