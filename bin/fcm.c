@@ -327,6 +327,31 @@ static _Noreturn void unknown(const char *cmd)
 	exit(FCM_EXIT_USAGE);
 }
 
+/* The host `fcm login` saved in ~/.fcm-host counts as FCM_HOST when the
+ * user set none. */
+static void saved_host(void)
+{
+	const char *home = getenv("HOME"), *host = getenv("FCM_HOST");
+	char *path, *text;
+	size_t n;
+
+	if ((host && *host) || !home || !*home)
+		return;
+	path = fcm_asprintf("%s/.fcm-host", home);
+	text = fcm_read_file(path, 512, &n);
+	free(path);
+	if (!text)
+		return;
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+		text[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (text[i] <= ' ' || text[i] > '~')
+			n = 0;	/* not a host: ignore it, fcm-client would refuse it */
+	if (n)
+		setenv("FCM_HOST", text, 1);
+	free(text);
+}
+
 /* Remote mode (doc/fcm-client.md): the VM commands go through the HTTP API,
  * by fcm-client, when the user set FCM_HOST or is not root. */
 static int remote(const char *cmd)
@@ -349,6 +374,7 @@ static _Noreturn void run(const char *cmd, int argc, char **argv)
 
 	if (!is_cmd_name(cmd) || !fcm_utf8_valid(cmd, strlen(cmd)))
 		unknown(is_cmd_name(cmd) ? cmd : "?");
+	saved_host();
 	if (remote(cmd) && (path = find_cmd("client", &builtin))) {
 		char **args = fcm_malloc(((size_t)argc + 2) * sizeof *args);
 		args[0] = path;

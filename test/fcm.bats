@@ -97,3 +97,14 @@ SH
 	assert_failure 100
 	assert_output --partial "FCM_ROOT must be an absolute path"
 }
+
+@test "the host saved by fcm login (~/.fcm-host) makes VM commands remote" {
+	mkdir -p "$BATS_TEST_TMPDIR/home"
+	echo '127.0.0.1:1' > "$BATS_TEST_TMPDIR/home/.fcm-host"
+	HOME=$BATS_TEST_TMPDIR/home run fcm ls
+	assert_failure
+	assert_output --partial "no token for 127.0.0.1:1"
+	# FCM_HOST given by the user wins over the saved one.
+	HOME=$BATS_TEST_TMPDIR/home FCM_HOST=127.0.0.1:2 run fcm ls
+	assert_output --partial "no token for 127.0.0.1:2"
+}
