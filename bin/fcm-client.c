@@ -445,7 +445,7 @@ static int cmd_ls(int argc, char **argv)
 	jv list, out;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json_out = 1; break;
 		case 'o': owner = optarg; break;
@@ -504,7 +504,7 @@ static int cmd_action(const char *verb, int argc, char **argv)
 	jv r;
 
 	snprintf(usage, sizeof usage, "fcm %s [VM]%s [--json]", verb, is_start ? " [--no-wait]" : "");
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'W':
 			if (!is_start)
