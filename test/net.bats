@@ -57,6 +57,12 @@ wan() {
 }
 
 pings() { in_ns "$NSP-$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
+# A positive control: the path may need a moment (ARP, a port coming up).
+pings_eventually() {
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do pings "$@" && return 0; sleep 0.5; done
+	return 1
+}
 
 # --- setup -------------------------------------------------------------------
 
@@ -337,8 +343,8 @@ pings() { in_ns "$NSP-$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 	net setup >/dev/null
 	vm vm1 aaaaaaa1 172.16.0.50
 	vm vm2 aaaaaaa2 172.16.0.51
-	pings vm1 172.16.0.1
-	pings vm2 172.16.0.1
+	pings_eventually vm1 172.16.0.1
+	pings_eventually vm2 172.16.0.1
 	run pings vm1 172.16.0.51
 	assert_failure
 	run pings vm2 172.16.0.50
@@ -351,7 +357,7 @@ pings() { in_ns "$NSP-$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 	# control: without fcm's forward chain the routed path works, so the
 	# failure above is the rule's doing
 	in_ns "$NS" nft flush chain inet fcm forward
-	pings vm1 172.16.0.51
+	pings_eventually vm1 172.16.0.51
 }
 
 @test "packets: the bridge rule alone stops VM-to-VM frames (port isolation off)" {
@@ -367,7 +373,7 @@ pings() { in_ns "$NSP-$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 	assert_failure
 	# control: with neither rule nor isolation, they do reach each other
 	in_ns "$NS" nft flush table bridge fcm
-	pings vm1 172.16.0.51
+	pings_eventually vm1 172.16.0.51
 }
 
 @test "packets: port isolation alone stops VM-to-VM frames (bridge rule off)" {
@@ -378,7 +384,7 @@ pings() { in_ns "$NSP-$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 	in_ns "$NS" nft flush chain inet fcm forward
 	run pings vm1 172.16.0.51
 	assert_failure
-	pings vm1 172.16.0.1
+	pings_eventually vm1 172.16.0.1
 }
 
 @test "packets: traffic to the uplink leaves masqueraded as the uplink's address" {
@@ -388,7 +394,7 @@ pings() { in_ns "$NSP-$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 	in_ns "$WAN" tcpdump -i eth0 -n -l icmp >"$BATS_TEST_TMPDIR/cap" 2>"$BATS_TEST_TMPDIR/tcpdump.err" &
 	tcpdump=$!
 	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/tcpdump.err" && break; sleep 0.1; done
-	pings vm1 10.99.0.2	# and the reply comes back (established)
+	pings_eventually vm1 10.99.0.2	# and the reply comes back (established)
 	sleep 0.3
 	kill "$tcpdump"; wait "$tcpdump" || true
 	run cat "$BATS_TEST_TMPDIR/cap"
