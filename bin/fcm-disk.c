@@ -137,20 +137,6 @@ static const char *sysprog(const char *name, char *buf, size_t buflen)
 	return name;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-static int rm_tree(const char *path)
-{
-	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
-		return -1;
-	return 0;
-}
-
 static int write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -528,7 +514,7 @@ static jv op_image_add(jv req)
 		}
 	}
 	tmp = fcm_path("images/.%s.tmp.%ld", v, (long)getpid());
-	rm_tree(tmp);
+	fcm_rm_tree(tmp);
 	if (mkdir(tmp, 0755) < 0) {
 		reply = fcm_fail(FCM_EXIT_TEMP, "unable to create %s: %s", tmp, strerror(errno));
 		goto out;
@@ -592,7 +578,7 @@ registered:
 	reply = jv_object_set(reply, jv_string("default"), jv_bool(was_default));
 out:
 	if (tmp) {
-		rm_tree(tmp);
+		fcm_rm_tree(tmp);
 		free(tmp);
 	}
 	if (lockfd >= 0)
@@ -769,7 +755,7 @@ static jv op_image_rm(jv req)
 		}
 	}
 	/* Rename first, so a half-removed image is never taken for a whole one. */
-	if (rename(dir, tmp) < 0 || rm_tree(tmp) < 0) {
+	if (rename(dir, tmp) < 0 || fcm_rm_tree(tmp) < 0) {
 		reply = fcm_fail(FCM_EXIT_TEMP, "unable to remove %s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -1304,7 +1290,7 @@ out:
 		free(tmpdisk);
 	}
 	if (seed) {
-		rm_tree(seed);
+		fcm_rm_tree(seed);
 		free(seed);
 	}
 	if (made_dir)
@@ -1381,7 +1367,7 @@ static jv op_delete(jv req)
 			if (strncmp(e->d_name, ".disk.img.tmp.", 14) && strncmp(e->d_name, ".seed.", 6))
 				continue;
 			char *p = fcm_asprintf("%s/%s", vmdir, e->d_name);
-			rm_tree(p);
+			fcm_rm_tree(p);
 			free(p);
 		}
 		closedir(d);

@@ -93,22 +93,6 @@ static char *git_url(const char *name, char *err, size_t errlen)
 	return fcm_asprintf("root@%s:%s.git", host, name);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
-
-static int rm_tree(const char *path)
-{
-	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
-		return -1;
-	return 0;
-}
-
 /* Run git quietly: its stdout would corrupt our JSON stream. */
 static int git_quiet(char *const argv[])
 {
@@ -238,7 +222,7 @@ static jv op_create(jv req)
 	}
 
 	tmp = fcm_path("git/.new-%s-%ld", name, (long)getpid());
-	rm_tree(tmp);
+	fcm_rm_tree(tmp);
 	{
 		char *argv[] = { "git", "init", "--quiet", "--bare", "--template=",
 			"--initial-branch=main", tmp, NULL };
@@ -289,7 +273,7 @@ static jv op_create(jv req)
 	reply = reply_for(name, path);
 	goto out;
 undo:
-	rm_tree(tmp);
+	fcm_rm_tree(tmp);
 out:
 	fcm_unlock(lk);
 	free(path);
@@ -322,11 +306,11 @@ static jv op_delete(jv req)
 		return fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/git: %s", fcm_root(), strerror(errno));
 	path = fcm_path("git/%s.git", name);
 	old = fcm_path("git/.old-%s-%ld", name, (long)getpid());
-	rm_tree(old);
+	fcm_rm_tree(old);
 	if (rename(path, old) < 0) {
 		if (errno != ENOENT)
 			reply = fcm_fail(FCM_EXIT_TEMP, "unable to remove %s: %s", path, strerror(errno));
-	} else if (rm_tree(old) < 0) {
+	} else if (fcm_rm_tree(old) < 0) {
 		fcm_warn_sys("unable to remove all of %s", old);
 	}
 	fcm_unlock(lk);

@@ -12,6 +12,7 @@
 #include "name.h"
 #include "paths.h"
 #include "porcelain.h"
+#include "rmtree.h"
 #include "run.h"
 #include "svc.h"
 #include "utf8.h"

@@ -1,7 +1,6 @@
 /* lifecycle.c — linking, waiting for, and taking apart VMs. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "lifecycle.h"
 #include "name.h"
 #include "paths.h"
+#include "rmtree.h"
 #include "run.h"
 #include "svc.h"
 
@@ -162,15 +162,6 @@ int fcm_vm_wait_down(const char *id, long timeout)
 	return r;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
-		fcm_warn_sys("unable to remove %s", path);
-	return 0;
-}
-
 static void step(const char *what, jv reply, int *failed)
 {
 	if (!fcm_reply_ok(reply)) {
@@ -233,7 +224,7 @@ int fcm_vm_teardown(const char *id, const char *name)
 	if (access(helper, X_OK) == 0)
 		step("delete the VM's disk", fcm_call("disk", id_req("delete", id)), &failed);
 	free(helper);
-	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT) {
+	if (fcm_rm_tree(dir) < 0) {
 		fcm_warn_sys("unable to remove %s", dir);
 		failed = 1;
 	}
