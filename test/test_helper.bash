@@ -22,6 +22,10 @@ fcm_fresh_root() {
 }
 fcm_fresh_root
 
+# Run in a scratch directory, never the checkout: `fcm create` writes .fcm in
+# the current directory, and later commands look for one in its parents.
+cd "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-/tmp}}" || exit 1
+
 # Assert that a directory tree is exactly as it was: snapshot, then compare.
 tree_snapshot() { (cd "$1" && find . -printf '%p %s %m\n' 2>/dev/null | sort); }
 
