@@ -134,17 +134,6 @@ static int url_ok(const char *s)
 	return 1;
 }
 
-static int path_sane(const char *p)
-{
-	if (p[0] != '/' || strlen(p) > 512)
-		return 0;
-	for (; *p; p++)
-		if (!(*p == '/' || *p == '-' || *p == '_' || *p == '.' || *p == '+' ||
-		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
-			return 0;
-	return 1;
-}
-
 /* Where guest/deploy is: $FCM_GUEST_DIR, <libexec>/guest (installed), or
  * <bin>/../guest (a checkout). */
 static char *guest_dir(void)
@@ -162,7 +151,13 @@ static char *guest_dir(void)
 	}
 	free(f);
 	free(d);
-	return fcm_asprintf("%s/../guest", fcm_exec_dir());
+	d = fcm_asprintf("%s/../guest", fcm_exec_dir());
+	f = realpath(d, NULL);	/* no ".." left in a path that is checked */
+	if (f) {
+		free(d);
+		return f;
+	}
+	return d;
 }
 
 static pid_t spawn(char *const argv[], int in, int outfd, int errfd)
@@ -486,7 +481,7 @@ int main(int argc, char **argv)
 		failed("no ssh key %s to reach the VM with: it is made when fcm makes its first VM", key);
 	guest = guest_dir();
 	guestf = fcm_asprintf("%s/deploy", guest);
-	if (!path_sane(guest) || access(guestf, R_OK) < 0)
+	if (!fcm_path_sane(guest) || access(guestf, R_OK) < 0)
 		failed("the guest deploy script %s is missing: reinstall fcm", guestf);
 
 	/* One deploy per VM at a time. */

@@ -397,19 +397,6 @@ static int set_default(const char *v)
 	return r;
 }
 
-static int images_lock(void)
-{
-	char *dir = fcm_path("images");
-	char *lock = fcm_path("images/.lock");
-	int fd = -1;
-
-	if (fcm_mkdirs(dir, 0755) == 0)
-		fd = fcm_lock(lock, 1);
-	free(dir);
-	free(lock);
-	return fd;
-}
-
 /* Is vmlinux an ELF file?  Firecracker loads the ELF kernel, not a bzImage. */
 static int is_elf(const char *path)
 {
@@ -495,7 +482,7 @@ static jv op_image_add(jv req)
 			created = (double)c;
 	}
 
-	lockfd = images_lock();
+	lockfd = fcm_lock_dir("images", 0755);
 	if (lockfd < 0) {
 		reply = fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/images: %s", fcm_root(), strerror(errno));
 		goto out;
@@ -723,7 +710,7 @@ static jv op_image_rm(jv req)
 
 	if (!version_ok(v))
 		return fcm_fail(FCM_EXIT_USAGE, "invalid image version '%.80s'", v);
-	lockfd = images_lock();
+	lockfd = fcm_lock_dir("images", 0755);
 	if (lockfd < 0)
 		return fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/images: %s", fcm_root(), strerror(errno));
 	dir = fcm_path("images/%s", v);
@@ -785,7 +772,7 @@ static jv op_image_default(jv req)
 
 	if (!strcmp(want, "default"))
 		return fcm_fail(FCM_EXIT_USAGE, "give a version, not 'default'");
-	lockfd = images_lock();
+	lockfd = fcm_lock_dir("images", 0755);
 	if (lockfd < 0)
 		return fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/images: %s", fcm_root(), strerror(errno));
 	v = image_resolve(want, &reply);

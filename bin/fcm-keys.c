@@ -46,40 +46,6 @@ static const char *const key_types[] = {
 	"sk-ecdsa-sha2-nistp256@openssh.com", NULL,
 };
 
-static int path_sane(const char *p)
-{
-	if (p[0] != '/' || strlen(p) > 512 || strstr(p, "/../") || strstr(p, "/./"))
-		return 0;
-	for (; *p; p++)
-		if (!(*p == '/' || *p == '-' || *p == '_' || *p == '.' || *p == '+' ||
-		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
-			return 0;
-	return 1;
-}
-
-static int owner_check(const char *s, char *why, size_t whylen)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 128) {
-		snprintf(why, whylen, "owner must be 1-128 characters");
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '_' || c == '-' || c == '@' || c == '+')) {
-			snprintf(why, whylen, "owner '%.64s' has a character other than letters, digits and ._-@+", s);
-			return -1;
-		}
-	}
-	if (s[0] == '-' || s[0] == '.') {
-		snprintf(why, whylen, "owner '%.64s' must not start with '%c'", s, s[0]);
-		return -1;
-	}
-	return 0;
-}
-
 /* --- base64 ------------------------------------------------------------- */
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -281,7 +247,7 @@ static void keys_save(jv keys)
 	size_t cap = 4096, len = 0;
 	char *text = fcm_malloc(cap);
 
-	if (!path_sane(shell) || !path_sane(fcm_root()))
+	if (!fcm_path_sane(shell) || !fcm_path_sane(fcm_root()))
 		fcm_die(FCM_EXIT_USAGE, "the path of fcm-git-shell (%s) or FCM_ROOT has characters other than letters, digits and -_.+/: install fcm under a plain path",
 		    shell);
 	text[0] = '\0';
@@ -609,7 +575,7 @@ int main(int argc, char **argv)
 	if (!isatty(1))
 		json_out = 1;
 	fcm_err_json(json_out);
-	if (owner && owner_check(owner, why, sizeof why) < 0)
+	if (owner && fcm_owner_check(owner, why, sizeof why) < 0)
 		fcm_die(FCM_EXIT_USAGE, "%s", why);
 	if (!strcmp(cmd, "add")) {
 		if (argc - optind != 1)

@@ -28,42 +28,6 @@
 
 static const char usage[] = "fcm-repo [create id=ID name=NAME owner=OWNER | delete name=NAME | show name=NAME]";
 
-/* Characters allowed in a path written into the hook (no quotes, no spaces). */
-static int path_sane(const char *p)
-{
-	if (p[0] != '/' || strlen(p) > 512 || strstr(p, "/../") || strstr(p, "/./"))
-		return 0;
-	for (; *p; p++)
-		if (!(*p == '/' || *p == '-' || *p == '_' || *p == '.' || *p == '+' ||
-		    (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
-			return 0;
-	return 1;
-}
-
-/* An owner: admin, or a user name or e-mail address (OAuth users later). */
-static int owner_check(const char *s, char *why, size_t whylen)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 128) {
-		snprintf(why, whylen, "owner must be 1-128 characters");
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '_' || c == '-' || c == '@' || c == '+')) {
-			snprintf(why, whylen, "owner '%.64s' has a character other than letters, digits and ._-@+", s);
-			return -1;
-		}
-	}
-	if (s[0] == '-' || s[0] == '.') {
-		snprintf(why, whylen, "owner '%.64s' must not start with '%c'", s, s[0]);
-		return -1;
-	}
-	return 0;
-}
-
 /* The git remote for a repo name (malloc'd), or NULL with the reason. */
 static char *git_url(const char *name, char *err, size_t errlen)
 {
@@ -119,7 +83,7 @@ static int write_hook(const char *repo, const char *name)
 	char *text;
 	int r = -1;
 
-	if (!path_sane(deploy) || !path_sane(fcm_root())) {
+	if (!fcm_path_sane(deploy) || !fcm_path_sane(fcm_root())) {
 		errno = EINVAL;
 		goto out;
 	}
@@ -148,19 +112,6 @@ static jv reply_for(const char *name, const char *path)
 	return r;
 }
 
-static int git_lock(void)
-{
-	char *dir = fcm_path("git");
-	char *lock = fcm_path("git/.lock");
-	int fd = -1;
-
-	if (fcm_mkdirs(dir, 0755) == 0)
-		fd = fcm_lock(lock, 1);
-	free(dir);
-	free(lock);
-	return fd;
-}
-
 static jv op_create(jv req)
 {
 	static const struct fcm_field spec[] = {
@@ -187,7 +138,7 @@ static jv op_create(jv req)
 		return fcm_fail(FCM_EXIT_USAGE, "'%.64s' is not a VM id (8 of a-z0-9)", id);
 	if (fcm_name_check(name, err, sizeof err) < 0)
 		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
-	if (owner_check(owner, err, sizeof err) < 0)
+	if (fcm_owner_check(owner, err, sizeof err) < 0)
 		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
 	{
 		/* Check the remote can be named before making anything. */
@@ -197,7 +148,7 @@ static jv op_create(jv req)
 		free(url);
 	}
 
-	lk = git_lock();
+	lk = fcm_lock_dir("git", 0755);
 	if (lk < 0)
 		return fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/git: %s", fcm_root(), strerror(errno));
 	path = fcm_path("git/%s.git", name);
@@ -301,7 +252,7 @@ static jv op_delete(jv req)
 	name = fcm_get_str(req, "name");
 	if (fcm_name_check(name, err, sizeof err) < 0)
 		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
-	lk = git_lock();
+	lk = fcm_lock_dir("git", 0755);
 	if (lk < 0)
 		return fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/git: %s", fcm_root(), strerror(errno));
 	path = fcm_path("git/%s.git", name);

@@ -1,11 +1,14 @@
 /* lock.c — blocking advisory locks through skalibs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <skalibs/djbunix.h>
 
+#include "err.h"
 #include "lock.h"
+#include "paths.h"
 
 int fcm_lock(const char *path, int exclusive)
 {
@@ -28,4 +31,17 @@ void fcm_unlock(int fd)
 		return;
 	fd_unlock(fd);
 	close(fd);
+}
+
+int fcm_lock_dir(const char *rel, mode_t mode)
+{
+	char *dir = fcm_path("%s", rel);
+	char *lock = fcm_path("%s/.lock", rel);
+	int fd = -1;
+
+	if (fcm_mkdirs(dir, mode) == 0)
+		fd = fcm_lock(lock, 1);
+	free(dir);
+	free(lock);
+	return fd;
 }

@@ -72,3 +72,26 @@ void fcm_id_new(char id[FCM_ID_LEN + 1])
 		id[i] = alphabet[r[i] % 36];
 	id[FCM_ID_LEN] = '\0';
 }
+
+int fcm_owner_check(const char *s, char *why, size_t whylen)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128) {
+		snprintf(why, whylen, "owner must be 1-128 characters");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-' || c == '@' || c == '+')) {
+			snprintf(why, whylen, "owner '%.64s' has a character other than letters, digits and ._-@+", s);
+			return -1;
+		}
+	}
+	if (s[0] == '-' || s[0] == '.') {
+		snprintf(why, whylen, "owner '%.64s' must not start with '%c'", s, s[0]);
+		return -1;
+	}
+	return 0;
+}

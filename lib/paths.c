@@ -15,9 +15,12 @@
 #define FCM_LIBEXECDIR "/usr/local/lib/fcm"
 #endif
 
-static int path_sane(const char *p)
+int fcm_path_sane(const char *p)
 {
-	if (p[0] != '/' || strlen(p) > 512)
+	size_t n = strlen(p);
+
+	if (p[0] != '/' || n > 512 || strstr(p, "/../") || strstr(p, "/./") ||
+	    (n >= 3 && !strcmp(p + n - 3, "/..")))
 		return 0;
 	for (; *p; p++)
 		if (!(*p == '/' || *p == '-' || *p == '_' || *p == '.' || *p == '+' ||
@@ -37,7 +40,7 @@ const char *fcm_root(void)
 	r = getenv("FCM_ROOT");
 	if (!r || !*r)
 		r = FCM_ROOT_DEFAULT;
-	if (!path_sane(r) || strstr(r, "/../") || (strlen(r) >= 3 && !strcmp(r + strlen(r) - 3, "/..")))
+	if (!fcm_path_sane(r))
 		fcm_die(FCM_EXIT_USAGE, "FCM_ROOT must be an absolute path of letters, digits and -_.+/ (got '%.80s')", r);
 	root = fcm_strdup(r);
 	n = strlen(root);

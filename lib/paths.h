@@ -14,6 +14,9 @@
 const char *fcm_root(void);
 /* root + "/" + the formatted relative path (malloc'd). */
 char *fcm_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Is p an absolute path of letters, digits and -_.+/ with no "." or ".."
+ * component, at most 512 bytes?  Such a path may be written into a script. */
+int fcm_path_sane(const char *p);
 /* mkdir -p; 0 or -1 with errno. */
 int fcm_mkdirs(const char *path, mode_t mode);
 /* Directory of fcm's helper programs: $FCM_EXEC_PATH, else the directory of

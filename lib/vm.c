@@ -153,13 +153,5 @@ int fcm_vm_save(jv rec)
 
 int fcm_vm_table_lock(void)
 {
-	char *vms = fcm_path("vms");
-	char *path = fcm_path("vms/.lock");
-	int fd = -1;
-
-	if (fcm_mkdirs(vms, 0755) == 0)
-		fd = fcm_lock(path, 1);
-	free(vms);
-	free(path);
-	return fd;
+	return fcm_lock_dir("vms", 0755);
 }
