@@ -85,6 +85,7 @@ int main(int argc, char **argv)
 		return 0;
 
 	/* Follow: read what is appended; reopen when s6-log rotates the file. */
+	char *vmdir = fcm_vm_dir(id);
 	off_t pos = (off_t)len;
 	ino_t ino = 0;
 	struct stat st;
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
 			fd = open(path, O_RDONLY | O_CLOEXEC);
 			ino = st.st_ino;
 			pos = 0;
-		} else if (stat(path, &st) < 0 && access(fcm_vm_dir(id), F_OK) < 0) {
+		} else if (stat(path, &st) < 0 && access(vmdir, F_OK) < 0) {
 			fprintf(stderr, "fcm-logs: VM '%s' was destroyed\n", fcm_get_str(rec, "name"));
 			return 0;
 		}
