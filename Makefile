@@ -97,6 +97,8 @@ install: all
 	cp -R s6/. $(DESTDIR)$(LIBEXECDIR)/s6/
 	cp -R rootfs/. $(DESTDIR)$(LIBEXECDIR)/rootfs/
 	cp -R guest/. $(DESTDIR)$(LIBEXECDIR)/guest/
+	install -d $(DESTDIR)$(LIBEXECDIR)/plugins
+	install -m 0755 plugins/fcm-* $(DESTDIR)$(LIBEXECDIR)/plugins/
 
 clean:
 	rm -f lib/*.o lib/libfcm.a $(PROGS) $(DOUBLES) $(FLAGS_STAMP)

@@ -108,3 +108,19 @@ SH
 	HOME=$BATS_TEST_TMPDIR/home FCM_HOST=127.0.0.1:2 run fcm ls
 	assert_output --partial "no token for 127.0.0.1:2"
 }
+
+@test "plugins/ ships fcm ssh; fcm help lists it; it refuses a VM that is not running" {
+	run fcm help
+	assert_line --regexp '^   ssh +run a command in a VM over ssh'
+	run fcm ssh
+	assert_failure 100
+	assert_output --partial "usage: fcm ssh VM"
+	mkdir -p "$FCM_ROOT/vms/abcd1234"
+	echo '{"id":"abcd1234","name":"sleepy","state":"stopped","ip":"172.16.0.50"}' > "$FCM_ROOT/vms/abcd1234/config.json"
+	run fcm ssh sleepy true
+	assert_failure 100
+	assert_output "fcm-ssh: fatal: VM 'sleepy' is not running: start it with 'fcm start sleepy'"
+	run fcm ssh nosuch true
+	assert_failure 100
+	assert_output --partial "no VM named 'nosuch'"
+}
