@@ -36,6 +36,7 @@
 #include <curl/curl.h>
 
 #include "fcm.h"
+#include "termmodes.h"
 #include "http.h"
 #include "token.h"
 #include "ttyproto.h"
@@ -593,7 +594,8 @@ static struct {
 	CURL *c;
 	curl_socket_t fd;
 	struct termios saved;
-	int raw, altscreen;
+	int raw;
+	struct fcm_termmodes modes;
 	int selfpipe[2];
 	struct fcm_tty_buf in, out;
 	struct fcm_ws_msg msg;
@@ -611,40 +613,6 @@ static void restore_terminal(void)
 	}
 }
 
-/* Leave the terminal as we found it: modes a program in the VM may have
- * set (as fcm-tty attach does). */
-static void reset_modes(void)
-{
-	char buf[200];
-	int n;
-
-	if (!isatty(1))
-		return;
-	n = snprintf(buf, sizeof buf, "%s\033[0m\0337\033[r\0338\033[?25h\033[?1l\033>\033[?2004l\033[?1000l\033[?1002l\033[?1003l\033[?1006l",
-	    C.altscreen ? "\033[?1049l" : "");
-	if (write(1, buf, (size_t)n) < 0) {
-		/* the terminal is gone */
-	}
-}
-
-static void scan_altscreen(const uint8_t *p, size_t n)
-{
-	static const char *const on[] = { "\033[?1049h", "\033[?1047h", "\033[?47h" };
-	static const char *const off[] = { "\033[?1049l", "\033[?1047l", "\033[?47l" };
-
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] != 033)
-			continue;
-		for (int k = 0; k < 3; k++) {
-			size_t l = strlen(on[k]);
-			if (i + l <= n && !memcmp(p + i, on[k], l))
-				C.altscreen = 1;
-			if (i + l <= n && !memcmp(p + i, off[k], l))
-				C.altscreen = 0;
-		}
-	}
-}
-
 static _Noreturn void console_end(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static _Noreturn void console_end(int code, const char *fmt, ...)
 {
@@ -652,7 +620,7 @@ static _Noreturn void console_end(int code, const char *fmt, ...)
 	va_list ap;
 
 	if (C.raw)
-		reset_modes();
+		fcm_termmodes_reset(&C.modes, 1);
 	restore_terminal();
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -794,7 +762,7 @@ static void on_frames(void)
 			console_end(FCM_EXIT_TEMP, "fcm-console: fatal: WebSocket protocol error from the API: %s", why);
 		switch (op) {
 		case FCM_WS_BINARY:
-			scan_altscreen(f.payload, (size_t)f.len);
+			fcm_termmodes_scan(&C.modes, f.payload, (size_t)f.len);
 			for (size_t off = 0; off < f.len;) {
 				ssize_t w = write(1, f.payload + off, (size_t)f.len - off);
 				if (w < 0 && errno == EINTR)

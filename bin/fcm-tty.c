@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "fcm.h"
+#include "termmodes.h"
 #include "ttyproto.h"
 #include "ttyscreen.h"
 #include "ttysock.h"
@@ -783,9 +784,7 @@ static struct {
 	int tty;		/* stdin is a terminal in raw mode */
 	struct termios saved;
 	int restored;
-	int altscreen;		/* the program switched the terminal to its alternate screen */
-	char tail[8];		/* last bytes of output, for sequences split across reads */
-	size_t ntail;
+	struct fcm_termmodes modes;	/* what the program did to the terminal */
 } A;
 
 static void restore_terminal(void)
@@ -794,45 +793,6 @@ static void restore_terminal(void)
 		return;
 	A.restored = 1;
 	tcsetattr(0, TCSADRAIN, &A.saved);
-}
-
-/* Leave the modes a program may have set: alternate screen, hidden cursor,
- * colours, mouse, bracketed paste, application keys, scroll region. */
-static void reset_modes(void)
-{
-	char buf[160];
-	int n;
-
-	if (!isatty(1))
-		return;
-	n = snprintf(buf, sizeof buf, "%s\033[0m\0337\033[r\0338\033[?25h\033[?1l\033>\033[?2004l\033[?1000l\033[?1002l\033[?1003l\033[?1006l",
-	    A.altscreen ? "\033[?1049l" : "");
-	if (write(1, buf, (size_t)n) < 0) {
-		/* the terminal is gone */
-	}
-}
-
-/* Track the alternate screen from the output: ESC [ ? 1049|1047|47 h|l. */
-static void scan_altscreen(const uint8_t *p, size_t n)
-{
-	char w[8 + 4096];
-	size_t k = A.ntail, m = n > 4096 ? 4096 : n;
-
-	memcpy(w, A.tail, k);
-	memcpy(w + k, p + n - m, m);
-	k += m;
-	for (size_t i = 0; i + 4 < k; i++) {
-		if (w[i] != '\033' || w[i + 1] != '[' || w[i + 2] != '?')
-			continue;
-		size_t j = i + 3;
-		unsigned v = 0;
-		while (j < k && w[j] >= '0' && w[j] <= '9' && v < 100000)
-			v = v * 10 + (unsigned)(w[j++] - '0');
-		if (j < k && (v == 1049 || v == 1047 || v == 47) && (w[j] == 'h' || w[j] == 'l'))
-			A.altscreen = w[j] == 'h';
-	}
-	A.ntail = k < sizeof A.tail ? k : sizeof A.tail;
-	memcpy(A.tail, w + k - A.ntail, A.ntail);
 }
 
 static void winsize(unsigned *rows, unsigned *cols)
@@ -853,7 +813,7 @@ static _Noreturn void attach_end(int code, const char *fmt, ...)
 	char msg[1200];
 	va_list ap;
 
-	reset_modes();
+	fcm_termmodes_reset(&A.modes, 1);
 	restore_terminal();
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -1001,7 +961,7 @@ static int attach(int argc, char **argv)
 					role = (int)fr.role;
 					break;
 				case FCM_TTY_DATA:
-					scan_altscreen(fr.data, fr.len);
+					fcm_termmodes_scan(&A.modes, fr.data, fr.len);
 					if (write_all(1, fr.data, fr.len) < 0)
 						attach_end(FCM_EXIT_TEMP, "fcm-tty: fatal: unable to write to stdout: %s",
 						    strerror(errno));
