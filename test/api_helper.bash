@@ -15,7 +15,7 @@ fake_vm() {
 	id=$(printf '%s' "$name" | sha256sum | tr -dc 'a-z' | head -c 8)
 	mkdir -p "$FCM_ROOT/vms/$id"
 	printf '{"id":"%s","name":"%s","ip":"172.16.0.%d","state":"running","expose":{"port":8000,"domain":"%s.127-0-0-1.sslip.io"},"url":"https://%s.127-0-0-1.sslip.io","cpus":1,"memory":1024,"disk":"2G","owner":"%s","created_at":%d}\n' \
-		"$id" "$name" $((50 + RANDOM % 200)) "$name" "$name" "$owner" "$(date +%s)" \
+		"$id" "$name" $((50 + RANDOM % 200)) "$name" "$name" "$owner" "$(( $(date +%s) - 7200 ))" \
 		> "$FCM_ROOT/vms/$id/config.json"
 	echo "$id"
 }
