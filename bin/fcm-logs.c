@@ -64,8 +64,7 @@ int main(int argc, char **argv)
 		fcm_die(FCM_EXIT_USAGE, "one VM at a time; usage: %s", usage);
 	jv rec = fcm_vm_from_arg(optind < argc ? argv[optind] : NULL);
 	if (!jv_is_valid(rec)) {
-		jv msg = jv_invalid_get_msg(rec);
-		fcm_die(FCM_EXIT_USAGE, "%s", jv_string_value(msg));
+		fcm_die_invalid(FCM_EXIT_USAGE, rec);
 	}
 	const char *id = fcm_get_str(rec, "id");
 	char *path = deploy ? fcm_path("vms/%s/deploy.log", id) : fcm_path("vms/%s/log/current", id);

@@ -41,8 +41,7 @@ int main(int argc, char **argv)
 		for (int i = optind; i < argc; i++) {
 			jv rec = fcm_vm_find(argv[i]);
 			if (!jv_is_valid(rec)) {
-				jv msg = jv_invalid_get_msg(rec);
-				fcm_die(FCM_EXIT_USAGE, "%s", jv_string_value(msg));
+				fcm_die_invalid(FCM_EXIT_USAGE, rec);
 			}
 			list = jv_array_append(list, rec);
 		}

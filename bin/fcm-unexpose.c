@@ -17,13 +17,6 @@
 
 static const char usage[] = "fcm unexpose [--json] [VM]";
 
-static _Noreturn void die_msg(int code, jv invalid)
-{
-	jv msg = jv_invalid_get_msg(invalid);
-
-	fcm_die(code, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unknown error");
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -56,14 +49,14 @@ int main(int argc, char **argv)
 		vm = argv[optind];
 	rec = fcm_vm_from_arg(vm);
 	if (!jv_is_valid(rec))
-		die_msg(FCM_EXIT_USAGE, rec);
+		fcm_die_invalid(FCM_EXIT_USAGE, rec);
 	e = jv_object_get(jv_copy(rec), jv_string("expose"));
 	was = jv_get_kind(e) == JV_KIND_OBJECT;
 	jv_free(e);
 	jv new = fcm_expose_change(rec, 0, &code);
 	jv_free(rec);
 	if (!jv_is_valid(new))
-		die_msg(code, new);
+		fcm_die_invalid(code, new);
 	if (json || !isatty(STDOUT_FILENO)) {
 		jv out = jv_object_merge(jv_object_set(jv_object(), jv_string("ok"), jv_true()), new);
 		if (fcm_jsonl_write(stdout, out) < 0)

@@ -113,6 +113,13 @@ void fcm_die_sys(int code, const char *fmt, ...)
 	die_msg(code, msg);
 }
 
+void fcm_die_invalid(int code, jv invalid)
+{
+	jv msg = jv_invalid_get_msg(invalid);
+
+	fcm_die(code, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unknown error");
+}
+
 void fcm_die_usage(const char *usage)
 {
 	fprintf(stderr, "%s: usage: %s\n", fcm_prog, usage);

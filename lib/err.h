@@ -13,6 +13,8 @@
 
 #include <stdarg.h>
 
+#include <jv.h>
+
 #define FCM_EXIT_OK    0
 #define FCM_EXIT_USAGE 100
 #define FCM_EXIT_BUG   101
@@ -33,6 +35,9 @@ _Noreturn void fcm_die(int code, const char *fmt, ...) __attribute__((format(pri
 /* As fcm_die, with ": strerror(errno)" appended. */
 _Noreturn void fcm_die_sys(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 _Noreturn void fcm_die_usage(const char *usage);
+/* Die with the message of an invalid jv (jv_invalid_with_msg), as libfcm's
+ * lookups return them ("no VM named 'x' (see 'fcm ls')"). */
+_Noreturn void fcm_die_invalid(int code, jv invalid);
 _Noreturn void fcm_die_nomem(void);
 
 /* The same as the above, from a va_list (for wrappers). */

@@ -49,8 +49,7 @@ jv fcm_vmcmd_parse(int argc, char **argv, const char *usage, unsigned opts,
 		fcm_die(FCM_EXIT_USAGE, "one VM at a time; usage: %s", usage);
 	rec = fcm_vm_from_arg(optind < argc ? argv[optind] : NULL);
 	if (!jv_is_valid(rec)) {
-		jv msg = jv_invalid_get_msg(rec);
-		fcm_die(FCM_EXIT_USAGE, "%s", jv_string_value(msg));
+		fcm_die_invalid(FCM_EXIT_USAGE, rec);
 	}
 	return rec;
 }
