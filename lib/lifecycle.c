@@ -1,5 +1,4 @@
 /* lifecycle.c — linking, waiting for, and taking apart VMs. */
-#define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
