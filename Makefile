@@ -22,18 +22,60 @@ CFLAGS  ?= $(OPT)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CPPFLAGS += -D_GNU_SOURCE -DFCM_LIBEXECDIR='"$(LIBEXECDIR)"' -DFCM_VERSION='"$(VERSION)"' -iquote lib -I/usr/include/libnl3
 LDFLAGS += -Wl,--as-needed
-# Every program links the same list; --as-needed keeps only what each uses.
-LDLIBS  := -ljq -lcurl -lmicrohttpd -lcrypto -lnftnl -lmnl -lnl-route-3 -lnl-3 -lskarnet -lutil -lvterm
-
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS)
 
-LIB_SRC  := $(sort $(wildcard lib/*.c))
-LIB_OBJ  := $(LIB_SRC:.c=.o)
-LIB_HDR  := $(wildcard lib/*.h)
+# lib/ is one archive per area (doc/architecture.md); a program links the
+# areas it uses, dependents first, and each area brings its own libraries.
+AREAS     := http auth net vm tty core
+LIBS_http := -lmicrohttpd -lcurl -lcrypto
+LIBS_auth := -lcurl -lcrypto
+LIBS_net  := -lnftnl -lmnl -lnl-route-3 -lnl-3
+LIBS_vm   :=
+LIBS_tty  := -lvterm -lutil
+LIBS_core := -ljq -lskarnet
+
+# What each program links (areas, in link order).
+USES_fcm           := vm core
+USES_fcm-api       := http auth vm tty core
+USES_fcm-auth      := auth vm core
+USES_fcm-client    := http auth vm tty core
+USES_fcm-console   := vm tty core
+USES_fcm-create    := vm core
+USES_fcm-daemon    := auth vm core
+USES_fcm-deploy    := vm core
+USES_fcm-destroy   := vm core
+USES_fcm-disk      := vm core
+USES_fcm-expose    := vm core
+USES_fcm-fc        := vm core
+USES_fcm-git-shell := vm core
+USES_fcm-keys      := vm core
+USES_fcm-login     := http auth vm core
+USES_fcm-logout    := auth vm core
+USES_fcm-logs      := vm core
+USES_fcm-ls        := vm core
+USES_fcm-name      := vm core
+USES_fcm-net       := net vm core
+USES_fcm-proxy     := http vm core
+USES_fcm-remote    := vm core
+USES_fcm-repo      := vm core
+USES_fcm-start     := vm core
+USES_fcm-stop      := vm core
+USES_fcm-tty       := vm tty core
+USES_fcm-unexpose  := vm core
+USES_fcm-whoami    := auth vm core
+USES_firecracker   := core
+LDLIBS_firecracker := -lmicrohttpd -lm
+# Libraries a program uses itself, beside those of its areas.
+LDLIBS_fcm-fc      := -lcurl
+
+LIB_HDR  := $(wildcard lib/*/*.h)
+area_objs = $(patsubst %.c,%.o,$(sort $(wildcard lib/$(1)/*.c)))
+archives  = $(foreach a,$(1),lib/$(a)/libfcm-$(a).a)
+libs_of   = $(sort $(foreach a,$(1),$(LIBS_$(a))))
 PROG_SRC := $(sort $(wildcard bin/*.c))
 PROGS    := $(PROG_SRC:.c=)
 DOUBLE_SRC := $(sort $(wildcard test/firecracker/*.c))
@@ -50,14 +92,19 @@ all: $(PROGS) $(DOUBLES)
 lib/%.o: lib/%.c $(LIB_HDR) $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-lib/libfcm.a: $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+define area_rule
+lib/$(1)/libfcm-$(1).a: $(call area_objs,$(1))
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach a,$(AREAS),$(eval $(call area_rule,$(a))))
 
-bin/%: bin/%.c lib/libfcm.a $(LIB_HDR) $(FLAGS_STAMP)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libfcm.a $(LDLIBS)
+.SECONDEXPANSION:
+bin/%: bin/%.c $$(call archives,$$(USES_$$*)) $(LIB_HDR) $(FLAGS_STAMP)
+	$(if $(USES_$*),,$(error bin/$*: add USES_$* to the Makefile))
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(call archives,$(USES_$*)) $(call libs_of,$(USES_$*)) $(LDLIBS_$*)
 
-test/firecracker/firecracker: $(DOUBLE_SRC) $(wildcard test/firecracker/*.h) lib/libfcm.a $(LIB_HDR) $(FLAGS_STAMP)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(DOUBLE_SRC) lib/libfcm.a $(LDLIBS)
+test/firecracker/firecracker: $(DOUBLE_SRC) $(wildcard test/firecracker/*.h) $(call archives,$(USES_firecracker)) $(LIB_HDR) $(FLAGS_STAMP)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(DOUBLE_SRC) $(call archives,$(USES_firecracker)) $(call libs_of,$(USES_firecracker)) $(LDLIBS_firecracker)
 
 # The suite: every test/*.bats, TAP counted into one closing line.
 # TESTS=test/name.bats runs a subset.
@@ -101,4 +148,4 @@ install: all
 	install -m 0755 plugins/fcm-* $(DESTDIR)$(LIBEXECDIR)/plugins/
 
 clean:
-	rm -f lib/*.o lib/libfcm.a $(PROGS) $(DOUBLES) $(FLAGS_STAMP)
+	rm -f lib/*/*.o lib/*/*.a $(PROGS) $(DOUBLES) $(FLAGS_STAMP)

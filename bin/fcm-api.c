@@ -4,10 +4,10 @@
  *
  * REST over HTTP with libmicrohttpd, on 127.0.0.1:7777 unless --listen or
  * $FCM_API_LISTEN say otherwise.  It keeps no VM state of its own: each
- * request is authenticated (Authorization: Bearer, lib/token.h), checked
+ * request is authenticated (Authorization: Bearer, lib/auth/token.h), checked
  * for ownership, and answered by running the same porcelain the CLI runs
  * (fcm-ls, fcm-create, ... with --json), whose JSON it returns.  The
- * console endpoint upgrades to a WebSocket (lib/ws.h) relayed to the VM's
+ * console endpoint upgrades to a WebSocket (lib/http/ws.h) relayed to the VM's
  * fcm-tty session socket (doc/tty-protocol.md).
  *
  * One poll loop, as every long-running fcm program: libmicrohttpd runs in
@@ -37,14 +37,23 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 
-#include "fcm.h"
-#include "authapi.h"
-#include "http.h"
-#include "token.h"
-#include "users.h"
-#include "ttyproto.h"
-#include "ttysock.h"
-#include "ws.h"
+#include "core/err.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "core/run.h"
+#include "vm/svc.h"
+#include "core/utf8.h"
+#include "vm/vm.h"
+#include "http/authapi.h"
+#include "http/http.h"
+#include "auth/token.h"
+#include "auth/users.h"
+#include "tty/ttyproto.h"
+#include "tty/ttysock.h"
+#include "http/ws.h"
 
 static const char usage[] = "fcm-api [--listen ADDR:PORT] [--notify FD]";
 

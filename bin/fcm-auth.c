@@ -21,9 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fcm.h"
-#include "oidc.h"
-#include "users.h"
+#include "core/err.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/paths.h"
+#include "auth/oidc.h"
+#include "auth/users.h"
 
 static const char usage[] = "fcm-auth [config | device | login ... | users | revoke user=ID]";
 

@@ -35,13 +35,22 @@
 
 #include <curl/curl.h>
 
-#include "fcm.h"
-#include "termmodes.h"
-#include "http.h"
-#include "token.h"
-#include "ttyproto.h"
-#include "vmprint.h"
-#include "ws.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/dotfcm.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "vm/svc.h"
+#include "vm/vm.h"
+#include "tty/termmodes.h"
+#include "http/http.h"
+#include "auth/token.h"
+#include "tty/ttyproto.h"
+#include "vm/vmprint.h"
+#include "http/ws.h"
 
 #define BODY_MAX (64 * 1024 * 1024)
 #define DETACH_KEY 0x1d		/* Ctrl-] */

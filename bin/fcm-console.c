@@ -28,9 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dotfcm.h"
-#include "fcm.h"
-#include "ttysock.h"
+#include "vm/dotfcm.h"
+#include "core/err.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "vm/vm.h"
+#include "tty/ttysock.h"
 
 extern char **environ;
 

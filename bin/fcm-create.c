@@ -11,8 +11,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "expose.h"
-#include "fcm.h"
+#include "vm/expose.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/dotfcm.h"
+#include "vm/lifecycle.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "core/run.h"
+#include "vm/svc.h"
+#include "core/utf8.h"
+#include "vm/vm.h"
+#include "vm/vmprint.h"
 
 static const char usage[] =
     "fcm create [--name NAME] [--cpus N] [--memory MIB] [--disk SIZE] [--expose PORT | --no-expose]\n"

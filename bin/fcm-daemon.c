@@ -20,9 +20,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "expose.h"
-#include "fcm.h"
-#include "token.h"
+#include "vm/expose.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/lifecycle.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/paths.h"
+#include "core/run.h"
+#include "vm/svc.h"
+#include "vm/vm.h"
+#include "auth/token.h"
 
 static const char usage[] = "fcm daemon [--reload | --stop]";
 

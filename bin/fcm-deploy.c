@@ -33,8 +33,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fcm.h"
-#include "svc.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/dotfcm.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "core/run.h"
+#include "vm/vm.h"
+#include "vm/svc.h"
 
 extern char **environ;
 

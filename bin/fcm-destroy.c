@@ -4,7 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "vm/lifecycle.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "vm/porcelain.h"
+#include "vm/vm.h"
 
 static const char usage[] = "fcm destroy [VM] [--json]";
 

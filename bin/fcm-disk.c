@@ -34,7 +34,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "core/rmtree.h"
+#include "core/run.h"
+#include "vm/svc.h"
+#include "vm/vm.h"
 
 static const char usage[] =
     "fcm-disk [image-add dir=DIR [version=V] [default=true] | image-ls | image-rm version=V | "

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dotfcm.h"
-#include "fcm.h"
+#include "vm/dotfcm.h"
+#include "core/err.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
 
 static const char usage[] = "fcm expose [--json] [VM] PORT";
 

@@ -34,7 +34,15 @@
 
 #include <curl/curl.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "core/run.h"
+#include "vm/svc.h"
+#include "vm/vm.h"
 
 static const char usage[] =
     "fcm-fc run ID | fcm-fc finish ID CODE SIGNAL | fcm-fc OP id=ID (ops: render, state, pause, resume, ctrl-alt-del)";

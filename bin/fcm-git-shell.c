@@ -23,7 +23,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "vm/svc.h"
+#include "vm/vm.h"
 
 static const char usage[] = "fcm-git-shell [--root ROOT] KEY-ID  (run by sshd with SSH_ORIGINAL_COMMAND)";
 

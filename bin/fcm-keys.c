@@ -29,7 +29,15 @@
 
 #include <skalibs/sha256.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "vm/svc.h"
+#include "vm/vm.h"
 
 static const char usage[] =
     "fcm keys add [--owner OWNER] [--json] KEY|FILE|- | fcm keys ls [--owner OWNER] [--json] | "

@@ -32,11 +32,13 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 
-#include "authcli.h"
-#include "fcm.h"
-#include "http.h"
-#include "jwt.h"
-#include "token.h"
+#include "auth/authcli.h"
+#include "core/err.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "http/http.h"
+#include "auth/jwt.h"
+#include "auth/token.h"
 
 static const char usage[] = "fcm login [--device] [--issuer URL] [--host HOST] [--no-browser] [--json]";
 

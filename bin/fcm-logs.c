@@ -9,7 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/dotfcm.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/paths.h"
+#include "vm/vm.h"
 
 static const char usage[] = "fcm logs [VM] [-f] [-n LINES] [--deploy]";
 

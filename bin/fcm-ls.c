@@ -5,7 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "vm/svc.h"
+#include "vm/vm.h"
+#include "vm/vmprint.h"
 
 static const char usage[] = "fcm ls [--json] [--owner USER] [VM...]";
 

@@ -12,7 +12,11 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/name.h"
+#include "vm/vm.h"
 
 static const char usage[] = "fcm-name [-n COUNT] | fcm-name --check NAME";
 

@@ -18,10 +18,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fcm.h"
-#include "net4.h"
-#include "netlink.h"
-#include "nft.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "vm/svc.h"
+#include "vm/vm.h"
+#include "net/net4.h"
+#include "net/netlink.h"
+#include "net/nft.h"
 
 static const char usage[] =
     "fcm-net [setup|alloc|free|tap-add|tap-del|teardown|status|ls [key=value ...]]";

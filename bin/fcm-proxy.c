@@ -22,8 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "caddy.h"
-#include "fcm.h"
+#include "http/caddy.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "vm/svc.h"
+#include "vm/vm.h"
 
 static const char usage[] = "fcm-proxy sync|routes|status|render|bootstrap|ca";
 

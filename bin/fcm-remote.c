@@ -12,7 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "vm/dotfcm.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/run.h"
 
 static const char usage[] = "fcm remote [VM] [--name REMOTE] [--json]";
 

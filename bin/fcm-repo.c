@@ -13,7 +13,7 @@
  * and refuses the push when the deploy fails (doc/fcm-deploy.md).
  *
  * The git remote is root@<host>:<name>.git, <host> being $FCM_GIT_HOST (a DNS
- * name or IPv4 address) or the public IP (lib/expose.h).  With $FCM_GIT_PORT
+ * name or IPv4 address) or the public IP (lib/vm/expose.h).  With $FCM_GIT_PORT
  * it is ssh://root@<host>:<port>/<name>.git. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,7 +24,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "core/rmtree.h"
+#include "core/run.h"
+#include "vm/svc.h"
+#include "vm/vm.h"
 
 static const char usage[] = "fcm-repo [create id=ID name=NAME owner=OWNER | delete name=NAME | show name=NAME]";
 

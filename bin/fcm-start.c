@@ -6,7 +6,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "vm/lifecycle.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/paths.h"
+#include "vm/porcelain.h"
+#include "vm/svc.h"
+#include "vm/vm.h"
 
 static const char usage[] = "fcm start [VM] [--no-wait] [--json]";
 

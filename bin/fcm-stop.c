@@ -4,7 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/lifecycle.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "vm/porcelain.h"
+#include "vm/svc.h"
+#include "vm/vm.h"
 
 static const char usage[] = "fcm stop [VM] [--json]";
 

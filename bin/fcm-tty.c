@@ -27,11 +27,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fcm.h"
-#include "termmodes.h"
-#include "ttyproto.h"
-#include "ttyscreen.h"
-#include "ttysock.h"
+#include "core/err.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "tty/termmodes.h"
+#include "tty/ttyproto.h"
+#include "tty/ttyscreen.h"
+#include "tty/ttysock.h"
 
 static const char usage[] =
     "fcm-tty serve SOCKET [--log] [--scrollback BYTES] [--ready-fd FD] [--rows R --cols C] -- COMMAND [ARG...]\n"

@@ -13,8 +13,10 @@
 
 #include <curl/curl.h>
 
-#include "authcli.h"
-#include "fcm.h"
+#include "auth/authcli.h"
+#include "core/err.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
 
 static const char usage[] = "fcm whoami [--host HOST] [--json]";
 

@@ -11,7 +11,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fcm.h"
+#include "core/err.h"
+#include "core/atomic.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/paths.h"
+#include "vm/svc.h"
+#include "core/utf8.h"
+#include "vm/vm.h"
 
 #define FCM_HOST_DEFAULT "127.0.0.1:7777"
 

@@ -152,7 +152,7 @@ api_stop() {
 	true
 }
 
-# A user token for NAME (stored hashed, as lib/token.h says): prints it.
+# A user token for NAME (stored hashed, as lib/auth/token.h says): prints it.
 user_token() {
 	local tok hash
 	tok=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')

@@ -344,7 +344,7 @@ attach_in() {	# attach_in TERMINAL [attach options]
 
 @test "the wire-protocol decoder rejects malformed frames (unit test)" {
 	cc -std=c11 -D_GNU_SOURCE -DFCM_UNIT -Wall -Wextra -Werror -iquote "$FCM_SRC/lib" \
-	    -o "$BATS_TEST_TMPDIR/proto" "$FCM_SRC/test/fuzz/ttyproto.c" "$FCM_SRC/lib/ttyproto.c"
+	    -o "$BATS_TEST_TMPDIR/proto" "$FCM_SRC/test/fuzz/ttyproto.c" "$FCM_SRC/lib/tty/ttyproto.c"
 	run "$BATS_TEST_TMPDIR/proto"
 	assert_success
 	assert_output --partial "all decoder checks passed"
@@ -353,7 +353,7 @@ attach_in() {	# attach_in TERMINAL [attach options]
 @test "the wire-protocol decoder survives fuzzing (libFuzzer, 5 seconds)" {
 	command -v clang >/dev/null || skip "clang is not installed"
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -iquote "$FCM_SRC/lib" \
-	    -o "$BATS_TEST_TMPDIR/fuzz" "$FCM_SRC/test/fuzz/ttyproto.c" "$FCM_SRC/lib/ttyproto.c" 2>"$BATS_TEST_TMPDIR/cc.err" ||
+	    -o "$BATS_TEST_TMPDIR/fuzz" "$FCM_SRC/test/fuzz/ttyproto.c" "$FCM_SRC/lib/tty/ttyproto.c" 2>"$BATS_TEST_TMPDIR/cc.err" ||
 	    skip "clang cannot build libFuzzer targets here: $(head -1 "$BATS_TEST_TMPDIR/cc.err")"
 	mkdir -p "$BATS_TEST_TMPDIR/corpus"
 	run "$BATS_TEST_TMPDIR/fuzz" -max_total_time=5 -print_final_stats=0 "$BATS_TEST_TMPDIR/corpus"

@@ -1,8 +1,8 @@
-/* test/fuzz/http.c — fcm-api's request parsing (lib/http.c): the path
+/* test/fuzz/http.c — fcm-api's request parsing (lib/http/http.c): the path
  * router, the bearer-token header, the POST /v1/vms body and the listen
  * address.
  *
- * fuzz-deps: lib/http.c lib/name.c lib/utf8.c lib/jsonl.c lib/err.c
+ * fuzz-deps: lib/http/http.c lib/core/name.c lib/core/utf8.c lib/core/jsonl.c lib/core/err.c
  * fuzz-libs: -ljq
  *
  * The input is split at its first NUL: method + path before it (the first
@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "http.h"
-#include "name.h"
+#include "core/err.h"
+#include "http/http.h"
+#include "core/name.h"
 
 static void check(int cond, const char *what)
 {

@@ -1,7 +1,7 @@
-/* test/fuzz/ttyproto.c — the fcm-tty frame decoder (lib/ttyproto.c).
+/* test/fuzz/ttyproto.c — the fcm-tty frame decoder (lib/tty/ttyproto.c).
  *
  *   clang -fsanitize=fuzzer,address,undefined -iquote lib \
- *       test/fuzz/ttyproto.c lib/ttyproto.c -o fuzz && ./fuzz -max_total_time=5
+ *       test/fuzz/ttyproto.c lib/tty/ttyproto.c -o fuzz && ./fuzz -max_total_time=5
  *
  * Built with -DFCM_UNIT instead, it is a unit test of the decoder's checks.
  * The fuzz target decodes every frame of the input in turn, checks that what
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ttyproto.h"
+#include "tty/ttyproto.h"
 
 static void check(int cond, const char *what)
 {

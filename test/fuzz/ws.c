@@ -1,7 +1,7 @@
-/* test/fuzz/ws.c — WebSocket framing (lib/ws.c), as fcm-api and fcm-client
+/* test/fuzz/ws.c — WebSocket framing (lib/http/ws.c), as fcm-api and fcm-client
  * parse what the network sends them.
  *
- * fuzz-deps: lib/ws.c lib/utf8.c
+ * fuzz-deps: lib/http/ws.c lib/core/utf8.c
  * fuzz-libs: -lcrypto
  *
  * The first byte picks the side (masked frames for a server, unmasked for a
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ws.h"
+#include "http/ws.h"
 
 static void check(int cond, const char *what)
 {

@@ -1,0 +1,49 @@
+/* users.h — the people who log in to an fcm host, and their tokens.
+ *
+ * The user store is $FCM_ROOT/auth/users.json (directory 0700, file 0600,
+ * written atomically under $FCM_ROOT/auth/.lock): an array of
+ *   {"id":"alice-3f9a2c","iss":"https://accounts.google.com","sub":"1081...",
+ *    "email":"alice@example.com","name":"Alice Smith","admin":false,
+ *    "created_at":1764000000,"last_login":1764000000}
+ * A user is known by issuer and subject; "id" is the owner name their VMs
+ * carry: a DNS label made of the email's local part and a short hash of
+ * issuer and subject, so it passes the VM-name rules and two people with
+ * the same local part get different ids.
+ *
+ * User tokens are lib/auth/token.h's: 32 random bytes in hex, stored only as
+ * $FCM_ROOT/tokens/<sha256-hex> (directory 0700, file 0600)
+ *   {"user":"alice-3f9a2c","admin":false,"expires_at":...,"created_at":...}
+ * Revoking a token removes its file. */
+#ifndef FCM_USERS_H
+#define FCM_USERS_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+#include "auth/oidc.h"
+#include "auth/token.h"
+
+/* The owner id for an email (may be NULL) and issuer/subject, into out. */
+void fcm_user_id(const char *email, const char *iss, const char *sub, char out[FCM_USER_MAX + 1]);
+
+/* Record a login by the verified claims: find or add the user, refresh
+ * email and name, decide admin (listed in c->admins, or the first user
+ * when no admin is listed).  0 with *user (a copy of the record), or -1
+ * with a sentence in err. */
+int fcm_users_login(const struct fcm_auth_config *c, jv claims, jv *user, char *err, size_t errlen);
+/* The record of user id, or invalid. */
+jv fcm_users_get(const char *id);
+/* Every user (an array; empty when none). */
+jv fcm_users_list(void);
+
+/* A fresh token for user (a record, not consumed) valid for ttl seconds:
+ * 0 with tok and *expires_at, or -1 with err. */
+int fcm_users_token_new(jv user, long ttl, char tok[FCM_TOKEN_HEXLEN + 1], long *expires_at,
+    char *err, size_t errlen);
+/* Revoke tok[0..len): 1 removed, 0 there was no such user token, -1 error. */
+int fcm_users_token_revoke(const char *tok, size_t len);
+/* Revoke every token of user id; the number removed, or -1. */
+int fcm_users_revoke_all(const char *id);
+
+#endif

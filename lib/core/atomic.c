@@ -1,0 +1,135 @@
+/* atomic.c — atomic writes (temp, fsync, rename, fsync dir) and bounded reads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <skalibs/allreadwrite.h>
+
+#include "core/atomic.h"
+#include "core/err.h"
+#include "core/jsonl.h"
+
+int fcm_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *tmp = fcm_asprintf("%s.tmp.%ld", path, (long)getpid());
+	char *dcopy = fcm_strdup(path);
+	int fd, dfd, e;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		goto fail;
+	if (fchmod(fd, mode) < 0 || allwrite(fd, data, len) != len || fsync(fd) < 0) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		goto fail;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+		goto fail;
+	}
+	dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(tmp);
+	free(dcopy);
+	return 0;
+fail:
+	e = errno;
+	free(tmp);
+	free(dcopy);
+	errno = e;
+	return -1;
+}
+
+int fcm_write_json_atomic(const char *path, jv v, mode_t mode)
+{
+	jv s = jv_dump_string(v, 0);
+	char *line = fcm_asprintf("%s\n", jv_string_value(s));
+	int r = fcm_write_atomic(path, line, strlen(line), mode);
+	int e = errno;
+
+	jv_free(s);
+	free(line);
+	errno = e;
+	return r;
+}
+
+char *fcm_read_file(const char *path, size_t max, size_t *lenp)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, len = 0;
+	char *buf;
+	ssize_t r;
+
+	if (fd < 0)
+		return NULL;
+	buf = fcm_malloc(cap + 1);
+	for (;;) {
+		if (len == cap) {
+			if (cap >= max) {
+				free(buf);
+				close(fd);
+				errno = EFBIG;
+				return NULL;
+			}
+			cap = cap * 2 > max ? max : cap * 2;
+			char *nb = realloc(buf, cap + 1);
+			if (!nb)
+				fcm_die_nomem();
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			errno = e;
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > max) {
+			free(buf);
+			close(fd);
+			errno = EFBIG;
+			return NULL;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
+	return buf;
+}
+
+jv fcm_read_json(const char *path)
+{
+	size_t len;
+	char *text = fcm_read_file(path, 1024 * 1024, &len);
+	jv v;
+
+	if (!text)
+		return jv_invalid_with_msg(jv_string_fmt("unable to read %s: %s", path, strerror(errno)));
+	v = jv_parse_sized(text, (int)len);
+	free(text);
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		errno = EINVAL;
+		return jv_invalid_with_msg(jv_string_fmt("%s is not valid JSON", path));
+	}
+	return v;
+}

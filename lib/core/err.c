@@ -1,0 +1,165 @@
+/* err.c — messages on stderr, exit codes, checked allocation. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jv.h>
+
+#include "core/err.h"
+
+const char *fcm_prog = "fcm";
+static char *prog_buf;
+static int json_errors;
+
+static void check_stdout(void)
+{
+	/* A truncated JSON stream must never look like success (as git does). */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno == EPIPE)
+			_exit(FCM_EXIT_TEMP);
+		fprintf(stderr, "%s: fatal: unable to write to stdout: %s\n",
+		    fcm_prog, strerror(errno ? errno : EIO));
+		_exit(FCM_EXIT_TEMP);
+	}
+}
+
+void fcm_init(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	fcm_prog = slash ? slash + 1 : (argv0 && *argv0 ? argv0 : "fcm");
+	atexit(check_stdout);
+}
+
+void fcm_set_instance(const char *instance)
+{
+	free(prog_buf);
+	prog_buf = fcm_asprintf("%s %s", fcm_prog, instance);
+	fcm_prog = prog_buf;
+}
+
+void fcm_err_json(int on)
+{
+	json_errors = on;
+}
+
+void fcm_vmsg(const char *level, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s: ", fcm_prog, level);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void fcm_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fcm_vmsg("warning", fmt, ap);
+	va_end(ap);
+}
+
+void fcm_warn_sys(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+
+	fprintf(stderr, "%s: warning: ", fcm_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(e));
+}
+
+static _Noreturn void die_msg(int code, const char *msg)
+{
+	fprintf(stderr, "%s: fatal: %s\n", fcm_prog, msg);
+	if (json_errors) {
+		jv r = jv_object_set(jv_object_set(jv_object(),
+		    jv_string("ok"), jv_false()),
+		    jv_string("error"), jv_string(msg));
+		jv s = jv_dump_string(r, 0);
+		printf("%s\n", jv_string_value(s));
+		jv_free(s);
+	}
+	exit(code);
+}
+
+void fcm_die(int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	die_msg(code, msg);
+}
+
+void fcm_die_sys(int code, const char *fmt, ...)
+{
+	int e = errno;
+	char msg[1024];
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	n = strlen(msg);
+	snprintf(msg + n, sizeof msg - n, ": %s", strerror(e));
+	die_msg(code, msg);
+}
+
+void fcm_die_invalid(int code, jv invalid)
+{
+	jv msg = jv_invalid_get_msg(invalid);
+
+	fcm_die(code, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unknown error");
+}
+
+void fcm_die_usage(const char *usage)
+{
+	fprintf(stderr, "%s: usage: %s\n", fcm_prog, usage);
+	exit(FCM_EXIT_USAGE);
+}
+
+void fcm_die_nomem(void)
+{
+	fprintf(stderr, "%s: fatal: out of memory\n", fcm_prog);
+	_exit(FCM_EXIT_TEMP);
+}
+
+void *fcm_malloc(unsigned long n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		fcm_die_nomem();
+	return p;
+}
+
+char *fcm_strdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		fcm_die_nomem();
+	return p;
+}
+
+char *fcm_asprintf(const char *fmt, ...)
+{
+	char *p;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fcm_die_nomem();
+	return p;
+}

@@ -1,0 +1,496 @@
+/* nft.c — fcm's nftables ruleset through libnftnl + libmnl (see nft.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter_bridge.h>
+#include <linux/netfilter_ipv4.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+
+#include "core/err.h"
+#include "net/netlink.h"
+#include "net/nft.h"
+
+/* Conntrack state bits as nft_ct sees them: 1 << (ctinfo + 1). */
+#define CT_ESTABLISHED (1u << 1)
+#define CT_RELATED     (1u << 2)
+
+/* --- building rules ------------------------------------------------------- */
+
+static struct nftnl_expr *expr(const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (!e)
+		fcm_die_nomem();
+	return e;
+}
+
+static void meta(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *e = expr("meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr("cmp");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len)
+{
+	struct nftnl_expr *e = expr("payload");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void bitwise(struct nftnl_rule *r, const void *mask, uint32_t len)
+{
+	struct nftnl_expr *e = expr("bitwise");
+	static const uint8_t zero[16];
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void verdict(struct nftnl_rule *r, int v)
+{
+	struct nftnl_expr *e = expr("immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)v);
+	nftnl_rule_add_expr(r, e);
+}
+
+/* meta iifname/oifname/ibrname ==/!= name (exact: padded to IFNAMSIZ). */
+static void ifname(struct nftnl_rule *r, uint32_t key, uint32_t op, const char *name)
+{
+	char buf[FCM_IFNAMSIZ] = { 0 };
+
+	memcpy(buf, name, strnlen(name, FCM_IFNAMSIZ - 1));
+	meta(r, key);
+	cmp(r, op, buf, sizeof buf);
+}
+
+/* meta iifname/oifname "prefix*" */
+static void ifprefix(struct nftnl_rule *r, uint32_t key, const char *prefix)
+{
+	meta(r, key);
+	cmp(r, NFT_CMP_EQ, prefix, (uint32_t)strnlen(prefix, FCM_IFNAMSIZ - 1));
+}
+
+static void u8_eq(struct nftnl_rule *r, uint8_t v)
+{
+	cmp(r, NFT_CMP_EQ, &v, 1);
+}
+
+static void ipv4(struct nftnl_rule *r)
+{
+	meta(r, NFT_META_NFPROTO);
+	u8_eq(r, NFPROTO_IPV4);
+}
+
+/* ip saddr (off 12) or daddr (off 16) within net/mask. */
+static void ip_in(struct nftnl_rule *r, uint32_t off, uint32_t net, uint32_t mask)
+{
+	uint32_t m = htonl(mask), n = htonl(net);
+
+	payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, 4);
+	if (mask != 0xffffffffu)
+		bitwise(r, &m, 4);
+	cmp(r, NFT_CMP_EQ, &n, 4);
+}
+
+static void l4proto(struct nftnl_rule *r, uint8_t proto)
+{
+	meta(r, NFT_META_L4PROTO);
+	u8_eq(r, proto);
+}
+
+static void ct_state(struct nftnl_rule *r, uint32_t bits)
+{
+	struct nftnl_expr *e = expr("ct");
+	uint32_t zero = 0;
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	bitwise(r, &bits, 4);
+	cmp(r, NFT_CMP_NEQ, &zero, 4);
+}
+
+/* --- the batch -------------------------------------------------------------- */
+
+#define BATCH_MSGS 512
+
+struct batch {
+	struct mnl_nlmsg_batch *b;
+	char *buf;
+	uint32_t seq, seq0;
+	int overflow;
+	char what[BATCH_MSGS][48];	/* each message, for error messages */
+};
+
+static void batch_say(struct batch *bt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void batch_say(struct batch *bt, const char *fmt, ...)
+{
+	uint32_t i = bt->seq - bt->seq0;
+	va_list ap;
+
+	if (i >= BATCH_MSGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(bt->what[i], sizeof bt->what[i], fmt, ap);
+	va_end(ap);
+}
+
+static void batch_start(struct batch *bt)
+{
+	size_t size = 256 * 1024;
+
+	bt->buf = fcm_malloc(size);
+	bt->b = mnl_nlmsg_batch_start(bt->buf, size);
+	memset(bt->what, 0, sizeof bt->what);
+	bt->seq = bt->seq0 = (uint32_t)time(NULL);
+	bt->overflow = 0;
+	nftnl_batch_begin(mnl_nlmsg_batch_current(bt->b), bt->seq++);
+	mnl_nlmsg_batch_next(bt->b);
+}
+
+static void batch_next(struct batch *bt)
+{
+	if (!mnl_nlmsg_batch_next(bt->b))
+		bt->overflow = 1;
+}
+
+static void batch_table(struct batch *bt, uint16_t type, uint16_t family)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!t)
+		fcm_die_nomem();
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, FCM_NFT_TABLE);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+	batch_say(bt, "%s table %s fcm", type == NFT_MSG_NEWTABLE ? "add" : "delete",
+	    family == NFPROTO_BRIDGE ? "bridge" : "inet");
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt->b), type, family,
+	    (type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0) | NLM_F_ACK, bt->seq++);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	batch_next(bt);
+}
+
+static void batch_chain(struct batch *bt, uint16_t family, const char *name,
+    const char *type, uint32_t hook, int32_t prio)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!c)
+		fcm_die_nomem();
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, FCM_NFT_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, family);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	batch_say(bt, "add chain %s fcm %s", family == NFPROTO_BRIDGE ? "bridge" : "inet", name);
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt->b), NFT_MSG_NEWCHAIN, family,
+	    NLM_F_CREATE | NLM_F_ACK, bt->seq++);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	batch_next(bt);
+}
+
+static struct nftnl_rule *rule(uint16_t family, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (!r)
+		fcm_die_nomem();
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, FCM_NFT_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
+	return r;
+}
+
+static void batch_rule(struct batch *bt, struct nftnl_rule *r)
+{
+	struct nlmsghdr *nlh;
+	uint32_t fam = nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY);
+	uint32_t i = bt->seq - bt->seq0;
+
+	batch_say(bt, "add rule %s fcm %s #%u", fam == NFPROTO_BRIDGE ? "bridge" : "inet",
+	    nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), i);
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt->b), NFT_MSG_NEWRULE,
+	    (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY),
+	    NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, bt->seq++);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	batch_next(bt);
+}
+
+/* Send the batch, read every answer; the first error wins. */
+static int batch_send(struct batch *bt, const char *what)
+{
+	struct mnl_socket *nl;
+	char rbuf[MNL_SOCKET_BUFFER_SIZE];
+	char failed[64] = "";
+	uint32_t portid;
+	int ret, err = 0;
+
+	if (bt->overflow) {
+		free(bt->buf);
+		mnl_nlmsg_batch_stop(bt->b);
+		return fcm_net_fail(strerror(E2BIG), "unable to %s", what);
+	}
+	nftnl_batch_end(mnl_nlmsg_batch_current(bt->b), bt->seq++);
+	mnl_nlmsg_batch_next(bt->b);
+
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt->b), mnl_nlmsg_batch_size(bt->b)) < 0) {
+		err = errno;
+		goto out;
+	}
+	/* The kernel handles the batch within sendmsg: every answer is queued. */
+	for (;;) {
+		ret = (int)recv(mnl_socket_get_fd(nl), rbuf, sizeof rbuf, MSG_DONTWAIT);
+		if (ret < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && !err)
+				err = errno;
+			break;
+		}
+		if (ret == 0)
+			break;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(h, ret);
+		    h = mnl_nlmsg_next(h, &ret)) {
+			struct nlmsgerr *ne;
+			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_pid != portid)
+				continue;
+			ne = mnl_nlmsg_get_payload(h);
+			if (ne->error && !err) {
+				uint32_t i = h->nlmsg_seq - bt->seq0;
+				err = -ne->error;
+				if (i < BATCH_MSGS && bt->what[i][0])
+					snprintf(failed, sizeof failed, " (%s)", bt->what[i]);
+			}
+		}
+	}
+out:
+	if (nl)
+		mnl_socket_close(nl);
+	mnl_nlmsg_batch_stop(bt->b);
+	free(bt->buf);
+	if (err)
+		return fcm_net_fail(strerror(err), "unable to %s%s", what, failed);
+	return 0;
+}
+
+/* Make sure the table exists, then delete it: no error when it was absent. */
+static void batch_drop(struct batch *bt, uint16_t family)
+{
+	batch_table(bt, NFT_MSG_NEWTABLE, family);
+	batch_table(bt, NFT_MSG_DELTABLE, family);
+}
+
+int fcm_nft_apply(const struct fcm_nft_conf *c)
+{
+	const char *br = c->bridge;
+	struct nftnl_rule *r;
+	struct batch bt;
+	size_t i;
+
+	batch_start(&bt);
+	batch_drop(&bt, NFPROTO_INET);
+	batch_drop(&bt, NFPROTO_BRIDGE);
+
+	/* table inet fcm */
+	batch_table(&bt, NFT_MSG_NEWTABLE, NFPROTO_INET);
+	batch_chain(&bt, NFPROTO_INET, "postrouting", "nat", NF_INET_POST_ROUTING, NF_IP_PRI_NAT_SRC);
+	batch_chain(&bt, NFPROTO_INET, "forward", "filter", NF_INET_FORWARD, NF_IP_PRI_FILTER);
+	batch_chain(&bt, NFPROTO_INET, "input", "filter", NF_INET_LOCAL_IN, NF_IP_PRI_FILTER);
+
+	/* ip saddr SUBNET oifname != BRIDGE masquerade */
+	r = rule(NFPROTO_INET, "postrouting");
+	ipv4(r);
+	ip_in(r, 12, c->net, c->mask);
+	ifname(r, NFT_META_OIFNAME, NFT_CMP_NEQ, br);
+	nftnl_rule_add_expr(r, expr("masq"));
+	batch_rule(&bt, r);
+
+	/* iifname BRIDGE oifname BRIDGE drop: no VM-to-VM through the gateway */
+	r = rule(NFPROTO_INET, "forward");
+	ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, br);
+	ifname(r, NFT_META_OIFNAME, NFT_CMP_EQ, br);
+	verdict(r, NF_DROP);
+	batch_rule(&bt, r);
+	/* iifname BRIDGE ip saddr SUBNET accept: VMs go out */
+	r = rule(NFPROTO_INET, "forward");
+	ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, br);
+	ipv4(r);
+	ip_in(r, 12, c->net, c->mask);
+	verdict(r, NF_ACCEPT);
+	batch_rule(&bt, r);
+	/* iifname BRIDGE drop: spoofed sources, IPv6 */
+	r = rule(NFPROTO_INET, "forward");
+	ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, br);
+	verdict(r, NF_DROP);
+	batch_rule(&bt, r);
+	/* oifname BRIDGE ct state established,related accept: replies come back */
+	r = rule(NFPROTO_INET, "forward");
+	ifname(r, NFT_META_OIFNAME, NFT_CMP_EQ, br);
+	ct_state(r, CT_ESTABLISHED | CT_RELATED);
+	verdict(r, NF_ACCEPT);
+	batch_rule(&bt, r);
+	/* oifname BRIDGE drop: nothing new from outside into the VMs */
+	r = rule(NFPROTO_INET, "forward");
+	ifname(r, NFT_META_OIFNAME, NFT_CMP_EQ, br);
+	verdict(r, NF_DROP);
+	batch_rule(&bt, r);
+
+	/* iifname BRIDGE ct state established,related accept: answers to the host */
+	r = rule(NFPROTO_INET, "input");
+	ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, br);
+	ct_state(r, CT_ESTABLISHED | CT_RELATED);
+	verdict(r, NF_ACCEPT);
+	batch_rule(&bt, r);
+	/* iifname BRIDGE ip daddr GATEWAY icmp type echo-request accept */
+	r = rule(NFPROTO_INET, "input");
+	ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, br);
+	ipv4(r);
+	ip_in(r, 16, c->gateway, 0xffffffffu);
+	l4proto(r, IPPROTO_ICMP);
+	payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+	u8_eq(r, 8);
+	verdict(r, NF_ACCEPT);
+	batch_rule(&bt, r);
+	/* iifname BRIDGE ip daddr GATEWAY tcp|udp dport PORT accept */
+	for (i = 0; i < c->ntcp + c->nudp; i++) {
+		int tcp = i < c->ntcp;
+		uint16_t port = htons(tcp ? c->tcp[i] : c->udp[i - c->ntcp]);
+
+		r = rule(NFPROTO_INET, "input");
+		ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, br);
+		ipv4(r);
+		ip_in(r, 16, c->gateway, 0xffffffffu);
+		l4proto(r, tcp ? IPPROTO_TCP : IPPROTO_UDP);
+		payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+		cmp(r, NFT_CMP_EQ, &port, 2);
+		verdict(r, NF_ACCEPT);
+		batch_rule(&bt, r);
+	}
+	/* iifname BRIDGE drop: no other host service */
+	r = rule(NFPROTO_INET, "input");
+	ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, br);
+	verdict(r, NF_DROP);
+	batch_rule(&bt, r);
+
+	/* table bridge fcm: no frame is bridged from or to an fcm tap, so VMs
+	 * reach only the bridge itself (the gateway), never each other.  (meta
+	 * ibrname would say "any port of our bridge", but needs
+	 * CONFIG_NFT_BRIDGE_META, which not every kernel has; the taps' names
+	 * are fcm's own.) */
+	batch_table(&bt, NFT_MSG_NEWTABLE, NFPROTO_BRIDGE);
+	batch_chain(&bt, NFPROTO_BRIDGE, "forward", "filter", NF_BR_FORWARD, NF_BR_PRI_FILTER_BRIDGED);
+	r = rule(NFPROTO_BRIDGE, "forward");
+	ifprefix(r, NFT_META_IIFNAME, c->tap_prefix);
+	verdict(r, NF_DROP);
+	batch_rule(&bt, r);
+	r = rule(NFPROTO_BRIDGE, "forward");
+	ifprefix(r, NFT_META_OIFNAME, c->tap_prefix);
+	verdict(r, NF_DROP);
+	batch_rule(&bt, r);
+
+	return batch_send(&bt, "load nftables tables inet fcm and bridge fcm");
+}
+
+int fcm_nft_delete(void)
+{
+	struct batch bt;
+
+	batch_start(&bt);
+	batch_drop(&bt, NFPROTO_INET);
+	batch_drop(&bt, NFPROTO_BRIDGE);
+	return batch_send(&bt, "delete nftables tables inet fcm and bridge fcm");
+}
+
+int fcm_nft_table_exists(const char *family)
+{
+	uint16_t fam = !strcmp(family, "bridge") ? NFPROTO_BRIDGE : NFPROTO_INET;
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t portid, seq = (uint32_t)time(NULL);
+	int ret, e;
+
+	if (!t)
+		fcm_die_nomem();
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, FCM_NFT_TABLE);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, fam, NLM_F_ACK, seq);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	portid = mnl_socket_get_portid(nl);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		goto fail;
+	do {
+		ret = (int)mnl_socket_recvfrom(nl, buf, sizeof buf);
+		if (ret <= 0)
+			goto fail;
+		ret = mnl_cb_run(buf, (size_t)ret, seq, portid, NULL, NULL);
+	} while (ret > 0);
+	if (ret < 0) {
+		if (errno == ENOENT) {
+			mnl_socket_close(nl);
+			return 0;
+		}
+		goto fail;
+	}
+	mnl_socket_close(nl);
+	return 1;
+fail:
+	e = errno;
+	if (nl)
+		mnl_socket_close(nl);
+	return fcm_net_fail(strerror(e), "unable to look up nftables table %s fcm", family);
+}

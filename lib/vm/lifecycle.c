@@ -1,0 +1,241 @@
+/* lifecycle.c — linking, waiting for, and taking apart VMs. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/atomic.h"
+#include "core/err.h"
+#include "vm/expose.h"
+#include "core/jsonl.h"
+#include "vm/lifecycle.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "core/rmtree.h"
+#include "core/run.h"
+#include "vm/svc.h"
+
+void fcm_need_daemon(void)
+{
+	if (!fcm_svscan_running())
+		fcm_die(FCM_EXIT_TEMP, "fcm daemon is not running on %s: start it with 'fcm daemon' (as root)",
+		    fcm_root());
+}
+
+int fcm_proxy_enabled(void)
+{
+	const char *e = getenv("FCM_PROXY");
+	char *helper;
+	int ok;
+
+	if (e && !strcmp(e, "off"))
+		return 0;
+	helper = fcm_helper("proxy");
+	ok = access(helper, X_OK) == 0;
+	free(helper);
+	return ok;
+}
+
+long fcm_boot_timeout(void)
+{
+	const char *e = getenv("FCM_BOOT_TIMEOUT");
+	long t = e ? strtol(e, NULL, 10) : 0;
+
+	return t > 0 ? t : 300;
+}
+
+int fcm_vm_link(const char *id, char *err, size_t errlen)
+{
+	char *scan = fcm_scandir();
+	char *svc = fcm_vm_svcdir(id);
+	char *name = fcm_asprintf("vm-%s", id);
+	char *argv[] = { "s6-svlink", "-t", "10000", scan, svc, name, NULL };
+	char *link = fcm_asprintf("%s/%s", scan, name);
+	struct stat st;
+	int r = 0;
+
+	if (lstat(link, &st) == 0) {
+		/* Already linked: make sure s6-svscan has seen it. */
+		char *a[] = { "s6-svscanctl", "-a", scan, NULL };
+		fcm_run(a);
+	} else if ((r = fcm_run(argv)) != 0) {
+		snprintf(err, errlen, "unable to link service %s into %s (s6-svlink exit %d)", svc, scan, r);
+		r = -1;
+	}
+	free(scan);
+	free(svc);
+	free(name);
+	free(link);
+	return r;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+char *fcm_vm_log_tail(const char *id)
+{
+	/* The VMM's last words: the last line that is not fcm-fc's own
+	 * narration ("info:", crash counting), without s6-log's timestamp. */
+	char *path = fcm_path("vms/%s/log/current", id);
+	char *text = fcm_read_file(path, 4 << 20, NULL);
+	char *line = NULL, *save = NULL;
+
+	free(path);
+	if (!text)
+		return NULL;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (strlen(l) > 30 && l[4] == '-' && l[10] == ' ' && l[29] == ' ')
+			l += 30;
+		while (*l == ' ' || *l == '\r')
+			l++;
+		if (!*l || (!strncmp(l, "fcm-fc ", 7) && (strstr(l, ": info: ") || strstr(l, "VMM died"))))
+			continue;
+		free(line);
+		line = fcm_strdup(l);
+	}
+	free(text);
+	if (line) {
+		size_t n = strlen(line);
+		while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
+			line[--n] = '\0';
+	}
+	return line;
+}
+
+int fcm_vm_wait_ready(const char *id, long timeout, char *err, size_t errlen)
+{
+	char *svc = fcm_vm_svcdir(id);
+	char *crashes = fcm_path("vms/%s/crashes", id);
+	time_t end = time(NULL) + timeout;
+	struct fcm_svc_status st;
+	int r = -1;
+
+	for (;;) {
+		if (fcm_svc_status(svc, &st) == 0 && st.supervised && st.pid && st.ready) {
+			r = 0;
+			break;
+		}
+		if (access(crashes, F_OK) == 0) {
+			char *tail = fcm_vm_log_tail(id);
+			snprintf(err, errlen, "the VM did not start: %s", tail ? tail : "its VMM exited (see 'fcm logs')");
+			free(tail);
+			break;
+		}
+		if (time(NULL) >= end) {
+			snprintf(err, errlen, "the VM was not ready within %ld s (no answer from its sshd): see 'fcm logs'; FCM_BOOT_TIMEOUT sets the limit",
+			    timeout);
+			break;
+		}
+		sleep_ms(100);
+	}
+	free(svc);
+	free(crashes);
+	return r;
+}
+
+int fcm_vm_wait_down(const char *id, long timeout)
+{
+	char *svc = fcm_vm_svcdir(id);
+	time_t end = time(NULL) + timeout;
+	struct fcm_svc_status st;
+	int r = -1;
+
+	for (;;) {
+		if (fcm_svc_status(svc, &st) < 0 || !st.supervised || (!st.pid && !st.finishing)) {
+			r = 0;
+			break;
+		}
+		if (time(NULL) >= end)
+			break;
+		sleep_ms(100);
+	}
+	free(svc);
+	return r;
+}
+
+static void step(const char *what, jv reply, int *failed)
+{
+	if (!fcm_reply_ok(reply)) {
+		fcm_warn("unable to %s: %s", what, fcm_reply_error(reply));
+		*failed = 1;
+	}
+	jv_free(reply);
+}
+
+static jv id_req(const char *op, const char *id)
+{
+	return jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string(op)),
+	    jv_string("id"), jv_string(id));
+}
+
+int fcm_vm_teardown(const char *id, const char *name)
+{
+	char *scan = fcm_scandir();
+	char *link = fcm_asprintf("%s/vm-%s", scan, id);
+	char *dir = fcm_path("vms/%s", id);
+	char *helper;
+	struct stat st;
+	int failed = 0;
+
+	if (fcm_id_check(id) < 0) {
+		fcm_warn("refusing to take apart '%.64s': not a VM id", id);
+		return -1;
+	}
+	/* 1. The service: stop it and unlink it (s6-svunlink waits for s6-supervise). */
+	if (lstat(link, &st) == 0) {
+		char *tname = fcm_asprintf("vm-%s", id);
+		char *argv[] = { "s6-svunlink", "-t", "90000", scan, tname, NULL };
+		if (fcm_svscan_running()) {
+			int r = fcm_run(argv);
+			if (r != 0)
+				fcm_warn("s6-svunlink %s exited %d", tname, r);
+		}
+		if (unlink(link) < 0 && errno != ENOENT) {
+			fcm_warn_sys("unable to remove %s", link);
+			failed = 1;
+		}
+		free(tname);
+	}
+	/* 2. Network: tap and lease. */
+	helper = fcm_helper("net");
+	if (access(helper, X_OK) == 0) {
+		step("delete the VM's tap", fcm_call("net", id_req("tap-del", id)), &failed);
+		step("free the VM's address", fcm_call("net", id_req("free", id)), &failed);
+	}
+	free(helper);
+	/* 3. Git repo. */
+	helper = fcm_helper("repo");
+	if (name && access(helper, X_OK) == 0)
+		step("delete the VM's git repo", fcm_call("repo",
+		    jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string("delete")),
+		    jv_string("name"), jv_string(name))), &failed);
+	free(helper);
+	/* 4. Disk and directory. */
+	helper = fcm_helper("disk");
+	if (access(helper, X_OK) == 0)
+		step("delete the VM's disk", fcm_call("disk", id_req("delete", id)), &failed);
+	free(helper);
+	if (fcm_rm_tree(dir) < 0) {
+		fcm_warn_sys("unable to remove %s", dir);
+		failed = 1;
+	}
+	/* 5. Its route, if a proxy is in use. */
+	if (fcm_proxy_enabled()) {
+		jv r = fcm_proxy_sync();
+		if (!fcm_reply_ok(r))
+			fcm_warn("unable to update the proxy: %s", fcm_reply_error(r));
+		jv_free(r);
+	}
+	free(scan);
+	free(link);
+	free(dir);
+	return failed ? -1 : 0;
+}

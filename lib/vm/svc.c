@@ -1,0 +1,191 @@
+/* svc.c — reading s6-supervise status, writing VM service directories. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <skalibs/djbunix.h>
+
+#include "core/atomic.h"
+#include "core/err.h"
+#include "core/jsonl.h"
+#include "core/paths.h"
+#include "core/run.h"
+#include "vm/svc.h"
+
+char *fcm_scandir(void)
+{
+	return fcm_path("scan");
+}
+
+char *fcm_vm_svcdir(const char *id)
+{
+	return fcm_path("vms/%s/service", id);
+}
+
+int fcm_svscan_running(void)
+{
+	/* A reader holds the control fifo open exactly while s6-svscan runs. */
+	char *ctl = fcm_path("scan/.s6-svscan/control");
+	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+	free(ctl);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+static uint64_t be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
+{
+	/* s6 2.11 status: tain stamp (12), tain readystamp (12), pid (8, big
+	 * endian), wstat (2, big endian), flags (1): paused 1, finishing 2,
+	 * wantup 4, ready 8. */
+	unsigned char b[35];
+	char *path = fcm_asprintf("%s/supervise/status", svcdir);
+	char *lock = fcm_asprintf("%s/supervise/lock", svcdir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	memset(st, 0, sizeof *st);
+	free(path);
+	if (fd < 0) {
+		free(lock);
+		return -1;
+	}
+	n = read(fd, b, sizeof b);
+	close(fd);
+	if (n != (ssize_t)sizeof b) {
+		free(lock);
+		return -1;
+	}
+	st->since = (int64_t)(be64(b) - 4611686018427387914ULL);	/* TAI64 - 10 s */
+	st->pid = (pid_t)be64(b + 24);
+	st->wstat = (b[32] << 8) | b[33];
+	st->paused = b[34] & 1;
+	st->finishing = !!(b[34] & 2);
+	st->want_up = !!(b[34] & 4);
+	st->ready = !!(b[34] & 8);
+	/* Is a supervisor alive?  It holds supervise/lock. */
+	fd = open(lock, O_RDONLY | O_CLOEXEC);
+	free(lock);
+	if (fd >= 0) {
+		/* A read lock: the fd is read-only, and s6-supervise holds a write lock. */
+		st->supervised = fd_lock(fd, 0, 1) == 0;
+		close(fd);
+	}
+	if (!st->supervised) {
+		st->pid = 0;
+		st->ready = 0;
+	}
+	return 0;
+}
+
+const char *fcm_vm_state(jv rec)
+{
+	const char *id = fcm_get_str(rec, "id");
+	const char *state = fcm_get_str(rec, "state");
+	struct fcm_svc_status st;
+	char *dir;
+
+	if (!id)
+		return "unknown";
+	if (state && (!strcmp(state, "creating") || !strcmp(state, "failed") ||
+	    !strcmp(state, "destroying")))
+		return state;
+	dir = fcm_vm_svcdir(id);
+	if (fcm_svc_status(dir, &st) < 0 || !st.supervised) {
+		free(dir);
+		return "stopped";
+	}
+	free(dir);
+	if (st.pid && st.ready && st.want_up)
+		return "running";
+	if (st.pid && st.want_up)
+		return "starting";
+	if (st.pid)
+		return "stopping";
+	if (st.want_up)
+		return "starting";	/* between a death and the restart */
+	return "stopped";
+}
+
+static int write_exec(const char *dir, const char *name, const char *text)
+{
+	char *p = fcm_asprintf("%s/%s", dir, name);
+	int r = fcm_write_atomic(p, text, strlen(text), 0755);
+
+	free(p);
+	return r;
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char *p = fcm_asprintf("%s/%s", dir, name);
+	int r = fcm_write_atomic(p, text, strlen(text), 0644);
+
+	free(p);
+	return r;
+}
+
+int fcm_svc_make(const char *id, int down)
+{
+	/* The scripts hold only validated paths (fcm_root's charset) and the
+	 * id ([a-z0-9]{8}): nothing from a user reaches a shell. */
+	char *dir = fcm_vm_svcdir(id);
+	char *logdir = fcm_asprintf("%s/log", dir);
+	char *fc = fcm_helper("fc");
+	char *vmlog = fcm_path("vms/%s/log", id);
+	char *run = fcm_asprintf(
+	    "#!/bin/sh\n# fcm VM %s: written by fcm, do not edit\n"
+	    "FCM_ROOT=%s\nexport FCM_ROOT\nexec 2>&1\nexec %s run %s\n",
+	    id, fcm_root(), fc, id);
+	char *finish = fcm_asprintf(
+	    "#!/bin/sh\nFCM_ROOT=%s\nexport FCM_ROOT\nexec %s finish %s \"$@\"\n",
+	    fcm_root(), fc, id);
+	char *logrun = fcm_asprintf(
+	    "#!/bin/sh\nexec s6-log -b n10 s1000000 T %s\n", vmlog);
+	int r = -1;
+
+	if (fcm_mkdirs(logdir, 0755) < 0 || fcm_mkdirs(vmlog, 0755) < 0)
+		goto out;
+	if (down > 0 && write_file(dir, "down", "") < 0)
+		goto out;
+	if (write_exec(dir, "run", run) < 0 || write_exec(dir, "finish", finish) < 0 ||
+	    write_file(dir, "notification-fd", "3\n") < 0 ||
+	    /* fcm-fc turns SIGTERM into a graceful guest shutdown; s6 kills
+	     * only after this long. */
+	    write_file(dir, "timeout-kill", "60000\n") < 0 ||
+	    write_file(dir, "timeout-finish", "10000\n") < 0 ||
+	    write_exec(logdir, "run", logrun) < 0)
+		goto out;
+	r = 0;
+out:
+	free(dir);
+	free(logdir);
+	free(fc);
+	free(vmlog);
+	free(run);
+	free(finish);
+	free(logrun);
+	return r;
+}
+
+int fcm_svc_ctl(const char *svcdir, const char *opt)
+{
+	char *argv[] = { "s6-svc", (char *)opt, (char *)svcdir, NULL };
+
+	return fcm_run(argv);
+}

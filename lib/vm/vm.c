@@ -1,0 +1,157 @@
+/* vm.c — VM records on disk. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/atomic.h"
+#include "core/err.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "core/name.h"
+#include "core/paths.h"
+#include "vm/vm.h"
+
+char *fcm_vm_dir(const char *id)
+{
+	return fcm_path("vms/%s", id);
+}
+
+jv fcm_vm_load(const char *id)
+{
+	char *path;
+	jv rec;
+
+	if (fcm_id_check(id) < 0)
+		return jv_invalid_with_msg(jv_string_fmt("'%.64s' is not a VM id", id));
+	path = fcm_path("vms/%s/config.json", id);
+	rec = fcm_read_json(path);
+	free(path);
+	if (jv_is_valid(rec) && jv_get_kind(rec) != JV_KIND_OBJECT) {
+		jv_free(rec);
+		return jv_invalid_with_msg(jv_string_fmt("the record of VM %s is not a JSON object", id));
+	}
+	return rec;
+}
+
+static int by_created(const void *a, const void *b)
+{
+	const jv *x = a, *y = b;
+	jv cx = jv_object_get(jv_copy(*x), jv_string("created_at"));
+	jv cy = jv_object_get(jv_copy(*y), jv_string("created_at"));
+	double dx = jv_get_kind(cx) == JV_KIND_NUMBER ? jv_number_value(cx) : 0;
+	double dy = jv_get_kind(cy) == JV_KIND_NUMBER ? jv_number_value(cy) : 0;
+	int r = dx < dy ? -1 : dx > dy;
+
+	jv_free(cx);
+	jv_free(cy);
+	if (!r) {
+		const char *nx = fcm_get_str(*x, "name"), *ny = fcm_get_str(*y, "name");
+		r = strcmp(nx ? nx : "", ny ? ny : "");
+	}
+	return r;
+}
+
+jv fcm_vm_list(void)
+{
+	char *dir = fcm_path("vms");
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	jv *recs = NULL;
+	size_t n = 0, cap = 0;
+	jv out = jv_array();
+
+	if (!d) {
+		free(dir);
+		return out;
+	}
+	while ((e = readdir(d))) {
+		if (fcm_id_check(e->d_name) < 0)
+			continue;
+		jv rec = fcm_vm_load(e->d_name);
+		if (!jv_is_valid(rec)) {
+			jv msg = jv_invalid_get_msg(rec);
+			/* A directory without a record is a VM being made or removed. */
+			if (errno != ENOENT)
+				fcm_warn("skipping VM %s: %s", e->d_name,
+				    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "bad record");
+			jv_free(msg);
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			recs = realloc(recs, cap * sizeof *recs);
+			if (!recs)
+				fcm_die_nomem();
+		}
+		recs[n++] = rec;
+	}
+	closedir(d);
+	free(dir);
+	if (n)
+		qsort(recs, n, sizeof *recs, by_created);
+	for (size_t i = 0; i < n; i++)
+		out = jv_array_append(out, recs[i]);
+	free(recs);
+	return out;
+}
+
+jv fcm_vm_find(const char *ref)
+{
+	char why[256];
+	jv list, found = jv_invalid();
+
+	if (fcm_id_check(ref) == 0) {
+		jv rec = fcm_vm_load(ref);
+		if (jv_is_valid(rec))
+			return rec;
+		jv_free(rec);
+	}
+	if (fcm_name_check(ref, why, sizeof why) < 0)
+		return jv_invalid_with_msg(jv_string(why));
+	list = fcm_vm_list();
+	jv_array_foreach(list, i, rec) {
+		const char *name = fcm_get_str(rec, "name");
+		if (!jv_is_valid(found) && name && !strcmp(name, ref))
+			found = jv_copy(rec);
+		jv_free(rec);
+	}
+	jv_free(list);
+	if (!jv_is_valid(found)) {
+		jv_free(found);
+		return jv_invalid_with_msg(jv_string_fmt("no VM named '%s' (see 'fcm ls')", ref));
+	}
+	return found;
+}
+
+int fcm_vm_name_taken(const char *name)
+{
+	jv rec = fcm_vm_find(name);
+	int taken = jv_is_valid(rec);
+
+	jv_free(rec);
+	return taken;
+}
+
+int fcm_vm_save(jv rec)
+{
+	const char *id = fcm_get_str(rec, "id");
+	char *path;
+	int r;
+
+	if (!id || fcm_id_check(id) < 0) {
+		jv_free(rec);
+		errno = EINVAL;
+		return -1;
+	}
+	path = fcm_path("vms/%s/config.json", id);
+	r = fcm_write_json_atomic(path, rec, 0644);
+	free(path);
+	return r;
+}
+
+int fcm_vm_table_lock(void)
+{
+	return fcm_lock_dir("vms", 0755);
+}
