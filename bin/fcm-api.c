@@ -1475,7 +1475,7 @@ static unsigned env_num(const char *name, unsigned def, unsigned min, unsigned m
 		return def;
 	v = strtoul(s, &end, 10);
 	if (*end || v < min || v > max)
-		fcm_die(FCM_EXIT_USAGE, "%s must be a whole number from %u to %u", name, min, max);
+		fcm_die(FCM_E_USAGE, "%s must be a whole number from %u to %u", name, min, max);
 	return (unsigned)v;
 }
 
@@ -1535,7 +1535,7 @@ int main(int argc, char **argv)
 			char *end;
 			long fd = strtol(optarg, &end, 10);
 			if (!*optarg || *end || fd < 3 || fd > 1000)
-				fcm_die(FCM_EXIT_USAGE, "--notify takes a file descriptor from 3 to 1000");
+				fcm_die(FCM_E_USAGE, "--notify takes a file descriptor from 3 to 1000");
 			notify_fd = (int)fd;
 			break;
 		}
@@ -1543,15 +1543,15 @@ int main(int argc, char **argv)
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		}
 	}
 	if (optind != argc)
-		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 	if (!listen_at || !*listen_at)
 		listen_at = FCM_API_LISTEN_DEFAULT;
 	if (fcm_http_listen_parse(listen_at, &addr, &addrlen, &v6, err, sizeof err) < 0)
-		fcm_die(FCM_EXIT_USAGE, "%s", err);
+		fcm_die(FCM_E_USAGE, "%s", err);
 	conn_limit = env_num("FCM_API_MAX_CONN", conn_limit, 1, 100000);
 	conn_timeout = env_num("FCM_API_TIMEOUT", conn_timeout, 1, 86400);
 	jobs_max = env_num("FCM_API_MAX_JOBS", jobs_max, 1, 4096);
@@ -1561,7 +1561,7 @@ int main(int argc, char **argv)
 
 	fcm_root();
 	if (fcm_admin_token_ensure(err, sizeof err) < 0)
-		fcm_die(FCM_EXIT_TEMP, "%s", err);
+		fcm_die(FCM_E_INTERNAL, "%s", err);
 	setenv("FCM_CALLER", "fcm-api", 1);
 
 	/* Room for every connection, console and command pipe. */
@@ -1574,7 +1574,7 @@ int main(int argc, char **argv)
 	}
 
 	if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to make the self-pipe");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make the self-pipe");
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -1598,12 +1598,12 @@ int main(int argc, char **argv)
 	    MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
 	    MHD_OPTION_END);
 	if (!daemon_)
-		fcm_die(FCM_EXIT_TEMP, "unable to listen on %s (in use, or not an address of this host?)", listen_at);
+		fcm_die(FCM_E_INTERNAL, "unable to listen on %s (in use, or not an address of this host?)", listen_at);
 	{
 		const union MHD_DaemonInfo *di = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD);
 		epfd = di ? di->epoll_fd : -1;
 		if (epfd < 0)
-			fcm_die(FCM_EXIT_BUG, "libmicrohttpd gave no epoll fd");
+			fcm_die(FCM_E_BUG, "libmicrohttpd gave no epoll fd");
 		di = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
 		char where[80];
 		snprintf(where, sizeof where, "%.*s:%u",
@@ -1656,7 +1656,7 @@ int main(int argc, char **argv)
 		if (stopping)
 			timeout = 100;
 		if (poll(ps.fds, ps.n, (int)timeout) < 0 && errno != EINTR)
-			fcm_die_sys(FCM_EXIT_TEMP, "poll");
+			fcm_die_sys(FCM_E_INTERNAL, "poll");
 		now = now_ms();
 
 		for (size_t i = 0; i < ps.n; i++) {

@@ -44,7 +44,7 @@ static int load(struct fcm_auth_config *c, jv *reply)
 	char err[512];
 
 	if (fcm_auth_config_load(c, err, sizeof err) < 0) {
-		*reply = fail_status(503, FCM_EXIT_USAGE, err);
+		*reply = fail_status(503, FCM_E_USAGE, err);
 		return -1;
 	}
 	return 0;
@@ -57,7 +57,7 @@ static int discover(const struct fcm_auth_config *c, jv *disco, jv *reply)
 
 	*disco = fcm_oidc_discover(c, &why, err, sizeof err);
 	if (!jv_is_valid(*disco)) {
-		*reply = fail_status(502, why == -2 ? FCM_EXIT_TEMP : FCM_EXIT_USAGE, err);
+		*reply = fail_status(502, why == -2 ? FCM_E_INTERNAL : FCM_E_USAGE, err);
 		return -1;
 	}
 	return 0;
@@ -72,7 +72,7 @@ static jv op_config(jv req)
 	jv reply, disco, flows = jv_array();
 
 	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
-		return fail_status(400, FCM_EXIT_USAGE, err);
+		return fail_status(400, FCM_E_USAGE, err);
 	if (load(&c, &reply) < 0)
 		return reply;
 	if (discover(&c, &disco, &reply) < 0) {
@@ -106,27 +106,27 @@ static jv op_device(jv req)
 	jv reply, disco, a;
 
 	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
-		return fail_status(400, FCM_EXIT_USAGE, err);
+		return fail_status(400, FCM_E_USAGE, err);
 	if (load(&c, &reply) < 0)
 		return reply;
 	if (discover(&c, &disco, &reply) < 0)
 		goto out;
 	url = fcm_get_str(disco, "device_authorization_endpoint");
 	if (!url || !fcm_oidc_url_ok(url)) {
-		reply = fail_status(400, FCM_EXIT_USAGE,
+		reply = fail_status(400, FCM_E_USAGE,
 		    "the issuer has no device flow (no device_authorization_endpoint): use the loopback flow (fcm login without --device)");
 		goto out_d;
 	}
 	a = fcm_oidc_post_form(&c, url, pairs, &status, err, sizeof err);
 	if (!jv_is_valid(a)) {
-		reply = fail_status(502, FCM_EXIT_TEMP, err);
+		reply = fail_status(502, FCM_E_INTERNAL, err);
 		goto out_d;
 	}
 	if (status != 200 || !fcm_get_str(a, "device_code") || !fcm_get_str(a, "user_code")) {
 		const char *e = fcm_get_str(a, "error"), *d = fcm_get_str(a, "error_description");
 		snprintf(err, sizeof err, "the issuer refused to start a device login: %.100s%s%.200s",
 		    e ? e : "no device_code in its answer", d ? ": " : "", d ? d : "");
-		reply = fail_status(502, FCM_EXIT_USAGE, err);
+		reply = fail_status(502, FCM_E_USAGE, err);
 		jv_free(a);
 		goto out_d;
 	}
@@ -164,31 +164,31 @@ static char *exchange(const struct fcm_auth_config *c, jv disco, const char *con
 	char *r;
 
 	if (!jv_is_valid(a)) {
-		*reply = fail_status(502, FCM_EXIT_TEMP, err);
+		*reply = fail_status(502, FCM_E_INTERNAL, err);
 		return NULL;
 	}
 	e = fcm_get_str(a, "error");
 	d = fcm_get_str(a, "error_description");
 	if (status != 200 || e) {
 		if (device && e && (!strcmp(e, "authorization_pending") || !strcmp(e, "slow_down"))) {
-			*reply = fail_status(428, FCM_EXIT_USAGE, "the login is not approved yet: waiting for the user");
+			*reply = fail_status(428, FCM_E_USAGE, "the login is not approved yet: waiting for the user");
 			*reply = jv_object_set(*reply, jv_string("pending"), jv_string(e));
 		} else if (device && e && !strcmp(e, "expired_token")) {
-			*reply = fail_status(401, FCM_EXIT_USAGE, "the device code expired before the login was approved: run 'fcm login --device' again");
+			*reply = fail_status(401, FCM_E_USAGE, "the device code expired before the login was approved: run 'fcm login --device' again");
 		} else if (device && e && !strcmp(e, "access_denied")) {
-			*reply = fail_status(401, FCM_EXIT_USAGE, "the login was denied at the issuer");
+			*reply = fail_status(401, FCM_E_USAGE, "the login was denied at the issuer");
 		} else {
 			snprintf(err, sizeof err, "the issuer refused the %s: %.60s%s%.200s",
 			    device ? "device code" : "authorization code", e ? e : "an HTTP error",
 			    d ? ": " : "", d ? d : "");
-			*reply = fail_status(status >= 500 ? 502 : 401, FCM_EXIT_USAGE, err);
+			*reply = fail_status(status >= 500 ? 502 : 401, FCM_E_USAGE, err);
 		}
 		jv_free(a);
 		return NULL;
 	}
 	id = fcm_get_str(a, "id_token");
 	if (!id) {
-		*reply = fail_status(502, FCM_EXIT_USAGE,
+		*reply = fail_status(502, FCM_E_USAGE,
 		    "the issuer answered no ID token: is the 'openid' scope allowed for this client?");
 		jv_free(a);
 		return NULL;
@@ -233,26 +233,26 @@ static jv op_login(jv req)
 	jv reply, disco = jv_invalid(), claims = jv_invalid(), user = jv_invalid();
 
 	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
-		return fail_status(400, FCM_EXIT_USAGE, err);
+		return fail_status(400, FCM_E_USAGE, err);
 	if (!!idt + !!code + !!dev != 1)
-		return fail_status(400, FCM_EXIT_USAGE,
+		return fail_status(400, FCM_E_USAGE,
 		    "give one of id_token, code (with code_verifier and redirect_uri) or device_code");
 	if (nonce && !str_ok(nonce, 1, 256))
-		return fail_status(400, FCM_EXIT_USAGE, "nonce must be 1-256 printable characters");
+		return fail_status(400, FCM_E_USAGE, "nonce must be 1-256 printable characters");
 	if (code) {
 		if (!str_ok(code, 1, 4096))
-			return fail_status(400, FCM_EXIT_USAGE, "code must be 1-4096 printable characters");
+			return fail_status(400, FCM_E_USAGE, "code must be 1-4096 printable characters");
 		/* RFC 7636: 43-128 characters; PKCE is required here. */
 		if (!str_ok(ver, 43, 128))
-			return fail_status(400, FCM_EXIT_USAGE, "code_verifier (PKCE, 43-128 characters) is required with a code");
+			return fail_status(400, FCM_E_USAGE, "code_verifier (PKCE, 43-128 characters) is required with a code");
 		if (!redir || strlen(redir) > 512 || !fcm_oidc_loopback_redirect_ok(redir))
-			return fail_status(400, FCM_EXIT_USAGE,
+			return fail_status(400, FCM_E_USAGE,
 			    "redirect_uri must be an http URL on a loopback address with a port (the loopback flow)");
 		if (!nonce)
-			return fail_status(400, FCM_EXIT_USAGE, "nonce is required with a code");
+			return fail_status(400, FCM_E_USAGE, "nonce is required with a code");
 	}
 	if (dev && !str_ok(dev, 1, 4096))
-		return fail_status(400, FCM_EXIT_USAGE, "device_code must be 1-4096 printable characters");
+		return fail_status(400, FCM_E_USAGE, "device_code must be 1-4096 printable characters");
 	if (load(&c, &reply) < 0)
 		return reply;
 	if (discover(&c, &disco, &reply) < 0)
@@ -271,12 +271,12 @@ static jv op_login(jv req)
 	}
 	k = fcm_oidc_verify(&c, disco, idtok, dev ? NULL : nonce, &claims, err, sizeof err);
 	if (k < 0) {
-		reply = fail_status(k == -2 ? 502 : 401, k == -2 ? FCM_EXIT_TEMP : FCM_EXIT_USAGE, err);
+		reply = fail_status(k == -2 ? 502 : 401, k == -2 ? FCM_E_INTERNAL : FCM_E_USAGE, err);
 		goto out;
 	}
 	if (fcm_users_login(&c, claims, &user, err, sizeof err) < 0 ||
 	    fcm_users_token_new(user, c.token_ttl, tok, &expires, err, sizeof err) < 0) {
-		reply = fail_status(500, FCM_EXIT_TEMP, err);
+		reply = fail_status(500, FCM_E_INTERNAL, err);
 		goto out;
 	}
 	jv u = jv_object();
@@ -307,7 +307,7 @@ static jv op_users(jv req)
 	char err[512];
 
 	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	return jv_object_set(fcm_ok(), jv_string("users"), fcm_users_list());
 }
 
@@ -321,9 +321,9 @@ static jv op_revoke(jv req)
 	int n;
 
 	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	if ((n = fcm_users_revoke_all(id)) < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "unable to read %s/tokens", fcm_root());
+		return fcm_fail(FCM_E_INTERNAL, "unable to read %s/tokens", fcm_root());
 	return jv_object_set(fcm_ok(), jv_string("revoked"), jv_number(n));
 }
 

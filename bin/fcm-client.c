@@ -85,7 +85,7 @@ static void setup_base(void)
 	u = curl_url();
 	if (!u || curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-		fcm_die(FCM_EXIT_USAGE, "FCM_HOST '%.200s' is not host:port or an http(s) URL", h);
+		fcm_die(FCM_E_USAGE, "FCM_HOST '%.200s' is not host:port or an http(s) URL", h);
 	{
 		char *q = NULL, *frag = NULL, *user = NULL;
 		int extra = curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK ||
@@ -95,7 +95,7 @@ static void setup_base(void)
 		curl_free(frag);
 		curl_free(user);
 		if (extra)
-			fcm_die(FCM_EXIT_USAGE, "FCM_HOST '%.200s' must be host:port or a URL without user, query or fragment", h);
+			fcm_die(FCM_E_USAGE, "FCM_HOST '%.200s' must be host:port or a URL without user, query or fragment", h);
 	}
 	if (!strncmp(base, "http://", 7) && !loopback_host(host) && !getenv("FCM_INSECURE"))
 		fcm_warn("FCM_HOST %s is plain http: the token crosses the network unencrypted (use https://, or set FCM_INSECURE=1 to silence this)",
@@ -121,7 +121,7 @@ static int token_file(const char *path, int warn_perms)
 	if (!fcm_token_syntax_ok(text, len)) {
 		explicit_bzero(text, len);
 		free(text);
-		fcm_die(FCM_EXIT_USAGE, "%s does not hold a token (64 hex digits)", path);
+		fcm_die(FCM_E_USAGE, "%s does not hold a token (64 hex digits)", path);
 	}
 	if (warn_perms && (st.st_mode & 077))
 		fcm_warn("%s is readable by others: chmod 600 %s", path, path);
@@ -138,7 +138,7 @@ static void setup_token(void)
 
 	if (t && *t) {
 		if (!fcm_token_syntax_ok(t, strlen(t)))
-			fcm_die(FCM_EXIT_USAGE, "FCM_TOKEN is not a token (64 hex digits)");
+			fcm_die(FCM_E_USAGE, "FCM_TOKEN is not a token (64 hex digits)");
 		memcpy(token, t, FCM_TOKEN_HEXLEN + 1);
 		return;
 	}
@@ -156,7 +156,7 @@ static void setup_token(void)
 		if (ok)
 			return;
 	}
-	fcm_die(FCM_EXIT_USAGE, "no token for %s: set FCM_TOKEN or write it to ~/.fcm-token (the host's admin token is in $FCM_ROOT/.token)",
+	fcm_die(FCM_E_USAGE, "no token for %s: set FCM_TOKEN or write it to ~/.fcm-token (the host's admin token is in $FCM_ROOT/.token)",
 	    host_setting);
 }
 
@@ -242,7 +242,7 @@ static char *request(const char *method, const char *path, const char *body, int
 	CURLcode rc;
 
 	if (!c)
-		fcm_die(FCM_EXIT_TEMP, "unable to start libcurl");
+		fcm_die(FCM_E_INTERNAL, "unable to start libcurl");
 	curl_common(c);
 	h = curl_slist_append(h, auth);
 	h = curl_slist_append(h, "Accept: application/json");
@@ -272,7 +272,7 @@ static char *request(const char *method, const char *path, const char *body, int
 	if (rc == CURLE_WRITE_ERROR && stream && code == 200)
 		exit(FCM_EXIT_TEMP);	/* stdout went away (a pipe closed) */
 	if (rc != CURLE_OK)
-		fcm_die(FCM_EXIT_TEMP, "unable to reach the fcm API at %s: %s", host_setting, curl_easy_strerror(rc));
+		fcm_die(FCM_E_INTERNAL, "unable to reach the fcm API at %s: %s", host_setting, curl_easy_strerror(rc));
 	if (code < 200 || code > 299) {
 		char *msg = error_of(code, &b);
 		fcm_die(exit_for(code), "%s", msg);
@@ -289,14 +289,14 @@ static jv request_json(const char *method, const char *path, const char *body)
 
 	free(text);
 	if (!jv_is_valid(v))
-		fcm_die(FCM_EXIT_TEMP, "the fcm API at %s gave a reply that is not JSON", host_setting);
+		fcm_die(FCM_E_INTERNAL, "the fcm API at %s gave a reply that is not JSON", host_setting);
 	return v;
 }
 
 static void write_json(jv v)
 {
 	if (fcm_jsonl_write(stdout, v) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
 }
 
 /* --- which VM ------------------------------------------------------------------ */
@@ -309,11 +309,11 @@ static char *vm_arg(const char *arg)
 	if (arg) {
 		/* The API checks too; checking here gives the local message. */
 		if (fcm_name_check(arg, why, sizeof why) < 0)
-			fcm_die(FCM_EXIT_USAGE, "%s", why);
+			fcm_die(FCM_E_USAGE, "%s", why);
 		return fcm_strdup(arg);
 	}
 	if (!getcwd(dir, sizeof dir))
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to find the current directory");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to find the current directory");
 	for (;;) {
 		char *p = fcm_asprintf("%s/.fcm", strcmp(dir, "/") ? dir : "");
 		if (access(p, R_OK) == 0) {
@@ -321,7 +321,7 @@ static char *vm_arg(const char *arg)
 			const char *name = jv_is_valid(dot) && jv_get_kind(dot) == JV_KIND_OBJECT ?
 			    fcm_get_str(dot, "name") : NULL;
 			if (!name || fcm_name_check(name, why, sizeof why) < 0)
-				fcm_die(FCM_EXIT_USAGE, "%s names no VM: name one (see 'fcm ls')", p);
+				fcm_die(FCM_E_USAGE, "%s names no VM: name one (see 'fcm ls')", p);
 			char *r = fcm_strdup(name);
 			jv_free(dot);
 			free(p);
@@ -335,7 +335,7 @@ static char *vm_arg(const char *arg)
 			break;
 		slash[slash == dir] = '\0';	/* "/a" -> "/", "/a/b" -> "/a" */
 	}
-	fcm_die(FCM_EXIT_USAGE, "no VM given and no .fcm file here: name a VM (see 'fcm ls')");
+	fcm_die(FCM_E_USAGE, "no VM given and no .fcm file here: name a VM (see 'fcm ls')");
 }
 
 static long parse_long(const char *opt, const char *s, long min, long max)
@@ -346,13 +346,13 @@ static long parse_long(const char *opt, const char *s, long min, long max)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (!*s || *end || errno || v < min || v > max)
-		fcm_die(FCM_EXIT_USAGE, "%s takes a whole number from %ld to %ld, not '%.32s'", opt, min, max, s);
+		fcm_die(FCM_E_USAGE, "%s takes a whole number from %ld to %ld, not '%.32s'", opt, min, max, s);
 	return v;
 }
 
 static _Noreturn void bad_option(char **argv, const char *usage)
 {
-	fcm_die(FCM_EXIT_USAGE, "unknown option or missing value '%.64s'; usage: %s", argv[optind - 1], usage);
+	fcm_die(FCM_E_USAGE, "unknown option or missing value '%.64s'; usage: %s", argv[optind - 1], usage);
 }
 
 /* --- the commands ---------------------------------------------------------------- */
@@ -386,7 +386,7 @@ static int cmd_create(int argc, char **argv)
 		switch (c) {
 		case 'N':
 			if (fcm_name_check(optarg, err, sizeof err) < 0)
-				fcm_die(FCM_EXIT_USAGE, "%s", err);
+				fcm_die(FCM_E_USAGE, "%s", err);
 			req = jv_object_set(req, jv_string("name"), jv_string(optarg));
 			break;
 		case 'c':
@@ -401,14 +401,14 @@ static int cmd_create(int argc, char **argv)
 			break;
 		case 'e':
 			if (fcm_port_parse(optarg, &port, err, sizeof err) < 0)
-				fcm_die(FCM_EXIT_USAGE, "--expose: %s", err);
+				fcm_die(FCM_E_USAGE, "--expose: %s", err);
 			req = jv_object_set(req, jv_string("expose"), jv_number((double)port));
 			break;
 		case 'E':
 			req = jv_object_set(req, jv_string("expose"), jv_false());
 			break;
 		case 'k':
-			fcm_die(FCM_EXIT_USAGE, "--ssh-key works on the host only: over the API, add keys with 'fcm keys' on the host");
+			fcm_die(FCM_E_USAGE, "--ssh-key works on the host only: over the API, add keys with 'fcm keys' on the host");
 		case 'o':
 			req = jv_object_set(req, jv_string("owner"), jv_string(optarg));
 			break;
@@ -425,7 +425,7 @@ static int cmd_create(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 	if (json_out)
 		fcm_err_json(1);
 	jv body = jv_dump_string(req, 0);
@@ -479,7 +479,7 @@ static int cmd_ls(int argc, char **argv)
 	} else {
 		list = request_json("GET", "/v1/vms", NULL);
 		if (jv_get_kind(list) != JV_KIND_ARRAY)
-			fcm_die(FCM_EXIT_TEMP, "the fcm API at %s gave a VM list that is not an array", host_setting);
+			fcm_die(FCM_E_INTERNAL, "the fcm API at %s gave a VM list that is not an array", host_setting);
 	}
 	out = jv_array();
 	jv_array_foreach(list, i, rec) {
@@ -532,7 +532,7 @@ static int cmd_action(const char *verb, int argc, char **argv)
 	if (json_out)
 		fcm_err_json(1);
 	if (argc - optind > 1)
-		fcm_die(FCM_EXIT_USAGE, "one VM at a time; usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "one VM at a time; usage: %s", usage);
 	vm = vm_arg(optind < argc ? argv[optind] : NULL);
 	if (!strcmp(verb, "destroy"))
 		r = request_json("DELETE", (path = fcm_asprintf("/v1/vms/%s", vm)), NULL);
@@ -574,7 +574,7 @@ static int cmd_logs(int argc, char **argv)
 			char *end;
 			lines = strtol(optarg, &end, 10);
 			if (!*optarg || *end || lines < 0 || lines > 1000000)
-				fcm_die(FCM_EXIT_USAGE, "-n takes a number of lines from 0 to 1000000, not '%.32s'", optarg);
+				fcm_die(FCM_E_USAGE, "-n takes a number of lines from 0 to 1000000, not '%.32s'", optarg);
 			break;
 		}
 		case 'D': deploy = 1; break;
@@ -586,7 +586,7 @@ static int cmd_logs(int argc, char **argv)
 		}
 	}
 	if (argc - optind > 1)
-		fcm_die(FCM_EXIT_USAGE, "one VM at a time; usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "one VM at a time; usage: %s", usage);
 	vm = vm_arg(optind < argc ? argv[optind] : NULL);
 	path = fcm_asprintf("/v1/vms/%s/logs?lines=%ld%s%s", vm, lines, follow ? "&follow=1" : "",
 	    deploy ? "&deploy=1" : "");
@@ -840,7 +840,7 @@ static void handshake(const char *path)
 	struct timespec ts;
 
 	if (fcm_ws_key_new(key) < 0 || fcm_ws_accept(key, accept) < 0)
-		fcm_die(FCM_EXIT_TEMP, "unable to make a WebSocket key");
+		fcm_die(FCM_E_INTERNAL, "unable to make a WebSocket key");
 	{
 		char *h = NULL, *port = NULL;
 		curl_url_set(u, CURLUPART_URL, base, 0);
@@ -873,7 +873,7 @@ static void handshake(const char *path)
 	free(req);
 	ws_drain(15000);
 	if (C.out.len)
-		fcm_die(FCM_EXIT_TEMP, "unable to send the console request to %s", host_setting);
+		fcm_die(FCM_E_INTERNAL, "unable to send the console request to %s", host_setting);
 	fcm_tty_buf_clear(&C.out);
 
 	/* The reply head, byte by byte up to the blank line (the frames that
@@ -884,18 +884,18 @@ static void handshake(const char *path)
 		size_t got = 0;
 		CURLcode rc;
 		if (hlen >= sizeof head - 1)
-			fcm_die(FCM_EXIT_TEMP, "the fcm API at %s gave too long a reply head", host_setting);
+			fcm_die(FCM_E_INTERNAL, "the fcm API at %s gave too long a reply head", host_setting);
 		rc = curl_easy_recv(C.c, head + hlen, 1, &got);
 		if (rc == CURLE_AGAIN) {
 			struct pollfd p = { .fd = C.fd, .events = POLLIN };
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			if (ts.tv_sec > deadline)
-				fcm_die(FCM_EXIT_TEMP, "the fcm API at %s did not answer the console request", host_setting);
+				fcm_die(FCM_E_INTERNAL, "the fcm API at %s did not answer the console request", host_setting);
 			poll(&p, 1, 1000);
 			continue;
 		}
 		if (rc != CURLE_OK || got == 0)
-			fcm_die(FCM_EXIT_TEMP, "the fcm API at %s closed the connection", host_setting);
+			fcm_die(FCM_E_INTERNAL, "the fcm API at %s closed the connection", host_setting);
 		hlen++;
 		if (hlen >= 4 && !memcmp(head + hlen - 4, "\r\n\r\n", 4))
 			break;
@@ -903,7 +903,7 @@ static void handshake(const char *path)
 	head[hlen] = '\0';
 	long code = 0;
 	if (sscanf(head, "HTTP/1.%*d %ld", &code) != 1)
-		fcm_die(FCM_EXIT_TEMP, "the fcm API at %s gave no HTTP reply", host_setting);
+		fcm_die(FCM_E_INTERNAL, "the fcm API at %s gave no HTTP reply", host_setting);
 	if (code != 101) {
 		/* An error: its JSON body follows (Content-Length). */
 		struct body b = { 0 };
@@ -927,12 +927,12 @@ static void handshake(const char *path)
 	}
 	char *acc = strcasestr(head, "\r\nSec-WebSocket-Accept:");
 	if (!acc)
-		fcm_die(FCM_EXIT_TEMP, "the fcm API at %s upgraded without Sec-WebSocket-Accept", host_setting);
+		fcm_die(FCM_E_INTERNAL, "the fcm API at %s upgraded without Sec-WebSocket-Accept", host_setting);
 	acc += strlen("\r\nSec-WebSocket-Accept:");
 	while (*acc == ' ' || *acc == '\t')
 		acc++;
 	if (strncmp(acc, accept, 28))
-		fcm_die(FCM_EXIT_TEMP, "the fcm API at %s gave a wrong Sec-WebSocket-Accept", host_setting);
+		fcm_die(FCM_E_INTERNAL, "the fcm API at %s gave a wrong Sec-WebSocket-Accept", host_setting);
 }
 
 static int cmd_console(int argc, char **argv)
@@ -961,7 +961,7 @@ static int cmd_console(int argc, char **argv)
 		case 'S': serial = 1; break;
 		case 'r': ro = 1; break;
 		case 'l': case 'k': case 'e':
-			fcm_die(FCM_EXIT_USAGE, "%s works on the host only, not over the API", argv[optind - 1]);
+			fcm_die(FCM_E_USAGE, "%s works on the host only, not over the API", argv[optind - 1]);
 		case 'h':
 			printf("usage: %s\n", usage);
 			return 0;
@@ -970,12 +970,12 @@ static int cmd_console(int argc, char **argv)
 		}
 	}
 	if (optind < argc - 1)
-		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind + 1], usage);
+		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind + 1], usage);
 	if (serial && session)
-		fcm_die(FCM_EXIT_USAGE, "--serial and --session go alone: the serial console is not a session");
+		fcm_die(FCM_E_USAGE, "--serial and --session go alone: the serial console is not a session");
 	if (session && (!*session || strlen(session) > 32 ||
 	    strspn(session, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(session)))
-		fcm_die(FCM_EXIT_USAGE, "session name '%.64s' is not valid: use 1 to 32 of a-z, 0-9 and '-'", session);
+		fcm_die(FCM_E_USAGE, "session name '%.64s' is not valid: use 1 to 32 of a-z, 0-9 and '-'", session);
 	C.vm = vm = vm_arg(optind < argc ? argv[optind] : NULL);
 	fcm_set_instance(vm);
 	winsize(&rows, &cols);
@@ -993,20 +993,20 @@ static int cmd_console(int argc, char **argv)
 
 	C.c = curl_easy_init();
 	if (!C.c)
-		fcm_die(FCM_EXIT_TEMP, "unable to start libcurl");
+		fcm_die(FCM_E_INTERNAL, "unable to start libcurl");
 	curl_common(C.c);
 	curl_easy_setopt(C.c, CURLOPT_URL, base);
 	curl_easy_setopt(C.c, CURLOPT_CONNECT_ONLY, 1L);
 	rc = curl_easy_perform(C.c);
 	if (rc != CURLE_OK)
-		fcm_die(FCM_EXIT_TEMP, "unable to reach the fcm API at %s: %s", host_setting, curl_easy_strerror(rc));
+		fcm_die(FCM_E_INTERNAL, "unable to reach the fcm API at %s: %s", host_setting, curl_easy_strerror(rc));
 	if (curl_easy_getinfo(C.c, CURLINFO_ACTIVESOCKET, &C.fd) != CURLE_OK || C.fd == CURL_SOCKET_BAD)
-		fcm_die(FCM_EXIT_TEMP, "libcurl gave no socket");
+		fcm_die(FCM_E_INTERNAL, "libcurl gave no socket");
 	handshake(path);
 	free(path);
 
 	if (pipe2(C.selfpipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to make the self-pipe");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make the self-pipe");
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -1102,7 +1102,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "create") && strcmp(cmd, "ls") && strcmp(cmd, "start") && strcmp(cmd, "stop") &&
 	    strcmp(cmd, "destroy") && strcmp(cmd, "logs") && strcmp(cmd, "console"))
-		fcm_die(FCM_EXIT_USAGE, "'%.32s' does not work over the API; usage: %s", cmd, usage);
+		fcm_die(FCM_E_USAGE, "'%.32s' does not work over the API; usage: %s", cmd, usage);
 	/* Speak as the local command does. */
 	snprintf(prog, sizeof prog, "fcm-%s", cmd);
 	fcm_init(prog);
@@ -1114,7 +1114,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			goto run;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fcm_die(FCM_EXIT_TEMP, "unable to start libcurl");
+		fcm_die(FCM_E_INTERNAL, "unable to start libcurl");
 	setup_base();
 	setup_token();
 run:

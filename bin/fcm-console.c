@@ -78,7 +78,7 @@ static void need_running(const char *id, const char *name)
 
 	free(cons);
 	if (!live)
-		fcm_die(FCM_EXIT_USAGE, "VM '%s' is not running: start it with 'fcm start %s'", name, name);
+		fcm_die(FCM_E_USAGE, "VM '%s' is not running: start it with 'fcm start %s'", name, name);
 }
 
 static void winsize(unsigned *rows, unsigned *cols)
@@ -112,7 +112,7 @@ static void start_session(const char *sock, const char *ip, const char *name, co
 	sigset_t none;
 
 	if (access(key, R_OK) < 0)
-		fcm_die(FCM_EXIT_TEMP, "unable to read the host's ssh key %s: %s (it is made with the first VM's disk)",
+		fcm_die(FCM_E_INTERNAL, "unable to read the host's ssh key %s: %s (it is made with the first VM's disk)",
 		    key, strerror(errno));
 	/* The web console (the API runs us with no terminal) is an xterm. */
 	const char *term = getenv("TERM");
@@ -128,7 +128,7 @@ static void start_session(const char *sock, const char *ip, const char *name, co
 	};
 
 	if (pipe2(rp, O_CLOEXEC) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to make a pipe");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make a pipe");
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -143,7 +143,7 @@ static void start_session(const char *sock, const char *ip, const char *name, co
 	posix_spawnattr_destroy(&at);
 	close(rp[1]);
 	if (e)
-		fcm_die(FCM_EXIT_TEMP, "unable to run %s: %s", tty, strerror(e));
+		fcm_die(FCM_E_INTERNAL, "unable to run %s: %s", tty, strerror(e));
 	pfd = (struct pollfd){ .fd = rp[0], .events = POLLIN };
 	do
 		e = poll(&pfd, 1, START_TIMEOUT_MS);
@@ -157,9 +157,9 @@ static void start_session(const char *sock, const char *ip, const char *name, co
 		if (fcm_tty_probe(sock, NULL) == 1)
 			goto out;
 		if (waitpid(pid, &st, WNOHANG) == pid)
-			fcm_die(FCM_EXIT_TEMP, "unable to start console session '%s' of VM '%s' (fcm-tty exited %d)",
+			fcm_die(FCM_E_INTERNAL, "unable to start console session '%s' of VM '%s' (fcm-tty exited %d)",
 			    session, name, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-		fcm_die(FCM_EXIT_TEMP, "console session '%s' of VM '%s' did not start in %ds", session, name,
+		fcm_die(FCM_E_INTERNAL, "console session '%s' of VM '%s' did not start in %ds", session, name,
 		    START_TIMEOUT_MS / 1000);
 	}
 out:
@@ -190,9 +190,9 @@ static char *ensure_session(jv rec, const char *session)
 		fcm_warn("console session '%s' of VM '%s' had died (what ran in it is lost): starting a new one",
 		    session, name);
 	if (!ip || !*ip)
-		fcm_die(FCM_EXIT_USAGE, "VM '%s' has no IP address: use 'fcm console %s --serial'", name, name);
+		fcm_die(FCM_E_USAGE, "VM '%s' has no IP address: use 'fcm console %s --serial'", name, name);
 	if (fcm_mkdirs(dir, 0700) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to make %s", dir);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", dir);
 	start_session(sock, ip, name, session);
 	free(dir);
 	return sock;
@@ -205,7 +205,7 @@ static _Noreturn void attach(const char *sock, const char *hint, int ro)
 
 	fflush(stdout);
 	execv(tty, argv);
-	fcm_die_sys(FCM_EXIT_TEMP, "unable to run %s", tty);
+	fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", tty);
 }
 
 /* --- list, kill, cleanup ---------------------------------------------------- */
@@ -273,7 +273,7 @@ static int list(jv rec, int json)
 			o = jv_object_set(o, jv_string("started_at"), jv_number((double)started));
 			o = jv_object_set(o, jv_string("socket"), jv_string(sock));
 			if (fcm_jsonl_write(stdout, o) < 0)
-				fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+				fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
 		} else {
 			char when[32] = "-", pids[16] = "-";
 			struct tm tm;
@@ -298,7 +298,7 @@ static int kill_one(const char *id, const char *session)
 	char *sock = fcm_path("vms/%s/sessions/%s.sock", id, session);
 
 	if (fcm_tty_kill(sock, SIGHUP, 5000) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to end console session '%s'", session);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to end console session '%s'", session);
 	free(sock);
 	return 0;
 }
@@ -366,34 +366,34 @@ int main(int argc, char **argv)
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option or missing value '%.64s'; usage: %s",
+			fcm_die(FCM_E_USAGE, "unknown option or missing value '%.64s'; usage: %s",
 			    argv[optind - 1], usage);
 		}
 	}
 	if (optind < argc)
 		ref = argv[optind++];
 	if (optind < argc)
-		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 	if (do_list + ensure + do_kill + do_cleanup > 1)
-		fcm_die(FCM_EXIT_USAGE, "--list, --ensure, --kill and --cleanup go alone; usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "--list, --ensure, --kill and --cleanup go alone; usage: %s", usage);
 	if (serial && session)
-		fcm_die(FCM_EXIT_USAGE, "--serial and --session go alone: the serial console is not a session");
+		fcm_die(FCM_E_USAGE, "--serial and --session go alone: the serial console is not a session");
 	if (ensure && json)
 		fcm_err_json(1);
 	if (session && session_check(session, why, sizeof why) < 0)
-		fcm_die(FCM_EXIT_USAGE, "%s", why);
+		fcm_die(FCM_E_USAGE, "%s", why);
 	if (!session)
 		session = "main";
 
 	if (do_cleanup) {
 		if (!ref)
-			fcm_die(FCM_EXIT_USAGE, "--cleanup needs a VM (a name or an id)");
+			fcm_die(FCM_E_USAGE, "--cleanup needs a VM (a name or an id)");
 		if (fcm_id_check(ref) == 0)
 			return cleanup(ref);	/* works with or without a record */
 		rec = fcm_vm_find(ref);
 		if (!jv_is_valid(rec)) {
 			jv msg = jv_invalid_get_msg(rec);
-			fcm_die(FCM_EXIT_USAGE, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no such VM");
+			fcm_die(FCM_E_USAGE, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no such VM");
 		}
 		c = cleanup(fcm_get_str(rec, "id"));
 		jv_free(rec);
@@ -403,12 +403,12 @@ int main(int argc, char **argv)
 	rec = fcm_vm_from_arg(ref);
 	if (!jv_is_valid(rec)) {
 		jv msg = jv_invalid_get_msg(rec);
-		fcm_die(FCM_EXIT_USAGE, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no such VM");
+		fcm_die(FCM_E_USAGE, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no such VM");
 	}
 	id = fcm_get_str(rec, "id");
 	name = fcm_get_str(rec, "name");
 	if (!id || fcm_id_check(id) < 0 || !name)
-		fcm_die(FCM_EXIT_TEMP, "the record of VM '%s' has no valid id or name", ref ? ref : "?");
+		fcm_die(FCM_E_INTERNAL, "the record of VM '%s' has no valid id or name", ref ? ref : "?");
 	fcm_set_instance(name);
 
 	if (do_list || do_kill) {
@@ -432,7 +432,7 @@ int main(int argc, char **argv)
 		o = jv_object_set(o, jv_string("session"), jv_string(serial ? "serial" : session));
 		o = jv_object_set(o, jv_string("socket"), jv_string(sock));
 		if (fcm_jsonl_write(stdout, o) < 0)
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+			fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
 		jv_free(rec);
 		free(sock);
 		free(hint);

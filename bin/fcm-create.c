@@ -90,7 +90,7 @@ static long parse_num(const char *opt, const char *s, long min, long max, const 
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (!*s || *end || errno || v < min || v > max)
-		fcm_die(FCM_EXIT_USAGE, "%s must be a whole number from %ld to %ld%s, not '%.32s'",
+		fcm_die(FCM_E_USAGE, "%s must be a whole number from %ld to %ld%s, not '%.32s'",
 		    opt, min, max, hint, s);
 	return v;
 }
@@ -102,13 +102,13 @@ static jv read_key(const char *path)
 	size_t n;
 
 	if (!text)
-		fcm_die_sys(FCM_EXIT_USAGE, "unable to read ssh key %s", path);
+		fcm_die_sys(FCM_E_USAGE, "unable to read ssh key %s", path);
 	n = strlen(text);
 	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
 		text[--n] = '\0';
 	if (!fcm_utf8_valid(text, n) || strchr(text, '\n') ||
 	    (strncmp(text, "ssh-", 4) && strncmp(text, "ecdsa-", 6) && strncmp(text, "sk-", 3)))
-		fcm_die(FCM_EXIT_USAGE, "%s is not an ssh public key (one line, 'ssh-ed25519 AAAA...')", path);
+		fcm_die(FCM_E_USAGE, "%s is not an ssh public key (one line, 'ssh-ed25519 AAAA...')", path);
 	jv k = jv_string(text);
 	free(text);
 	return k;
@@ -120,7 +120,7 @@ static void check_reply(const char *what, jv reply)
 		char msg[900];
 		snprintf(msg, sizeof msg, "%s", fcm_reply_error(reply));
 		jv_free(reply);
-		fail(FCM_EXIT_TEMP, "unable to %s: %s", what, msg);
+		fail(FCM_E_INTERNAL, "unable to %s: %s", what, msg);
 	}
 }
 
@@ -139,7 +139,7 @@ static jv merge(jv rec, jv reply, const char *const *keys)
 static void save(jv rec)
 {
 	if (fcm_vm_save(rec) < 0)
-		fail(FCM_EXIT_TEMP, "unable to write the VM record: %s", strerror(errno));
+		fail(FCM_E_INTERNAL, "unable to write the VM record: %s", strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -181,14 +181,14 @@ int main(int argc, char **argv)
 		case 'd': disk = optarg; break;
 		case 'e':
 			if (fcm_port_parse(optarg, &port, err, sizeof err) < 0)
-				fcm_die(FCM_EXIT_USAGE, "--expose: %s", err);
+				fcm_die(FCM_E_USAGE, "--expose: %s", err);
 			break;
 		case 'E': port = 0; break;
 		case 'k': keys = jv_array_append(keys, read_key(optarg)); break;
 		case 'o': {
 			char why[256];
 			if (fcm_name_check(optarg, why, sizeof why) < 0)
-				fcm_die(FCM_EXIT_USAGE, "--owner: user names follow the VM name rules: %s", why);
+				fcm_die(FCM_E_USAGE, "--owner: user names follow the VM name rules: %s", why);
 			owner = optarg;
 			break;
 		}
@@ -199,24 +199,24 @@ int main(int argc, char **argv)
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		}
 	}
 	if (optind != argc)
-		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 	if (json)
 		fcm_err_json(1);
 	quiet = json || !isatty(STDERR_FILENO);
 	if (name) {
 		char why[256];
 		if (fcm_name_check(name, why, sizeof why) < 0)
-			fcm_die(FCM_EXIT_USAGE, "--name: %s", why);
+			fcm_die(FCM_E_USAGE, "--name: %s", why);
 	}
 	if (port) {
 		/* Check the public name now, before anything is made. */
 		char *dom = fcm_expose_domain(name ? name : "x", err, sizeof err);
 		if (!dom)
-			fcm_die(FCM_EXIT_USAGE, "%s", err);
+			fcm_die(FCM_E_USAGE, "%s", err);
 		free(dom);
 	}
 	fcm_need_daemon();
@@ -231,11 +231,11 @@ int main(int argc, char **argv)
 	/* 1. Name and id, under the table lock: names stay unique. */
 	int lk = fcm_vm_table_lock();
 	if (lk < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to lock the VM table");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to lock the VM table");
 	if (name) {
 		if (fcm_vm_name_taken(name)) {
 			fcm_unlock(lk);
-			fcm_die(FCM_EXIT_USAGE, "name '%s' is already used by a VM: choose another, or leave --name out",
+			fcm_die(FCM_E_USAGE, "name '%s' is already used by a VM: choose another, or leave --name out",
 			    name);
 		}
 	} else {
@@ -248,7 +248,7 @@ int main(int argc, char **argv)
 		free(nargv[0]);
 		if (st != 0 || !fcm_reply_ok(r) || !fcm_get_str(r, "name")) {
 			fcm_unlock(lk);
-			fcm_die(FCM_EXIT_TEMP, "unable to choose a name: %s",
+			fcm_die(FCM_E_INTERNAL, "unable to choose a name: %s",
 			    jv_is_valid(r) ? fcm_reply_error(r) : "fcm-name failed");
 		}
 		name = fcm_strdup(fcm_get_str(r, "name"));
@@ -267,7 +267,7 @@ int main(int argc, char **argv)
 		if (e != EEXIST || tries > 100) {
 			fcm_unlock(lk);
 			errno = e;
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to make a directory in %s", vms);
+			fcm_die_sys(FCM_E_INTERNAL, "unable to make a directory in %s", vms);
 		}
 	}
 	free(vms);
@@ -319,7 +319,7 @@ int main(int argc, char **argv)
 		jv msg = jv_invalid_get_msg(rec);
 		snprintf(err, sizeof err, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "bad expose");
 		jv_free(msg);
-		fail(FCM_EXIT_USAGE, "%s", err);
+		fail(FCM_E_USAGE, "%s", err);
 	}
 
 	/* 5. The git repo for `git push`. */
@@ -341,9 +341,9 @@ int main(int argc, char **argv)
 	rec = jv_object_set(rec, jv_string("state"), jv_string("running"));
 	save(jv_copy(rec));
 	if (fcm_svc_make(id, 0) < 0)
-		fail(FCM_EXIT_TEMP, "unable to write the VM's service directory: %s", strerror(errno));
+		fail(FCM_E_INTERNAL, "unable to write the VM's service directory: %s", strerror(errno));
 	if (fcm_vm_link(id, err, sizeof err) < 0)
-		fail(FCM_EXIT_TEMP, "%s", err);
+		fail(FCM_E_INTERNAL, "%s", err);
 	progress("Booting");
 
 	/* 7. Its route through Caddy. */
@@ -366,12 +366,12 @@ int main(int argc, char **argv)
 			sigpending(&pending);
 			if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
 			    sigismember(&pending, SIGHUP))
-				fail(FCM_EXIT_TEMP, "interrupted while the VM was booting");
+				fail(FCM_E_INTERNAL, "interrupted while the VM was booting");
 			if (strstr(err, "did not start") || time(NULL) - t0 >= timeout) {
 				if (!strstr(err, "did not start"))
 					snprintf(err, sizeof err, "the VM was not ready within %ld s (no answer from its sshd); FCM_BOOT_TIMEOUT sets the limit",
 					    timeout);
-				fail(FCM_EXIT_TEMP, "%s", err);
+				fail(FCM_E_INTERNAL, "%s", err);
 			}
 		}
 		progress("Ready in %ld s", (long)(time(NULL) - t0));
@@ -385,7 +385,7 @@ int main(int argc, char **argv)
 	if (fcm_human_output(json))
 		fcm_print_created(stdout, out);
 	else if (fcm_jsonl_write(stdout, jv_object_set(jv_copy(out), jv_string("ok"), jv_true())) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
 	jv_free(out);
 	jv_free(rec);
 	return 0;

@@ -62,7 +62,7 @@ static char *install_service(const char *name)
 		return NULL;
 	}
 	if (fcm_mkdirs(dst, 0755) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to make %s", dst);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", dst);
 	while ((e = readdir(d))) {
 		struct stat st;
 		if (e->d_name[0] == '.')
@@ -73,7 +73,7 @@ static char *install_service(const char *name)
 			size_t len;
 			char *text = fcm_read_file(from, 1 << 20, &len);
 			if (!text || fcm_write_atomic(to, text, len, st.st_mode & 0777) < 0)
-				fcm_die_sys(FCM_EXIT_TEMP, "unable to install %s", to);
+				fcm_die_sys(FCM_E_INTERNAL, "unable to install %s", to);
 			free(text);
 		} else if (S_ISDIR(st.st_mode)) {
 			/* e.g. log/: copy its files. */
@@ -88,7 +88,7 @@ static char *install_service(const char *name)
 					size_t l2;
 					char *t = fcm_read_file(f2, 1 << 20, &l2);
 					if (!t || fcm_write_atomic(t2, t, l2, s2.st_mode & 0777) < 0)
-						fcm_die_sys(FCM_EXIT_TEMP, "unable to install %s", t2);
+						fcm_die_sys(FCM_E_INTERNAL, "unable to install %s", t2);
 					free(t);
 				}
 				free(f2);
@@ -119,7 +119,7 @@ static void link_into_scan(const char *scan, const char *name, const char *targe
 	}
 	unlink(tmp);
 	if (symlink(target, tmp) < 0 || rename(tmp, link) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to link %s into %s", target, scan);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to link %s into %s", target, scan);
 out:
 	free(link);
 	free(tmp);
@@ -150,13 +150,13 @@ static void prepare(const char *scan)
 	char *ctl = fcm_asprintf("%s/.s6-svscan", scan);
 
 	if (fcm_mkdirs(ctl, 0755) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to make %s", ctl);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", ctl);
 	free(ctl);
 	char *vms = fcm_path("vms");
 	fcm_mkdirs(vms, 0755);
 	free(vms);
 	if (fcm_admin_token_ensure(err, sizeof err) < 0)
-		fcm_die(FCM_EXIT_TEMP, "%s", err);
+		fcm_die(FCM_E_INTERNAL, "%s", err);
 
 	/* The host network: bridge, NAT, isolation. */
 	jv req = jv_object_set(jv_object(), jv_string("op"), jv_string("setup"));
@@ -165,7 +165,7 @@ static void prepare(const char *scan)
 		req = jv_object_set(req, jv_string("subnet"), jv_string(subnet));
 	jv r = fcm_call("net", req);
 	if (!fcm_reply_ok(r))
-		fcm_die(FCM_EXIT_TEMP, "unable to set up the host network: %s", fcm_reply_error(r));
+		fcm_die(FCM_E_INTERNAL, "unable to set up the host network: %s", fcm_reply_error(r));
 	jv_free(r);
 
 	/* The daemon's own services. */
@@ -228,18 +228,18 @@ int main(int argc, char **argv)
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		}
 	}
 	if (optind != argc)
-		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 	scan = fcm_scandir();
 	if (fcm_mkdirs(scan, 0755) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to make %s", scan);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", scan);
 
 	if (stop) {
 		if (!fcm_svscan_running())
-			fcm_die(FCM_EXIT_USAGE, "fcm daemon is not running on %s", fcm_root());
+			fcm_die(FCM_E_USAGE, "fcm daemon is not running on %s", fcm_root());
 		char *a[] = { "s6-svscanctl", "-t", scan, NULL };
 		return fcm_run(a) == 0 ? 0 : FCM_EXIT_TEMP;
 	}
@@ -262,10 +262,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (reload)
-		fcm_die(FCM_EXIT_USAGE, "fcm daemon is not running on %s: nothing to reload", fcm_root());
+		fcm_die(FCM_E_USAGE, "fcm daemon is not running on %s: nothing to reload", fcm_root());
 	prepare(scan);
 	fprintf(stderr, "fcm-daemon: supervising %s\n", scan);
 	char *a[] = { "s6-svscan", scan, NULL };
 	execvp(a[0], a);
-	fcm_die_sys(FCM_EXIT_TEMP, "unable to run s6-svscan");
+	fcm_die_sys(FCM_E_INTERNAL, "unable to run s6-svscan");
 }

@@ -233,20 +233,20 @@ static char *repo_name_from_cwd(void)
 	char *name;
 
 	if (!getcwd(cwd, sizeof cwd))
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to find the current directory");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to find the current directory");
 	if (!realpath(g, gitdir))
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to resolve %s", g);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to resolve %s", g);
 	free(g);
 	n = strlen(gitdir);
 	if (strncmp(cwd, gitdir, n) || cwd[n] != '/' || strchr(cwd + n + 1, '/'))
-		fcm_die(FCM_EXIT_USAGE, "--hook runs in an app repo under %s, not in %s", gitdir, cwd);
+		fcm_die(FCM_E_USAGE, "--hook runs in an app repo under %s, not in %s", gitdir, cwd);
 	name = fcm_strdup(cwd + n + 1);
 	n = strlen(name);
 	if (n < 5 || strcmp(name + n - 4, ".git"))
-		fcm_die(FCM_EXIT_USAGE, "%s is not an app repo (<name>.git)", cwd);
+		fcm_die(FCM_E_USAGE, "%s is not an app repo (<name>.git)", cwd);
 	name[n - 4] = '\0';
 	if (fcm_name_check(name, why, sizeof why) < 0)
-		fcm_die(FCM_EXIT_USAGE, "%s is not an app repo: %s", cwd, why);
+		fcm_die(FCM_E_USAGE, "%s is not an app repo: %s", cwd, why);
 	return name;
 }
 
@@ -260,10 +260,10 @@ static const char *pick_ref(char *sha, size_t shalen)
 	while (fgets(line, sizeof line, stdin)) {
 		char old[80], new[80], ref[256];
 		if (++nlines > REFLINES_MAX)
-			fcm_die(FCM_EXIT_USAGE, "more than %d refs in one push", REFLINES_MAX);
+			fcm_die(FCM_E_USAGE, "more than %d refs in one push", REFLINES_MAX);
 		line[strcspn(line, "\n")] = '\0';
 		if (sscanf(line, "%79s %79s %255s", old, new, ref) != 3 || !hex_ok(old) || !hex_ok(new))
-			fcm_die(FCM_EXIT_USAGE, "unexpected hook input line '%.80s'", line);
+			fcm_die(FCM_E_USAGE, "unexpected hook input line '%.80s'", line);
 		int is_deploy = !strcmp(ref, "refs/heads/main") || !strcmp(ref, "refs/heads/master");
 		if (is_deploy && zero_sha(new)) {
 			out("-----> Deleting %s: nothing to deploy (the running release stays)", ref + 11);
@@ -423,7 +423,7 @@ int main(int argc, char **argv)
 		printf("usage: %s\n", usage);
 		return 0;
 	} else if (argc < 2 || argc > 3 || argv[1][0] == '-')
-		fcm_die(FCM_EXIT_USAGE, "usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "usage: %s", usage);
 
 	if (hook) {
 		name = repo_name_from_cwd();
@@ -437,22 +437,22 @@ int main(int argc, char **argv)
 			jv msg = jv_invalid_get_msg(rec);
 			snprintf(why, sizeof why, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no such VM");
 			jv_free(msg);
-			fcm_die(FCM_EXIT_USAGE, "%s", why);
+			fcm_die(FCM_E_USAGE, "%s", why);
 		}
 		name = fcm_strdup(fcm_get_str(rec, "name"));
 		jv_free(rec);
 		repo = fcm_path("git/%s.git", name);
 		if (access(repo, F_OK) < 0)
-			fcm_die(FCM_EXIT_USAGE, "VM '%s' has no git repo (%s)", name, repo);
+			fcm_die(FCM_E_USAGE, "VM '%s' has no git repo (%s)", name, repo);
 		if (argc == 3) {
 			if (!rev_ok(argv[2]))
-				fcm_die(FCM_EXIT_USAGE, "'%.64s' is not a revision name", argv[2]);
+				fcm_die(FCM_E_USAGE, "'%.64s' is not a revision name", argv[2]);
 			ref = argv[2];
 			if (resolve(repo, ref, sha, sizeof sha) < 0)
-				fcm_die(FCM_EXIT_USAGE, "no commit '%s' in %s", ref, repo);
+				fcm_die(FCM_E_USAGE, "no commit '%s' in %s", ref, repo);
 		} else if (resolve(repo, (ref = "refs/heads/main"), sha, sizeof sha) < 0 &&
 		    resolve(repo, (ref = "refs/heads/master"), sha, sizeof sha) < 0)
-			fcm_die(FCM_EXIT_USAGE, "nothing pushed to %s yet: git push to main first", name);
+			fcm_die(FCM_E_USAGE, "nothing pushed to %s yet: git push to main first", name);
 	}
 
 	/* The VM: its record, and it must be running. */

@@ -29,7 +29,7 @@ int main(int argc, char **argv)
 	int r = fcm_vm_teardown(id, name);
 	fcm_unlock(lk);
 	if (r < 0)
-		fcm_die(FCM_EXIT_TEMP, "VM '%s' was only partly removed (see the warnings above): run 'fcm destroy %s' again",
+		fcm_die(FCM_E_INTERNAL, "VM '%s' was only partly removed (see the warnings above): run 'fcm destroy %s' again",
 		    name, id);
 	fcm_vmcmd_done(&cmd, id, name, "destroyed");
 	free(id);

@@ -229,7 +229,7 @@ static jv check_fields(jv req, const struct fcm_field *spec)
 	char err[512];
 
 	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	return jv_null();
 }
 
@@ -302,14 +302,14 @@ static char *image_resolve(const char *want, jv *fail)
 	if (!want || !*want || !strcmp(want, "default")) {
 		v = default_version();
 		if (!v) {
-			*fail = fcm_fail(FCM_EXIT_USAGE,
+			*fail = fcm_fail(FCM_E_USAGE,
 			    "unable to find a base image: %s/images/default does not exist; build and install one with 'make image' (or 'fcm-disk image-add dir=DIR')",
 			    fcm_root());
 			return NULL;
 		}
 	} else {
 		if (!version_ok(want)) {
-			*fail = fcm_fail(FCM_EXIT_USAGE, "invalid image version '%.80s': use letters, digits, '.', '_' and '-'",
+			*fail = fcm_fail(FCM_E_USAGE, "invalid image version '%.80s': use letters, digits, '.', '_' and '-'",
 			    want);
 			return NULL;
 		}
@@ -318,13 +318,13 @@ static char *image_resolve(const char *want, jv *fail)
 		int r = stat(dir, &st);
 		free(dir);
 		if (r < 0 || !S_ISDIR(st.st_mode)) {
-			*fail = fcm_fail(FCM_EXIT_USAGE, "unknown image '%s': see 'fcm-disk image-ls'", want);
+			*fail = fcm_fail(FCM_E_USAGE, "unknown image '%s': see 'fcm-disk image-ls'", want);
 			return NULL;
 		}
 		v = fcm_strdup(want);
 	}
 	if (image_check(v, why, sizeof why) < 0) {
-		*fail = fcm_fail(FCM_EXIT_TEMP, "unable to use the base image: %s (reinstall it with 'make image')", why);
+		*fail = fcm_fail(FCM_E_INTERNAL, "unable to use the base image: %s (reinstall it with 'make image')", why);
 		free(v);
 		return NULL;
 	}
@@ -440,22 +440,22 @@ static jv op_image_add(jv req)
 	double created = (double)time(NULL);
 
 	if (mkdefault < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "'default' must be true or false");
+		return fcm_fail(FCM_E_USAGE, "'default' must be true or false");
 	if (!*dir || dir[0] != '/')
-		return fcm_fail(FCM_EXIT_USAGE, "'dir' must be an absolute path, not '%.200s'", dir);
+		return fcm_fail(FCM_E_USAGE, "'dir' must be an absolute path, not '%.200s'", dir);
 	for (size_t i = 0; i < NIMAGE_FILES; i++) {
 		char *p = fcm_asprintf("%s/%s", dir, image_files[i]);
 		struct stat st;
 		int r = stat(p, &st);
 		if (r < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-			reply = fcm_fail(FCM_EXIT_USAGE, "unable to add image from %.200s: %s: %s (an image dir holds vmlinux, initramfs.cpio.gz and rootfs.ext4)",
+			reply = fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: %s: %s (an image dir holds vmlinux, initramfs.cpio.gz and rootfs.ext4)",
 			    dir, image_files[i], r < 0 ? strerror(errno) : "not a non-empty regular file");
 			free(p);
 			return reply;
 		}
 		if (i == 0 && !is_elf(p)) {
 			free(p);
-			return fcm_fail(FCM_EXIT_USAGE, "unable to add image from %.200s: vmlinux is not an ELF file (Firecracker loads the ELF vmlinux, not a bzImage; see doc/kernels.md)",
+			return fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: vmlinux is not an ELF file (Firecracker loads the ELF vmlinux, not a bzImage; see doc/kernels.md)",
 			    dir);
 		}
 		free(p);
@@ -469,17 +469,17 @@ static jv op_image_add(jv req)
 			manifest = jv_object();
 		} else if (jv_get_kind(manifest) != JV_KIND_OBJECT) {
 			jv_free(manifest);
-			return fcm_fail(FCM_EXIT_USAGE, "unable to add image from %.200s: manifest.json is not a JSON object", dir);
+			return fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: manifest.json is not a JSON object", dir);
 		}
 	}
 	if (!want)
 		want = fcm_get_str(manifest, "version");
 	if (!want) {
-		reply = fcm_fail(FCM_EXIT_USAGE, "unable to add image from %.200s: give version=V (no version in its manifest.json)", dir);
+		reply = fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: give version=V (no version in its manifest.json)", dir);
 		goto out;
 	}
 	if (!version_ok(want)) {
-		reply = fcm_fail(FCM_EXIT_USAGE, "invalid image version '%.80s': 1-64 letters, digits, '.', '_' or '-', not 'default'", want);
+		reply = fcm_fail(FCM_E_USAGE, "invalid image version '%.80s': 1-64 letters, digits, '.', '_' or '-', not 'default'", want);
 		goto out;
 	}
 	v = fcm_strdup(want);
@@ -494,7 +494,7 @@ static jv op_image_add(jv req)
 
 	lockfd = fcm_lock_dir("images", 0755);
 	if (lockfd < 0) {
-		reply = fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/images: %s", fcm_root(), strerror(errno));
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to lock %s/images: %s", fcm_root(), strerror(errno));
 		goto out;
 	}
 	final = fcm_path("images/%s", v);
@@ -503,7 +503,7 @@ static jv op_image_add(jv req)
 		struct stat st;
 		if (lstat(final, &st) == 0) {
 			if (image_check(v, why, sizeof why) < 0) {
-				reply = fcm_fail(FCM_EXIT_TEMP, "unable to add image %s: %s exists but is incomplete: remove it with 'fcm-disk image-rm version=%s'",
+				reply = fcm_fail(FCM_E_INTERNAL, "unable to add image %s: %s exists but is incomplete: remove it with 'fcm-disk image-rm version=%s'",
 				    v, final, v);
 				goto out;
 			}
@@ -513,7 +513,7 @@ static jv op_image_add(jv req)
 	tmp = fcm_path("images/.%s.tmp.%ld", v, (long)getpid());
 	fcm_rm_tree(tmp);
 	if (mkdir(tmp, 0755) < 0) {
-		reply = fcm_fail(FCM_EXIT_TEMP, "unable to create %s: %s", tmp, strerror(errno));
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	for (size_t i = 0; i < NIMAGE_FILES; i++) {
@@ -525,7 +525,7 @@ static jv op_image_add(jv req)
 		if (r == 0)
 			r = chmod(dst, 0444);
 		if (r < 0) {
-			reply = fcm_fail(FCM_EXIT_TEMP,
+			reply = fcm_fail(FCM_E_INTERNAL,
 			    "unable to install %s into %s: %s", src, final, strerror(errno));
 			free(src);
 			free(dst);
@@ -543,12 +543,12 @@ static jv op_image_add(jv req)
 		int r = fcm_write_json_atomic(mpath, m, 0644);
 		free(mpath);
 		if (r < 0) {
-			reply = fcm_fail(FCM_EXIT_TEMP, "unable to write the manifest of image %s: %s", v, strerror(errno));
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to write the manifest of image %s: %s", v, strerror(errno));
 			goto out;
 		}
 	}
 	if (rename(tmp, final) < 0) {
-		reply = fcm_fail(FCM_EXIT_TEMP, "unable to move %s into place: %s", final, strerror(errno));
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to move %s into place: %s", final, strerror(errno));
 		goto out;
 	}
 	free(tmp);
@@ -557,7 +557,7 @@ registered:
 	def = default_version();
 	if (mkdefault || !def) {
 		if (set_default(v) < 0) {
-			reply = fcm_fail(FCM_EXIT_TEMP, "unable to point %s/images/default at %s: %s", fcm_root(), v, strerror(errno));
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to point %s/images/default at %s: %s", fcm_root(), v, strerror(errno));
 			goto out;
 		}
 		was_default = 1;
@@ -719,23 +719,23 @@ static jv op_image_rm(jv req)
 	struct stat st;
 
 	if (!version_ok(v))
-		return fcm_fail(FCM_EXIT_USAGE, "invalid image version '%.80s'", v);
+		return fcm_fail(FCM_E_USAGE, "invalid image version '%.80s'", v);
 	lockfd = fcm_lock_dir("images", 0755);
 	if (lockfd < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/images: %s", fcm_root(), strerror(errno));
+		return fcm_fail(FCM_E_INTERNAL, "unable to lock %s/images: %s", fcm_root(), strerror(errno));
 	dir = fcm_path("images/%s", v);
 	tmp = fcm_path("images/.%s.rm.%ld", v, (long)getpid());
 	def = default_version();
 	was_default = def && !strcmp(def, v);
 	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		reply = fcm_fail(FCM_EXIT_USAGE, "unknown image '%s': see 'fcm-disk image-ls'", v);
+		reply = fcm_fail(FCM_E_USAGE, "unknown image '%s': see 'fcm-disk image-ls'", v);
 		goto out;
 	}
 	users = vms_using(v, def);
 	if (jv_array_length(jv_copy(users)) > 0) {
 		jv s = jv_array_get(jv_copy(users), 0);
 		int n = jv_array_length(jv_copy(users));
-		reply = fcm_fail(FCM_EXIT_USAGE, "unable to remove image %s: %d VM%s use%s it (%s%s): destroy them first",
+		reply = fcm_fail(FCM_E_USAGE, "unable to remove image %s: %d VM%s use%s it (%s%s): destroy them first",
 		    v, n, n == 1 ? "" : "s", n == 1 ? "s" : "", jv_string_value(s), n > 1 ? ", ..." : "");
 		jv_free(s);
 		jv_free(users);
@@ -747,13 +747,13 @@ static jv op_image_rm(jv req)
 		int r = unlink(link);
 		free(link);
 		if (r < 0 && errno != ENOENT) {
-			reply = fcm_fail(FCM_EXIT_TEMP, "unable to remove images/default: %s", strerror(errno));
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to remove images/default: %s", strerror(errno));
 			goto out;
 		}
 	}
 	/* Rename first, so a half-removed image is never taken for a whole one. */
 	if (rename(dir, tmp) < 0 || fcm_rm_tree(tmp) < 0) {
-		reply = fcm_fail(FCM_EXIT_TEMP, "unable to remove %s: %s", dir, strerror(errno));
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to remove %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	reply = fcm_ok();
@@ -781,14 +781,14 @@ static jv op_image_default(jv req)
 	char *v;
 
 	if (!strcmp(want, "default"))
-		return fcm_fail(FCM_EXIT_USAGE, "give a version, not 'default'");
+		return fcm_fail(FCM_E_USAGE, "give a version, not 'default'");
 	lockfd = fcm_lock_dir("images", 0755);
 	if (lockfd < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/images: %s", fcm_root(), strerror(errno));
+		return fcm_fail(FCM_E_INTERNAL, "unable to lock %s/images: %s", fcm_root(), strerror(errno));
 	v = image_resolve(want, &reply);
 	if (v) {
 		if (set_default(v) < 0)
-			reply = fcm_fail(FCM_EXIT_TEMP, "unable to point images/default at %s: %s", v, strerror(errno));
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to point images/default at %s: %s", v, strerror(errno));
 		else
 			reply = jv_object_set(fcm_ok(), jv_string("default"), jv_string(v));
 		free(v);
@@ -872,7 +872,7 @@ static jv op_host_key(jv req)
 	char why[1024], *priv, *pub;
 
 	if (host_key(&priv, &pub, why, sizeof why) < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	char *text = fcm_read_file(pub, KEY_MAX, NULL);
 	jv reply = fcm_ok();
 	reply = jv_object_set(reply, jv_string("private"), jv_string(priv));
@@ -925,12 +925,12 @@ static unsigned long long parse_size(const char *s)
 static int size_bad(const char *given, unsigned long long bytes, jv *fail)
 {
 	if (!bytes) {
-		*fail = fcm_fail(FCM_EXIT_USAGE,
+		*fail = fcm_fail(FCM_E_USAGE,
 		    "invalid disk size '%.40s': give a whole number with a unit, from 512M to 1T, e.g. 2G", given);
 		return 1;
 	}
 	if (bytes < SIZE_MIN || bytes > SIZE_MAX_BYTES) {
-		*fail = fcm_fail(FCM_EXIT_USAGE, "disk size '%.40s' is out of range: from 512M to 1T", given);
+		*fail = fcm_fail(FCM_E_USAGE, "disk size '%.40s' is out of range: from 512M to 1T", given);
 		return 1;
 	}
 	return 0;
@@ -987,7 +987,7 @@ static int collect_keys(jv req, char **ak, jv *fail)
 	} else if (jv_get_kind(keys) == JV_KIND_ARRAY) {
 		jv_array_foreach(keys, i, k) {
 			if (jv_get_kind(k) != JV_KIND_STRING) {
-				*fail = fcm_fail(FCM_EXIT_USAGE, "'keys' must be an array of ssh public keys (strings)");
+				*fail = fcm_fail(FCM_E_USAGE, "'keys' must be an array of ssh public keys (strings)");
 				jv_free(k);
 				r = -1;
 				goto out;
@@ -995,19 +995,19 @@ static int collect_keys(jv req, char **ak, jv *fail)
 			list = jv_array_append(list, k);
 		}
 	} else if (jv_is_valid(keys) && jv_get_kind(keys) != JV_KIND_NULL) {
-		*fail = fcm_fail(FCM_EXIT_USAGE, "'keys' must be an array of ssh public keys");
+		*fail = fcm_fail(FCM_E_USAGE, "'keys' must be an array of ssh public keys");
 		r = -1;
 		goto out;
 	}
 	if (jv_array_length(jv_copy(list)) > KEYS_MAX) {
-		*fail = fcm_fail(FCM_EXIT_USAGE, "too many ssh keys: at most %d", KEYS_MAX);
+		*fail = fcm_fail(FCM_E_USAGE, "too many ssh keys: at most %d", KEYS_MAX);
 		r = -1;
 		goto out;
 	}
 	jv_array_foreach(list, i, k) {
 		const char *s = jv_string_value(k);
 		if (!key_ok(s)) {
-			*fail = fcm_fail(FCM_EXIT_USAGE,
+			*fail = fcm_fail(FCM_E_USAGE,
 			    "key %d is not an ssh public key ('ssh-ed25519 AAAA... comment' on one line): '%.40s%s'",
 			    i + 1, s, strlen(s) > 40 ? "..." : "");
 			jv_free(k);
@@ -1140,11 +1140,11 @@ static jv create(jv req)
 	struct stat st;
 
 	if (fcm_id_check(id) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "invalid VM id '%.40s': 8 characters of a-z and 0-9", id);
+		return fcm_fail(FCM_E_USAGE, "invalid VM id '%.40s': 8 characters of a-z and 0-9", id);
 	if (!name)
 		name = id;
 	if (fcm_name_check(name, why, sizeof why) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "invalid name '%.80s': %s", name, why);
+		return fcm_fail(FCM_E_USAGE, "invalid name '%.80s': %s", name, why);
 	{
 		jv s = jv_object_get(jv_copy(req), jv_string("size"));
 		if (jv_get_kind(s) == JV_KIND_STRING) {
@@ -1161,7 +1161,7 @@ static jv create(jv req)
 			bytes = parse_size(SIZE_DEFAULT);
 		} else {
 			jv_free(s);
-			return fcm_fail(FCM_EXIT_USAGE, "'size' must be a string such as \"2G\"");
+			return fcm_fail(FCM_E_USAGE, "'size' must be a string such as \"2G\"");
 		}
 		jv_free(s);
 		if (size_bad(given, bytes, &reply))
@@ -1179,18 +1179,18 @@ static jv create(jv req)
 	vmdir = fcm_path("vms/%s", id);
 	disk = fcm_path("vms/%s/disk.img", id);
 	if (lstat(disk, &st) == 0) {
-		reply = fcm_fail(FCM_EXIT_USAGE, "unable to create the disk of VM %s: %s already exists (delete it first)",
+		reply = fcm_fail(FCM_E_USAGE, "unable to create the disk of VM %s: %s already exists (delete it first)",
 		    id, disk);
 		goto out;
 	}
 	if (host_key(&priv, &pub, why, sizeof why) < 0) {
-		reply = fcm_fail(FCM_EXIT_TEMP, "%s", why);
+		reply = fcm_fail(FCM_E_INTERNAL, "%s", why);
 		goto out;
 	}
 	{
 		char *hk = fcm_read_file(pub, KEY_MAX, NULL);
 		if (!hk) {
-			reply = fcm_fail(FCM_EXIT_TEMP, "unable to read %s: %s", pub, strerror(errno));
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to read %s: %s", pub, strerror(errno));
 			goto out;
 		}
 		hk[strcspn(hk, "\n")] = '\0';
@@ -1203,32 +1203,32 @@ static jv create(jv req)
 		int r = fcm_mkdirs(vms, 0755);
 		free(vms);
 		if (r < 0 || mkdir(vmdir, 0755) < 0) {
-			reply = fcm_fail(FCM_EXIT_TEMP, "unable to create %s: %s", vmdir, strerror(errno));
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to create %s: %s", vmdir, strerror(errno));
 			goto out;
 		}
 		made_dir = 1;
 	}
 	seed = fcm_path("vms/%s/.seed.XXXXXX", id);
 	if (!mkdtemp(seed)) {
-		reply = fcm_fail(FCM_EXIT_TEMP, "unable to create a seed directory in %s: %s", vmdir, strerror(errno));
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to create a seed directory in %s: %s", vmdir, strerror(errno));
 		free(seed);
 		seed = NULL;
 		goto out;
 	}
 	if (make_seed(seed, name, ak, &hostpub, why, sizeof why) < 0) {
-		reply = fcm_fail(FCM_EXIT_TEMP, "unable to create the disk of VM %s: %s", id, why);
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to create the disk of VM %s: %s", id, why);
 		goto out;
 	}
 	tmpdisk = fcm_path("vms/%s/.disk.img.tmp.XXXXXX", id);
 	fd = mkostemp(tmpdisk, O_CLOEXEC);
 	if (fd < 0) {
-		reply = fcm_fail(FCM_EXIT_TEMP, "unable to create %s: %s", tmpdisk, strerror(errno));
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to create %s: %s", tmpdisk, strerror(errno));
 		free(tmpdisk);
 		tmpdisk = NULL;
 		goto out;
 	}
 	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)bytes) < 0) {
-		reply = fcm_fail(FCM_EXIT_TEMP, "unable to size %s to %llu bytes: %s", tmpdisk, bytes, strerror(errno));
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to size %s to %llu bytes: %s", tmpdisk, bytes, strerror(errno));
 		goto out;
 	}
 	{
@@ -1238,21 +1238,21 @@ static jv create(jv req)
 			"-d", seed, tmpdisk, NULL };
 		int r = run_collect(argv, out, sizeof out);
 		if (r != 0) {
-			reply = fcm_fail(FCM_EXIT_TEMP, "unable to make the file system of VM %s's disk: %s", id,
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to make the file system of VM %s's disk: %s", id,
 			    run_reason(r, out, reason, sizeof reason));
 			goto out;
 		}
 	}
 	if (fsync(fd) < 0) {
-		reply = fcm_fail(FCM_EXIT_TEMP, "unable to write %s: %s", tmpdisk, strerror(errno));
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to write %s: %s", tmpdisk, strerror(errno));
 		goto out;
 	}
 	/* Never over an existing disk, even one made meanwhile. */
 	if (renameat2(AT_FDCWD, tmpdisk, AT_FDCWD, disk, RENAME_NOREPLACE) < 0) {
 		int e = errno;
 		reply = e == EEXIST
-		    ? fcm_fail(FCM_EXIT_USAGE, "unable to create the disk of VM %s: %s already exists (delete it first)", id, disk)
-		    : fcm_fail(FCM_EXIT_TEMP, "unable to move the disk into place as %s: %s", disk, strerror(e));
+		    ? fcm_fail(FCM_E_USAGE, "unable to create the disk of VM %s: %s already exists (delete it first)", id, disk)
+		    : fcm_fail(FCM_E_INTERNAL, "unable to move the disk into place as %s: %s", disk, strerror(e));
 		goto out;
 	}
 	free(tmpdisk);
@@ -1315,13 +1315,13 @@ static jv op_usage(jv req)
 	struct stat st;
 
 	if (fcm_id_check(id) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "invalid VM id '%.40s': 8 characters of a-z and 0-9", id);
+		return fcm_fail(FCM_E_USAGE, "invalid VM id '%.40s': 8 characters of a-z and 0-9", id);
 	char *disk = fcm_path("vms/%s/disk.img", id);
 	if (stat(disk, &st) < 0) {
 		int e = errno;
 		jv r = e == ENOENT
-		    ? fcm_fail(FCM_EXIT_USAGE, "VM %s has no disk (%s does not exist)", id, disk)
-		    : fcm_fail(FCM_EXIT_TEMP, "unable to stat %s: %s", disk, strerror(e));
+		    ? fcm_fail(FCM_E_USAGE, "VM %s has no disk (%s does not exist)", id, disk)
+		    : fcm_fail(FCM_E_INTERNAL, "unable to stat %s: %s", disk, strerror(e));
 		free(disk);
 		return r;
 	}
@@ -1346,12 +1346,12 @@ static jv op_delete(jv req)
 	int deleted = 0;
 
 	if (fcm_id_check(id) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "invalid VM id '%.40s': 8 characters of a-z and 0-9", id);
+		return fcm_fail(FCM_E_USAGE, "invalid VM id '%.40s': 8 characters of a-z and 0-9", id);
 	char *vmdir = fcm_path("vms/%s", id), *disk = fcm_path("vms/%s/disk.img", id);
 	if (unlink(disk) == 0)
 		deleted = 1;
 	else if (errno != ENOENT) {
-		jv r = fcm_fail(FCM_EXIT_TEMP, "unable to delete %s: %s", disk, strerror(errno));
+		jv r = fcm_fail(FCM_E_INTERNAL, "unable to delete %s: %s", disk, strerror(errno));
 		free(vmdir);
 		free(disk);
 		return r;

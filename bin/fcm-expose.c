@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		}
 	}
 	if (argc - optind == 2) {
@@ -53,14 +53,14 @@ int main(int argc, char **argv)
 	} else if (argc - optind == 1) {
 		portarg = argv[optind];
 	} else {
-		fcm_die(FCM_EXIT_USAGE, "%s; usage: %s",
+		fcm_die(FCM_E_USAGE, "%s; usage: %s",
 		    argc == optind ? "say which port to expose" : "too many arguments", usage);
 	}
 	if (fcm_port_parse(portarg, &port, err, sizeof err) < 0)
-		fcm_die(FCM_EXIT_USAGE, "%s", err);
+		fcm_die(FCM_E_USAGE, "%s", err);
 	rec = fcm_vm_from_arg(vm);
 	if (!jv_is_valid(rec))
-		fcm_die_invalid(FCM_EXIT_USAGE, rec);
+		fcm_die_invalid(FCM_E_USAGE, rec);
 	jv new = fcm_expose_change(rec, port, &code);
 	jv_free(rec);
 	if (!jv_is_valid(new))
@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 	if (json || !isatty(STDOUT_FILENO)) {
 		jv out = jv_object_merge(jv_object_set(jv_object(), jv_string("ok"), jv_true()), new);
 		if (fcm_jsonl_write(stdout, out) < 0)
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+			fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
 		return 0;
 	}
 	const char *name = fcm_get_str(new, "name"), *url = fcm_get_str(new, "url");

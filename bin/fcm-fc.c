@@ -55,11 +55,11 @@ static jv load_vm(const char *id)
 	jv rec;
 
 	if (fcm_id_check(id) < 0)
-		fcm_die(FCM_EXIT_USAGE, "'%.64s' is not a VM id (8 characters of a-z and 0-9)", id);
+		fcm_die(FCM_E_USAGE, "'%.64s' is not a VM id (8 characters of a-z and 0-9)", id);
 	rec = fcm_vm_load(id);
 	if (!jv_is_valid(rec)) {
 		jv msg = jv_invalid_get_msg(rec);
-		fcm_die(FCM_EXIT_USAGE, "no VM with id %s: %s", id,
+		fcm_die(FCM_E_USAGE, "no VM with id %s: %s", id,
 		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no record");
 	}
 	return rec;
@@ -79,7 +79,7 @@ static const char *need_str(jv rec, const char *key)
 	const char *s = fcm_get_str(rec, key);
 
 	if (!s || !*s)
-		fcm_die(FCM_EXIT_USAGE, "the VM record has no '%s': recreate the VM", key);
+		fcm_die(FCM_E_USAGE, "the VM record has no '%s': recreate the VM", key);
 	return s;
 }
 
@@ -257,7 +257,7 @@ static char *find_firecracker(void)
 
 	if (e && *e) {
 		if (access(e, X_OK) < 0)
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to run FCM_FIRECRACKER=%s", e);
+			fcm_die_sys(FCM_E_INTERNAL, "unable to run FCM_FIRECRACKER=%s", e);
 		return fcm_strdup(e);
 	}
 	if (path) {
@@ -272,7 +272,7 @@ static char *find_firecracker(void)
 		}
 		free(copy);
 	}
-	fcm_die(FCM_EXIT_TEMP, "unable to find firecracker: install Firecracker or set FCM_FIRECRACKER");
+	fcm_die(FCM_E_INTERNAL, "unable to find firecracker: install Firecracker or set FCM_FIRECRACKER");
 }
 
 static int64_t now_ms(void)
@@ -328,12 +328,12 @@ static _Noreturn void cmd_run(const char *id)
 		stop_timeout = strtol(e, NULL, 10) > 0 ? strtol(e, NULL, 10) : 30;
 	cfg = render_file(rec, err, sizeof err);
 	if (!cfg)
-		fcm_die(FCM_EXIT_TEMP, "%s", err);
+		fcm_die(FCM_E_INTERNAL, "%s", err);
 	fc = find_firecracker();
 	sock = fcm_path("vms/%s/firecracker.socket", id);
 	console = fcm_path("vms/%s/console.sock", id);
 	if (unlink(sock) < 0 && errno != ENOENT)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to remove stale %s", sock);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to remove stale %s", sock);
 	/* s6 hands us the readiness pipe as fd 3 (notification-fd). */
 	if (fcntl(3, F_GETFD) >= 0) {
 		notify = 3;
@@ -348,12 +348,12 @@ static _Noreturn void cmd_run(const char *id)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to make a signalfd");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make a signalfd");
 
 	tty = fcm_helper("tty");
 	child = fork();
 	if (child < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to fork");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to fork");
 	if (child == 0) {
 		sigprocmask(SIG_UNBLOCK, &set, NULL);
 		setpgid(0, 0);
@@ -447,7 +447,7 @@ static _Noreturn void cmd_finish(const char *id, const char *code, const char *s
 
 	fcm_set_instance(id);
 	if (fcm_id_check(id) < 0)
-		fcm_die(FCM_EXIT_USAGE, "'%.64s' is not a VM id", id);
+		fcm_die(FCM_E_USAGE, "'%.64s' is not a VM id", id);
 	unlink(sock);
 	/* Console sessions end with the VM. */
 	char *console = fcm_helper("console");
@@ -516,14 +516,14 @@ static jv req_vm(jv req, jv *rec)
 	const char *id;
 
 	if (fcm_fields_check(req, id_only, err, sizeof err) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	id = fcm_get_str(req, "id");
 	if (fcm_id_check(id) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "'%.64s' is not a VM id (8 characters of a-z and 0-9)", id);
+		return fcm_fail(FCM_E_USAGE, "'%.64s' is not a VM id (8 characters of a-z and 0-9)", id);
 	*rec = fcm_vm_load(id);
 	if (!jv_is_valid(*rec)) {
 		jv_free(*rec);
-		return fcm_fail(FCM_EXIT_USAGE, "no VM with id %s", id);
+		return fcm_fail(FCM_E_USAGE, "no VM with id %s", id);
 	}
 	return jv_null();
 }
@@ -539,7 +539,7 @@ static jv op_render(jv req)
 	path = render_file(rec, err, sizeof err);
 	jv_free(rec);
 	if (!path)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", err);
+		return fcm_fail(FCM_E_INTERNAL, "%s", err);
 	r = jv_object_set(fcm_ok(), jv_string("config"), jv_string(path));
 	free(path);
 	return r;
@@ -557,11 +557,11 @@ static jv op_state(jv req)
 	st = api(fcm_get_str(rec, "id"), "GET", "/", NULL, &b, err, sizeof err);
 	jv_free(rec);
 	if (st == 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", err);
+		return fcm_fail(FCM_E_INTERNAL, "%s", err);
 	jv info = jv_parse(b.data);
 	if (st != 200 || !jv_is_valid(info)) {
 		jv_free(info);
-		return fcm_fail(FCM_EXIT_TEMP, "Firecracker answered HTTP %ld: %s", st, fault(&b));
+		return fcm_fail(FCM_E_INTERNAL, "Firecracker answered HTTP %ld: %s", st, fault(&b));
 	}
 	return jv_object_set(fcm_ok(), jv_string("instance"), info);
 }
@@ -579,9 +579,9 @@ static jv vm_patch(jv req, const char *state)
 	st = api(fcm_get_str(rec, "id"), "PATCH", "/vm", body, &b, err, sizeof err);
 	jv_free(rec);
 	if (st == 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", err);
+		return fcm_fail(FCM_E_INTERNAL, "%s", err);
 	if (st != 204)
-		return fcm_fail(FCM_EXIT_TEMP, "Firecracker refused to set the VM %s (HTTP %ld): %s",
+		return fcm_fail(FCM_E_INTERNAL, "Firecracker refused to set the VM %s (HTTP %ld): %s",
 		    state, st, fault(&b));
 	return jv_object_set(fcm_ok(), jv_string("state"), jv_string(state));
 }
@@ -599,7 +599,7 @@ static jv op_cad(jv req)
 		return r;
 	rc = send_ctrl_alt_del(fcm_get_str(rec, "id"), err, sizeof err);
 	jv_free(rec);
-	return rc < 0 ? fcm_fail(FCM_EXIT_TEMP, "%s", err) : fcm_ok();
+	return rc < 0 ? fcm_fail(FCM_E_INTERNAL, "%s", err) : fcm_ok();
 }
 
 static const struct fcm_op ops[] = {

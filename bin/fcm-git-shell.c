@@ -143,12 +143,12 @@ int main(int argc, char **argv)
 	fcm_init("fcm-git-shell");
 	if (argc == 4 && !strcmp(argv[1], "--root")) {
 		if (setenv("FCM_ROOT", argv[2], 1) < 0)
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to set FCM_ROOT");
+			fcm_die_sys(FCM_E_INTERNAL, "unable to set FCM_ROOT");
 		argv += 2;
 		argc -= 2;
 	}
 	if (argc != 2)
-		fcm_die(FCM_EXIT_USAGE, "usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "usage: %s", usage);
 	id = argv[1];
 	(void)fcm_root();	/* checks FCM_ROOT */
 	if (!key_id_ok(id))
@@ -183,5 +183,5 @@ int main(int argc, char **argv)
 		char *gargv[] = { "git", (char *)service, repo, NULL };
 		execvp("git", gargv);
 	}
-	fcm_die_sys(FCM_EXIT_TEMP, "unable to run git %s", service);
+	fcm_die_sys(FCM_E_INTERNAL, "unable to run git %s", service);
 }

@@ -239,7 +239,7 @@ static jv keys_load(void)
 	free(path);
 	if (!jv_is_valid(v)) {
 		jv msg = jv_invalid_get_msg(v);
-		fcm_die(FCM_EXIT_TEMP, "unable to read the key table: %s",
+		fcm_die(FCM_E_INTERNAL, "unable to read the key table: %s",
 		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "bad file");
 	}
 	return v;
@@ -256,7 +256,7 @@ static void keys_save(jv keys)
 	char *text = fcm_malloc(cap);
 
 	if (!fcm_path_sane(shell) || !fcm_path_sane(fcm_root()))
-		fcm_die(FCM_EXIT_USAGE, "the path of fcm-git-shell (%s) or FCM_ROOT has characters other than letters, digits and -_.+/: install fcm under a plain path",
+		fcm_die(FCM_E_USAGE, "the path of fcm-git-shell (%s) or FCM_ROOT has characters other than letters, digits and -_.+/: install fcm under a plain path",
 		    shell);
 	text[0] = '\0';
 	len = (size_t)snprintf(text, cap, "# Written by fcm keys: do not edit (see 'fcm keys').\n");
@@ -280,9 +280,9 @@ static void keys_save(jv keys)
 	}
 	/* The table first: authorized_keys is derived from it. */
 	if (fcm_write_json_atomic(kj, keys, 0600) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write %s", kj);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write %s", kj);
 	if (fcm_write_atomic(ak, text, len, 0600) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write %s", ak);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write %s", ak);
 	free(text);
 	free(shell);
 	free(ak);
@@ -296,10 +296,10 @@ static int keys_lock(void)
 	int fd;
 
 	if (fcm_mkdirs(dir, 0700) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to make %s", dir);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", dir);
 	fd = fcm_lock(lock, 1);
 	if (fd < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to lock %s", lock);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to lock %s", lock);
 	free(dir);
 	free(lock);
 	return fd;
@@ -308,7 +308,7 @@ static int keys_lock(void)
 static void out_json(jv v)
 {
 	if (fcm_jsonl_write(stdout, v) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
 }
 
 /* Does sshd read our authorized_keys?  A hint, not a guarantee. */
@@ -360,7 +360,7 @@ static char *key_text(const char *arg)
 				break;
 			if (len == cap) {
 				if (cap >= KEYFILE_MAX)
-					fcm_die(FCM_EXIT_USAGE, "standard input is longer than %d bytes: give public keys only", KEYFILE_MAX);
+					fcm_die(FCM_E_USAGE, "standard input is longer than %d bytes: give public keys only", KEYFILE_MAX);
 				cap *= 2;
 				t = realloc(t, cap + 1);
 				if (!t)
@@ -368,19 +368,19 @@ static char *key_text(const char *arg)
 			}
 		}
 		if (ferror(stdin))
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to read standard input");
+			fcm_die_sys(FCM_E_INTERNAL, "unable to read standard input");
 		t[len] = '\0';
 		return t;
 	}
 	t = fcm_read_file(arg, KEYFILE_MAX, NULL);
 	if (!t) {
 		if (errno == ENOENT)
-			fcm_die(FCM_EXIT_USAGE, "'%.128s' is neither a public key nor a file: give a .pub file, '-' for standard input, or the key in quotes",
+			fcm_die(FCM_E_USAGE, "'%.128s' is neither a public key nor a file: give a .pub file, '-' for standard input, or the key in quotes",
 			    arg);
-		fcm_die_sys(FCM_EXIT_USAGE, "unable to read %.128s", arg);
+		fcm_die_sys(FCM_E_USAGE, "unable to read %.128s", arg);
 	}
 	if (strstr(t, "PRIVATE KEY"))
-		fcm_die(FCM_EXIT_USAGE, "%.128s is a private key: give the public one (%.120s.pub)", arg, arg);
+		fcm_die(FCM_E_USAGE, "%.128s is a private key: give the public one (%.120s.pub)", arg, arg);
 	return t;
 }
 
@@ -409,15 +409,15 @@ static int cmd_add(const char *owner, const char *arg)
 			fcm_die_nomem();
 		if (key_parse(p, &ks[nk], why, sizeof why) < 0) {
 			if (lineno > 1 || next)
-				fcm_die(FCM_EXIT_USAGE, "line %d: %s", lineno, why);
-			fcm_die(FCM_EXIT_USAGE, "%s", why);
+				fcm_die(FCM_E_USAGE, "line %d: %s", lineno, why);
+			fcm_die(FCM_E_USAGE, "%s", why);
 		}
 		nk++;
 		if (nk > 100)
-			fcm_die(FCM_EXIT_USAGE, "more than 100 keys at once: add them in parts");
+			fcm_die(FCM_E_USAGE, "more than 100 keys at once: add them in parts");
 	}
 	if (nk == 0)
-		fcm_die(FCM_EXIT_USAGE, "no public key in %s", !strcmp(arg, "-") ? "standard input" : "the argument");
+		fcm_die(FCM_E_USAGE, "no public key in %s", !strcmp(arg, "-") ? "standard input" : "the argument");
 
 	lk = keys_lock();
 	keys = keys_load();
@@ -427,7 +427,7 @@ static int cmd_add(const char *owner, const char *arg)
 			const char *id = fcm_get_str(rec, "id"), *o = fcm_get_str(rec, "owner");
 			if (!dup && id && !strcmp(id, ks[i].id)) {
 				if (o && strcmp(o, owner))
-					fcm_die(FCM_EXIT_USAGE, "key %s (%s) already belongs to %s: one key, one owner; remove it first with 'fcm keys rm %s'",
+					fcm_die(FCM_E_USAGE, "key %s (%s) already belongs to %s: one key, one owner; remove it first with 'fcm keys rm %s'",
 					    ks[i].id, ks[i].fp, o, ks[i].id);
 				dup = 1;
 			}
@@ -445,7 +445,7 @@ static int cmd_add(const char *owner, const char *arg)
 		if (!dup) {
 			keys = jv_array_append(keys, r);
 			if (jv_array_length(jv_copy(keys)) > KEYS_MAX)
-				fcm_die(FCM_EXIT_USAGE, "more than %d keys: remove some first", KEYS_MAX);
+				fcm_die(FCM_E_USAGE, "more than %d keys: remove some first", KEYS_MAX);
 		} else
 			jv_free(r);
 	}
@@ -513,7 +513,7 @@ static int cmd_rm(const char *ref)
 	int lk;
 
 	if (!*ref || strlen(ref) > 80)
-		fcm_die(FCM_EXIT_USAGE, "give a key id or fingerprint (see 'fcm keys ls')");
+		fcm_die(FCM_E_USAGE, "give a key id or fingerprint (see 'fcm keys ls')");
 	lk = keys_lock();
 	keys = keys_load();
 	jv_array_foreach(keys, i, rec) {
@@ -527,7 +527,7 @@ static int cmd_rm(const char *ref)
 	jv_free(keys);
 	if (!jv_is_valid(gone)) {
 		jv_free(kept);
-		fcm_die(FCM_EXIT_USAGE, "no key '%s' (see 'fcm keys ls')", ref);
+		fcm_die(FCM_E_USAGE, "no key '%s' (see 'fcm keys ls')", ref);
 	}
 	keys_save(kept);
 	fcm_unlock(lk);
@@ -557,7 +557,7 @@ int main(int argc, char **argv)
 	fcm_init("fcm-keys");
 	umask(077);
 	if (argc < 2)
-		fcm_die(FCM_EXIT_USAGE, "say what to do; usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "say what to do; usage: %s", usage);
 	cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		printf("usage: %s\n", usage);
@@ -577,32 +577,32 @@ int main(int argc, char **argv)
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		}
 	}
 	if (!isatty(1))
 		json_out = 1;
 	fcm_err_json(json_out);
 	if (owner && fcm_owner_check(owner, why, sizeof why) < 0)
-		fcm_die(FCM_EXIT_USAGE, "%s", why);
+		fcm_die(FCM_E_USAGE, "%s", why);
 	if (!strcmp(cmd, "add")) {
 		if (argc - optind != 1)
-			fcm_die(FCM_EXIT_USAGE, "give one public key, a .pub file or '-'; usage: %s", usage);
+			fcm_die(FCM_E_USAGE, "give one public key, a .pub file or '-'; usage: %s", usage);
 		return cmd_add(owner ? owner : "admin", argv[optind]);
 	}
 	if (!strcmp(cmd, "ls") || !strcmp(cmd, "list")) {
 		if (argc != optind)
-			fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+			fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 		return cmd_ls(owner);
 	}
 	if (!strcmp(cmd, "rm") || !strcmp(cmd, "remove")) {
 		if (argc - optind != 1 || owner)
-			fcm_die(FCM_EXIT_USAGE, "give one key id or fingerprint; usage: %s", usage);
+			fcm_die(FCM_E_USAGE, "give one key id or fingerprint; usage: %s", usage);
 		return cmd_rm(argv[optind]);
 	}
 	if (!strcmp(cmd, "sshd")) {
 		print_sshd_line(stdout);
 		return 0;
 	}
-	fcm_die(FCM_EXIT_USAGE, "unknown command '%.64s'; usage: %s", cmd, usage);
+	fcm_die(FCM_E_USAGE, "unknown command '%.64s'; usage: %s", cmd, usage);
 }

@@ -114,7 +114,7 @@ static char *random_b64(size_t n)
 	unsigned char raw[64];
 
 	if (n > sizeof raw || getrandom(raw, n, 0) != (ssize_t)n)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to get random bytes");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to get random bytes");
 	char *s = fcm_b64url_encode(raw, n);
 	explicit_bzero(raw, sizeof raw);
 	return s;
@@ -161,8 +161,8 @@ static _Noreturn void refused(long status, jv v, const char *err)
 	const char *e = jv_is_valid(v) ? fcm_get_str(v, "error") : NULL;
 
 	if (!jv_is_valid(v))
-		fcm_die(FCM_EXIT_TEMP, "%s", err);
-	fcm_die(status >= 500 ? FCM_EXIT_TEMP : FCM_EXIT_USAGE, "%s", e ? e : "the host refused the login");
+		fcm_die(FCM_E_INTERNAL, "%s", err);
+	fcm_die(status >= 500 ? FCM_E_INTERNAL : FCM_E_USAGE, "%s", e ? e : "the host refused the login");
 }
 
 /* The host's answer to a login: store the token, say who we are. */
@@ -174,9 +174,9 @@ static int finish(jv v, int json)
 	jv admin;
 
 	if (!tok || !fcm_token_syntax_ok(tok, strlen(tok)) || jv_get_kind(u) != JV_KIND_OBJECT)
-		fcm_die(FCM_EXIT_TEMP, "the host answered the login without a token");
+		fcm_die(FCM_E_INTERNAL, "the host answered the login without a token");
 	if (fcm_cli_token_save(tok, host_shown) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write ~/.fcm-token");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write ~/.fcm-token");
 	email = fcm_get_str(u, "email");
 	name = fcm_get_str(u, "name");
 	id = fcm_get_str(u, "id");
@@ -211,7 +211,7 @@ static int device_flow(const char *base, int json)
 	full = fcm_get_str(v, "verification_uri_complete");
 	code = fcm_get_str(v, "user_code");
 	if (!fcm_get_str(v, "device_code") || !code || !uri)
-		fcm_die(FCM_EXIT_TEMP, "the host's device login answer lacks the code or URL");
+		fcm_die(FCM_E_INTERNAL, "the host's device login answer lacks the code or URL");
 	if (fcm_get_int(v, "interval", 1, 60, &interval, err, sizeof err) != 1)
 		interval = 5;
 	if (fcm_get_int(v, "expires_in", 1, 86400, &expires, err, sizeof err) != 1)
@@ -235,7 +235,7 @@ static int device_flow(const char *base, int json)
 				interval += 5;
 			jv_free(v);
 			if (time(NULL) > deadline)
-				fcm_die(FCM_EXIT_USAGE, "the code expired before the login was approved: run 'fcm login --device' again");
+				fcm_die(FCM_E_USAGE, "the code expired before the login was approved: run 'fcm login --device' again");
 			continue;
 		}
 		refused(status, v, err);
@@ -263,18 +263,18 @@ static int loopback_flow(const char *base, jv cfg, int no_browser, int json)
 	const char *ts = getenv("FCM_LOGIN_TIMEOUT");
 
 	if (!authz || !client)
-		fcm_die(FCM_EXIT_USAGE, "the host's issuer has no authorization endpoint: try 'fcm login --device'");
+		fcm_die(FCM_E_USAGE, "the host's issuer has no authorization endpoint: try 'fcm login --device'");
 	if (ts && *ts)
 		timeout = strtol(ts, NULL, 10) > 0 ? strtol(ts, NULL, 10) : 300;
 	verifier = random_b64(32);			/* 43 characters */
 	if (!EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(), NULL))
-		fcm_die(FCM_EXIT_BUG, "SHA-256 is not available from libcrypto");
+		fcm_die(FCM_E_BUG, "SHA-256 is not available from libcrypto");
 	challenge = fcm_b64url_encode(md, mdlen);
 	state = random_b64(24);
 	nonce = random_b64(24);
 	snprintf(want_state, sizeof want_state, "%s", state);
 	if (pipe2(done_pipe, O_CLOEXEC) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "pipe");
+		fcm_die_sys(FCM_E_INTERNAL, "pipe");
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -283,7 +283,7 @@ static int loopback_flow(const char *base, jv cfg, int no_browser, int json)
 	    on_redirect, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 30U, MHD_OPTION_CONNECTION_LIMIT, 16U, MHD_OPTION_END);
 	if (!d || !(di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)) || !di->port)
-		fcm_die(FCM_EXIT_TEMP, "unable to listen on 127.0.0.1 for the login's redirect");
+		fcm_die(FCM_E_INTERNAL, "unable to listen on 127.0.0.1 for the login's redirect");
 	redirect = fcm_asprintf("http://127.0.0.1:%u/callback", (unsigned)di->port);
 	e_client = escape(client);
 	e_redirect = escape(redirect);
@@ -296,10 +296,10 @@ static int loopback_flow(const char *base, jv cfg, int no_browser, int json)
 	struct pollfd p = { .fd = done_pipe[0], .events = POLLIN };
 	int k = poll(&p, 1, (int)(timeout * 1000));
 	if (k <= 0)
-		fcm_die(FCM_EXIT_TEMP, "no login came back within %lds: run 'fcm login' again (or 'fcm login --device')", timeout);
+		fcm_die(FCM_E_INTERNAL, "no login came back within %lds: run 'fcm login' again (or 'fcm login --device')", timeout);
 	if (got_error[0]) {
 		usleep(200000);		/* let the browser have its page */
-		fcm_die(FCM_EXIT_USAGE, "%s", got_error);
+		fcm_die(FCM_E_USAGE, "%s", got_error);
 	}
 	jv req = jv_object();
 	req = jv_object_set(req, jv_string("code"), jv_string(got_code));
@@ -356,11 +356,11 @@ int main(int argc, char **argv)
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		}
 	}
 	if (optind != argc)
-		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 	if (json)
 		fcm_err_json(1);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -375,7 +375,7 @@ int main(int argc, char **argv)
 		while (n > 8 && issuer[n - 1] == '/')
 			n--;
 		if (!iss || strlen(iss) != n || strncmp(iss, issuer, n))
-			fcm_die(FCM_EXIT_USAGE, "the host %s trusts logins from %s, not from %.200s: set the issuer on the host (doc/auth.md)",
+			fcm_die(FCM_E_USAGE, "the host %s trusts logins from %s, not from %.200s: set the issuer on the host (doc/auth.md)",
 			    host_shown, iss ? iss : "no issuer", issuer);
 	}
 	r = device ? device_flow(base, json) : loopback_flow(base, cfg, no_browser, json);

@@ -47,28 +47,28 @@ int main(int argc, char **argv)
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		}
 	}
 	if (optind != argc)
-		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 	if (json)
 		fcm_err_json(1);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	base = fcm_cli_base(host, &shown);
 	if (!fcm_cli_token(tok, &from_file))
-		fcm_die(FCM_EXIT_USAGE, "not logged in: there is no ~/.fcm-token (and FCM_TOKEN is not set)");
+		fcm_die(FCM_E_USAGE, "not logged in: there is no ~/.fcm-token (and FCM_TOKEN is not set)");
 	v = fcm_cli_request(base, "POST", "/v1/auth/logout", tok, jv_invalid(), &status, err, sizeof err);
 	explicit_bzero(tok, sizeof tok);
 	if (!jv_is_valid(v))
-		fcm_die(FCM_EXIT_TEMP, "%s; the token is kept: run 'fcm logout' again when the host answers", err);
+		fcm_die(FCM_E_INTERNAL, "%s; the token is kept: run 'fcm logout' again when the host answers", err);
 	msg = fcm_get_str(v, "error");
 	if (status != 200 && status != 401)
-		fcm_die(status >= 500 ? FCM_EXIT_TEMP : FCM_EXIT_USAGE, "%s", msg ? msg : "the host refused to log out");
+		fcm_die(status >= 500 ? FCM_E_INTERNAL : FCM_E_USAGE, "%s", msg ? msg : "the host refused to log out");
 	if (from_file) {
 		path = fcm_cli_token_path();
 		if (unlink(path) < 0 && errno != ENOENT)
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to remove %s", path);
+			fcm_die_sys(FCM_E_INTERNAL, "unable to remove %s", path);
 		free(path);
 	}
 	if (json)

@@ -56,21 +56,21 @@ int main(int argc, char **argv)
 		case 'n':
 			lines = strtol(optarg, &end, 10);
 			if (!*optarg || *end || lines < 0 || lines > 1000000)
-				fcm_die(FCM_EXIT_USAGE, "-n takes a number of lines from 0 to 1000000, not '%.32s'", optarg);
+				fcm_die(FCM_E_USAGE, "-n takes a number of lines from 0 to 1000000, not '%.32s'", optarg);
 			break;
 		case 'D': deploy = 1; break;
 		case 'h':
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		}
 	}
 	if (argc - optind > 1)
-		fcm_die(FCM_EXIT_USAGE, "one VM at a time; usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "one VM at a time; usage: %s", usage);
 	jv rec = fcm_vm_from_arg(optind < argc ? argv[optind] : NULL);
 	if (!jv_is_valid(rec)) {
-		fcm_die_invalid(FCM_EXIT_USAGE, rec);
+		fcm_die_invalid(FCM_E_USAGE, rec);
 	}
 	const char *id = fcm_get_str(rec, "id");
 	char *path = deploy ? fcm_path("vms/%s/deploy.log", id) : fcm_path("vms/%s/log/current", id);
@@ -78,9 +78,9 @@ int main(int argc, char **argv)
 	char *text = fcm_read_file(path, 64 << 20, &len);
 
 	if (!text && errno != ENOENT)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to read %s", path);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to read %s", path);
 	if (!text && !follow)
-		fcm_die(FCM_EXIT_USAGE, "VM '%s' has no %s log yet", fcm_get_str(rec, "name"),
+		fcm_die(FCM_E_USAGE, "VM '%s' has no %s log yet", fcm_get_str(rec, "name"),
 		    deploy ? "deploy" : "console");
 	if (text)
 		tail_lines(text, len, lines);

@@ -36,7 +36,7 @@ int main(int argc, char **argv)
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		}
 	}
 	if (json)
@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 		for (int i = optind; i < argc; i++) {
 			jv rec = fcm_vm_find(argv[i]);
 			if (!jv_is_valid(rec)) {
-				fcm_die_invalid(FCM_EXIT_USAGE, rec);
+				fcm_die_invalid(FCM_E_USAGE, rec);
 			}
 			list = jv_array_append(list, rec);
 		}
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	else
 		jv_array_foreach(out, i, rec)
 			if (fcm_jsonl_write(stdout, rec) < 0)
-				fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+				fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
 	jv_free(out);
 	return 0;
 }

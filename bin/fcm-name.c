@@ -130,7 +130,7 @@ static int fresh(char *out, size_t outlen)
 	unsigned long r[2], start, step;
 
 	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to get random bytes");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to get random bytes");
 	start = r[0] % total;
 	step = 1 + r[1] % (total - 1);
 	while (gcd(step, total) != 1)
@@ -151,7 +151,7 @@ static void reply_name(const char *name)
 	jv r = jv_object_set(fcm_ok(), jv_string("name"), jv_string(name));
 
 	if (fcm_jsonl_write(stdout, r) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
 }
 
 int main(int argc, char **argv)
@@ -178,27 +178,27 @@ int main(int argc, char **argv)
 		case 'n':
 			count = strtol(optarg, &end, 10);
 			if (!*optarg || *end || count < 1 || count > 100000)
-				fcm_die(FCM_EXIT_USAGE, "-n takes a whole number from 1 to 100000, not '%.32s'",
+				fcm_die(FCM_E_USAGE, "-n takes a whole number from 1 to 100000, not '%.32s'",
 				    optarg);
 			break;
 		case 'h':
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s",
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s",
 			    argv[optind - 1], usage);
 		}
 	}
 	if (optind != argc)
-		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 
 	load_taken();
 	if (check) {
 		char why[256];
 		if (fcm_name_check(check, why, sizeof why) < 0)
-			fcm_die(FCM_EXIT_USAGE, "%s", why);
+			fcm_die(FCM_E_USAGE, "%s", why);
 		if (is_taken(check))
-			fcm_die(FCM_EXIT_USAGE, "name '%s' is already used by a VM: choose another, or leave it out for a fresh one",
+			fcm_die(FCM_E_USAGE, "name '%s' is already used by a VM: choose another, or leave it out for a fresh one",
 			    check);
 		reply_name(check);
 		return 0;
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < count; i++) {
 		char name[FCM_NAME_MAX + 1];
 		if (fresh(name, sizeof name) < 0)
-			fcm_die(FCM_EXIT_TEMP, "every one of the %zu names is taken: give one with --name",
+			fcm_die(FCM_E_INTERNAL, "every one of the %zu names is taken: give one with --name",
 			    NADJ * NNOUN);
 		take(name);
 		reply_name(name);

@@ -111,7 +111,7 @@ static int fields(jv req, const struct fcm_field *spec, jv *fail)
 	char why[256];
 
 	if (fcm_fields_check(req, spec, why, sizeof why) < 0) {
-		*fail = fcm_fail(FCM_EXIT_USAGE, "%s", why);
+		*fail = fcm_fail(FCM_E_USAGE, "%s", why);
 		return -1;
 	}
 	return 0;
@@ -122,7 +122,7 @@ static const char *id_get(jv req, jv *fail)
 	const char *id = fcm_get_str(req, "id");
 
 	if (!id || fcm_id_check(id) < 0) {
-		*fail = fcm_fail(FCM_EXIT_USAGE,
+		*fail = fcm_fail(FCM_E_USAGE,
 		    "id '%.32s' is not a VM id: give 8 characters of a-z and 0-9 (the tap is tap_<id>, at most 15 characters)",
 		    id ? id : "");
 		return NULL;
@@ -242,9 +242,9 @@ static int conf_need(struct conf *c, jv *fail)
 	int r = conf_load(c, why, sizeof why);
 
 	if (r < 0)
-		*fail = fcm_fail(FCM_EXIT_TEMP, "%s", why);
+		*fail = fcm_fail(FCM_E_INTERNAL, "%s", why);
 	else if (r == 0)
-		*fail = fcm_fail(FCM_EXIT_USAGE, "the network is not set up: run 'fcm-net setup' first");
+		*fail = fcm_fail(FCM_E_USAGE, "the network is not set up: run 'fcm-net setup' first");
 	return r > 0 ? 0 : -1;
 }
 
@@ -255,9 +255,9 @@ static int net_lock(jv *fail)
 	int fd = -1;
 
 	if (fcm_mkdirs(dir, 0755) < 0)
-		*fail = fcm_fail(FCM_EXIT_TEMP, "unable to create %s: %s", dir, strerror(errno));
+		*fail = fcm_fail(FCM_E_INTERNAL, "unable to create %s: %s", dir, strerror(errno));
 	else if ((fd = fcm_lock(lock, 1)) < 0)
-		*fail = fcm_fail(FCM_EXIT_TEMP, "unable to lock %s: %s", lock, strerror(errno));
+		*fail = fcm_fail(FCM_E_INTERNAL, "unable to lock %s: %s", lock, strerror(errno));
 	free(dir);
 	free(lock);
 	return fd;
@@ -401,24 +401,24 @@ static jv op_setup(jv req)
 		return fail;
 	had = conf_load(&old, why, sizeof why);
 	if (had < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	c = old;
 	if (conf_build(&c, req, why, sizeof why) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", why);
+		return fcm_fail(FCM_E_USAGE, "%s", why);
 	if (had && (strcmp(c.subnet, old.subnet) || strcmp(c.bridge, old.bridge))) {
 		/* Moving the network under live VMs would strand them. */
 		if (leases_read(&ls, &nl, why, sizeof why) < 0)
-			return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+			return fcm_fail(FCM_E_INTERNAL, "%s", why);
 		free(ls);
 		if (nl)
-			return fcm_fail(FCM_EXIT_USAGE,
+			return fcm_fail(FCM_E_USAGE,
 			    "the network is %s on %s with %zu lease%s: free them before changing the subnet or bridge",
 			    old.subnet, old.bridge, nl, nl == 1 ? "" : "s");
 		br = fcm_link_get(old.bridge, NULL, NULL, NULL);
 		if (br < 0)
-			return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+			return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 		if (br > 0)
-			return fcm_fail(FCM_EXIT_USAGE,
+			return fcm_fail(FCM_E_USAGE,
 			    "the network is set up as %s on %s: run 'fcm-net teardown' before changing the subnet or bridge",
 			    old.subnet, old.bridge);
 	}
@@ -436,7 +436,7 @@ static jv op_setup(jv req)
 	    fcm_sysctl_write(IP_FORWARD, "1\n") < 0 ||
 	    fcm_nft_apply(&nc) < 0) {
 		fcm_unlock(fd);
-		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	}
 	reply = conf_jv(&c);
 	char *path = net_path("config.json");
@@ -444,7 +444,7 @@ static jv op_setup(jv req)
 		int e = errno;
 		jv_free(reply);
 		fcm_unlock(fd);
-		reply = fcm_fail(FCM_EXIT_TEMP, "unable to write %s: %s", path, strerror(e));
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to write %s: %s", path, strerror(e));
 		free(path);
 		return reply;
 	}
@@ -475,7 +475,7 @@ static jv op_alloc(jv req)
 		return fail;
 	if (leases_read(&ls, &n, why, sizeof why) < 0) {
 		fcm_unlock(fd);
-		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	}
 	for (i = 0; i < n; i++)
 		if (!strcmp(ls[i].id, id)) {
@@ -495,7 +495,7 @@ static jv op_alloc(jv req)
 		free(ls);
 		fcm_unlock(fd);
 		fcm_ip4_format(c.sn.first, first);
-		return fcm_fail(FCM_EXIT_TEMP,
+		return fcm_fail(FCM_E_INTERNAL,
 		    "subnet %s is full (%u addresses from .%s): free one or set a larger subnet",
 		    c.subnet, fcm_subnet_pool_size(&c.sn), strrchr(first, '.') + 1);
 	}
@@ -507,7 +507,7 @@ static jv op_alloc(jv req)
 		free(ls);
 		fcm_unlock(fd);
 		fcm_ip4_format(ip, ips);
-		return fcm_fail(FCM_EXIT_TEMP, "unable to create lease %s for %s: %s", ips, id, strerror(e));
+		return fcm_fail(FCM_E_INTERNAL, "unable to create lease %s for %s: %s", ips, id, strerror(e));
 	}
 done:
 	free(ls);
@@ -546,7 +546,7 @@ static jv op_free(jv req)
 	if (leases_read(&ls, &n, why, sizeof why) < 0) {
 		fcm_unlock(fd);
 		free(dir);
-		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	}
 	for (size_t i = 0; i < n; i++) {
 		char *path;
@@ -556,7 +556,7 @@ static jv op_free(jv req)
 		path = fcm_asprintf("%s/%s", dir, ips);
 		if (unlink(path) < 0 && errno != ENOENT) {
 			int e = errno;
-			jv r = fcm_fail(FCM_EXIT_TEMP, "unable to remove lease %s: %s", path, strerror(e));
+			jv r = fcm_fail(FCM_E_INTERNAL, "unable to remove lease %s: %s", path, strerror(e));
 			free(path);
 			free(ls);
 			free(dir);
@@ -592,19 +592,19 @@ static jv op_tap_add(jv req)
 		return fail;
 	snprintf(tap, sizeof tap, TAP_PREFIX "%s", id);
 	if ((br = fcm_link_get(c.bridge, NULL, NULL, NULL)) < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	if (br == 0)
-		return fcm_fail(FCM_EXIT_TEMP, "unable to attach %s: bridge %s is missing: run 'fcm-net setup'",
+		return fcm_fail(FCM_E_INTERNAL, "unable to attach %s: bridge %s is missing: run 'fcm-net setup'",
 		    tap, c.bridge);
 	if ((idx = fcm_link_get(tap, NULL, NULL, NULL)) < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	if (idx == 0) {
 		if (fcm_tap_create(tap) < 0)
-			return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+			return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 		created = 1;
 	}
 	if (fcm_link_up(tap, br) < 0 || fcm_brport_isolate(tap) < 0) {
-		jv r = fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		jv r = fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 		if (created)
 			fcm_link_delete(tap);	/* no half tap */
 		return r;
@@ -629,7 +629,7 @@ static jv op_tap_del(jv req)
 		return fail;
 	snprintf(tap, sizeof tap, TAP_PREFIX "%s", id);
 	if ((r = fcm_link_delete(tap)) < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	return jv_object_set(jv_object_set(fcm_ok(), jv_string("tap"), jv_string(tap)),
 	    jv_string("deleted"), jv_bool(r > 0));
 }
@@ -661,14 +661,14 @@ static jv op_teardown(jv req)
 	if (fields(req, spec, &fail) < 0)
 		return fail;
 	if (conf_load(&c, why, sizeof why) < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	if ((br = fcm_link_get(c.bridge, kind, NULL, NULL)) < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	links = fcm_links();
 	if (!jv_is_valid(links)) {
 		jv_free(links);
 		jv_free(taps);
-		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	}
 	jv_array_foreach(links, i, l) {
 		if (is_fcm_tap(l, br)) {
@@ -677,7 +677,7 @@ static jv op_teardown(jv req)
 				jv_free(l);
 				jv_free(links);
 				jv_free(taps);
-				return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+				return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 			}
 			taps = jv_array_append(taps, jv_string(name));
 		}
@@ -687,13 +687,13 @@ static jv op_teardown(jv req)
 	if (br > 0 && !strcmp(kind, "bridge")) {
 		if (fcm_link_delete(c.bridge) < 0) {
 			jv_free(taps);
-			return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+			return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 		}
 		bridge_deleted = 1;
 	}
 	if (fcm_nft_delete() < 0) {
 		jv_free(taps);
-		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	}
 	return jv_object_set(jv_object_set(jv_object_set(fcm_ok(),
 	    jv_string("bridge"), jv_string(c.bridge)), jv_string("bridge_deleted"), jv_bool(bridge_deleted)),
@@ -717,17 +717,17 @@ static jv op_status(jv req)
 	if (fields(req, spec, &fail) < 0)
 		return fail;
 	if ((had = conf_load(&c, why, sizeof why)) < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	if (leases_read(&ls, &n, why, sizeof why) < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	free(ls);
 	if ((br = fcm_link_get(c.bridge, kind, &up, NULL)) < 0 ||
 	    (inet = fcm_nft_table_exists("inet")) < 0 || (bridge = fcm_nft_table_exists("bridge")) < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	links = fcm_links();
 	if (!jv_is_valid(links)) {
 		jv_free(links);
-		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	}
 	jv_array_foreach(links, i, l) {
 		if (is_fcm_tap(l, br)) {
@@ -750,7 +750,7 @@ static jv op_status(jv req)
 		jv_free(addrs);
 		jv_free(b);
 		jv_free(taps);
-		return fcm_fail(FCM_EXIT_TEMP, "%s", fcm_net_error());
+		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	}
 	b = jv_object_set(b, jv_string("addrs"), addrs);
 	fwd = fcm_read_file(IP_FORWARD, 16, NULL);
@@ -782,7 +782,7 @@ static jv op_ls(jv req)
 	if (fields(req, spec, &fail) < 0)
 		return fail;
 	if (conf_load(&c, why, sizeof why) < 0 || leases_read(&ls, &n, why, sizeof why) < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", why);
+		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	for (size_t i = 0; i < n; i++)
 		arr = jv_array_append(arr, lease_jv(&c, &ls[i]));
 	free(ls);

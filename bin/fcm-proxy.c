@@ -88,29 +88,29 @@ static jv settings_get(struct settings *s)
 	else if (!strcmp(tls, "internal"))
 		s->internal = 1;
 	else
-		return fcm_fail(FCM_EXIT_USAGE, "FCM_TLS must be 'acme' (Let's Encrypt, the default) or 'internal' (Caddy's own CA), not '%.64s'", tls);
+		return fcm_fail(FCM_E_USAGE, "FCM_TLS must be 'acme' (Let's Encrypt, the default) or 'internal' (Caddy's own CA), not '%.64s'", tls);
 	s->email = env("FCM_ACME_EMAIL");
 	if (s->email && (!plain(s->email, 254) || !strchr(s->email, '@')))
-		return fcm_fail(FCM_EXIT_USAGE, "FCM_ACME_EMAIL must be an email address, not '%.64s'", s->email);
+		return fcm_fail(FCM_E_USAGE, "FCM_ACME_EMAIL must be an email address, not '%.64s'", s->email);
 	s->ca = env("FCM_ACME_CA");
 	if (s->ca && (!plain(s->ca, 512) || strncmp(s->ca, "https://", 8)))
-		return fcm_fail(FCM_EXIT_USAGE, "FCM_ACME_CA must be an https:// ACME directory URL, not '%.64s'", s->ca);
+		return fcm_fail(FCM_E_USAGE, "FCM_ACME_CA must be an https:// ACME directory URL, not '%.64s'", s->ca);
 	s->listen = env("FCM_CADDY_LISTEN");
 	if (!s->listen)
 		s->listen = ":443";
 	else if (!plain(s->listen, 128) || !strchr(s->listen, ':'))
-		return fcm_fail(FCM_EXIT_USAGE, "FCM_CADDY_LISTEN must be a Caddy listen address such as ':443', not '%.64s'", s->listen);
+		return fcm_fail(FCM_E_USAGE, "FCM_CADDY_LISTEN must be a Caddy listen address such as ':443', not '%.64s'", s->listen);
 	if (pub && strcmp(pub, "0")) {
 		char *base = fcm_expose_base(err, sizeof err);
 		if (!base)
-			return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+			return fcm_fail(FCM_E_USAGE, "%s", err);
 		s->api_host = fcm_asprintf("fcm.%s", base);
 		free(base);
 		s->api_dial = env("FCM_API_ADDR");
 		if (!s->api_dial)
 			s->api_dial = "127.0.0.1:7777";
 		else if (!plain(s->api_dial, 128) || !strchr(s->api_dial, ':'))
-			return fcm_fail(FCM_EXIT_USAGE, "FCM_API_ADDR must be HOST:PORT, not '%.64s'", s->api_dial);
+			return fcm_fail(FCM_E_USAGE, "FCM_API_ADDR must be HOST:PORT, not '%.64s'", s->api_dial);
 	}
 	return jv_null();
 }
@@ -401,7 +401,7 @@ static jv check_fields(jv req)
 	char err[512];
 
 	if (fcm_fields_check(req, no_fields, err, sizeof err) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	return jv_null();
 }
 
@@ -429,7 +429,7 @@ static jv op_render(jv req)
 		return r;
 	cfg = rendered(&s);
 	if (!jv_is_valid(cfg))
-		return fail_msg(FCM_EXIT_USAGE, cfg);
+		return fail_msg(FCM_E_USAGE, cfg);
 	return jv_object_set(fcm_ok(), jv_string("config"), cfg);
 }
 
@@ -445,11 +445,11 @@ static jv op_bootstrap(jv req)
 		return r;
 	cfg = rendered(&s);
 	if (!jv_is_valid(cfg))
-		return fail_msg(FCM_EXIT_USAGE, cfg);
+		return fail_msg(FCM_E_USAGE, cfg);
 	dir = fcm_path("caddy");
 	path = fcm_path("caddy/caddy.json");
 	if (fcm_mkdirs(dir, 0700) < 0 || fcm_write_json_atomic(path, cfg, 0600) < 0)
-		r = fcm_fail(FCM_EXIT_TEMP, "unable to write %s: %s", path, strerror(errno));
+		r = fcm_fail(FCM_E_INTERNAL, "unable to write %s: %s", path, strerror(errno));
 	else
 		r = jv_object_set(fcm_ok(), jv_string("config"), jv_string(path));
 	free(dir);
@@ -470,13 +470,13 @@ static jv op_sync(jv req)
 	if (jv_get_kind(r) != JV_KIND_NULL)
 		return r;
 	if (!(body = fcm_caddy_listen(err, sizeof err)))
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	free(body);
 	/* One sync at a time: each reads Caddy's config and replaces it whole. */
 	dir = fcm_path("proxy");
 	lockpath = fcm_path("proxy/.lock");
 	if (fcm_mkdirs(dir, 0755) < 0 || (fd = fcm_lock(lockpath, 1)) < 0) {
-		r = fcm_fail(FCM_EXIT_TEMP, "unable to lock %s: %s", lockpath, strerror(errno));
+		r = fcm_fail(FCM_E_INTERNAL, "unable to lock %s: %s", lockpath, strerror(errno));
 		free(dir);
 		free(lockpath);
 		return r;
@@ -486,7 +486,7 @@ static jv op_sync(jv req)
 	cur = caddy_config();
 	if (!jv_is_valid(cur)) {
 		fcm_unlock(fd);
-		return fail_msg(FCM_EXIT_TEMP, cur);
+		return fail_msg(FCM_E_INTERNAL, cur);
 	}
 	want = merge(jv_copy(cur), desired_get(&s), &s);
 	if (jv_equal(jv_copy(cur), jv_copy(want))) {
@@ -503,11 +503,11 @@ static jv op_sync(jv req)
 	fcm_unlock(fd);
 	if (st < 0) {
 		jv_free(want);
-		return fcm_fail(FCM_EXIT_TEMP, "%s", err);
+		return fcm_fail(FCM_E_INTERNAL, "%s", err);
 	}
 	if (st != 200) {
 		char *why = caddy_error(resp);
-		r = fcm_fail(st >= 500 ? FCM_EXIT_TEMP : FCM_EXIT_USAGE,
+		r = fcm_fail(st >= 500 ? FCM_E_INTERNAL : FCM_E_USAGE,
 		    "Caddy refused the new routes (HTTP %ld: %s); it keeps the previous ones", st, why);
 		free(why);
 		free(resp);
@@ -526,7 +526,7 @@ static jv op_routes(jv req)
 		return r;
 	cur = caddy_config();
 	if (!jv_is_valid(cur))
-		return fail_msg(FCM_EXIT_TEMP, cur);
+		return fail_msg(FCM_E_INTERNAL, cur);
 	return summary(fcm_ok(), cur);
 }
 
@@ -563,11 +563,11 @@ static jv op_ca(jv req)
 		return r;
 	st = fcm_caddy_request("GET", "/pki/ca/local", NULL, &resp, err, sizeof err);
 	if (st < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "%s", err);
+		return fcm_fail(FCM_E_INTERNAL, "%s", err);
 	v = jv_parse(resp);
 	if (st != 200 || !jv_is_valid(v) || jv_get_kind(v) != JV_KIND_OBJECT || !fcm_get_str(v, "root_certificate")) {
 		char *why = caddy_error(resp);
-		r = fcm_fail(FCM_EXIT_TEMP, "Caddy has no internal CA to show (HTTP %ld: %s)", st, why);
+		r = fcm_fail(FCM_E_INTERNAL, "Caddy has no internal CA to show (HTTP %ld: %s)", st, why);
 		free(why);
 	} else {
 		r = jv_object_set(fcm_ok(), jv_string("root"), jv_string(fcm_get_str(v, "root_certificate")));

@@ -70,16 +70,16 @@ int main(int argc, char **argv)
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		}
 	}
 	if (argc - optind > 1)
-		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind + 1], usage);
+		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind + 1], usage);
 	if (!isatty(1))
 		json = 1;
 	fcm_err_json(json);
 	if (!remote_name_ok(remote))
-		fcm_die(FCM_EXIT_USAGE, "'%.64s' is not a good remote name: use letters, digits, '-', '_' and '.'",
+		fcm_die(FCM_E_USAGE, "'%.64s' is not a good remote name: use letters, digits, '-', '_' and '.'",
 		    remote);
 
 	rec = fcm_vm_from_arg(optind < argc ? argv[optind] : NULL);
@@ -88,12 +88,12 @@ int main(int argc, char **argv)
 		char why[512];
 		snprintf(why, sizeof why, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no such VM");
 		jv_free(msg);
-		fcm_die(FCM_EXIT_USAGE, "%s", why);
+		fcm_die(FCM_E_USAGE, "%s", why);
 	}
 	name = fcm_get_str(rec, "name");
 	git = fcm_get_str(rec, "git");
 	if (!name)
-		fcm_die(FCM_EXIT_TEMP, "the VM record has no name");
+		fcm_die(FCM_E_INTERNAL, "the VM record has no name");
 	if (git)
 		url = fcm_strdup(git);
 	else {
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 		    jv_string("name"), jv_string(name));
 		jv r = fcm_call("repo", req);
 		if (!fcm_reply_ok(r) || !fcm_get_str(r, "git"))
-			fcm_die(FCM_EXIT_TEMP, "VM '%s' has no git remote: %s", name, fcm_reply_error(r));
+			fcm_die(FCM_E_INTERNAL, "VM '%s' has no git remote: %s", name, fcm_reply_error(r));
 		url = fcm_strdup(fcm_get_str(r, "git"));
 		jv_free(r);
 	}
@@ -113,9 +113,9 @@ int main(int argc, char **argv)
 		free(o);
 		o = NULL;
 		if (st < 0)
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to run git");
+			fcm_die_sys(FCM_E_INTERNAL, "unable to run git");
 		if (st != 0)
-			fcm_die(FCM_EXIT_USAGE, "not in a git repository: run 'git init' (or cd into your app) first");
+			fcm_die(FCM_E_USAGE, "not in a git repository: run 'git init' (or cd into your app) first");
 	}
 	{
 		/* Quiet when absent, unlike `git remote get-url`. */
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 	}
 	if (st == 0 && o) {
 		if (strcmp(o, url))
-			fcm_die(FCM_EXIT_USAGE, "remote '%s' already points to %s: choose another with --name, or run 'git remote set-url %s %s'",
+			fcm_die(FCM_E_USAGE, "remote '%s' already points to %s: choose another with --name, or run 'git remote set-url %s %s'",
 			    remote, o, remote, url);
 		added = 0;
 	} else {
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 		st = git_out(a, &junk);
 		free(junk);
 		if (st != 0)
-			fcm_die(FCM_EXIT_TEMP, "git remote add %s %s failed (exit %d)", remote, url, st);
+			fcm_die(FCM_E_INTERNAL, "git remote add %s %s failed (exit %d)", remote, url, st);
 		added = 1;
 	}
 	free(o);
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 		r = jv_object_set(r, jv_string("git"), jv_string(url));
 		r = jv_object_set(r, jv_string("added"), jv_bool(added));
 		if (fcm_jsonl_write(stdout, r) < 0)
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+			fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
 	} else {
 		if (added)
 			printf("Added remote '%s': %s\n", remote, url);

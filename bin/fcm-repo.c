@@ -115,7 +115,7 @@ static jv reply_for(const char *name, const char *path)
 	jv r;
 
 	if (!url)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	r = jv_object_set(fcm_ok(), jv_string("path"), jv_string(path));
 	r = jv_object_set(r, jv_string("git"), jv_string(url));
 	free(url);
@@ -138,29 +138,29 @@ static jv op_create(jv req)
 	int lk;
 
 	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	id = fcm_get_str(req, "id");
 	name = fcm_get_str(req, "name");
 	owner = fcm_get_str(req, "owner");
 	if (!owner)
 		owner = "admin";
 	if (fcm_id_check(id) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "'%.64s' is not a VM id (8 of a-z0-9)", id);
+		return fcm_fail(FCM_E_USAGE, "'%.64s' is not a VM id (8 of a-z0-9)", id);
 	if (fcm_name_check(name, err, sizeof err) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	if (fcm_owner_check(owner, err, sizeof err) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	{
 		/* Check the remote can be named before making anything. */
 		char *url = git_url(name, err, sizeof err);
 		if (!url)
-			return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+			return fcm_fail(FCM_E_USAGE, "%s", err);
 		free(url);
 	}
 
 	lk = fcm_lock_dir("git", 0755);
 	if (lk < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/git: %s", fcm_root(), strerror(errno));
+		return fcm_fail(FCM_E_INTERNAL, "unable to lock %s/git: %s", fcm_root(), strerror(errno));
 	path = fcm_path("git/%s.git", name);
 	meta = fcm_asprintf("%s/fcm.json", path);
 
@@ -171,11 +171,11 @@ static jv op_create(jv req)
 		if (mid && !strcmp(mid, id))
 			reply = reply_for(name, path);
 		else if (mid)
-			reply = fcm_fail(FCM_EXIT_USAGE,
+			reply = fcm_fail(FCM_E_USAGE,
 			    "a git repo for '%s' already exists (%s) and belongs to VM %s: remove it with 'fcm-repo delete name=%s' if that VM is gone",
 			    name, path, mid, name);
 		else
-			reply = fcm_fail(FCM_EXIT_USAGE,
+			reply = fcm_fail(FCM_E_USAGE,
 			    "%s already exists but was not made by fcm-repo: move it away, or remove it with 'fcm-repo delete name=%s'",
 			    path, name);
 		jv_free(m);
@@ -190,8 +190,8 @@ static jv op_create(jv req)
 		int st = git_quiet(argv);
 		if (st != 0) {
 			reply = st < 0
-			    ? fcm_fail(FCM_EXIT_TEMP, "unable to run git: %s (is git installed?)", strerror(errno))
-			    : fcm_fail(FCM_EXIT_TEMP, "git init --bare %s failed (exit %d)", tmp, st);
+			    ? fcm_fail(FCM_E_INTERNAL, "unable to run git: %s (is git installed?)", strerror(errno))
+			    : fcm_fail(FCM_E_INTERNAL, "git init --bare %s failed (exit %d)", tmp, st);
 			goto undo;
 		}
 	}
@@ -205,14 +205,14 @@ static jv op_create(jv req)
 			st = git_quiet(a2);
 		free(cfg);
 		if (st != 0) {
-			reply = fcm_fail(FCM_EXIT_TEMP, "unable to configure %s (git config exit %d)", tmp, st);
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to configure %s (git config exit %d)", tmp, st);
 			goto undo;
 		}
 	}
 	if (write_hook(tmp, name) < 0) {
 		reply = errno == EINVAL
-		    ? fcm_fail(FCM_EXIT_USAGE, "the path of fcm-deploy or FCM_ROOT has characters other than letters, digits and -_.+/: install fcm under a plain path")
-		    : fcm_fail(FCM_EXIT_TEMP, "unable to write the deploy hook in %s: %s", tmp, strerror(errno));
+		    ? fcm_fail(FCM_E_USAGE, "the path of fcm-deploy or FCM_ROOT has characters other than letters, digits and -_.+/: install fcm under a plain path")
+		    : fcm_fail(FCM_E_INTERNAL, "unable to write the deploy hook in %s: %s", tmp, strerror(errno));
 		goto undo;
 	}
 	{
@@ -223,12 +223,12 @@ static jv op_create(jv req)
 		int r = fcm_write_json_atomic(tmeta, m, 0644);
 		free(tmeta);
 		if (r < 0) {
-			reply = fcm_fail(FCM_EXIT_TEMP, "unable to write %s/fcm.json: %s", tmp, strerror(errno));
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to write %s/fcm.json: %s", tmp, strerror(errno));
 			goto undo;
 		}
 	}
 	if (rename(tmp, path) < 0) {
-		reply = fcm_fail(FCM_EXIT_TEMP, "unable to rename %s to %s: %s", tmp, path, strerror(errno));
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to rename %s to %s: %s", tmp, path, strerror(errno));
 		goto undo;
 	}
 	reply = reply_for(name, path);
@@ -258,19 +258,19 @@ static jv op_delete(jv req)
 	int lk;
 
 	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	name = fcm_get_str(req, "name");
 	if (fcm_name_check(name, err, sizeof err) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	lk = fcm_lock_dir("git", 0755);
 	if (lk < 0)
-		return fcm_fail(FCM_EXIT_TEMP, "unable to lock %s/git: %s", fcm_root(), strerror(errno));
+		return fcm_fail(FCM_E_INTERNAL, "unable to lock %s/git: %s", fcm_root(), strerror(errno));
 	path = fcm_path("git/%s.git", name);
 	old = fcm_path("git/.old-%s-%ld", name, (long)getpid());
 	fcm_rm_tree(old);
 	if (rename(path, old) < 0) {
 		if (errno != ENOENT)
-			reply = fcm_fail(FCM_EXIT_TEMP, "unable to remove %s: %s", path, strerror(errno));
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to remove %s: %s", path, strerror(errno));
 	} else if (fcm_rm_tree(old) < 0) {
 		fcm_warn_sys("unable to remove all of %s", old);
 	}
@@ -293,10 +293,10 @@ static jv op_show(jv req)
 	jv reply;
 
 	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	name = fcm_get_str(req, "name");
 	if (fcm_name_check(name, err, sizeof err) < 0)
-		return fcm_fail(FCM_EXIT_USAGE, "%s", err);
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	path = fcm_path("git/%s.git", name);
 	reply = reply_for(name, path);
 	if (fcm_reply_ok(reply))

@@ -27,27 +27,27 @@ int main(int argc, char **argv)
 	const char *id = fcm_get_str(rec, "id"), *name = fcm_get_str(rec, "name");
 	const char *state = fcm_vm_state(rec);
 	if (!strcmp(state, "creating") || !strcmp(state, "destroying"))
-		fcm_die(FCM_EXIT_USAGE, "VM '%s' is %s: wait for that to finish", name, state);
+		fcm_die(FCM_E_USAGE, "VM '%s' is %s: wait for that to finish", name, state);
 	fcm_need_daemon();
 
 	char *svc = fcm_vm_svcdir(id);
 	char *down = fcm_asprintf("%s/down", svc);
 	char *crashes = fcm_path("vms/%s/crashes", id);
 	if (fcm_svc_make(id, 0) < 0)	/* (re)write its scripts, as fcm daemon does */
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write the service directory of VM '%s'", name);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write the service directory of VM '%s'", name);
 	if (unlink(down) < 0 && errno != ENOENT)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to remove %s", down);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to remove %s", down);
 	unlink(crashes);
 	rec = jv_object_set(rec, jv_string("state"), jv_string("running"));
 	if (fcm_vm_save(jv_copy(rec)) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write the record of VM '%s'", name);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write the record of VM '%s'", name);
 	if (fcm_vm_link(id, err, sizeof err) < 0)
-		fcm_die(FCM_EXIT_TEMP, "%s", err);
+		fcm_die(FCM_E_INTERNAL, "%s", err);
 	/* The supervisor may need a moment after linking. */
 	for (int i = 0; i < 50 && fcm_svc_ctl(svc, "-u") != 0; i++)
 		usleep(100000);
 	if (cmd.wait && fcm_vm_wait_ready(id, fcm_boot_timeout(), err, sizeof err) < 0)
-		fcm_die(FCM_EXIT_TEMP, "VM '%s': %s", name, err);
+		fcm_die(FCM_E_INTERNAL, "VM '%s': %s", name, err);
 	fcm_vmcmd_done(&cmd, id, name, fcm_vm_state(rec));
 	jv_free(rec);
 	free(svc);

@@ -27,16 +27,16 @@ int main(int argc, char **argv)
 	char *down = fcm_asprintf("%s/down", svc);
 
 	if (fcm_write_atomic(down, "", 0, 0644) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write %s", down);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write %s", down);
 	rec = jv_object_set(rec, jv_string("state"), jv_string("stopped"));
 	if (fcm_vm_save(jv_copy(rec)) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write the record of VM '%s'", name);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write the record of VM '%s'", name);
 	if (fcm_svc_status(svc, &st) == 0 && st.supervised) {
 		if (fcm_svc_ctl(svc, "-d") != 0)
-			fcm_die(FCM_EXIT_TEMP, "unable to tell s6 to stop VM '%s'", name);
+			fcm_die(FCM_E_INTERNAL, "unable to tell s6 to stop VM '%s'", name);
 		/* fcm-fc waits FCM_STOP_TIMEOUT (30 s) for the guest, s6 60 s. */
 		if (fcm_vm_wait_down(id, 90) < 0)
-			fcm_die(FCM_EXIT_TEMP, "VM '%s' did not stop within 90 s", name);
+			fcm_die(FCM_E_INTERNAL, "VM '%s' did not stop within 90 s", name);
 	}
 	fcm_vmcmd_done(&cmd, id, name, fcm_vm_state(rec));
 	jv_free(rec);

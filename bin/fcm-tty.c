@@ -69,14 +69,14 @@ static void selfpipe_init(const int *sigs, int n)
 	struct sigaction sa;
 
 	if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to make the self-pipe");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make the self-pipe");
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
 	for (int i = 0; i < n; i++)
 		if (sigaction(sigs[i], &sa, NULL) < 0)
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to catch signal %d", sigs[i]);
+			fcm_die_sys(FCM_E_INTERNAL, "unable to catch signal %d", sigs[i]);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -104,7 +104,7 @@ static long parse_num(const char *opt, const char *s, long min, long max)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (!*s || *end || errno || v < min || v > max)
-		fcm_die(FCM_EXIT_USAGE, "%s takes a whole number from %ld to %ld, not '%.32s'", opt, min, max, s);
+		fcm_die(FCM_E_USAGE, "%s takes a whole number from %ld to %ld, not '%.32s'", opt, min, max, s);
 	return v;
 }
 
@@ -515,10 +515,10 @@ static pid_t spawn(char **argv, int slave)
 	pid_t pid;
 
 	if (pipe2(ep, O_CLOEXEC) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to make a pipe");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make a pipe");
 	pid = fork();
 	if (pid < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to fork");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to fork");
 	if (pid == 0) {
 		sigset_t none;
 		struct sigaction dfl;
@@ -551,7 +551,7 @@ fail:
 	if (r == (ssize_t)sizeof e) {
 		waitpid(pid, NULL, 0);
 		remove_socket();
-		fcm_die(e == ENOENT ? FCM_EXIT_USAGE : FCM_EXIT_TEMP, "unable to run %s: %s", argv[0], strerror(e));
+		fcm_die(e == ENOENT ? FCM_E_USAGE : FCM_E_INTERNAL, "unable to run %s: %s", argv[0], strerror(e));
 	}
 	return pid;
 }
@@ -632,7 +632,7 @@ static int serve(int argc, char **argv)
 		} else if (!strcmp(a, "--cols") && i + 1 < argc) {
 			cols = (unsigned)parse_num("--cols", argv[++i], 1, FCM_TTY_SIZE_MAX);
 		} else if (a[0] == '-' && a[1]) {
-			fcm_die(FCM_EXIT_USAGE, "unknown option or missing value '%.64s'; usage: %s", a, usage);
+			fcm_die(FCM_E_USAGE, "unknown option or missing value '%.64s'; usage: %s", a, usage);
 		} else if (!S.sock) {
 			S.sock = a;
 		} else {
@@ -641,13 +641,13 @@ static int serve(int argc, char **argv)
 		}
 	}
 	if (!S.sock || !cmd || !cmd[0])
-		fcm_die(FCM_EXIT_USAGE, "serve needs a SOCKET and a COMMAND; usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "serve needs a SOCKET and a COMMAND; usage: %s", usage);
 	fcm_set_instance(S.sock);
 
 	selfpipe_init(sigs, (int)(sizeof sigs / sizeof sigs[0]));
 	S.lfd = fcm_tty_listen(S.sock, err, sizeof err);
 	if (S.lfd < 0)
-		fcm_die(errno == EADDRINUSE || errno == EEXIST ? FCM_EXIT_USAGE : FCM_EXIT_TEMP, "%s", err);
+		fcm_die(errno == EADDRINUSE || errno == EEXIST ? FCM_E_USAGE : FCM_E_INTERNAL, "%s", err);
 	if (fstat(S.lfd, &st) == 0 && lstat(S.sock, &st) == 0) {
 		S.sock_dev = st.st_dev;
 		S.sock_ino = st.st_ino;
@@ -658,7 +658,7 @@ static int serve(int argc, char **argv)
 		struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
 		if (openpty(&S.master, &slave, NULL, NULL, &ws) < 0) {
 			remove_socket();
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to open a pseudo-terminal");
+			fcm_die_sys(FCM_E_INTERNAL, "unable to open a pseudo-terminal");
 		}
 	}
 	fcntl(S.master, F_SETFD, FD_CLOEXEC);
@@ -726,7 +726,7 @@ static int serve(int argc, char **argv)
 		if (poll(pfd, (nfds_t)np, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
-			fcm_die_sys(FCM_EXIT_TEMP, "poll");
+			fcm_die_sys(FCM_E_INTERNAL, "poll");
 		}
 		if (pfd[ipipe].revents & POLLIN) {
 			unsigned char sigbuf[64];
@@ -843,14 +843,14 @@ static int attach(int argc, char **argv)
 		else if (!strcmp(a, "--hint") && i + 1 < argc)
 			hint = argv[++i];
 		else if (a[0] == '-' && a[1])
-			fcm_die(FCM_EXIT_USAGE, "unknown option or missing value '%.64s'; usage: %s", a, usage);
+			fcm_die(FCM_E_USAGE, "unknown option or missing value '%.64s'; usage: %s", a, usage);
 		else if (!sock)
 			sock = a;
 		else
-			fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", a, usage);
+			fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", a, usage);
 	}
 	if (!sock)
-		fcm_die(FCM_EXIT_USAGE, "attach needs a SOCKET; usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "attach needs a SOCKET; usage: %s", usage);
 	if (hint && *hint)
 		snprintf(how, sizeof how, "%s", hint);
 	else
@@ -860,7 +860,7 @@ static int attach(int argc, char **argv)
 	if (fd < 0) {
 		int e = errno;
 		fcm_die(e == ENOENT || e == ECONNREFUSED || e == ENOTSOCK || e == ENAMETOOLONG ?
-		    FCM_EXIT_USAGE : FCM_EXIT_TEMP, "%s", fcm_tty_connect_error(sock, e, err, sizeof err));
+		    FCM_E_USAGE : FCM_E_INTERNAL, "%s", fcm_tty_connect_error(sock, e, err, sizeof err));
 	}
 	selfpipe_init(sigs, (int)(sizeof sigs / sizeof sigs[0]));
 	winsize(&rows, &cols);
@@ -1023,18 +1023,18 @@ static int kill_cmd(int argc, char **argv)
 		else if (!strcmp(a, "--timeout") && i + 1 < argc)
 			timeout = parse_num("--timeout", argv[++i], 0, 3600);
 		else if (a[0] == '-' && a[1])
-			fcm_die(FCM_EXIT_USAGE, "unknown option or missing value '%.64s'; usage: %s", a, usage);
+			fcm_die(FCM_E_USAGE, "unknown option or missing value '%.64s'; usage: %s", a, usage);
 		else if (!sock)
 			sock = a;
 		else
-			fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", a, usage);
+			fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", a, usage);
 	}
 	if (!sock)
-		fcm_die(FCM_EXIT_USAGE, "kill needs a SOCKET; usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "kill needs a SOCKET; usage: %s", usage);
 	if (lstat(sock, &st) == 0 && !S_ISSOCK(st.st_mode))
-		fcm_die(FCM_EXIT_USAGE, "%s is not a session socket", sock);
+		fcm_die(FCM_E_USAGE, "%s is not a session socket", sock);
 	if (fcm_tty_kill(sock, sig, timeout * 1000) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to end the session at %s", sock);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to end the session at %s", sock);
 	return 0;
 }
 
@@ -1045,19 +1045,19 @@ static int status_cmd(int argc, char **argv)
 	jv out;
 
 	if (argc != 1)
-		fcm_die(FCM_EXIT_USAGE, "status needs a SOCKET; usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "status needs a SOCKET; usage: %s", usage);
 	fcm_err_json(1);
 	r = fcm_tty_probe(argv[0], &pid);
 	if (r < 0) {
 		char err[512];
-		fcm_die(errno == ENOENT || errno == ENOTSOCK ? FCM_EXIT_USAGE : FCM_EXIT_TEMP, "%s",
+		fcm_die(errno == ENOENT || errno == ENOTSOCK ? FCM_E_USAGE : FCM_E_INTERNAL, "%s",
 		    fcm_tty_connect_error(argv[0], errno, err, sizeof err));
 	}
 	out = jv_object_set(fcm_ok(), jv_string("live"), jv_bool(r == 1));
 	if (r == 1)
 		out = jv_object_set(out, jv_string("pid"), jv_number(pid));
 	if (fcm_jsonl_write(stdout, out) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
 	return r == 1 ? 0 : 1;
 }
 
@@ -1078,5 +1078,5 @@ int main(int argc, char **argv)
 		return kill_cmd(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "status"))
 		return status_cmd(argc - 2, argv + 2);
-	fcm_die(FCM_EXIT_USAGE, "unknown command '%.64s'; usage: %s", argv[1], usage);
+	fcm_die(FCM_E_USAGE, "unknown command '%.64s'; usage: %s", argv[1], usage);
 }

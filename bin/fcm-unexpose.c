@@ -42,16 +42,16 @@ int main(int argc, char **argv)
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		}
 	}
 	if (argc - optind > 1)
-		fcm_die(FCM_EXIT_USAGE, "too many arguments; usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "too many arguments; usage: %s", usage);
 	if (argc - optind == 1)
 		vm = argv[optind];
 	rec = fcm_vm_from_arg(vm);
 	if (!jv_is_valid(rec))
-		fcm_die_invalid(FCM_EXIT_USAGE, rec);
+		fcm_die_invalid(FCM_E_USAGE, rec);
 	e = jv_object_get(jv_copy(rec), jv_string("expose"));
 	was = jv_get_kind(e) == JV_KIND_OBJECT;
 	jv_free(e);
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 	if (json || !isatty(STDOUT_FILENO)) {
 		jv out = jv_object_merge(jv_object_set(jv_object(), jv_string("ok"), jv_true()), new);
 		if (fcm_jsonl_write(stdout, out) < 0)
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+			fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
 		return 0;
 	}
 	printf(was ? "%s: no longer exposed\n" : "%s: was not exposed\n", fcm_get_str(new, "name"));

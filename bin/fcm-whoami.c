@@ -44,28 +44,28 @@ int main(int argc, char **argv)
 			printf("usage: %s\n", usage);
 			return 0;
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		}
 	}
 	if (optind != argc)
-		fcm_die(FCM_EXIT_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	base = fcm_cli_base(host, &shown);
 	if (!fcm_cli_token(tok, &from_file))
-		fcm_die(FCM_EXIT_USAGE, "not logged in to %s: run 'fcm login'", shown);
+		fcm_die(FCM_E_USAGE, "not logged in to %s: run 'fcm login'", shown);
 	v = fcm_cli_request(base, "GET", "/v1/auth/me", tok, jv_invalid(), &status, err, sizeof err);
 	explicit_bzero(tok, sizeof tok);
 	if (!jv_is_valid(v))
-		fcm_die(FCM_EXIT_TEMP, "%s", err);
+		fcm_die(FCM_E_INTERNAL, "%s", err);
 	if (status == 401)
-		fcm_die(FCM_EXIT_USAGE, "not logged in to %s: the token is unknown, expired or revoked: run 'fcm login'", shown);
+		fcm_die(FCM_E_USAGE, "not logged in to %s: the token is unknown, expired or revoked: run 'fcm login'", shown);
 	if (status != 200)
-		fcm_die(status >= 500 ? FCM_EXIT_TEMP : FCM_EXIT_USAGE, "%s",
+		fcm_die(status >= 500 ? FCM_E_INTERNAL : FCM_E_USAGE, "%s",
 		    (s = fcm_get_str(v, "error")) ? s : "the host refused");
 	v = jv_object_set(v, jv_string("host"), jv_string(shown));
 	if (json) {
 		if (fcm_jsonl_write(stdout, v) < 0)
-			fcm_die_sys(FCM_EXIT_TEMP, "unable to write");
+			fcm_die_sys(FCM_E_INTERNAL, "unable to write");
 	} else {
 		a = jv_object_get(jv_copy(v), jv_string("admin"));
 		printf("email:  %s\n", (s = fcm_get_str(v, "email")) ? s : "-");

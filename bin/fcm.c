@@ -391,7 +391,7 @@ static _Noreturn void run(const char *cmd, int argc, char **argv)
 		args[argc + 1] = NULL;
 		set_env();
 		execv(path, args);
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to run %s", path);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", path);
 	}
 	path = find_cmd(cmd, &builtin);
 	if (!path)
@@ -400,7 +400,7 @@ static _Noreturn void run(const char *cmd, int argc, char **argv)
 	argv[0] = path;
 	(void)argc;
 	execv(path, argv);
-	fcm_die_sys(FCM_EXIT_TEMP, "unable to run %s", path);
+	fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", path);
 }
 
 int main(int argc, char **argv)

@@ -35,7 +35,7 @@ char *fcm_cli_base(const char *host, const char **shown)
 	u = curl_url();
 	if (!u || curl_url_set(u, CURLUPART_URL, b, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK)
-		fcm_die(FCM_EXIT_USAGE, "the host '%.200s' is not host:port or an http(s) URL", host);
+		fcm_die(FCM_E_USAGE, "the host '%.200s' is not host:port or an http(s) URL", host);
 	curl_free(h);
 	curl_url_cleanup(u);
 	return b;
@@ -46,7 +46,7 @@ char *fcm_cli_token_path(void)
 	const char *home = getenv("HOME");
 
 	if (!home || home[0] != '/')
-		fcm_die(FCM_EXIT_USAGE, "HOME is not set: it says where ~/.fcm-token goes");
+		fcm_die(FCM_E_USAGE, "HOME is not set: it says where ~/.fcm-token goes");
 	return fcm_asprintf("%s/.fcm-token", home);
 }
 
@@ -59,7 +59,7 @@ int fcm_cli_token(char tok[FCM_TOKEN_HEXLEN + 1], int *from_file)
 	*from_file = 0;
 	if (t && *t) {
 		if (!fcm_token_syntax_ok(t, strlen(t)))
-			fcm_die(FCM_EXIT_USAGE, "FCM_TOKEN is not a token (64 hex digits)");
+			fcm_die(FCM_E_USAGE, "FCM_TOKEN is not a token (64 hex digits)");
 		memcpy(tok, t, FCM_TOKEN_HEXLEN + 1);
 		return 1;
 	}
@@ -72,7 +72,7 @@ int fcm_cli_token(char tok[FCM_TOKEN_HEXLEN + 1], int *from_file)
 	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
 		text[--len] = '\0';
 	if (!fcm_token_syntax_ok(text, len))
-		fcm_die(FCM_EXIT_USAGE, "%s does not hold a token (64 hex digits): remove it and run 'fcm login'", path);
+		fcm_die(FCM_E_USAGE, "%s does not hold a token (64 hex digits): remove it and run 'fcm login'", path);
 	memcpy(tok, text, FCM_TOKEN_HEXLEN);
 	tok[FCM_TOKEN_HEXLEN] = '\0';
 	explicit_bzero(text, len);

@@ -47,7 +47,7 @@ void fcm_token_hash(const char *tok, size_t len, char out[65])
 	unsigned int mdlen = 0;
 
 	if (!EVP_Digest(tok, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != sizeof md)
-		fcm_die(FCM_EXIT_BUG, "SHA-256 is not available from libcrypto");
+		fcm_die(FCM_E_BUG, "SHA-256 is not available from libcrypto");
 	for (size_t i = 0; i < sizeof md; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];

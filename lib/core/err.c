@@ -9,6 +9,51 @@
 
 #include "core/err.h"
 
+static const struct {
+	const char *name;
+	int exit;
+} kinds[] = {
+	[FCM_E_USAGE] = { "usage", FCM_EXIT_USAGE },
+	[FCM_E_NOT_FOUND] = { "not_found", FCM_EXIT_USAGE },
+	[FCM_E_CONFLICT] = { "conflict", FCM_EXIT_USAGE },
+	[FCM_E_FORBIDDEN] = { "forbidden", FCM_EXIT_USAGE },
+	[FCM_E_UNAUTHORIZED] = { "unauthorized", FCM_EXIT_USAGE },
+	[FCM_E_UNAVAILABLE] = { "unavailable", FCM_EXIT_TEMP },
+	[FCM_E_INTERNAL] = { "internal", FCM_EXIT_TEMP },
+	[FCM_E_BUG] = { "internal", FCM_EXIT_BUG },
+};
+
+static int kind_ok(int kind)
+{
+	return kind >= FCM_E_USAGE && kind <= FCM_E_BUG;
+}
+
+const char *fcm_kind_name(int kind)
+{
+	return kinds[kind_ok(kind) ? kind : FCM_E_INTERNAL].name;
+}
+
+int fcm_kind_parse(const char *name)
+{
+	for (int k = FCM_E_USAGE; name && k < FCM_E_BUG; k++)
+		if (!strcmp(kinds[k].name, name))
+			return k;
+	return FCM_E_INTERNAL;
+}
+
+int fcm_kind_exit(int kind)
+{
+	return kinds[kind_ok(kind) ? kind : FCM_E_INTERNAL].exit;
+}
+
+jv fcm_error_reply(int kind, const char *msg)
+{
+	jv r = jv_object_set(jv_object(), jv_string("ok"), jv_false());
+
+	r = jv_object_set(r, jv_string("kind"), jv_string(fcm_kind_name(kind)));
+	return jv_object_set(r, jv_string("error"), jv_string(msg));
+}
+
 const char *fcm_prog = "fcm";
 static char *prog_buf;
 static int json_errors;
@@ -73,21 +118,18 @@ void fcm_warn_sys(const char *fmt, ...)
 	fprintf(stderr, ": %s\n", strerror(e));
 }
 
-static _Noreturn void die_msg(int code, const char *msg)
+static _Noreturn void die_msg(int kind, const char *msg)
 {
 	fprintf(stderr, "%s: fatal: %s\n", fcm_prog, msg);
 	if (json_errors) {
-		jv r = jv_object_set(jv_object_set(jv_object(),
-		    jv_string("ok"), jv_false()),
-		    jv_string("error"), jv_string(msg));
-		jv s = jv_dump_string(r, 0);
+		jv s = jv_dump_string(fcm_error_reply(kind, msg), 0);
 		printf("%s\n", jv_string_value(s));
 		jv_free(s);
 	}
-	exit(code);
+	exit(fcm_kind_exit(kind));
 }
 
-void fcm_die(int code, const char *fmt, ...)
+void fcm_die(int kind, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -95,10 +137,10 @@ void fcm_die(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	die_msg(code, msg);
+	die_msg(kind, msg);
 }
 
-void fcm_die_sys(int code, const char *fmt, ...)
+void fcm_die_sys(int kind, const char *fmt, ...)
 {
 	int e = errno;
 	char msg[1024];
@@ -110,14 +152,23 @@ void fcm_die_sys(int code, const char *fmt, ...)
 	va_end(ap);
 	n = strlen(msg);
 	snprintf(msg + n, sizeof msg - n, ": %s", strerror(e));
-	die_msg(code, msg);
+	die_msg(kind, msg);
 }
 
-void fcm_die_invalid(int code, jv invalid)
+void fcm_die_invalid(int kind, jv invalid)
 {
 	jv msg = jv_invalid_get_msg(invalid);
 
-	fcm_die(code, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unknown error");
+	fcm_die(kind, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unknown error");
+}
+
+void fcm_die_reply(jv reply)
+{
+	jv k = jv_get_kind(reply) == JV_KIND_OBJECT ? jv_object_get(jv_copy(reply), jv_string("kind")) : jv_invalid();
+	jv e = jv_get_kind(reply) == JV_KIND_OBJECT ? jv_object_get(jv_copy(reply), jv_string("error")) : jv_invalid();
+	int kind = fcm_kind_parse(jv_get_kind(k) == JV_KIND_STRING ? jv_string_value(k) : NULL);
+
+	fcm_die(kind, "%s", jv_get_kind(e) == JV_KIND_STRING ? jv_string_value(e) : "no reply");
 }
 
 void fcm_die_usage(const char *usage)

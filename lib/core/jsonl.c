@@ -85,7 +85,7 @@ jv fcm_ok(void)
 	return jv_object_set(jv_object(), jv_string("ok"), jv_true());
 }
 
-jv fcm_fail(int code, const char *fmt, ...)
+jv fcm_fail(int kind, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -94,9 +94,8 @@ jv fcm_fail(int code, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (!fail_code)
-		fail_code = code ? code : FCM_EXIT_TEMP;
-	return jv_object_set(jv_object_set(jv_object(), jv_string("ok"), jv_false()),
-	    jv_string("error"), jv_string(msg));
+		fail_code = fcm_kind_exit(kind);
+	return fcm_error_reply(kind, msg);
 }
 
 int fcm_reply_ok(jv reply)
@@ -251,14 +250,14 @@ static jv dispatch(jv req, const struct fcm_op *ops)
 	size_t n = 0;
 
 	if (!op)
-		return fcm_fail(FCM_EXIT_USAGE, "request has no \"op\": say which operation, e.g. {\"op\":\"%s\"}",
+		return fcm_fail(FCM_E_USAGE, "request has no \"op\": say which operation, e.g. {\"op\":\"%s\"}",
 		    ops[0].name);
 	for (o = ops; o->name; o++)
 		if (!strcmp(o->name, op))
 			return o->fn(req);
 	for (o = ops; o->name && n < sizeof names; o++)
 		n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", o == ops ? "" : ", ", o->name);
-	return fcm_fail(FCM_EXIT_USAGE, "unknown op '%.64s' (known: %s)", op, names);
+	return fcm_fail(FCM_E_USAGE, "unknown op '%.64s' (known: %s)", op, names);
 }
 
 static int answer(jv req, const struct fcm_op *ops, int *first_code, const char *level)
@@ -276,7 +275,7 @@ static int answer(jv req, const struct fcm_op *ops, int *first_code, const char 
 	}
 	fail_code = before;
 	if (fcm_jsonl_write(stdout, reply) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write reply");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write reply");
 	return 0;
 }
 
@@ -293,7 +292,7 @@ int fcm_serve(int argc, char **argv, const struct fcm_op *ops, const char *usage
 		return 0;
 	}
 	if (argc > 1 && argv[1][0] == '-') {
-		fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[1], usage);
+		fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[1], usage);
 	}
 	if (argc > 1) {
 		req = fcm_request_from_argv(argc - 1, argv + 1);
@@ -301,7 +300,7 @@ int fcm_serve(int argc, char **argv, const struct fcm_op *ops, const char *usage
 			jv msg = jv_invalid_get_msg(req);
 			snprintf(err, sizeof err, "%s", jv_string_value(msg));
 			jv_free(msg);
-			fcm_die(FCM_EXIT_USAGE, "%s; usage: %s", err, usage);
+			fcm_die(FCM_E_USAGE, "%s; usage: %s", err, usage);
 		}
 		answer(req, ops, &code, "fatal");
 		jv_free(req);
@@ -313,10 +312,9 @@ int fcm_serve(int argc, char **argv, const struct fcm_op *ops, const char *usage
 				fprintf(stderr, "%s: error: %s\n", fcm_prog, err);
 			if (!code)
 				code = FCM_EXIT_USAGE;
-			jv reply = jv_object_set(jv_object_set(jv_object(), jv_string("ok"), jv_false()),
-			    jv_string("error"), jv_string(err));
+			jv reply = fcm_error_reply(FCM_E_USAGE, err);
 			if (fcm_jsonl_write(stdout, reply) < 0)
-				fcm_die_sys(FCM_EXIT_TEMP, "unable to write reply");
+				fcm_die_sys(FCM_E_INTERNAL, "unable to write reply");
 			continue;
 		}
 		answer(req, ops, &code, "error");

@@ -21,10 +21,10 @@ int fcm_jsonl_read(FILE *f, jv *out, char *err, size_t errlen);
 /* Write v (consumed) as one compact line and flush.  -1 on write error. */
 int fcm_jsonl_write(FILE *f, jv v);
 
-/* Replies.  fcm_fail records code (FCM_EXIT_USAGE or FCM_EXIT_TEMP) as the
- * exit status fcm_serve will end with. */
+/* Replies.  fcm_fail makes {"ok":false,"kind":...,"error":...} and records
+ * its kind's exit code as the exit status fcm_serve will end with. */
 jv fcm_ok(void);
-jv fcm_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+jv fcm_fail(int kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Is this reply a success? (does not consume) */
 int fcm_reply_ok(jv reply);
 /* The error message of a failed reply, or "" (valid while reply lives). */

@@ -65,7 +65,7 @@ void fcm_id_new(char id[FCM_ID_LEN + 1])
 	unsigned char r[FCM_ID_LEN];
 
 	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to get random bytes");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to get random bytes");
 	/* The first character is a letter, so an id never looks like a number. */
 	id[0] = alphabet[r[0] % 26];
 	for (int i = 1; i < FCM_ID_LEN; i++)

@@ -41,7 +41,7 @@ const char *fcm_root(void)
 	if (!r || !*r)
 		r = FCM_ROOT_DEFAULT;
 	if (!fcm_path_sane(r))
-		fcm_die(FCM_EXIT_USAGE, "FCM_ROOT must be an absolute path of letters, digits and -_.+/ (got '%.80s')", r);
+		fcm_die(FCM_E_USAGE, "FCM_ROOT must be an absolute path of letters, digits and -_.+/ (got '%.80s')", r);
 	root = fcm_strdup(r);
 	n = strlen(root);
 	while (n > 1 && root[n - 1] == '/')

@@ -145,17 +145,17 @@ jv fcm_call(const char *name, jv req)
 	free(saved);
 	free(in);
 	if (st < 0) {
-		reply = fcm_fail(FCM_EXIT_TEMP, "unable to run %s: %s", path, strerror(errno));
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to run %s: %s", path, strerror(errno));
 		free(path);
 		return reply;
 	}
 	reply = jv_parse(out);
 	if (!jv_is_valid(reply) || jv_get_kind(reply) != JV_KIND_OBJECT) {
 		jv_free(reply);
-		reply = fcm_fail(FCM_EXIT_TEMP, "fcm-%s gave no reply (exit status %d)", name, st);
+		reply = fcm_fail(FCM_E_INTERNAL, "fcm-%s gave no reply (exit status %d)", name, st);
 	} else if (!fcm_reply_ok(reply) && !fcm_get_str(reply, "error")) {
 		jv_free(reply);
-		reply = fcm_fail(FCM_EXIT_TEMP, "fcm-%s failed without saying why (exit status %d)", name, st);
+		reply = fcm_fail(FCM_E_INTERNAL, "fcm-%s failed without saying why (exit status %d)", name, st);
 	}
 	free(out);
 	free(path);

@@ -108,9 +108,9 @@ long fcm_caddy_request(const char *method, const char *path, const char *body,
 	if (parse(&base, &sock, err, errlen) < 0)
 		return -1;
 	if (!inited++ && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		fcm_die(FCM_EXIT_TEMP, "unable to initialise libcurl");
+		fcm_die(FCM_E_INTERNAL, "unable to initialise libcurl");
 	if (!(c = curl_easy_init()))
-		fcm_die(FCM_EXIT_TEMP, "unable to initialise libcurl");
+		fcm_die(FCM_E_INTERNAL, "unable to initialise libcurl");
 	url = fcm_asprintf("%s%s", base, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);

@@ -330,7 +330,7 @@ fail0:
 
 int fcm_http_status_for(int exit, const char *msg)
 {
-	if (exit != FCM_EXIT_USAGE)
+	if (exit != FCM_E_USAGE)
 		return 500;
 	if (!strncmp(msg, "no VM named", 11) || strstr(msg, "no such VM") || strstr(msg, " has no "))
 		return 404;

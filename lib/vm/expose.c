@@ -241,24 +241,24 @@ jv fcm_expose_change(jv rec, long port, int *code)
 	int fd;
 
 	if (!id || !name)
-		return failed(code, FCM_EXIT_USAGE, jv_string("the VM record has no id or name"));
+		return failed(code, FCM_E_USAGE, jv_string("the VM record has no id or name"));
 	if ((fd = fcm_vm_table_lock()) < 0)
-		return failed(code, FCM_EXIT_TEMP, jv_string_fmt("unable to lock the VM table: %s", strerror(errno)));
+		return failed(code, FCM_E_INTERNAL, jv_string_fmt("unable to lock the VM table: %s", strerror(errno)));
 	old = fcm_vm_load(id);
 	if (!jv_is_valid(old)) {
 		jv_free(old);
 		fcm_unlock(fd);
-		return failed(code, FCM_EXIT_USAGE, jv_string_fmt("VM %s no longer exists", name));
+		return failed(code, FCM_E_USAGE, jv_string_fmt("VM %s no longer exists", name));
 	}
 	new = fcm_expose_apply(jv_copy(old), port);
 	if (!jv_is_valid(new)) {
 		jv_free(old);
 		fcm_unlock(fd);
-		*code = FCM_EXIT_USAGE;
+		*code = FCM_E_USAGE;
 		return new;
 	}
 	if (fcm_vm_save(jv_copy(new)) < 0) {
-		r = failed(code, FCM_EXIT_TEMP, jv_string_fmt("unable to write the record of VM %s: %s", name, strerror(errno)));
+		r = failed(code, FCM_E_INTERNAL, jv_string_fmt("unable to write the record of VM %s: %s", name, strerror(errno)));
 		goto out;
 	}
 	reply = fcm_proxy_sync();
@@ -268,10 +268,10 @@ jv fcm_expose_change(jv rec, long port, int *code)
 		goto out;
 	}
 	if (fcm_vm_save(jv_copy(old)) < 0)
-		r = failed(code, FCM_EXIT_TEMP, jv_string_fmt("%s; and unable to put the record of VM %s back as it was: %s",
+		r = failed(code, FCM_E_INTERNAL, jv_string_fmt("%s; and unable to put the record of VM %s back as it was: %s",
 		    fcm_reply_error(reply), name, strerror(errno)));
 	else
-		r = failed(code, FCM_EXIT_TEMP, jv_string_fmt("%s; VM %s is left as it was", fcm_reply_error(reply), name));
+		r = failed(code, FCM_E_INTERNAL, jv_string_fmt("%s; VM %s is left as it was", fcm_reply_error(reply), name));
 	jv_free(reply);
 out:
 	jv_free(old);

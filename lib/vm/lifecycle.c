@@ -22,7 +22,7 @@
 void fcm_need_daemon(void)
 {
 	if (!fcm_svscan_running())
-		fcm_die(FCM_EXIT_TEMP, "fcm daemon is not running on %s: start it with 'fcm daemon' (as root)",
+		fcm_die(FCM_E_UNAVAILABLE, "fcm daemon is not running on %s: start it with 'fcm daemon' (as root)",
 		    fcm_root());
 }
 

@@ -37,7 +37,7 @@ jv fcm_vmcmd_parse(int argc, char **argv, const char *usage, unsigned opts,
 			}
 			/* fall through */
 		default:
-			fcm_die(FCM_EXIT_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
+			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
 		case 'h':
 			printf("usage: %s\n", usage);
 			exit(0);
@@ -46,10 +46,10 @@ jv fcm_vmcmd_parse(int argc, char **argv, const char *usage, unsigned opts,
 	if (cmd->json)
 		fcm_err_json(1);
 	if (argc - optind > 1)
-		fcm_die(FCM_EXIT_USAGE, "one VM at a time; usage: %s", usage);
+		fcm_die(FCM_E_USAGE, "one VM at a time; usage: %s", usage);
 	rec = fcm_vm_from_arg(optind < argc ? argv[optind] : NULL);
 	if (!jv_is_valid(rec)) {
-		fcm_die_invalid(FCM_EXIT_USAGE, rec);
+		fcm_die_invalid(FCM_E_USAGE, rec);
 	}
 	return rec;
 }
@@ -67,5 +67,5 @@ void fcm_vmcmd_done(const struct fcm_vmcmd *cmd, const char *id, const char *nam
 	out = jv_object_set(out, jv_string("name"), jv_string(name));
 	out = jv_object_set(out, jv_string("state"), jv_string(state));
 	if (fcm_jsonl_write(stdout, out) < 0)
-		fcm_die_sys(FCM_EXIT_TEMP, "unable to write to stdout");
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
 }
