@@ -30,7 +30,11 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS)
 
 # lib/ is one archive per area (doc/architecture.md); a program links the
 # areas it uses, dependents first, and each area brings its own libraries.
-AREAS     := http auth net vm tty core
+# The user commands of cmd/ are one more archive, "cmds", linked after
+# lib/cmd, which finds them in its table (cmd/list.c).
+AREAS     := cmd http auth net vm tty core
+LIBS_cmds :=
+LIBS_cmd  :=
 LIBS_http := -lmicrohttpd -lcurl -lcrypto
 LIBS_auth := -lcurl -lcrypto
 LIBS_net  := -lnftnl -lmnl -lnl-route-3 -lnl-3
@@ -39,33 +43,24 @@ LIBS_tty  := -lvterm -lutil
 LIBS_core := -ljq -lskarnet
 
 # What each program links (areas, in link order).
-USES_fcm           := vm core
-USES_fcm-api       := http auth vm tty core
+USES_fcm           := cmd cmds http auth vm tty core
+USES_fcm-api       := cmd cmds http auth vm tty core
 USES_fcm-auth      := auth vm core
 USES_fcm-client    := http auth vm tty core
 USES_fcm-console   := vm tty core
-USES_fcm-create    := vm core
 USES_fcm-daemon    := auth vm core
 USES_fcm-deploy    := vm core
-USES_fcm-destroy   := vm core
 USES_fcm-disk      := vm core
-USES_fcm-expose    := vm core
 USES_fcm-fc        := vm core
 USES_fcm-git-shell := vm core
 USES_fcm-keys      := vm core
 USES_fcm-login     := http auth vm core
 USES_fcm-logout    := auth vm core
-USES_fcm-logs      := vm core
-USES_fcm-ls        := vm core
 USES_fcm-name      := vm core
 USES_fcm-net       := net vm core
 USES_fcm-proxy     := http vm core
-USES_fcm-remote    := vm core
 USES_fcm-repo      := vm core
-USES_fcm-start     := vm core
-USES_fcm-stop      := vm core
 USES_fcm-tty       := vm tty core
-USES_fcm-unexpose  := vm core
 USES_fcm-whoami    := auth vm core
 USES_firecracker   := core
 LDLIBS_firecracker := -lmicrohttpd -lm
@@ -74,10 +69,15 @@ LDLIBS_fcm-fc      := -lcurl
 
 LIB_HDR  := $(wildcard lib/*/*.h)
 area_objs = $(patsubst %.c,%.o,$(sort $(wildcard lib/$(1)/*.c)))
-archives  = $(foreach a,$(1),lib/$(a)/libfcm-$(a).a)
+archives  = $(foreach a,$(1),$(if $(filter cmds,$(a)),cmd/libfcm-cmds.a,lib/$(a)/libfcm-$(a).a))
 libs_of   = $(sort $(foreach a,$(1),$(LIBS_$(a))))
 PROG_SRC := $(sort $(wildcard bin/*.c))
 PROGS    := $(PROG_SRC:.c=)
+# The user commands: cmd/*.c define `const struct fcm_cmd fcm_cmd_<name>`;
+# each is also bin/fcm-<name>, a link to bin/fcm.
+CMD_SRC  := $(sort $(wildcard cmd/*.c))
+CMDS     := $(sort $(shell sed -n 's/^const struct fcm_cmd fcm_cmd_\([a-z0-9_]*\) = {/\1/p' $(CMD_SRC)))
+CMD_LINKS := $(CMDS:%=bin/fcm-%)
 DOUBLE_SRC := $(sort $(wildcard test/firecracker/*.c))
 DOUBLES  := $(if $(DOUBLE_SRC),test/firecracker/firecracker)
 
@@ -87,10 +87,27 @@ FLAGS_NOW   := $(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS)
 $(shell [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
 
 .PHONY: all test asan check-build deps image demo bench install clean fuzz
-all: $(PROGS) $(DOUBLES)
+all: $(PROGS) $(CMD_LINKS) $(DOUBLES)
 
 lib/%.o: lib/%.c $(LIB_HDR) $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+cmd/%.o: cmd/%.c $(LIB_HDR) $(FLAGS_STAMP)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+cmd/list.c: $(CMD_SRC) Makefile
+	{ echo '/* list.c — every command of cmd/ (made by make; do not edit). */'; \
+	  echo '#include "cmd/cmd.h"'; \
+	  for c in $(CMDS); do echo "extern const struct fcm_cmd fcm_cmd_$$c;"; done; \
+	  echo 'const struct fcm_cmd *const fcm_cmds[] = {'; \
+	  for c in $(CMDS); do echo "	&fcm_cmd_$$c,"; done; \
+	  echo '	NULL,'; echo '};'; } > $@.tmp && mv $@.tmp $@
+
+cmd/libfcm-cmds.a: $(CMD_SRC:.c=.o) cmd/list.o
+	rm -f $@ && ar rcs $@ $^
+
+$(CMD_LINKS): bin/fcm
+	ln -sf fcm $@
 
 define area_rule
 lib/$(1)/libfcm-$(1).a: $(call area_objs,$(1))
@@ -138,6 +155,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 bin/fcm $(DESTDIR)$(BINDIR)/fcm
 	for p in $(filter-out bin/fcm,$(PROGS)); do install -m 0755 $$p $(DESTDIR)$(LIBEXECDIR)/; done
+	for c in $(CMDS); do ln -sf $(BINDIR)/fcm $(DESTDIR)$(LIBEXECDIR)/fcm-$$c; done
 	install -d $(DESTDIR)$(PREFIX)/share/doc/fcm
 	install -m 0644 README.md doc/*.md $(DESTDIR)$(PREFIX)/share/doc/fcm/
 	install -d $(DESTDIR)$(LIBEXECDIR)/s6 $(DESTDIR)$(LIBEXECDIR)/rootfs $(DESTDIR)$(LIBEXECDIR)/guest
@@ -148,4 +166,4 @@ install: all
 	install -m 0755 plugins/fcm-* $(DESTDIR)$(LIBEXECDIR)/plugins/
 
 clean:
-	rm -f lib/*/*.o lib/*/*.a $(PROGS) $(DOUBLES) $(FLAGS_STAMP)
+	rm -f lib/*/*.o lib/*/*.a cmd/*.o cmd/*.a cmd/list.c $(CMD_LINKS) $(PROGS) $(DOUBLES) $(FLAGS_STAMP)

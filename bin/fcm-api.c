@@ -48,6 +48,7 @@
 #include "core/utf8.h"
 #include "vm/vm.h"
 #include "http/authapi.h"
+#include "cmd/cmd.h"
 #include "http/http.h"
 #include "auth/token.h"
 #include "auth/users.h"
@@ -101,14 +102,17 @@ static void info(const char *fmt, ...)
 
 /* --- requests and the commands they run ------------------------------------ */
 
-enum act { ACT_LIST = 1, ACT_SHOW, ACT_CREATE, ACT_ACTION, ACT_LOGS, ACT_FOLLOW, ACT_CONSOLE, ACT_AUTH };
+enum act { ACT_CMD = 1, ACT_SHOW, ACT_LOGS, ACT_FOLLOW, ACT_CONSOLE, ACT_AUTH };
 
 struct job;
 struct req {
 	struct MHD_Connection *conn;
 	struct fcm_route route;
+	const struct fcm_cmd *cmd;	/* FCM_R_CMD: the command */
+	char allow[64];			/* for 405: the methods the path allows */
 	struct fcm_principal who;
 	char method[12];
+	char *url;			/* the path, decoded, no query */
 	char path[160];			/* for the log: sanitized, truncated */
 	char peer[64];
 	long t0;
@@ -181,6 +185,13 @@ static void suspend(struct req *r)
 	}
 }
 
+static void argv_free(char **argv)
+{
+	for (char **a = argv + 1; *a; a++)
+		free(*a);
+	free(argv);
+}
+
 static int job_done(const struct job *j)
 {
 	return j->pid < 0 || (j->exited && j->out < 0 && j->err < 0);
@@ -200,7 +211,7 @@ static void job_free(struct job *j)
 	if (j->err >= 0)
 		close(j->err);
 	free(j->argv[0]);
-	fcm_http_argv_free(j->argv);
+	argv_free(j->argv);
 	free(j->obuf);
 	if (j->in) {
 		explicit_bzero(j->in, j->inlen);
@@ -470,9 +481,9 @@ static enum MHD_Result answer(struct req *r, unsigned status, const char *ctype,
 	if (status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"fcm\"");
 	if (status == 405) {
-		char allow[64];
-		fcm_http_allow(r->route.allow, allow, sizeof allow);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+		if (!r->allow[0])
+			fcm_http_allow(r->route.allow, r->allow, sizeof r->allow);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	}
 	if (status == 503)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
@@ -494,7 +505,18 @@ static enum MHD_Result answer_json(struct req *r, unsigned status, jv v)
 
 static enum MHD_Result answer_error(struct req *r, unsigned status, const char *msg)
 {
-	return answer_json(r, status, jv_object_set(jv_object(), jv_string("error"), jv_string(msg)));
+	return answer_json(r, status, fcm_error_reply(fcm_http_kind_of((int)status), msg));
+}
+
+/* A command's error reply (consumed), with the status of its kind. */
+static enum MHD_Result answer_reply_error(struct req *r, jv err)
+{
+	const char *k = fcm_get_str(err, "kind");
+	unsigned st = (unsigned)fcm_http_status_of(fcm_kind_parse(k));
+
+	if (st >= 500)
+		fcm_warn("%s %s: %s", r->method, r->path, fcm_reply_error(err));
+	return answer_json(r, st, err);
 }
 
 /* --- authentication and ownership -------------------------------------------- */
@@ -622,7 +644,7 @@ static int header_has(struct req *r, const char *name, const char *token)
 static enum MHD_Result run_job(struct req *r, enum act act, const char *helper, char **argv)
 {
 	if (jobs_queued >= JOBS_QUEUED_MAX) {
-		fcm_http_argv_free(argv);
+		argv_free(argv);
 		return answer_error(r, 503, "the API is busy: try again");
 	}
 	job_new(r, act, helper, argv);
@@ -673,6 +695,57 @@ static enum MHD_Result auth_logout(struct req *r)
 	    jv_string("revoked"), jv_true()));
 }
 
+static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	jv *q = cls;
+
+	(void)kind;
+	if (key && fcm_utf8_valid(key, strlen(key)) && (!value || fcm_utf8_valid(value, strlen(value))))
+		*q = jv_object_set(*q, jv_string(key), jv_string(value ? value : ""));
+	return MHD_YES;
+}
+
+/* A command's route: its request, checked by the command's definition,
+ * goes to `fcm-<name> --request --as USER` on stdin (lib/cmd/cmd.h). */
+static enum MHD_Result cmd_job(struct req *r)
+{
+	const struct fcm_cmd_route *route;
+	jv query = jv_object(), body = jv_null(), req;
+	char **argv;
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_query, &query);
+	if (r->body_len) {
+		body = jv_parse_sized(r->body, (int)r->body_len);
+		if (!jv_is_valid(body) || jv_get_kind(body) != JV_KIND_OBJECT) {
+			jv_free(body);
+			jv_free(query);
+			return answer_error(r, 400, "the request body must be a JSON object");
+		}
+	}
+	r->cmd = fcm_cmd_route(r->method, r->url, query, body, &req, &route, r->allow, sizeof r->allow);
+	if (!r->cmd)
+		return r->allow[0] ? answer_error(r, 405, "method not allowed here") : answer_reply_error(r, req);
+	argv = argv_of("--request", "--as", r->who.name, r->who.admin ? "--admin" : NULL, NULL);
+	jv line = jv_dump_string(req, 0);
+	char *in = fcm_asprintf("%s\n", jv_string_value(line));
+	enum act act = ACT_CMD;
+	jv_free(line);
+	if (r->cmd->flags & FCM_CMD_TEXT) {
+		const char *f = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "follow");
+		act = f && strcmp(f, "0") && strcmp(f, "false") && !strcmp(r->method, "GET") ? ACT_FOLLOW : ACT_LOGS;
+	} else if (route->one) {
+		act = ACT_SHOW;
+	}
+	enum MHD_Result ret = run_job(r, act, r->cmd->name, argv);
+	if (r->job && !r->job->in) {
+		r->job->in = in;
+		r->job->inlen = strlen(in);
+	} else {
+		free(in);
+	}
+	return ret;
+}
+
 static enum MHD_Result dispatch(struct req *r)
 {
 	struct fcm_route *rt = &r->route;
@@ -691,61 +764,8 @@ static enum MHD_Result dispatch(struct req *r)
 		return auth_job(r);
 	case FCM_R_AUTH_LOGOUT:
 		return auth_logout(r);
-	case FCM_R_VMS:
-		if (r->route.method == FCM_M_POST) {
-			int status;
-			char **argv = fcm_http_create_args(r->body ? r->body : "", r->body_len, &r->who,
-			    &status, err, sizeof err);
-			if (!argv)
-				return answer_error(r, (unsigned)status, err);
-			return run_job(r, ACT_CREATE, "create", argv);
-		}
-		if (r->who.admin)
-			return run_job(r, ACT_LIST, "ls", argv_of("--json", NULL));
-		return run_job(r, ACT_LIST, "ls", argv_of("--json", "--owner", r->who.name, NULL));
-	case FCM_R_VM:
-		if (r->route.method == FCM_M_DELETE) {
-			if ((st = owner_check(r, err, sizeof err)))
-				return answer_error(r, st, err);
-			return run_job(r, ACT_ACTION, "destroy", argv_of("--json", "--", rt->vm, NULL));
-		}
-		return run_job(r, ACT_SHOW, "ls", argv_of("--json", "--", rt->vm, NULL));
-	case FCM_R_START:
-	case FCM_R_STOP: {
-		int wait = 1;
-		if (rt->kind == FCM_R_START && arg_bool(r, "wait", &wait, err, sizeof err) < 0)
-			return answer_error(r, 400, err);
-		if ((st = owner_check(r, err, sizeof err)))
-			return answer_error(r, st, err);
-		if (rt->kind == FCM_R_STOP)
-			return run_job(r, ACT_ACTION, "stop", argv_of("--json", "--", rt->vm, NULL));
-		if (!wait)
-			return run_job(r, ACT_ACTION, "start", argv_of("--json", "--no-wait", "--", rt->vm, NULL));
-		return run_job(r, ACT_ACTION, "start", argv_of("--json", "--", rt->vm, NULL));
-	}
-	case FCM_R_LOGS: {
-		unsigned long lines = LOG_LINES_DEFAULT;
-		int follow = 0, deploy = 0;
-		char n[24];
-		if (arg_num(r, "lines", 0, LOG_LINES_MAX, &lines, err, sizeof err) < 0 ||
-		    arg_bool(r, "follow", &follow, err, sizeof err) < 0 ||
-		    arg_bool(r, "deploy", &deploy, err, sizeof err) < 0)
-			return answer_error(r, 400, err);
-		if ((st = owner_check(r, err, sizeof err)))
-			return answer_error(r, st, err);
-		snprintf(n, sizeof n, "%lu", lines);
-		follow = follow && r->route.method == FCM_M_GET;
-		char **argv = argv_of("-n", n, NULL);
-		int k = 3;
-		if (follow)
-			argv[k++] = fcm_strdup("-f");
-		if (deploy)
-			argv[k++] = fcm_strdup("--deploy");
-		argv[k++] = fcm_strdup("--");
-		argv[k++] = fcm_strdup(rt->vm);
-		argv[k] = NULL;
-		return run_job(r, follow ? ACT_FOLLOW : ACT_LOGS, "logs", argv);
-	}
+	case FCM_R_CMD:
+		return cmd_job(r);
 	case FCM_R_CONSOLE: {
 		const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
 		const char *ver = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-WebSocket-Version");
@@ -838,64 +858,29 @@ static enum MHD_Result finish(struct req *r)
 		goto out;
 	}
 	if (j->status != 0 && !(j->act == ACT_FOLLOW && j->olen)) {
-		unsigned st;
-		msg = job_error(j);
-		st = j->status < 0 ? 500 : (unsigned)fcm_http_status_for(j->status, msg);
-		if (st == 500)
-			fcm_warn("%s %s: %s", r->method, r->path, msg);
-		ret = answer_error(r, st, msg);
-		free(msg);
+		/* the command's JSON error, with its kind; else what it said */
+		v = first_object(j);
+		if (!jv_is_valid(v) || !fcm_get_str(v, "error")) {
+			jv_free(v);
+			msg = job_error(j);
+			v = fcm_error_reply(j->status == FCM_EXIT_USAGE ? FCM_E_USAGE : FCM_E_INTERNAL, msg);
+			free(msg);
+		}
+		ret = answer_reply_error(r, v);
 		goto out;
 	}
 	switch (j->act) {
-	case ACT_LIST: {
-		jv arr = jv_array();
-		jv_parser *p = jv_parser_new(0);
-		if (j->truncated) {
-			jv_parser_free(p);
-			jv_free(arr);
-			ret = answer_error(r, 500, "the VM list is too large");
-			goto out;
-		}
-		jv_parser_set_buf(p, j->obuf ? j->obuf : "", (int)j->olen, 0);
-		while (jv_is_valid(v = jv_parser_next(p))) {
-			if (jv_get_kind(v) == JV_KIND_OBJECT)
-				arr = jv_array_append(arr, v);
-			else
-				jv_free(v);
-		}
-		if (jv_invalid_has_msg(jv_copy(v))) {
-			jv_free(v);
-			jv_free(arr);
-			jv_parser_free(p);
-			ret = answer_error(r, 500, "fcm-ls gave output that is not JSON lines");
-			goto out;
-		}
-		jv_free(v);
-		jv_parser_free(p);
-		ret = answer_json(r, 200, arr);
-		goto out;
-	}
+	case ACT_CMD:
 	case ACT_SHOW:
-	case ACT_CREATE:
-	case ACT_ACTION:
-		v = first_object(j);
+		v = j->truncated || !j->obuf ? jv_invalid() : jv_parse_sized(j->obuf, (int)j->olen);
 		if (!jv_is_valid(v)) {
 			jv_free(v);
-			ret = answer_error(r, 500, "the command gave no JSON reply");
+			ret = answer_error(r, 500, j->truncated ? "the reply is too large" : "the command gave no JSON reply");
 			goto out;
 		}
-		if (j->act == ACT_SHOW && !r->who.admin) {
-			const char *owner = fcm_get_str(v, "owner");
-			if (!owner || strcmp(owner, r->who.name)) {
-				jv_free(v);
-				msg = fcm_asprintf("no VM named '%s' (see 'fcm ls')", r->route.vm);
-				ret = answer_error(r, 404, msg);
-				free(msg);
-				goto out;
-			}
-		}
-		ret = answer_json(r, j->act == ACT_CREATE ? 201 : 200, v);
+		if (j->act == ACT_SHOW)	/* GET /v1/vms/{vm}: the one VM */
+			v = jv_array_get(v, 0);
+		ret = answer_json(r, (unsigned)r->cmd->status, v);
 		goto out;
 	case ACT_LOGS: {
 		char *body = j->obuf ? j->obuf : fcm_strdup("");
@@ -1021,6 +1006,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		req_link(r);
 		fcm_http_log_safe(method, 8, r->method, sizeof r->method);
 		fcm_http_log_safe(url, 120, r->path, sizeof r->path);
+		r->url = strdup(url);
+		if (!r->url)
+			return MHD_NO;
 		snprintf(r->peer, sizeof r->peer, "?");
 		if (ci && ci->client_addr) {
 			const struct sockaddr *sa = ci->client_addr;
@@ -1032,6 +1020,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (stopping)
 			return answer_error(r, 503, "the API is restarting: try again");
 		st = (unsigned)fcm_http_route(method, url, &r->route, err, sizeof err);
+		if (st == 404) {
+			/* a command's route?  (checked again with the body at dispatch) */
+			const struct fcm_cmd_route *cr;
+			jv junk;
+			if (fcm_cmd_route(method, url, jv_object(), jv_null(), &junk, &cr, r->allow, sizeof r->allow)) {
+				r->route.kind = FCM_R_CMD;
+				st = 0;
+			} else if (r->allow[0]) {
+				st = 405;
+				snprintf(err, sizeof err, "method %s is not allowed here: use %s", r->method, r->allow);
+			} else {
+				const char *e = fcm_get_str(junk, "kind");
+				if (e && !strcmp(e, "usage")) {
+					st = 400;
+					snprintf(err, sizeof err, "%s", fcm_reply_error(junk));
+				}
+			}
+			jv_free(junk);
+		}
 		if (st)
 			return answer_error(r, st, err);
 		if (r->route.kind != FCM_R_HEALTH && r->route.kind != FCM_R_AUTH_CONFIG &&
@@ -1115,6 +1122,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		close(r->tty_fd);
 	req_unlink(r);
 	free(r->body);
+	free(r->url);
 	free(r);
 }
 

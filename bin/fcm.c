@@ -1,8 +1,10 @@
-/* fcm — the front end.  `fcm <cmd> args...` execs `fcm-<cmd>`, looked up as
- * git does (git.c): the exec path first (FCM_EXEC_PATH, or the directory fcm
- * runs from, or the installed libexec directory), then the plugins directory,
- * then $PATH.  Commands get the fcm environment: FCM_ROOT, FCM_HOST,
- * FCM_EXEC_PATH, FCM_PLUGINS, FCM_VERSION. */
+/* fcm — the front end.  `fcm <cmd> args...` runs a user command defined in
+ * cmd/ (create, ls, ...) here, as git runs its builtins; run as `fcm-<cmd>`
+ * (a link to this program) it does the same.  Any other command is a
+ * program `fcm-<cmd>`, looked up as git does (git.c): the exec path first
+ * (FCM_EXEC_PATH, or the directory fcm runs from, or the installed libexec
+ * directory), then the plugins directory, then $PATH.  Programs get the fcm
+ * environment: FCM_ROOT, FCM_HOST, FCM_EXEC_PATH, FCM_PLUGINS, FCM_VERSION. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "core/err.h"
 #include "core/atomic.h"
 #include "vm/expose.h"
@@ -25,22 +28,13 @@
 
 static const char usage[] = "fcm [--version] [help [cmd]] <command> [args...]";
 
-/* One line on each command shipped with fcm; `fcm help` shows those that are
- * installed.  Porcelain first, then plumbing. */
+/* One line on each program shipped with fcm beside the commands of cmd/
+ * (which describe themselves); `fcm help` shows those that are installed. */
 static const struct {
 	const char *name, *what;
 	int plumbing;
 } builtins[] = {
-	{ "create", "create a VM: name, disk, network, service; prints its URL and git remote", 0 },
-	{ "ls", "list VMs: a table on a terminal, JSON lines otherwise", 0 },
-	{ "start", "start a stopped VM", 0 },
-	{ "stop", "stop a VM gracefully", 0 },
-	{ "destroy", "remove a VM: service, disk, network, route and git repo", 0 },
-	{ "logs", "show a VM's console, VMM and deploy logs", 0 },
 	{ "console", "a shell in the VM that survives disconnects", 0 },
-	{ "expose", "publish a VM's port over HTTPS", 0 },
-	{ "unexpose", "stop publishing a VM's port", 0 },
-	{ "remote", "add a VM's git remote to the current repository", 0 },
 	{ "keys", "manage the ssh keys allowed to git push", 0 },
 	{ "daemon", "run the supervision tree and the HTTP API", 0 },
 	{ "login", "log in to an fcm host", 0 },
@@ -221,7 +215,10 @@ static void scan_dir(const char *dir, int builtin_dir)
 		c->plugin = !builtin_dir;
 		c->plumbing = 0;
 		c->what = NULL;
-		if (builtin_dir)
+		const struct fcm_cmd *def = fcm_cmd_find(name);
+		if (def)
+			c->what = fcm_strdup(def->summary);
+		if (builtin_dir && !def)
 			for (size_t i = 0; i < NBUILTINS; i++)
 				if (!strcmp(builtins[i].name, name)) {
 					c->what = fcm_strdup(builtins[i].what);
@@ -364,7 +361,7 @@ static void saved_host(void)
  * by fcm-client, when the user set FCM_HOST or is not root. */
 static int remote(const char *cmd)
 {
-	static const char *const remote_cmds[] = { "create", "ls", "start", "stop", "destroy", "logs", "console", NULL };
+	static const char *const remote_cmds[] = { "console", NULL };
 	const char *host = getenv("FCM_HOST");
 
 	if ((!host || !*host) && geteuid() == 0)
@@ -383,6 +380,8 @@ static _Noreturn void run(const char *cmd, int argc, char **argv)
 	if (!is_cmd_name(cmd) || !fcm_utf8_valid(cmd, strlen(cmd)))
 		unknown(is_cmd_name(cmd) ? cmd : "?");
 	saved_host();
+	if (fcm_cmd_find(cmd))
+		exit(fcm_cmd_main(fcm_cmd_find(cmd), argc, argv));
 	if (remote(cmd) && (path = find_cmd("client", &builtin))) {
 		char **args = fcm_malloc(((size_t)argc + 2) * sizeof *args);
 		args[0] = path;
@@ -405,6 +404,11 @@ static _Noreturn void run(const char *cmd, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+
+	/* Run as fcm-<cmd> (a link to fcm): that command. */
+	if (!strncmp(self, "fcm-", 4) && fcm_cmd_find(self + 4))
+		return fcm_cmd_main(fcm_cmd_find(self + 4), argc, argv);
 	fcm_init("fcm");
 	if (argc < 2)
 		return help(), FCM_EXIT_USAGE;

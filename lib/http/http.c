@@ -100,28 +100,9 @@ int fcm_http_route(const char *method, const char *path, struct fcm_route *r,
 	} else if (nseg == 3 && IS(1, "auth") && (IS(2, "device") || IS(2, "login") || IS(2, "logout"))) {
 		r->kind = IS(2, "device") ? FCM_R_AUTH_DEVICE : IS(2, "login") ? FCM_R_AUTH_LOGIN : FCM_R_AUTH_LOGOUT;
 		r->allow = FCM_M_POST;
-	} else if (nseg == 2 && IS(1, "vms")) {
-		r->kind = FCM_R_VMS;
-		r->allow = FCM_M_GET | FCM_M_HEAD | FCM_M_POST;
-	} else if (nseg >= 3 && nseg <= 4 && IS(1, "vms")) {
-		if (nseg == 3) {
-			r->kind = FCM_R_VM;
-			r->allow = FCM_M_GET | FCM_M_HEAD | FCM_M_DELETE;
-		} else if (IS(3, "start")) {
-			r->kind = FCM_R_START;
-			r->allow = FCM_M_POST;
-		} else if (IS(3, "stop")) {
-			r->kind = FCM_R_STOP;
-			r->allow = FCM_M_POST;
-		} else if (IS(3, "logs")) {
-			r->kind = FCM_R_LOGS;
-			r->allow = FCM_M_GET | FCM_M_HEAD;
-		} else if (IS(3, "console")) {
-			r->kind = FCM_R_CONSOLE;
-			r->allow = FCM_M_GET;
-		} else {
-			goto nope;
-		}
+	} else if (nseg == 4 && IS(1, "vms") && IS(3, "console")) {
+		r->kind = FCM_R_CONSOLE;
+		r->allow = FCM_M_GET;
 		if (seglen[2] > FCM_NAME_MAX) {
 			snprintf(err, errlen, "a VM name is at most %d characters", FCM_NAME_MAX);
 			return 400;
@@ -171,173 +152,34 @@ int fcm_http_bearer(const char *hdr, const char **tok, size_t *len)
 	return 0;
 }
 
-void fcm_http_argv_free(char **argv)
+/* The one table of kinds and HTTP statuses. */
+static const struct {
+	int kind;
+	int status;
+} statuses[] = {
+	{ FCM_E_USAGE, 400 },
+	{ FCM_E_UNAUTHORIZED, 401 },
+	{ FCM_E_FORBIDDEN, 403 },
+	{ FCM_E_NOT_FOUND, 404 },
+	{ FCM_E_CONFLICT, 409 },
+	{ FCM_E_UNAVAILABLE, 503 },
+	{ FCM_E_INTERNAL, 500 },
+};
+
+int fcm_http_status_of(int kind)
 {
-	if (!argv)
-		return;
-	for (char **a = argv + 1; *a; a++)
-		free(*a);
-	free(argv);
+	for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+		if (statuses[i].kind == kind)
+			return statuses[i].status;
+	return 500;
 }
 
-static void push(char **argv, int *argc, char *s)
+int fcm_http_kind_of(int status)
 {
-	argv[(*argc)++] = s;
-	argv[*argc] = NULL;
-}
-
-static int disk_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 32)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '.'))
-			return 0;
-	return 1;
-}
-
-char **fcm_http_create_args(const char *body, size_t len, const struct fcm_principal *pr,
-    int *status, char *err, size_t errlen)
-{
-	static const struct fcm_field spec[] = {
-		{ "name", JV_KIND_STRING, 0 },
-		{ "cpus", JV_KIND_NUMBER, 0 },
-		{ "memory", JV_KIND_NUMBER, 0 },
-		{ "disk", JV_KIND_STRING, 0 },
-		{ "expose", JV_KIND_INVALID, 0 },
-		{ "wait", JV_KIND_TRUE, 0 },
-		{ "owner", JV_KIND_STRING, 0 },
-		{ NULL, 0, 0 },
-	};
-	char **argv = fcm_malloc(20 * sizeof *argv);
-	int argc = 1;
-	const char *s;
-	long n;
-	jv req, v;
-
-	argv[0] = argv[1] = NULL;
-	*status = 400;
-	while (len && (body[len - 1] == '\n' || body[len - 1] == '\r' || body[len - 1] == ' ' ||
-	    body[len - 1] == '\t'))
-		len--;
-	if (len == 0) {
-		req = jv_object();
-	} else {
-		if (!fcm_utf8_valid(body, len)) {
-			snprintf(err, errlen, "the request body is not UTF-8 text");
-			goto fail0;
-		}
-		req = jv_parse_sized(body, (int)len);
-		if (!jv_is_valid(req)) {
-			jv msg = jv_invalid_get_msg(req);
-			snprintf(err, errlen, "the request body is not valid JSON: %.200s",
-			    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error");
-			jv_free(msg);
-			goto fail0;
-		}
-		if (jv_get_kind(req) != JV_KIND_OBJECT) {
-			snprintf(err, errlen, "the request body must be a JSON object, not %s",
-			    jv_kind_name(jv_get_kind(req)));
-			goto fail;
-		}
-	}
-	if (fcm_fields_check(req, spec, err, errlen) < 0)
-		goto fail;
-	if ((s = fcm_get_str(req, "name"))) {
-		char why[256];
-		if (fcm_name_check(s, why, sizeof why) < 0) {
-			snprintf(err, errlen, "%s", why);
-			goto fail;
-		}
-		push(argv, &argc, fcm_strdup("--name"));
-		push(argv, &argc, fcm_strdup(s));
-	}
-	switch (fcm_get_int(req, "cpus", 1, 1024, &n, err, errlen)) {
-	case -1:
-		goto fail;
-	case 1:
-		push(argv, &argc, fcm_strdup("--cpus"));
-		push(argv, &argc, fcm_asprintf("%ld", n));
-	}
-	switch (fcm_get_int(req, "memory", 1, 16L * 1024 * 1024, &n, err, errlen)) {
-	case -1:
-		goto fail;
-	case 1:
-		push(argv, &argc, fcm_strdup("--memory"));
-		push(argv, &argc, fcm_asprintf("%ld", n));
-	}
-	if ((s = fcm_get_str(req, "disk"))) {
-		if (!disk_ok(s)) {
-			snprintf(err, errlen, "disk must be a size such as \"2G\" or \"512M\"");
-			goto fail;
-		}
-		push(argv, &argc, fcm_strdup("--disk"));
-		push(argv, &argc, fcm_strdup(s));
-	}
-	v = jv_object_get(jv_copy(req), jv_string("expose"));
-	switch (jv_get_kind(v)) {
-	case JV_KIND_INVALID: case JV_KIND_NULL: case JV_KIND_TRUE:
-		break;
-	case JV_KIND_FALSE:
-		push(argv, &argc, fcm_strdup("--no-expose"));
-		break;
-	case JV_KIND_NUMBER:
-		if (fcm_get_int(req, "expose", 1, 65535, &n, err, errlen) < 0) {
-			jv_free(v);
-			goto fail;
-		}
-		push(argv, &argc, fcm_strdup("--expose"));
-		push(argv, &argc, fcm_asprintf("%ld", n));
-		break;
-	default:
-		snprintf(err, errlen, "expose must be a port number (1-65535) or false, not %s",
-		    jv_kind_name(jv_get_kind(v)));
-		jv_free(v);
-		goto fail;
-	}
-	jv_free(v);
-	v = jv_object_get(jv_copy(req), jv_string("wait"));
-	if (jv_get_kind(v) == JV_KIND_FALSE)
-		push(argv, &argc, fcm_strdup("--no-wait"));
-	jv_free(v);
-	s = fcm_get_str(req, "owner");
-	if (s && strcmp(s, pr->name) && !pr->admin) {
-		*status = 403;
-		snprintf(err, errlen, "only an admin may create a VM for another user");
-		goto fail;
-	}
-	if (s) {
-		char why[256];
-		if (fcm_name_check(s, why, sizeof why) < 0) {
-			snprintf(err, errlen, "owner: user names follow the VM name rules: %s", why);
-			goto fail;
-		}
-	}
-	push(argv, &argc, fcm_strdup("--owner"));
-	push(argv, &argc, fcm_strdup(s ? s : pr->name));
-	push(argv, &argc, fcm_strdup("--no-dotfile"));
-	push(argv, &argc, fcm_strdup("--json"));
-	jv_free(req);
-	return argv;
-fail:
-	jv_free(req);
-fail0:
-	fcm_http_argv_free(argv);
-	return NULL;
-}
-
-int fcm_http_status_for(int exit, const char *msg)
-{
-	if (exit != FCM_E_USAGE)
-		return 500;
-	if (!strncmp(msg, "no VM named", 11) || strstr(msg, "no such VM") || strstr(msg, " has no "))
-		return 404;
-	if (strstr(msg, "already used") || strstr(msg, "in use") || strstr(msg, "already exists") ||
-	    strstr(msg, "is taken") || strstr(msg, "is not running") || strstr(msg, "is stopped"))
-		return 409;
-	return 400;
+	for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+		if (statuses[i].status == status)
+			return statuses[i].kind;
+	return status >= 400 && status < 500 ? FCM_E_USAGE : FCM_E_INTERNAL;
 }
 
 int fcm_http_listen_parse(const char *s, void *out, unsigned *outlen, int *v6,

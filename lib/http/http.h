@@ -1,7 +1,7 @@
 /* http.h — the pure parts of fcm's HTTP API (doc/api.md), shared by fcm-api,
- * fcm-client and the fuzz targets: routing a request path, reading a bearer
- * token, turning a POST /v1/vms body into fcm-create arguments, and mapping
- * a command's failure to an HTTP status.  No I/O here. */
+ * its client and the fuzz targets: routing the API's own endpoints (the
+ * commands route themselves: lib/cmd), reading a bearer token, and the one
+ * table of error kinds and HTTP statuses.  No I/O here. */
 #ifndef FCM_HTTP_H
 #define FCM_HTTP_H
 
@@ -25,16 +25,12 @@ enum fcm_http_method {
 enum fcm_route_kind {
 	FCM_R_HEALTH = 1,	/* GET  /v1/health */
 	FCM_R_ME,		/* GET  /v1/auth/me */
-	FCM_R_VMS,		/* GET, POST /v1/vms */
-	FCM_R_VM,		/* GET, DELETE /v1/vms/{vm} */
-	FCM_R_START,		/* POST /v1/vms/{vm}/start */
-	FCM_R_STOP,		/* POST /v1/vms/{vm}/stop */
-	FCM_R_LOGS,		/* GET  /v1/vms/{vm}/logs */
 	FCM_R_CONSOLE,		/* GET  /v1/vms/{vm}/console (WebSocket) */
 	FCM_R_AUTH_CONFIG,	/* GET  /v1/auth/config (no token) */
 	FCM_R_AUTH_DEVICE,	/* POST /v1/auth/device (no token) */
 	FCM_R_AUTH_LOGIN,	/* POST /v1/auth/login (no token) */
 	FCM_R_AUTH_LOGOUT,	/* POST /v1/auth/logout */
+	FCM_R_CMD,		/* a command's route (lib/cmd/cmd.h) */
 };
 
 struct fcm_route {
@@ -59,24 +55,12 @@ int fcm_http_route(const char *method, const char *path, struct fcm_route *r,
  * case): 0 with *tok, *len pointing into hdr; -1 when it is not one. */
 int fcm_http_bearer(const char *hdr, const char **tok, size_t *len);
 
-/* The fcm-create arguments for a POST /v1/vms body of body[0..len) (may be
- * empty: every default) made by principal p:
- *   {"name":"x","cpus":1,"memory":1024,"disk":"2G","expose":8000|false,
- *    "wait":true,"owner":"alice"}
- * Returns a NULL-terminated malloc'd argv whose slot 0 is left NULL for the
- * program (free with fcm_http_argv_free), ending with --owner, --no-dotfile
- * and --json; or
- * NULL with an HTTP status in *status (400 bad input, 403 owner of another
- * user) and a sentence in err. */
-char **fcm_http_create_args(const char *body, size_t len, const struct fcm_principal *p,
-    int *status, char *err, size_t errlen);
-void fcm_http_argv_free(char **argv);
-
-/* The HTTP status for a command that failed with exit status `exit` and
- * message msg: 404 for an unknown VM, 409 for a conflict (a name in use, a
- * VM not running),
- * 400 other refusals (exit 100), 500 otherwise. */
-int fcm_http_status_for(int exit, const char *msg);
+/* The HTTP status of an error kind (core/err.h): usage 400, unauthorized
+ * 401, forbidden 403, not_found 404, conflict 409, unavailable 503, else
+ * 500; and the kind of a status (other 4xx: usage, other 5xx: internal).
+ * One table both ways. */
+int fcm_http_status_of(int kind);
+int fcm_http_kind_of(int status);
 
 /* Parse "a.b.c.d:port" or "[v6]:port" (port 0: any free port) into a
  * sockaddr (out must hold a struct sockaddr_in6).  0, or -1 with a sentence. */

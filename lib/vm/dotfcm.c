@@ -30,29 +30,34 @@ static char *find_dotfcm(void)
 	return NULL;
 }
 
-jv fcm_vm_from_arg(const char *arg)
+jv fcm_dotfcm_vm(void)
 {
-	char *path;
-	jv dot, rec;
+	char *path = find_dotfcm();
 	const char *name;
+	jv dot, r;
 
-	if (arg)
-		return fcm_vm_find(arg);
-	path = find_dotfcm();
 	if (!path)
 		return jv_invalid_with_msg(jv_string(
 		    "no VM given and no .fcm file here: name a VM (see 'fcm ls')"));
 	dot = fcm_read_json(path);
-	name = jv_is_valid(dot) ? fcm_get_str(dot, "name") : NULL;
-	if (!name) {
-		jv_free(dot);
-		rec = jv_invalid_with_msg(jv_string_fmt("%s names no VM: name one (see 'fcm ls')", path));
-		free(path);
-		return rec;
-	}
-	rec = fcm_vm_find(name);
+	name = jv_is_valid(dot) && jv_get_kind(dot) == JV_KIND_OBJECT ? fcm_get_str(dot, "name") : NULL;
+	r = name ? jv_string(name) : jv_invalid_with_msg(jv_string_fmt("%s names no VM: name one (see 'fcm ls')", path));
 	jv_free(dot);
 	free(path);
+	return r;
+}
+
+jv fcm_vm_from_arg(const char *arg)
+{
+	jv name;
+
+	if (arg)
+		return fcm_vm_find(arg);
+	name = fcm_dotfcm_vm();
+	if (!jv_is_valid(name))
+		return name;
+	jv rec = fcm_vm_find(jv_string_value(name));
+	jv_free(name);
 	return rec;
 }
 

@@ -8,6 +8,9 @@
 
 #include <jv.h>
 
+/* The name in the nearest .fcm (here or in a parent directory), as a jv
+ * string; invalid with a message a person can act on when there is none. */
+jv fcm_dotfcm_vm(void);
 /* The record of the VM meant by arg (may be NULL).  Invalid with a message a
  * person can act on when there is none. */
 jv fcm_vm_from_arg(const char *arg);

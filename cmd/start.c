@@ -1,33 +1,32 @@
-/* fcm-start — start a stopped VM (the same as `s6-svc -u` on its service,
+/* fcm start — start a stopped VM (the same as `s6-svc -u` on its service,
  * and it stays up across daemon restarts), then wait until it is ready. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
+#include "vmreply.h"
+#include "core/atomic.h"
 #include "core/err.h"
-#include "vm/lifecycle.h"
-#include "vm/expose.h"
 #include "core/jsonl.h"
 #include "core/paths.h"
-#include "vm/porcelain.h"
+#include "vm/lifecycle.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 
-static const char usage[] = "fcm start [VM] [--no-wait] [--json]";
-
-int main(int argc, char **argv)
+static jv run(jv req, jv rec, const struct fcm_principal *who)
 {
-	struct fcm_vmcmd cmd;
-	char err[1024];
-
-	fcm_init("fcm-start");
-	jv rec = fcm_vmcmd_parse(argc, argv, usage, FCM_OPT_NOWAIT, &cmd);
 	const char *id = fcm_get_str(rec, "id"), *name = fcm_get_str(rec, "name");
 	const char *state = fcm_vm_state(rec);
+	jv w = jv_object_get(jv_copy(req), jv_string("wait"));
+	int wait = jv_get_kind(w) != JV_KIND_FALSE;
+	char err[1024];
+
+	(void)who;
+	jv_free(w);
 	if (!strcmp(state, "creating") || !strcmp(state, "destroying"))
-		fcm_die(FCM_E_USAGE, "VM '%s' is %s: wait for that to finish", name, state);
+		fcm_die(FCM_E_CONFLICT, "VM '%s' is %s: wait for that to finish", name, state);
 	fcm_need_daemon();
 
 	char *svc = fcm_vm_svcdir(id);
@@ -38,7 +37,7 @@ int main(int argc, char **argv)
 	if (unlink(down) < 0 && errno != ENOENT)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to remove %s", down);
 	unlink(crashes);
-	rec = jv_object_set(rec, jv_string("state"), jv_string("running"));
+	rec = jv_object_set(jv_copy(rec), jv_string("state"), jv_string("running"));
 	if (fcm_vm_save(jv_copy(rec)) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to write the record of VM '%s'", name);
 	if (fcm_vm_link(id, err, sizeof err) < 0)
@@ -46,12 +45,34 @@ int main(int argc, char **argv)
 	/* The supervisor may need a moment after linking. */
 	for (int i = 0; i < 50 && fcm_svc_ctl(svc, "-u") != 0; i++)
 		usleep(100000);
-	if (cmd.wait && fcm_vm_wait_ready(id, fcm_boot_timeout(), err, sizeof err) < 0)
+	if (wait && fcm_vm_wait_ready(id, fcm_boot_timeout(), err, sizeof err) < 0)
 		fcm_die(FCM_E_INTERNAL, "VM '%s': %s", name, err);
-	fcm_vmcmd_done(&cmd, id, name, fcm_vm_state(rec));
+	jv reply = fcm_vm_reply(rec, fcm_vm_state(rec));
 	jv_free(rec);
 	free(svc);
 	free(down);
 	free(crashes);
-	return 0;
+	return reply;
 }
+
+static const struct fcm_opt opts[] = {
+	{ "no-wait", 0, FCM_OPT_FLAG, "wait", "false", 0, 0, 0 },
+	{ NULL },
+};
+
+static const struct fcm_cmd_route routes[] = {
+	{ "POST", "/v1/vms/{vm}/start", 0 },
+	{ NULL },
+};
+
+const struct fcm_cmd fcm_cmd_start = {
+	.name = "start",
+	.summary = "start a stopped VM",
+	.usage = "fcm start [VM] [--no-wait] [--json]",
+	.opts = opts,
+	.flags = FCM_CMD_VM,
+	.routes = routes,
+	.status = 200,
+	.run = run,
+	.print = fcm_vm_reply_print,
+};

@@ -1,0 +1,45 @@
+/* fcm destroy — remove a VM and everything it has: service, VMM, tap,
+ * address, disk, git repo, HTTPS route, record.  Safe to run again on a VM
+ * whose removal was interrupted. */
+#include <stdlib.h>
+
+#include "cmd/cmd.h"
+#include "vmreply.h"
+#include "core/err.h"
+#include "core/jsonl.h"
+#include "core/lock.h"
+#include "vm/lifecycle.h"
+#include "vm/vm.h"
+
+static jv run(jv req, jv rec, const struct fcm_principal *who)
+{
+	const char *id = fcm_get_str(rec, "id"), *name = fcm_get_str(rec, "name");
+
+	(void)req;
+	(void)who;
+	/* Mark it first, so that a crash part-way leaves a record saying so. */
+	fcm_vm_save(jv_object_set(jv_copy(rec), jv_string("state"), jv_string("destroying")));
+	int lk = fcm_vm_table_lock();
+	int r = fcm_vm_teardown(id, name);
+	fcm_unlock(lk);
+	if (r < 0)
+		fcm_die(FCM_E_INTERNAL, "VM '%s' was only partly removed (see the warnings above): run 'fcm destroy %s' again",
+		    name, id);
+	return fcm_vm_reply(rec, "destroyed");
+}
+
+static const struct fcm_cmd_route routes[] = {
+	{ "DELETE", "/v1/vms/{vm}", 0 },
+	{ NULL },
+};
+
+const struct fcm_cmd fcm_cmd_destroy = {
+	.name = "destroy",
+	.summary = "remove a VM: service, disk, network, route and git repo",
+	.usage = "fcm destroy [VM] [--json]",
+	.flags = FCM_CMD_VM,
+	.routes = routes,
+	.status = 200,
+	.run = run,
+	.print = fcm_vm_reply_print,
+};

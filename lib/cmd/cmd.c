@@ -1,0 +1,174 @@
+/* cmd.c — running a command definition: parse, check, run here or send to
+ * the daemon, print (cmd.h). */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/request.h"
+#include "core/err.h"
+#include "core/jsonl.h"
+#include "core/name.h"
+#include "http/client.h"
+#include "vm/dotfcm.h"
+#include "vm/vm.h"
+#include "vm/vmprint.h"
+
+const struct fcm_cmd *fcm_cmd_find(const char *name)
+{
+	for (const struct fcm_cmd *const *c = fcm_cmds; *c; c++)
+		if (!strcmp((*c)->name, name))
+			return *c;
+	return NULL;
+}
+
+int fcm_remote_mode(void)
+{
+	const char *h = getenv("FCM_HOST");
+
+	return (h && *h) || geteuid() != 0;
+}
+
+/* The record of the request's VM, if `who` may see it; dies not_found. */
+static jv find_vm(jv req, const struct fcm_principal *who)
+{
+	const char *ref = fcm_get_str(req, "vm"), *owner;
+	char why[256];
+	jv rec;
+
+	if (!ref)
+		fcm_die(FCM_E_USAGE, "no VM given: name a VM (see 'fcm ls')");
+	if (fcm_name_check(ref, why, sizeof why) < 0)
+		fcm_die(FCM_E_USAGE, "%s", why);
+	rec = fcm_vm_find(ref);
+	owner = jv_is_valid(rec) ? fcm_get_str(rec, "owner") : NULL;
+	if (!jv_is_valid(rec) || (!who->admin && (!owner || strcmp(owner, who->name)))) {
+		jv_free(rec);
+		fcm_die(FCM_E_NOT_FOUND, "no VM named '%s' (see 'fcm ls')", ref);
+	}
+	return rec;
+}
+
+/* Check and run a request on this host; returns the reply. */
+static jv execute(const struct fcm_cmd *cmd, jv req, const struct fcm_principal *who)
+{
+	jv rec = jv_null(), reply;
+
+	if (cmd->check)
+		req = cmd->check(req);
+	if (cmd->flags & FCM_CMD_VM)
+		rec = find_vm(req, who);
+	reply = cmd->run(req, rec, who);
+	jv_free(rec);
+	jv_free(req);
+	return reply;
+}
+
+static void write_line(jv v)
+{
+	if (fcm_jsonl_write(stdout, v) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
+}
+
+static void print(const struct fcm_cmd *cmd, jv reply, jv req, int json)
+{
+	if (jv_get_kind(reply) == JV_KIND_NULL)
+		return;
+	if (cmd->print && fcm_human_output(json)) {
+		cmd->print(reply, req);
+		return;
+	}
+	if (jv_get_kind(reply) == JV_KIND_ARRAY) {
+		jv_array_foreach(reply, i, v)
+			write_line(v);
+		return;
+	}
+	write_line(jv_copy(reply));
+}
+
+/* The daemon's way in: one request on stdin, the reply on stdout. */
+static int serve_request(const struct fcm_cmd *cmd, int argc, char **argv)
+{
+	struct fcm_principal who = { .name = "admin", .admin = 1 };
+	char err[512];
+	jv req, reply;
+
+	fcm_err_json(1);
+	if (geteuid() != 0)
+		fcm_die(FCM_E_FORBIDDEN, "--request is the daemon's way in: run the command without it");
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--as") && i + 1 < argc) {
+			if (fcm_name_check(argv[++i], err, sizeof err) < 0 ||
+			    strlen(argv[i]) >= sizeof who.name)
+				fcm_die(FCM_E_USAGE, "--as: %s", err);
+			strcpy(who.name, argv[i]);
+			who.admin = 0;
+		} else if (!strcmp(argv[i], "--admin")) {
+			who.admin = 1;
+		} else {
+			fcm_die(FCM_E_USAGE, "usage: fcm-%s --request [--as USER [--admin]]", cmd->name);
+		}
+	}
+	if (fcm_jsonl_read(stdin, &req, err, sizeof err) <= 0)
+		fcm_die(FCM_E_USAGE, "%s", err[0] ? err : "no request on stdin");
+	req = fcm_request_check(cmd, req);
+	reply = execute(cmd, req, &who);
+	if (jv_get_kind(reply) != JV_KIND_NULL)
+		write_line(reply);
+	else
+		jv_free(reply);
+	return 0;
+}
+
+/* Send the request to the daemon; returns the reply or dies with its error. */
+static jv send_request(const struct fcm_cmd *cmd, jv req)
+{
+	char *path = NULL, *body = NULL;
+	const char *method = fcm_request_http(cmd, req, &path, &body);
+	jv reply;
+	long status;
+
+	fcm_client_setup(1);
+	status = fcm_client_request(method, path, body, (cmd->flags & FCM_CMD_TEXT) ? STDOUT_FILENO : -1, &reply);
+	free(path);
+	free(body);
+	if (status < 200 || status > 299) {
+		if (jv_get_kind(reply) != JV_KIND_OBJECT || !fcm_get_str(reply, "error")) {
+			jv_free(reply);
+			reply = fcm_error_reply(fcm_client_kind_of_status(status), "the fcm API gave no error message");
+		}
+		fcm_die_reply(reply);
+	}
+	return reply;
+}
+
+int fcm_cmd_main(const struct fcm_cmd *cmd, int argc, char **argv)
+{
+	char prog[80];
+	int json = 0;
+	jv req, reply;
+
+	snprintf(prog, sizeof prog, "fcm-%s", cmd->name);
+	fcm_init(prog);
+	if (argc > 1 && !strcmp(argv[1], "--request"))
+		return serve_request(cmd, argc, argv);
+	req = fcm_request_parse(cmd, argc, argv, &json);
+	if (json)
+		fcm_err_json(1);
+	if (cmd->prepare)
+		req = cmd->prepare(req);
+	if (fcm_remote_mode()) {
+		reply = send_request(cmd, jv_copy(req));
+	} else {
+		struct fcm_principal root = { .name = "admin", .admin = 1 };
+		reply = execute(cmd, jv_copy(req), &root);
+	}
+	if (cmd->after)
+		reply = cmd->after(reply, req);
+	print(cmd, reply, req, json);
+	jv_free(reply);
+	jv_free(req);
+	return 0;
+}
