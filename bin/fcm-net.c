@@ -495,7 +495,7 @@ static jv op_alloc(jv req)
 		free(ls);
 		fcm_unlock(fd);
 		fcm_ip4_format(c.sn.first, first);
-		return fcm_fail(FCM_E_INTERNAL,
+		return fcm_fail(FCM_E_UNAVAILABLE,
 		    "subnet %s is full (%u addresses from .%s): free one or set a larger subnet",
 		    c.subnet, fcm_subnet_pool_size(&c.sn), strrchr(first, '.') + 1);
 	}

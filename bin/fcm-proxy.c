@@ -323,6 +323,8 @@ static jv merge(jv cfg, struct desired d, const struct settings *s)
 
 /* Caddy's running config (null when it has none); invalid with a message
  * when Caddy cannot be reached or answers badly. */
+/* Caddy's whole config; invalid with an error reply (its kind says whether
+ * Caddy is not running) as the message. */
 static jv caddy_config(void)
 {
 	char err[1024], *resp;
@@ -330,7 +332,7 @@ static jv caddy_config(void)
 	jv cfg;
 
 	if (st < 0)
-		return jv_invalid_with_msg(jv_string(err));
+		return jv_invalid_with_msg(fcm_error_reply(st == -2 ? FCM_E_UNAVAILABLE : FCM_E_INTERNAL, err));
 	if (st != 200) {
 		jv r = jv_invalid_with_msg(jv_string_fmt("Caddy's admin API at %s answered GET /config/ with HTTP %ld: %.200s",
 		    fcm_caddy_admin(), st, resp));
@@ -347,11 +349,17 @@ static jv caddy_config(void)
 	return cfg;
 }
 
-static jv fail_msg(int code, jv invalid)
+/* The reply for an invalid (its message a string, or an error reply). */
+static jv fail_msg(int kind, jv invalid)
 {
 	jv msg = jv_invalid_get_msg(invalid);
-	jv r = fcm_fail(code, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unknown error");
+	jv r;
 
+	if (jv_get_kind(msg) == JV_KIND_OBJECT) {
+		r = fcm_fail(fcm_kind_parse(fcm_get_str(msg, "kind")), "%s", fcm_reply_error(msg));
+	} else {
+		r = fcm_fail(kind, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unknown error");
+	}
 	jv_free(msg);
 	return r;
 }
@@ -503,7 +511,7 @@ static jv op_sync(jv req)
 	fcm_unlock(fd);
 	if (st < 0) {
 		jv_free(want);
-		return fcm_fail(FCM_E_INTERNAL, "%s", err);
+		return fcm_fail(st == -2 ? FCM_E_UNAVAILABLE : FCM_E_INTERNAL, "%s", err);
 	}
 	if (st != 200) {
 		char *why = caddy_error(resp);

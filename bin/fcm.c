@@ -24,7 +24,6 @@
 #include "core/utf8.h"
 #include "vm/vm.h"
 
-#define FCM_HOST_DEFAULT "127.0.0.1:7777"
 
 static const char usage[] = "fcm [--version] [help [cmd]] <command> [args...]";
 
@@ -130,8 +129,9 @@ static void set_env(void)
 	const char *host = getenv("FCM_HOST");
 
 	setenv("FCM_ROOT", fcm_root(), 1);
-	if (!host || !*host)
-		setenv("FCM_HOST", FCM_HOST_DEFAULT, 1);
+	/* FCM_HOST only when there is one: its presence makes commands remote. */
+	if (host && !*host)
+		unsetenv("FCM_HOST");
 	setenv("FCM_EXEC_PATH", fcm_exec_dir(), 1);
 	setenv("FCM_PLUGINS", plugins_dir(), 1);
 	setenv("FCM_VERSION", FCM_VERSION, 1);

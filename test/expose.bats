@@ -21,7 +21,7 @@ rec() { jq -c "$1" "$FCM_ROOT/vms/$2/config.json"; }
 	done
 	run fcm expose --json cosmic-nova 0
 	[ "$status" -eq 100 ]
-	assert_line '{"ok":false,"error":"port must be a whole number from 1 to 65535, not '"'0'"'"}'
+	assert_line '{"ok":false,"kind":"usage","error":"port must be a whole number from 1 to 65535, not '"'0'"'"}'
 	[ "$(tree_snapshot "$FCM_ROOT"; cat "$FCM_ROOT/vms/aaaa0001/config.json")" = "$before" ]
 }
 
@@ -29,7 +29,7 @@ rec() { jq -c "$1" "$FCM_ROOT/vms/$2/config.json"; }
 	vm_record aaaa0001 cosmic-nova 10.240.0.50 -
 	run fcm expose
 	[ "$status" -eq 100 ]
-	assert_output --partial "say which port to expose"
+	assert_output --partial "say which port"
 	run fcm expose cosmic-nova 8000 extra
 	[ "$status" -eq 100 ]
 	assert_output --partial "too many arguments"
@@ -165,7 +165,7 @@ rec() { jq -c "$1" "$FCM_ROOT/vms/$2/config.json"; }
 	[ "$(cat "$FCM_ROOT/vms/aaaa0001/config.json")" = "$before" ]
 	run in_ns "$NS" fcm unexpose --json cosmic-nova
 	[ "$status" -eq 111 ]
-	assert_line --partial '{"ok":false,"error":"Caddy is not running'
+	assert_line --partial '{"ok":false,"kind":"unavailable","error":"Caddy is not running'
 	[ "$(cat "$FCM_ROOT/vms/aaaa0001/config.json")" = "$before" ]
 	start_caddy
 	run fetch cosmic-nova

@@ -22,7 +22,7 @@ SH
 @test "a plugin on PATH runs with its arguments and the fcm environment" {
 	PATH="$PLUGDIR:$PATH" run fcm hello a 'b c'
 	assert_success
-	assert_output "hello 2 [a] [b c] root=$FCM_ROOT host=127.0.0.1:7777 version=$(fcm --version | cut -d' ' -f3)"
+	assert_output "hello 2 [a] [b c] root=$FCM_ROOT host= version=$(fcm --version | cut -d' ' -f3)"
 }
 
 @test "FCM_HOST given by the user reaches the plugin" {

@@ -180,7 +180,7 @@ pings_eventually() {
 	snap=$(tree_snapshot "$FCM_ROOT")
 	run --separate-stderr net alloc id=full0014
 	assert_failure 111
-	assert_output '{"ok":false,"error":"subnet 172.16.0.48/28 is full (13 addresses from .50): free one or set a larger subnet"}'
+	assert_output '{"ok":false,"kind":"unavailable","error":"subnet 172.16.0.48/28 is full (13 addresses from .50): free one or set a larger subnet"}'
 	[ "$stderr" = "fcm-net: fatal: subnet 172.16.0.48/28 is full (13 addresses from .50): free one or set a larger subnet" ]
 	[ "$(tree_snapshot "$FCM_ROOT")" = "$snap" ]
 	net free id=f0000007 >/dev/null

@@ -154,9 +154,11 @@ int fcm_cmd_main(const struct fcm_cmd *cmd, int argc, char **argv)
 	fcm_init(prog);
 	if (argc > 1 && !strcmp(argv[1], "--request"))
 		return serve_request(cmd, argc, argv);
+	/* --json anywhere: errors in parsing are JSON too */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json"))
+			fcm_err_json(1);
 	req = fcm_request_parse(cmd, argc, argv, &json);
-	if (json)
-		fcm_err_json(1);
 	if (cmd->prepare)
 		req = cmd->prepare(req);
 	if (fcm_remote_mode()) {

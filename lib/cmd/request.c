@@ -109,7 +109,8 @@ jv fcm_request_parse(const struct fcm_cmd *cmd, int argc, char **argv, int *json
 		const struct fcm_opt *o = NULL;
 		char label[80];
 
-		if (only_words || a[0] != '-' || !a[1]) {
+		/* a word: not an option, "-", or a negative number (a bad port) */
+		if (only_words || a[0] != '-' || !a[1] || (a[1] >= '0' && a[1] <= '9')) {
 			words = jv_array_append(words, jv_string(a));
 			continue;
 		}
@@ -160,6 +161,8 @@ jv fcm_request_parse(const struct fcm_cmd *cmd, int argc, char **argv, int *json
 		else
 			nargs++;
 	nwords = jv_array_length(jv_copy(words));
+	if (nwords < nargs)
+		bad(cmd, "say which %s", cmd->args[nwords]);
 	if (cmd->flags & FCM_CMD_VM) {
 		char why[256];
 		jv vm;
@@ -178,8 +181,6 @@ jv fcm_request_parse(const struct fcm_cmd *cmd, int argc, char **argv, int *json
 			fcm_die(FCM_E_USAGE, "%s", why);
 		req = jv_object_set(req, jv_string("vm"), vm);
 	}
-	if (nwords < nargs)
-		bad(cmd, "say which %s", cmd->args[nwords]);
 	if (nwords > nargs && !rest) {
 		jv w = jv_array_get(jv_copy(words), nargs);
 		char msg[128];

@@ -142,6 +142,7 @@ long fcm_caddy_request(const char *method, const char *path, const char *body,
 		snprintf(err, errlen, "Caddy's admin API at %s answered %s %s with more than %ld bytes",
 		    fcm_caddy_admin(), method, path, RESP_MAX);
 	} else if (rc == CURLE_COULDNT_CONNECT) {
+		status = -2;
 		snprintf(err, errlen, "Caddy is not running: nothing answers at its admin endpoint %s (%s); start it ('fcm daemon' runs it) or point FCM_CADDY_ADMIN at it",
 		    fcm_caddy_admin(), *ebuf ? ebuf : curl_easy_strerror(rc));
 	} else {

@@ -19,7 +19,7 @@ char *fcm_caddy_listen(char *err, size_t errlen);
  * or NULL).  Returns the HTTP status with the response body in *resp
  * (malloc'd, NUL-terminated, at most 16 MiB), or -1 with the reason in err
  * when Caddy cannot be reached (the message says so and names the
- * endpoint). */
+ * endpoint): -2 when nothing answers there (Caddy is not running). */
 long fcm_caddy_request(const char *method, const char *path, const char *body,
     char **resp, char *err, size_t errlen);
 

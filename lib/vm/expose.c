@@ -248,7 +248,7 @@ jv fcm_expose_change(jv rec, long port, int *code)
 	if (!jv_is_valid(old)) {
 		jv_free(old);
 		fcm_unlock(fd);
-		return failed(code, FCM_E_USAGE, jv_string_fmt("VM %s no longer exists", name));
+		return failed(code, FCM_E_NOT_FOUND, jv_string_fmt("VM %s no longer exists", name));
 	}
 	new = fcm_expose_apply(jv_copy(old), port);
 	if (!jv_is_valid(new)) {
@@ -271,7 +271,8 @@ jv fcm_expose_change(jv rec, long port, int *code)
 		r = failed(code, FCM_E_INTERNAL, jv_string_fmt("%s; and unable to put the record of VM %s back as it was: %s",
 		    fcm_reply_error(reply), name, strerror(errno)));
 	else
-		r = failed(code, FCM_E_INTERNAL, jv_string_fmt("%s; VM %s is left as it was", fcm_reply_error(reply), name));
+		r = failed(code, fcm_kind_parse(fcm_get_str(reply, "kind")),
+		    jv_string_fmt("%s; VM %s is left as it was", fcm_reply_error(reply), name));
 	jv_free(reply);
 out:
 	jv_free(old);

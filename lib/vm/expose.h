@@ -47,8 +47,8 @@ jv fcm_expose_apply(jv rec, long port);
  * set "expose" and "url", write it atomically, run `fcm-proxy sync`.  When
  * the sync fails (Caddy not running, or refusing), the record is written
  * back as it was, so record and Caddy agree and previous routes keep
- * working.  Returns the new record, or jv_invalid_with_msg with *code set
- * (FCM_EXIT_USAGE or FCM_EXIT_TEMP). */
+ * working.  Returns the new record, or jv_invalid_with_msg with *code set to
+ * its kind (core/err.h). */
 jv fcm_expose_change(jv rec, long port, int *code);
 /* Load every exposed VM into Caddy: runs `fcm-proxy sync` and returns its
  * reply ({"ok":true,"changed":true|false,"routes":N} or {"ok":false,...}). */
