@@ -725,7 +725,10 @@ static enum MHD_Result cmd_job(struct req *r)
 	r->cmd = fcm_cmd_route(r->method, r->url, query, body, &req, &route, r->allow, sizeof r->allow);
 	if (!r->cmd)
 		return r->allow[0] ? answer_error(r, 405, "method not allowed here") : answer_reply_error(r, req);
-	argv = argv_of("--request", "--as", r->who.name, r->who.admin ? "--admin" : NULL, NULL);
+	if (r->cmd->parent)	/* fcm-keys add --request ... */
+		argv = argv_of(r->cmd->name, "--request", "--as", r->who.name, r->who.admin ? "--admin" : NULL, NULL);
+	else
+		argv = argv_of("--request", "--as", r->who.name, r->who.admin ? "--admin" : NULL, NULL);
 	jv line = jv_dump_string(req, 0);
 	char *in = fcm_asprintf("%s\n", jv_string_value(line));
 	enum act act = ACT_CMD;
@@ -736,7 +739,7 @@ static enum MHD_Result cmd_job(struct req *r)
 	} else if (route->one) {
 		act = ACT_SHOW;
 	}
-	enum MHD_Result ret = run_job(r, act, r->cmd->name, argv);
+	enum MHD_Result ret = run_job(r, act, r->cmd->parent ? r->cmd->parent->name : r->cmd->name, argv);
 	if (r->job && !r->job->in) {
 		r->job->in = in;
 		r->job->inlen = strlen(in);

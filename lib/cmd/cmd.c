@@ -88,7 +88,8 @@ static void print(const struct fcm_cmd *cmd, jv reply, jv req, int json)
 	write_line(jv_copy(reply));
 }
 
-/* The daemon's way in: one request on stdin, the reply on stdout. */
+/* The daemon's way in: one request on stdin, the reply on stdout.
+ * argv[1] is "--request". */
 static int serve_request(const struct fcm_cmd *cmd, int argc, char **argv)
 {
 	struct fcm_principal who = { .name = "admin", .admin = 1 };
@@ -108,7 +109,9 @@ static int serve_request(const struct fcm_cmd *cmd, int argc, char **argv)
 		} else if (!strcmp(argv[i], "--admin")) {
 			who.admin = 1;
 		} else {
-			fcm_die(FCM_E_USAGE, "usage: fcm-%s --request [--as USER [--admin]]", cmd->name);
+			fcm_die(FCM_E_USAGE, "usage: fcm-%s%s%s --request [--as USER [--admin]]",
+			    cmd->parent ? cmd->parent->name : cmd->name, cmd->parent ? " " : "",
+			    cmd->parent ? cmd->name : "");
 		}
 	}
 	if (fcm_jsonl_read(stdin, &req, err, sizeof err) <= 0)
@@ -144,6 +147,21 @@ static jv send_request(const struct fcm_cmd *cmd, jv req)
 	return reply;
 }
 
+/* The subcommand argv[1] names, or dies with the parent's usage. */
+static const struct fcm_cmd *sub_of(const struct fcm_cmd *cmd, int argc, char **argv)
+{
+	if (argc < 2)
+		fcm_die(FCM_E_USAGE, "say what to do; usage: %s", cmd->usage);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		printf("usage: %s\n", cmd->usage);
+		exit(0);
+	}
+	for (const struct fcm_cmd *const *s = cmd->subs; *s; s++)
+		if (!strcmp((*s)->name, argv[1]))
+			return *s;
+	fcm_die(FCM_E_USAGE, "unknown command '%.64s'; usage: %s", argv[1], cmd->usage);
+}
+
 int fcm_cmd_main(const struct fcm_cmd *cmd, int argc, char **argv)
 {
 	char prog[80];
@@ -152,6 +170,11 @@ int fcm_cmd_main(const struct fcm_cmd *cmd, int argc, char **argv)
 
 	snprintf(prog, sizeof prog, "fcm-%s", cmd->name);
 	fcm_init(prog);
+	if (cmd->subs) {
+		cmd = sub_of(cmd, argc, argv);
+		argc--;
+		argv++;
+	}
 	if (argc > 1 && !strcmp(argv[1], "--request"))
 		return serve_request(cmd, argc, argv);
 	/* --json anywhere: errors in parsing are JSON too */
@@ -161,6 +184,9 @@ int fcm_cmd_main(const struct fcm_cmd *cmd, int argc, char **argv)
 	req = fcm_request_parse(cmd, argc, argv, &json);
 	if (cmd->prepare)
 		req = cmd->prepare(req);
+	if (fcm_remote_mode() && !cmd->routes)
+		fcm_die(FCM_E_USAGE, "'fcm %s%s%s' works on the host only: run it there as root",
+		    cmd->parent ? cmd->parent->name : "", cmd->parent ? " " : "", cmd->name);
 	if (fcm_remote_mode()) {
 		reply = send_request(cmd, jv_copy(req));
 	} else {

@@ -44,6 +44,7 @@ struct fcm_opt {
 #define FCM_CMD_VM	1	/* takes [VM] (else the VM of .fcm) as "vm" */
 #define FCM_CMD_TEXT	2	/* its output is text, written by run (logs) */
 #define FCM_CMD_NOWRITE	4	/* only reads: no owner beyond "may see" needed */
+/* A command without routes runs on the host only: remote mode refuses it. */
 
 struct fcm_cmd_route {
 	const char *method;	/* "GET", "POST", "DELETE" */
@@ -52,7 +53,7 @@ struct fcm_cmd_route {
 };
 
 struct fcm_cmd {
-	const char *name;	/* "create": fcm create, fcm-create */
+	const char *name;	/* "create": fcm create, fcm-create; "add" of keys */
 	const char *summary;	/* one line for `fcm help` */
 	const char *usage;	/* the whole usage line, "fcm create [--name NAME] ..." */
 	const struct fcm_opt *opts;	/* ends with { NULL } */
@@ -81,6 +82,10 @@ struct fcm_cmd {
 	jv (*after)(jv reply, jv req);
 	/* Print a reply (borrowed) for a person; NULL: JSON lines. */
 	void (*print)(jv reply, jv req);
+	/* A command of subcommands (fcm keys add|ls|rm): those, NULL-ended,
+	 * each with .parent set; the parent has no run of its own. */
+	const struct fcm_cmd *const *subs;
+	const struct fcm_cmd *parent;
 };
 
 /* Every user command, NULL-terminated (cmd/list.c, made by make). */

@@ -438,7 +438,18 @@ const struct fcm_cmd *fcm_cmd_route(const char *method, const char *path, jv que
 
 	if (allowlen)
 		allow[0] = '\0';
-	for (const struct fcm_cmd *const *c = fcm_cmds; *c; c++) {
+	const struct fcm_cmd *all[256];
+	size_t n = 0;
+
+	/* every command, and every subcommand */
+	for (const struct fcm_cmd *const *c = fcm_cmds; *c && n < 256; c++)
+		if ((*c)->subs)
+			for (const struct fcm_cmd *const *s = (*c)->subs; *s && n < 256; s++)
+				all[n++] = *s;
+		else
+			all[n++] = *c;
+	for (size_t i = 0; i < n; i++) {
+		const struct fcm_cmd *const *c = &all[i];
 		for (const struct fcm_cmd_route *r = (*c)->routes; r && r->method; r++) {
 			int has_vm, k = match(r->path, path, vm, sizeof vm, &has_vm);
 			if (k < 0) {

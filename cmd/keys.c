@@ -1,10 +1,12 @@
-/* fcm-keys — the ssh keys allowed to git push to fcm apps.
+/* fcm keys — the ssh keys allowed to git push to fcm apps.
  *
  *   fcm keys add [--owner OWNER] [--json] KEY | FILE | -
  *   fcm keys ls [--owner OWNER] [--json]
  *   fcm keys rm [--json] ID | SHA256:FINGERPRINT
- *   fcm keys sshd                  the sshd_config line that enables them
+ *   fcm keys sshd                  the sshd_config line that enables them (on the host)
  *
+ * add, ls and rm work through the API too: a user adds, lists and removes
+ * their own keys; an admin anyone's.
  * The keys are kept in $FCM_ROOT/ssh/keys.json (an array of records) and
  * rendered, whole, into $FCM_ROOT/ssh/authorized_keys, which the host's sshd
  * reads (AuthorizedKeysFile, doc/deploy.md).  Each entry forces
@@ -17,7 +19,6 @@
  * first 12 hex digits of the SHA-256 of the blob; its fingerprint is OpenSSH's
  * SHA256:<base64>. */
 #include <errno.h>
-#include <getopt.h>
 #include <glob.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 
 #include <skalibs/sha256.h>
 
+#include "cmd/cmd.h"
 #include "core/err.h"
 #include "core/atomic.h"
 #include "vm/expose.h"
@@ -39,14 +41,9 @@
 #include "vm/svc.h"
 #include "vm/vm.h"
 
-static const char usage[] =
-    "fcm keys add [--owner OWNER] [--json] KEY|FILE|- | fcm keys ls [--owner OWNER] [--json] | "
-    "fcm keys rm [--json] ID|SHA256:FP | fcm keys sshd";
 
 #define KEYS_MAX 10000
 #define KEYFILE_MAX (256 * 1024)
-
-static int json_out;
 
 static const char *const key_types[] = {
 	"ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
@@ -305,12 +302,6 @@ static int keys_lock(void)
 	return fd;
 }
 
-static void out_json(jv v)
-{
-	if (fcm_jsonl_write(stdout, v) < 0)
-		fcm_die_sys(FCM_E_INTERNAL, "unable to write to stdout");
-}
-
 /* Does sshd read our authorized_keys?  A hint, not a guarantee. */
 static int sshd_knows(const char *ak)
 {
@@ -340,17 +331,33 @@ static void print_sshd_line(FILE *f)
 
 /* --- commands ------------------------------------------------------------ */
 
-/* The key lines from an argument: the key itself, "-" for stdin, or a file. */
-static char *key_text(const char *arg)
+/* The owner a request may act for: its "owner" (an admin's choice, or the
+ * user's own name), else the user. */
+static const char *owner_for(jv req, const struct fcm_principal *who)
 {
-	char *t;
+	const char *owner = fcm_get_str(req, "owner");
+	char why[256];
 
-	for (int i = 0; key_types[i]; i++) {
+	if (owner && fcm_owner_check(owner, why, sizeof why) < 0)
+		fcm_die(FCM_E_USAGE, "%s", why);
+	if (owner && !who->admin && strcmp(owner, who->name))
+		fcm_die(FCM_E_FORBIDDEN, "only an admin may manage the keys of another user ('%s')", owner);
+	return owner ? owner : who->admin ? NULL : who->name;
+}
+
+/* On the client: the key lines from the argument: the key itself, "-" for
+ * stdin, or a file. */
+static jv add_prepare(jv req)
+{
+	const char *arg = fcm_get_str(req, "source");
+	char *t = NULL;
+
+	for (int i = 0; key_types[i] && !t; i++) {
 		size_t n = strlen(key_types[i]);
 		if (!strncmp(arg, key_types[i], n) && (arg[n] == ' ' || arg[n] == '\t'))
-			return fcm_strdup(arg);
+			t = fcm_strdup(arg);
 	}
-	if (!strcmp(arg, "-")) {
+	if (!t && !strcmp(arg, "-")) {
 		size_t cap = 4096, len = 0;
 		t = fcm_malloc(cap + 1);
 		for (;;) {
@@ -370,29 +377,35 @@ static char *key_text(const char *arg)
 		if (ferror(stdin))
 			fcm_die_sys(FCM_E_INTERNAL, "unable to read standard input");
 		t[len] = '\0';
-		return t;
-	}
-	t = fcm_read_file(arg, KEYFILE_MAX, NULL);
-	if (!t) {
-		if (errno == ENOENT)
+	} else if (!t) {
+		t = fcm_read_file(arg, KEYFILE_MAX, NULL);
+		if (!t && errno == ENOENT)
 			fcm_die(FCM_E_USAGE, "'%.128s' is neither a public key nor a file: give a .pub file, '-' for standard input, or the key in quotes",
 			    arg);
-		fcm_die_sys(FCM_E_USAGE, "unable to read %.128s", arg);
+		if (!t)
+			fcm_die_sys(FCM_E_USAGE, "unable to read %.128s", arg);
+		if (strstr(t, "PRIVATE KEY"))
+			fcm_die(FCM_E_USAGE, "%.128s is a private key: give the public one (%.120s.pub)", arg, arg);
 	}
-	if (strstr(t, "PRIVATE KEY"))
-		fcm_die(FCM_E_USAGE, "%.128s is a private key: give the public one (%.120s.pub)", arg, arg);
-	return t;
+	req = jv_object_set(req, jv_string("source"), jv_string(!strcmp(arg, "-") ? "standard input" : "the argument"));
+	req = jv_object_set(req, jv_string("keys"), jv_string(t));
+	free(t);
+	return req;
 }
 
-static int cmd_add(const char *owner, const char *arg)
+static jv add_run(jv req, jv none, const struct fcm_principal *who)
 {
-	char *text = key_text(arg);
+	const char *owner = owner_for(req, who), *src = fcm_get_str(req, "source");
+	char *text = fcm_strdup(fcm_get_str(req, "keys") ? fcm_get_str(req, "keys") : "");
 	struct key *ks = NULL;
 	size_t nk = 0;
 	char why[512];
 	jv keys, out = jv_array();
 	int lk, lineno = 0;
 
+	(void)none;
+	if (!owner)
+		owner = "admin";
 	/* Check every line first: all or nothing. */
 	for (char *line = text, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
@@ -417,7 +430,7 @@ static int cmd_add(const char *owner, const char *arg)
 			fcm_die(FCM_E_USAGE, "more than 100 keys at once: add them in parts");
 	}
 	if (nk == 0)
-		fcm_die(FCM_E_USAGE, "no public key in %s", !strcmp(arg, "-") ? "standard input" : "the argument");
+		fcm_die(FCM_E_USAGE, "no public key in %s", src ? src : "the request");
 
 	lk = keys_lock();
 	keys = keys_load();
@@ -427,8 +440,8 @@ static int cmd_add(const char *owner, const char *arg)
 			const char *id = fcm_get_str(rec, "id"), *o = fcm_get_str(rec, "owner");
 			if (!dup && id && !strcmp(id, ks[i].id)) {
 				if (o && strcmp(o, owner))
-					fcm_die(FCM_E_USAGE, "key %s (%s) already belongs to %s: one key, one owner; remove it first with 'fcm keys rm %s'",
-					    ks[i].id, ks[i].fp, o, ks[i].id);
+					fcm_die(FCM_E_CONFLICT, "key %s (%s) already belongs to %s: one key, one owner; remove it first with 'fcm keys rm %s'",
+					    ks[i].id, ks[i].fp, who->admin ? o : "another user", ks[i].id);
 				dup = 1;
 			}
 			jv_free(rec);
@@ -441,7 +454,8 @@ static int cmd_add(const char *owner, const char *arg)
 		r = jv_object_set(r, jv_string("comment"), jv_string(ks[i].comment));
 		r = jv_object_set(r, jv_string("fingerprint"), jv_string(ks[i].fp));
 		r = jv_object_set(r, jv_string("added_at"), jv_number((double)time(NULL)));
-		out = jv_array_append(out, jv_object_set(jv_copy(r), jv_string("added"), jv_bool(!dup)));
+		jv shown = jv_object_set(jv_object_delete(jv_copy(r), jv_string("key")), jv_string("added"), jv_bool(!dup));
+		out = jv_array_append(out, jv_object_set(fcm_ok(), jv_string("key"), shown));
 		if (!dup) {
 			keys = jv_array_append(keys, r);
 			if (jv_array_length(jv_copy(keys)) > KEYS_MAX)
@@ -451,23 +465,25 @@ static int cmd_add(const char *owner, const char *arg)
 	}
 	keys_save(keys);
 	fcm_unlock(lk);
+	for (size_t i = 0; i < nk; i++)
+		free(ks[i].blob64);
+	free(ks);
+	free(text);
+	return out;
+}
 
-	jv_array_foreach(out, i, r) {
-		if (json_out) {
-			r = jv_object_delete(r, jv_string("key"));
-			out_json(jv_object_set(jv_object_set(jv_object(), jv_string("ok"), jv_true()),
-			    jv_string("key"), r));
-		} else {
-			jv added = jv_object_get(jv_copy(r), jv_string("added"));
-			printf("%s %s %s (owner %s)\n",
-			    jv_get_kind(added) == JV_KIND_TRUE ? "Key added:" : "Key already there:",
-			    fcm_get_str(r, "id"), fcm_get_str(r, "fingerprint"), fcm_get_str(r, "owner"));
-			jv_free(added);
-			jv_free(r);
-		}
+static void add_print(jv reply, jv req)
+{
+	(void)req;
+	jv_array_foreach(reply, i, r) {
+		jv k = jv_object_get(r, jv_string("key")), added = jv_object_get(jv_copy(k), jv_string("added"));
+		printf("%s %s %s (owner %s)\n", jv_get_kind(added) == JV_KIND_TRUE ? "Key added:" : "Key already there:",
+		    fcm_get_str(k, "id"), fcm_get_str(k, "fingerprint"), fcm_get_str(k, "owner"));
+		jv_free(added);
+		jv_free(k);
+		(void)i;
 	}
-	jv_free(out);
-	if (!json_out) {
+	if (!fcm_remote_mode()) {
 		char *ak = fcm_path("ssh/authorized_keys");
 		if (!sshd_knows(ak)) {
 			fprintf(stderr, "note: for git push over ssh, sshd must read %s: add this line to /etc/ssh/sshd_config and reload sshd:\n  ", ak);
@@ -475,134 +491,146 @@ static int cmd_add(const char *owner, const char *arg)
 		}
 		free(ak);
 	}
-	for (size_t i = 0; i < nk; i++)
-		free(ks[i].blob64);
-	free(ks);
-	free(text);
-	return 0;
 }
 
-static int cmd_ls(const char *owner)
+static jv ls_run(jv req, jv none, const struct fcm_principal *who)
 {
-	jv keys = keys_load();
-	int tty = !json_out && isatty(1);
+	const char *owner = owner_for(req, who);
+	jv keys = keys_load(), out = jv_array();
 
-	if (tty)
-		printf("%-12s  %-16s  %-11s  %-50s  %s\n", "ID", "OWNER", "TYPE", "FINGERPRINT", "COMMENT");
+	(void)none;
 	jv_array_foreach(keys, i, rec) {
 		const char *o = fcm_get_str(rec, "owner");
-		if (owner && (!o || strcmp(o, owner))) {
+		if (owner && (!o || strcmp(o, owner)))
 			jv_free(rec);
-			continue;
-		}
-		if (tty) {
-			const char *c = fcm_get_str(rec, "comment");
-			printf("%-12s  %-16s  %-11s  %-50s  %s\n", fcm_get_str(rec, "id"), o ? o : "-",
-			    fcm_get_str(rec, "type"), fcm_get_str(rec, "fingerprint"), c && *c ? c : "-");
-			jv_free(rec);
-		} else
-			out_json(jv_object_delete(rec, jv_string("key")));
+		else
+			out = jv_array_append(out, jv_object_delete(rec, jv_string("key")));
+		(void)i;
 	}
 	jv_free(keys);
-	return 0;
+	return out;
 }
 
-static int cmd_rm(const char *ref)
+static void ls_print(jv reply, jv req)
 {
+	(void)req;
+	printf("%-12s  %-16s  %-11s  %-50s  %s\n", "ID", "OWNER", "TYPE", "FINGERPRINT", "COMMENT");
+	jv_array_foreach(reply, i, rec) {
+		const char *o = fcm_get_str(rec, "owner"), *c = fcm_get_str(rec, "comment");
+		printf("%-12s  %-16s  %-11s  %-50s  %s\n", fcm_get_str(rec, "id"), o ? o : "-",
+		    fcm_get_str(rec, "type"), fcm_get_str(rec, "fingerprint"), c && *c ? c : "-");
+		jv_free(rec);
+		(void)i;
+	}
+}
+
+static jv rm_run(jv req, jv none, const struct fcm_principal *who)
+{
+	const char *ref = fcm_get_str(req, "key");
 	jv keys, kept = jv_array(), gone = jv_invalid();
 	int lk;
 
-	if (!*ref || strlen(ref) > 80)
+	(void)none;
+	if (!ref || !*ref || strlen(ref) > 80)
 		fcm_die(FCM_E_USAGE, "give a key id or fingerprint (see 'fcm keys ls')");
 	lk = keys_lock();
 	keys = keys_load();
 	jv_array_foreach(keys, i, rec) {
 		const char *id = fcm_get_str(rec, "id"), *fp = fcm_get_str(rec, "fingerprint");
-		if (!jv_is_valid(gone) && ((id && !strcmp(id, ref)) || (fp && !strcmp(fp, ref)))) {
+		const char *o = fcm_get_str(rec, "owner");
+		if (!jv_is_valid(gone) && ((id && !strcmp(id, ref)) || (fp && !strcmp(fp, ref))) &&
+		    (who->admin || (o && !strcmp(o, who->name)))) {
 			jv_free(gone);
 			gone = rec;
 		} else
 			kept = jv_array_append(kept, rec);
+		(void)i;
 	}
 	jv_free(keys);
 	if (!jv_is_valid(gone)) {
 		jv_free(kept);
-		fcm_die(FCM_E_USAGE, "no key '%s' (see 'fcm keys ls')", ref);
+		fcm_die(FCM_E_NOT_FOUND, "no key '%s' (see 'fcm keys ls')", ref);
 	}
 	keys_save(kept);
 	fcm_unlock(lk);
-	if (json_out)
-		out_json(jv_object_set(jv_object_set(jv_object(), jv_string("ok"), jv_true()),
-		    jv_string("key"), jv_object_delete(gone, jv_string("key"))));
-	else {
-		printf("Key removed: %s %s (%s)\n", fcm_get_str(gone, "id"), fcm_get_str(gone, "fingerprint"),
-		    fcm_get_str(gone, "owner"));
-		jv_free(gone);
-	}
-	return 0;
+	return jv_object_set(fcm_ok(), jv_string("key"), jv_object_delete(gone, jv_string("key")));
 }
 
-int main(int argc, char **argv)
+static void rm_print(jv reply, jv req)
 {
-	static const struct option longopts[] = {
-		{ "owner", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *owner = NULL, *cmd;
-	char why[256];
-	int c;
+	jv k = jv_object_get(jv_copy(reply), jv_string("key"));
 
-	fcm_init("fcm-keys");
-	umask(077);
-	if (argc < 2)
-		fcm_die(FCM_E_USAGE, "say what to do; usage: %s", usage);
-	cmd = argv[1];
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		printf("usage: %s\n", usage);
-		return 0;
-	}
-	opterr = 0;
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "o:jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			owner = optarg;
-			break;
-		case 'j':
-			json_out = 1;
-			break;
-		case 'h':
-			printf("usage: %s\n", usage);
-			return 0;
-		default:
-			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
-		}
-	}
-	if (!isatty(1))
-		json_out = 1;
-	fcm_err_json(json_out);
-	if (owner && fcm_owner_check(owner, why, sizeof why) < 0)
-		fcm_die(FCM_E_USAGE, "%s", why);
-	if (!strcmp(cmd, "add")) {
-		if (argc - optind != 1)
-			fcm_die(FCM_E_USAGE, "give one public key, a .pub file or '-'; usage: %s", usage);
-		return cmd_add(owner ? owner : "admin", argv[optind]);
-	}
-	if (!strcmp(cmd, "ls") || !strcmp(cmd, "list")) {
-		if (argc != optind)
-			fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
-		return cmd_ls(owner);
-	}
-	if (!strcmp(cmd, "rm") || !strcmp(cmd, "remove")) {
-		if (argc - optind != 1 || owner)
-			fcm_die(FCM_E_USAGE, "give one key id or fingerprint; usage: %s", usage);
-		return cmd_rm(argv[optind]);
-	}
-	if (!strcmp(cmd, "sshd")) {
-		print_sshd_line(stdout);
-		return 0;
-	}
-	fcm_die(FCM_E_USAGE, "unknown command '%.64s'; usage: %s", cmd, usage);
+	(void)req;
+	printf("Key removed: %s %s (%s)\n", fcm_get_str(k, "id"), fcm_get_str(k, "fingerprint"),
+	    fcm_get_str(k, "owner"));
+	jv_free(k);
 }
+
+static jv sshd_run(jv req, jv none, const struct fcm_principal *who)
+{
+	(void)req;
+	(void)none;
+	(void)who;
+	print_sshd_line(stdout);
+	return jv_null();
+}
+
+static const struct fcm_opt owner_opt[] = {
+	{ "owner", 'o', FCM_OPT_STRING, NULL, NULL, 0, 0, 0 },
+	{ "keys", 0, FCM_OPT_STRING, NULL, NULL, 0, 0, FCM_OPT_WORD },
+	{ NULL },
+};
+
+extern const struct fcm_cmd fcm_cmd_keys;
+
+static const struct fcm_cmd keys_add = {
+	.name = "add",
+	.usage = "fcm keys add [--owner OWNER] [--json] KEY|FILE|-",
+	.opts = owner_opt,
+	.args = (const char *const[]){ "source", NULL },
+	.routes = (const struct fcm_cmd_route[]){ { "POST", "/v1/keys", 0 }, { NULL } },
+	.status = 200,
+	.prepare = add_prepare,
+	.run = add_run,
+	.print = add_print,
+	.parent = &fcm_cmd_keys,
+};
+
+static const struct fcm_cmd keys_ls = {
+	.name = "ls",
+	.usage = "fcm keys ls [--owner OWNER] [--json]",
+	.opts = owner_opt,
+	.flags = FCM_CMD_NOWRITE,
+	.routes = (const struct fcm_cmd_route[]){ { "GET", "/v1/keys", 0 }, { NULL } },
+	.status = 200,
+	.run = ls_run,
+	.print = ls_print,
+	.parent = &fcm_cmd_keys,
+};
+
+static const struct fcm_cmd keys_rm = {
+	.name = "rm",
+	.usage = "fcm keys rm [--json] ID|SHA256:FP",
+	.args = (const char *const[]){ "key", NULL },
+	.routes = (const struct fcm_cmd_route[]){ { "DELETE", "/v1/keys", 0 }, { NULL } },
+	.status = 200,
+	.run = rm_run,
+	.print = rm_print,
+	.parent = &fcm_cmd_keys,
+};
+
+static const struct fcm_cmd keys_sshd = {
+	.name = "sshd",
+	.usage = "fcm keys sshd",
+	.flags = FCM_CMD_TEXT,
+	.run = sshd_run,
+	.parent = &fcm_cmd_keys,
+};
+
+const struct fcm_cmd fcm_cmd_keys = {
+	.name = "keys",
+	.summary = "manage the ssh keys allowed to git push",
+	.usage = "fcm keys add [--owner OWNER] [--json] KEY|FILE|- | fcm keys ls [--owner OWNER] [--json] | "
+	    "fcm keys rm [--json] ID|SHA256:FP | fcm keys sshd",
+	.subs = (const struct fcm_cmd *const[]){ &keys_add, &keys_ls, &keys_rm, &keys_sshd, NULL },
+};
