@@ -48,7 +48,6 @@ USES_fcm-api       := cmd cmds http auth vm tty core
 USES_fcm-auth      := auth vm core
 USES_fcm-client    := http auth vm tty core
 USES_fcm-console   := vm tty core
-USES_fcm-daemon    := auth vm core
 USES_fcm-deploy    := vm core
 USES_fcm-disk      := vm core
 USES_fcm-fc        := vm core

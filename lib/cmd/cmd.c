@@ -184,10 +184,10 @@ int fcm_cmd_main(const struct fcm_cmd *cmd, int argc, char **argv)
 	req = fcm_request_parse(cmd, argc, argv, &json);
 	if (cmd->prepare)
 		req = cmd->prepare(req);
-	if (fcm_remote_mode() && !cmd->routes)
-		fcm_die(FCM_E_USAGE, "'fcm %s%s%s' works on the host only: run it there as root",
+	if (!cmd->routes && geteuid() != 0)
+		fcm_die(FCM_E_FORBIDDEN, "'fcm %s%s%s' works on the host only: run it there as root",
 		    cmd->parent ? cmd->parent->name : "", cmd->parent ? " " : "", cmd->name);
-	if (fcm_remote_mode()) {
+	if (fcm_remote_mode() && cmd->routes) {
 		reply = send_request(cmd, jv_copy(req));
 	} else {
 		struct fcm_principal root = { .name = "admin", .admin = 1 };

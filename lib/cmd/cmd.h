@@ -44,7 +44,7 @@ struct fcm_opt {
 #define FCM_CMD_VM	1	/* takes [VM] (else the VM of .fcm) as "vm" */
 #define FCM_CMD_TEXT	2	/* its output is text, written by run (logs) */
 #define FCM_CMD_NOWRITE	4	/* only reads: no owner beyond "may see" needed */
-/* A command without routes runs on the host only: remote mode refuses it. */
+/* A command without routes runs on the host only, as root. */
 
 struct fcm_cmd_route {
 	const char *method;	/* "GET", "POST", "DELETE" */

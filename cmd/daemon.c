@@ -1,4 +1,4 @@
-/* fcm-daemon — run fcm's supervision tree (doc/supervision.md).
+/* fcm daemon — run fcm's supervision tree (doc/supervision.md).
  *
  * Sets up what the tree needs — state directories, the admin token, the host
  * network (fcm-net setup) — writes the service directories of the API and
@@ -13,13 +13,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "vm/expose.h"
 #include "core/err.h"
 #include "core/atomic.h"
@@ -31,8 +31,6 @@
 #include "vm/svc.h"
 #include "vm/vm.h"
 #include "auth/token.h"
-
-static const char usage[] = "fcm daemon [--reload | --stop]";
 
 static char *templates_dir(void)
 {
@@ -207,32 +205,18 @@ static void prepare(const char *scan)
 	jv_free(list);
 }
 
-int main(int argc, char **argv)
+static jv run(jv req, jv none, const struct fcm_principal *who)
 {
-	static const struct option longopts[] = {
-		{ "reload", no_argument, NULL, 'r' },
-		{ "stop", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int reload = 0, stop = 0, c;
+	jv jr = jv_object_get(jv_copy(req), jv_string("reload")), js = jv_object_get(jv_copy(req), jv_string("stop"));
+	int reload = jv_get_kind(jr) == JV_KIND_TRUE, stop = jv_get_kind(js) == JV_KIND_TRUE;
 	char *scan;
 
-	fcm_init("fcm-daemon");
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r': reload = 1; break;
-		case 's': stop = 1; break;
-		case 'h':
-			printf("usage: %s\n", usage);
-			return 0;
-		default:
-			fcm_die(FCM_E_USAGE, "unknown option '%.64s'; usage: %s", argv[optind - 1], usage);
-		}
-	}
-	if (optind != argc)
-		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
+	(void)none;
+	(void)who;
+	jv_free(jr);
+	jv_free(js);
+	if (reload && stop)
+		fcm_die(FCM_E_USAGE, "--reload or --stop, not both; usage: fcm daemon [--reload | --stop]");
 	scan = fcm_scandir();
 	if (fcm_mkdirs(scan, 0755) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", scan);
@@ -241,7 +225,9 @@ int main(int argc, char **argv)
 		if (!fcm_svscan_running())
 			fcm_die(FCM_E_USAGE, "fcm daemon is not running on %s", fcm_root());
 		char *a[] = { "s6-svscanctl", "-t", scan, NULL };
-		return fcm_run(a) == 0 ? 0 : FCM_EXIT_TEMP;
+		if (fcm_run(a) != 0)
+			fcm_die(FCM_E_INTERNAL, "s6-svscanctl -t %s failed", scan);
+		return jv_null();
 	}
 	if (fcm_svscan_running()) {
 		/* Reload: never touches running VMs. */
@@ -259,7 +245,7 @@ int main(int argc, char **argv)
 			jv_free(r);
 		}
 		fprintf(stderr, "fcm-daemon: already running on %s: reloaded\n", scan);
-		return 0;
+		return jv_null();
 	}
 	if (reload)
 		fcm_die(FCM_E_USAGE, "fcm daemon is not running on %s: nothing to reload", fcm_root());
@@ -269,3 +255,19 @@ int main(int argc, char **argv)
 	execvp(a[0], a);
 	fcm_die_sys(FCM_E_INTERNAL, "unable to run s6-svscan");
 }
+
+static const struct fcm_opt opts[] = {
+	{ "reload", 0, FCM_OPT_FLAG, NULL, NULL, 0, 0, 0 },
+	{ "stop", 0, FCM_OPT_FLAG, NULL, NULL, 0, 0, 0 },
+	{ NULL },
+};
+
+/* On the host only (no route): it is what the API runs under. */
+const struct fcm_cmd fcm_cmd_daemon = {
+	.name = "daemon",
+	.summary = "run the supervision tree and the HTTP API",
+	.usage = "fcm daemon [--reload | --stop]",
+	.opts = opts,
+	.flags = FCM_CMD_TEXT,
+	.run = run,
+};
