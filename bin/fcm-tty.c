@@ -14,7 +14,6 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +29,7 @@
 #include "core/err.h"
 #include "vm/expose.h"
 #include "core/jsonl.h"
-#include "tty/termmodes.h"
+#include "tty/term.h"
 #include "tty/ttyproto.h"
 #include "tty/ttyscreen.h"
 #include "tty/ttysock.h"
@@ -41,7 +40,6 @@ static const char usage[] =
     "       fcm-tty kill SOCKET [--signal SIG] [--timeout SECONDS]\n"
     "       fcm-tty status SOCKET";
 
-#define DETACH_KEY 0x1d		/* Ctrl-] */
 #define CLIENTS_MAX 64
 #define CLIENT_QUEUE_MAX (1024 * 1024)
 #define PTYIN_MAX (64 * 1024)
@@ -106,29 +104,6 @@ static long parse_num(const char *opt, const char *s, long min, long max)
 	if (!*s || *end || errno || v < min || v > max)
 		fcm_die(FCM_E_USAGE, "%s takes a whole number from %ld to %ld, not '%.32s'", opt, min, max, s);
 	return v;
-}
-
-/* Write all of buf to a blocking fd. */
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-				poll(&pfd, 1, 1000);
-				continue;
-			}
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* =========================================================================
@@ -779,62 +754,90 @@ static int serve(int argc, char **argv)
 }
 
 /* =========================================================================
- * attach
+ * attach: the console loop of lib/tty/term on fcm-tty's frames
  * ========================================================================= */
 
 static struct {
-	int tty;		/* stdin is a terminal in raw mode */
-	struct termios saved;
-	int restored;
-	struct fcm_termmodes modes;	/* what the program did to the terminal */
+	int fd;
+	struct fcm_tty_buf in, out;
+	int greeted;		/* WELCOME came */
 } A;
 
-static void restore_terminal(void)
+static void attach_input(void *ctx, const void *p, size_t n)
 {
-	if (!A.tty || A.restored)
+	(void)ctx;
+	fcm_tty_buf_data(&A.out, p, n);
+}
+
+static void attach_resize(void *ctx, unsigned rows, unsigned cols)
+{
+	uint8_t f[FCM_TTY_HDR + 8];
+	size_t n = fcm_tty_encode_resize(f, sizeof f, rows, cols);
+
+	(void)ctx;
+	fcm_tty_buf_put(&A.out, f, n);
+}
+
+static void attach_detach(void *ctx)
+{
+	(void)ctx;
+	fcm_tty_buf_frame(&A.out, FCM_TTY_DETACH, NULL, 0);
+}
+
+static long attach_flush(void *ctx)
+{
+	(void)ctx;
+	return fcm_tty_buf_flush(&A.out, A.fd) < 0 ? -1 : (long)A.out.len;
+}
+
+static void attach_recv(void *ctx)
+{
+	uint8_t buf[65536];
+	ssize_t r = read(A.fd, buf, sizeof buf);
+	struct fcm_tty_frame f;
+	const char *why;
+	long k;
+
+	(void)ctx;
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
-	A.restored = 1;
-	tcsetattr(0, TCSADRAIN, &A.saved);
-}
-
-static void winsize(unsigned *rows, unsigned *cols)
-{
-	struct winsize ws;
-
-	*rows = *cols = 0;
-	if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col &&
-	    ws.ws_row <= FCM_TTY_SIZE_MAX && ws.ws_col <= FCM_TTY_SIZE_MAX) {
-		*rows = ws.ws_row;
-		*cols = ws.ws_col;
+	if (r <= 0)
+		fcm_term_end(FCM_EXIT_TEMP, "[connection to the session lost%s]",
+		    A.greeted ? "" : ": the server closed it before greeting");
+	fcm_tty_buf_put(&A.in, buf, (size_t)r);
+	while ((k = fcm_tty_decode(A.in.p + A.in.off, A.in.len, &f, &why)) > 0) {
+		switch (f.type) {
+		case FCM_TTY_WELCOME:
+		case FCM_TTY_ROLE:
+			A.greeted = 1;
+			break;
+		case FCM_TTY_DATA:
+			fcm_term_output(f.data, f.len);
+			break;
+		case FCM_TTY_EXIT:
+			fcm_term_exit(f.status);
+		case FCM_TTY_ERROR:
+			fcm_term_fail("the session refused us: %.*s", (int)f.len, (const char *)f.data);
+		default:
+			fcm_term_fail("protocol error: unexpected frame '%c'", f.type);
+		}
+		fcm_tty_buf_eat(&A.in, (size_t)k);
 	}
-}
-
-static _Noreturn void attach_end(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static _Noreturn void attach_end(int code, const char *fmt, ...)
-{
-	char msg[1200];
-	va_list ap;
-
-	fcm_termmodes_reset(&A.modes, 1);
-	restore_terminal();
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s%s\n", isatty(2) ? "\r\n" : "", msg);
-	exit(code);
+	if (k < 0)
+		fcm_term_fail("protocol error from the server: %s", why);
 }
 
 static int attach(int argc, char **argv)
 {
-	static const int sigs[] = { SIGWINCH, SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	struct fcm_term_transport t = {
+		.input = attach_input, .resize = attach_resize, .detach = attach_detach,
+		.recv = attach_recv, .flush = attach_flush,
+	};
 	const char *sock = NULL, *hint = getenv("FCM_TTY_HINT");
 	char how[1100], err[512];
-	int ro = 0, fd, in_open = 1;
+	int ro = 0;
 	unsigned rows, cols;
 	uint8_t f[FCM_TTY_HDR + 16];
-	size_t n;
-	struct fcm_tty_buf in = { 0 }, out = { 0 };
-	int role = -1;
 
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -856,138 +859,17 @@ static int attach(int argc, char **argv)
 	else
 		snprintf(how, sizeof how, "fcm-tty attach %s", sock);
 
-	fd = fcm_tty_connect(sock);
-	if (fd < 0) {
+	A.fd = fcm_tty_connect(sock);
+	if (A.fd < 0) {
 		int e = errno;
 		fcm_die(e == ENOENT || e == ECONNREFUSED || e == ENOTSOCK || e == ENAMETOOLONG ?
 		    FCM_E_USAGE : FCM_E_INTERNAL, "%s", fcm_tty_connect_error(sock, e, err, sizeof err));
 	}
-	selfpipe_init(sigs, (int)(sizeof sigs / sizeof sigs[0]));
-	winsize(&rows, &cols);
-	n = fcm_tty_encode_hello(f, sizeof f, ro ? FCM_TTY_MODE_RO : FCM_TTY_MODE_RW, rows, cols);
-	fcm_tty_buf_put(&out, f, n);
-
-	if (isatty(0) && tcgetattr(0, &A.saved) == 0) {
-		struct termios raw = A.saved;
-		cfmakeraw(&raw);
-		raw.c_cc[VMIN] = 1;
-		raw.c_cc[VTIME] = 0;
-		A.tty = 1;
-		atexit(restore_terminal);
-		tcsetattr(0, TCSADRAIN, &raw);
-	}
-	set_nonblock(fd);
-
-	for (;;) {
-		struct pollfd pfd[3];
-		int np = 0, isock, istdin = -1;
-
-		pfd[np++] = (struct pollfd){ .fd = selfpipe[0], .events = POLLIN };
-		isock = np;
-		pfd[np++] = (struct pollfd){ .fd = fd, .events = (short)(POLLIN | (out.len ? POLLOUT : 0)) };
-		if (in_open && out.len < 256 * 1024) {
-			istdin = np;
-			pfd[np++] = (struct pollfd){ .fd = 0, .events = POLLIN };
-		}
-		if (poll(pfd, (nfds_t)np, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			attach_end(FCM_EXIT_TEMP, "fcm-tty: fatal: poll: %s", strerror(errno));
-		}
-		if (pfd[0].revents & POLLIN) {
-			unsigned char sigbuf[32];
-			ssize_t r = read(selfpipe[0], sigbuf, sizeof sigbuf);
-			for (ssize_t k = 0; k < r; k++) {
-				if (sigbuf[k] == SIGWINCH) {
-					winsize(&rows, &cols);
-					n = fcm_tty_encode_resize(f, sizeof f, rows, cols);
-					if (n)
-						fcm_tty_buf_put(&out, f, n);
-				} else {
-					fcm_tty_buf_frame(&out, FCM_TTY_DETACH, NULL, 0);
-					fcm_tty_buf_flush(&out, fd);
-					attach_end(sigbuf[k] == SIGHUP ? 0 : 128 + sigbuf[k],
-					    "[detached — reattach with: %s]", how);
-				}
-			}
-		}
-		if (istdin >= 0 && pfd[istdin].revents) {
-			uint8_t buf[4096];
-			ssize_t r = read(0, buf, sizeof buf);
-			if (r < 0 && (errno == EINTR || errno == EAGAIN))
-				r = -2;
-			if (r == 0 || r == -1) {
-				in_open = 0;	/* no more input: keep watching */
-			} else if (r > 0) {
-				uint8_t *d = memchr(buf, DETACH_KEY, (size_t)r);
-				size_t k = d ? (size_t)(d - buf) : (size_t)r;
-				if (k && !ro)
-					fcm_tty_buf_data(&out, buf, k);
-				if (d) {
-					fcm_tty_buf_frame(&out, FCM_TTY_DETACH, NULL, 0);
-					set_nonblock(fd);
-					{
-						long end = now_ms() + 1000;
-						while (out.len && now_ms() < end) {
-							struct pollfd w = { .fd = fd, .events = POLLOUT };
-							if (fcm_tty_buf_flush(&out, fd) < 0)
-								break;
-							if (out.len)
-								poll(&w, 1, 100);
-						}
-					}
-					attach_end(0, "[detached — reattach with: %s]", how);
-				}
-			}
-		}
-		if (out.len)	/* now, rather than a poll round later */
-			if (fcm_tty_buf_flush(&out, fd) < 0)
-				attach_end(FCM_EXIT_TEMP, "[connection to the session lost: %s]", strerror(errno));
-		if (pfd[isock].revents & (POLLIN | POLLHUP | POLLERR)) {
-			uint8_t buf[65536];
-			ssize_t r = read(fd, buf, sizeof buf);
-			struct fcm_tty_frame fr;
-			const char *why;
-			long k;
-
-			if (r < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (r <= 0)
-				attach_end(FCM_EXIT_TEMP, "[connection to the session lost%s]",
-				    role < 0 ? ": the server closed it before greeting" : "");
-			fcm_tty_buf_put(&in, buf, (size_t)r);
-			while ((k = fcm_tty_decode(in.p + in.off, in.len, &fr, &why)) > 0) {
-				switch (fr.type) {
-				case FCM_TTY_WELCOME:
-				case FCM_TTY_ROLE:
-					role = (int)fr.role;
-					break;
-				case FCM_TTY_DATA:
-					fcm_termmodes_scan(&A.modes, fr.data, fr.len);
-					if (write_all(1, fr.data, fr.len) < 0)
-						attach_end(FCM_EXIT_TEMP, "fcm-tty: fatal: unable to write to stdout: %s",
-						    strerror(errno));
-					break;
-				case FCM_TTY_EXIT:
-					if (fr.status >= 128 + 1 && fr.status < 128 + NSIG)
-						attach_end((int)fr.status, "[session ended: the command was killed by signal %u]",
-						    fr.status - 128);
-					attach_end((int)fr.status, "[session ended: exit status %u]", fr.status);
-					break;
-				case FCM_TTY_ERROR:
-					attach_end(FCM_EXIT_TEMP, "fcm-tty: fatal: the session refused us: %.*s",
-					    (int)fr.len, (const char *)fr.data);
-					break;
-				default:
-					attach_end(FCM_EXIT_TEMP, "fcm-tty: fatal: protocol error: unexpected frame '%c'",
-					    fr.type);
-				}
-				fcm_tty_buf_eat(&in, (size_t)k);
-			}
-			if (k < 0)
-				attach_end(FCM_EXIT_TEMP, "fcm-tty: fatal: protocol error from the server: %s", why);
-		}
-	}
+	set_nonblock(A.fd);
+	fcm_term_size(&rows, &cols);
+	fcm_tty_buf_put(&A.out, f, fcm_tty_encode_hello(f, sizeof f, ro ? FCM_TTY_MODE_RO : FCM_TTY_MODE_RW, rows, cols));
+	t.fd = A.fd;
+	fcm_term_run(&t, how, ro);
 }
 
 /* =========================================================================
