@@ -53,13 +53,13 @@ USES_fcm-disk      := vm core
 USES_fcm-fc        := vm core
 USES_fcm-git-shell := vm core
 USES_fcm-login     := http auth vm core
-USES_fcm-logout    := auth vm core
+USES_fcm-logout    := http auth vm core
 USES_fcm-name      := vm core
 USES_fcm-net       := net vm core
 USES_fcm-proxy     := http vm core
 USES_fcm-repo      := vm core
 USES_fcm-tty       := vm tty core
-USES_fcm-whoami    := auth vm core
+USES_fcm-whoami    := http auth vm core
 USES_firecracker   := core
 LDLIBS_firecracker := -lmicrohttpd -lm
 # Libraries a program uses itself, beside those of its areas.

@@ -32,10 +32,10 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 
-#include "auth/authcli.h"
 #include "core/err.h"
 #include "vm/expose.h"
 #include "core/jsonl.h"
+#include "http/client.h"
 #include "http/http.h"
 #include "auth/jwt.h"
 #include "auth/token.h"
@@ -154,15 +154,22 @@ static void open_browser(const char *url, int no_browser)
 	posix_spawn_file_actions_destroy(&fa);
 }
 
-static const char *host_shown;
-
-static _Noreturn void refused(long status, jv v, const char *err)
+/* A login request (no token; body consumed, jv_invalid() for none): the
+ * reply of a 200, else dies with the host's error — but for a 428 (a device
+ * login not approved yet) when pending is not NULL: then *pending = 1. */
+static jv call(const char *method, const char *path, jv body, int *pending)
 {
-	const char *e = jv_is_valid(v) ? fcm_get_str(v, "error") : NULL;
+	jv reply, text = jv_is_valid(body) ? jv_dump_string(body, 0) : jv_invalid();
+	long status = fcm_client_request(method, path, jv_is_valid(text) ? jv_string_value(text) : NULL, -1, &reply);
 
-	if (!jv_is_valid(v))
-		fcm_die(FCM_E_INTERNAL, "%s", err);
-	fcm_die(status >= 500 ? FCM_E_INTERNAL : FCM_E_USAGE, "%s", e ? e : "the host refused the login");
+	if (jv_is_valid(text))	/* it may hold a code and its verifier */
+		explicit_bzero((char *)jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)));
+	jv_free(text);
+	if (pending)
+		*pending = status == 428;
+	if ((status != 200 && !(pending && *pending)) || jv_get_kind(reply) != JV_KIND_OBJECT)
+		fcm_die_reply(reply);
+	return reply;
 }
 
 /* The host's answer to a login: store the token, say who we are. */
@@ -175,18 +182,18 @@ static int finish(jv v, int json)
 
 	if (!tok || !fcm_token_syntax_ok(tok, strlen(tok)) || jv_get_kind(u) != JV_KIND_OBJECT)
 		fcm_die(FCM_E_INTERNAL, "the host answered the login without a token");
-	if (fcm_cli_token_save(tok, host_shown) < 0)
+	if (fcm_client_token_save(tok, fcm_client_host()) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to write ~/.fcm-token");
 	email = fcm_get_str(u, "email");
 	name = fcm_get_str(u, "name");
 	id = fcm_get_str(u, "id");
 	admin = jv_object_get(jv_copy(u), jv_string("admin"));
 	if (json) {
-		u = jv_object_set(u, jv_string("host"), jv_string(host_shown));
+		u = jv_object_set(u, jv_string("host"), jv_string(fcm_client_host()));
 		u = jv_object_set(u, jv_string("ok"), jv_true());
 		fcm_jsonl_write(stdout, jv_copy(u));
 	} else {
-		printf("Logged in to %s as %s%s%s%s, user %s%s\n", host_shown, email ? email : id,
+		printf("Logged in to %s as %s%s%s%s, user %s%s\n", fcm_client_host(), email ? email : id,
 		    name ? " (" : "", name ? name : "", name ? ")" : "", id,
 		    jv_get_kind(admin) == JV_KIND_TRUE ? ", an admin" : "");
 		printf("Your token is in ~/.fcm-token.\n");
@@ -196,17 +203,16 @@ static int finish(jv v, int json)
 	return 0;
 }
 
-static int device_flow(const char *base, int json)
+static int device_flow(int json)
 {
 	char err[512];
-	long status, interval, expires;
-	jv v = fcm_cli_request(base, "POST", "/v1/auth/device", NULL, jv_invalid(), &status, err, sizeof err);
+	long interval, expires;
+	jv v = call("POST", "/v1/auth/device", jv_invalid(), NULL);
 	const char *uri, *full, *code;
 	char *dc;
 	time_t deadline;
+	int pending;
 
-	if (!jv_is_valid(v) || status != 200)
-		refused(status, v, err);
 	uri = fcm_get_str(v, "verification_uri");
 	full = fcm_get_str(v, "verification_uri_complete");
 	code = fcm_get_str(v, "user_code");
@@ -226,19 +232,15 @@ static int device_flow(const char *base, int json)
 	for (;;) {
 		sleep((unsigned)interval);
 		jv req = jv_object_set(jv_object(), jv_string("device_code"), jv_string(dc));
-		v = fcm_cli_request(base, "POST", "/v1/auth/login", NULL, req, &status, err, sizeof err);
-		if (jv_is_valid(v) && status == 200)
+		v = call("POST", "/v1/auth/login", req, &pending);
+		if (!pending)
 			break;
-		if (jv_is_valid(v) && status == 428) {
-			const char *p = fcm_get_str(v, "pending");
-			if (p && !strcmp(p, "slow_down"))
-				interval += 5;
-			jv_free(v);
-			if (time(NULL) > deadline)
-				fcm_die(FCM_E_USAGE, "the code expired before the login was approved: run 'fcm login --device' again");
-			continue;
-		}
-		refused(status, v, err);
+		const char *p = fcm_get_str(v, "pending");
+		if (p && !strcmp(p, "slow_down"))
+			interval += 5;
+		jv_free(v);
+		if (time(NULL) > deadline)
+			fcm_die(FCM_E_USAGE, "the code expired before the login was approved: run 'fcm login --device' again");
 	}
 	explicit_bzero(dc, strlen(dc));
 	free(dc);
@@ -247,7 +249,7 @@ static int device_flow(const char *base, int json)
 	return r;
 }
 
-static int loopback_flow(const char *base, jv cfg, int no_browser, int json)
+static int loopback_flow(jv cfg, int no_browser, int json)
 {
 	const char *authz = fcm_get_str(cfg, "authorization_endpoint");
 	const char *client = fcm_get_str(cfg, "client_id"), *scope = fcm_get_str(cfg, "scope");
@@ -258,8 +260,7 @@ static int loopback_flow(const char *base, jv cfg, int no_browser, int json)
 	char *e_client, *e_redirect, *e_scope;
 	unsigned char md[32];
 	unsigned mdlen = 0;
-	char err[512];
-	long status, timeout = 300;
+	long timeout = 300;
 	const char *ts = getenv("FCM_LOGIN_TIMEOUT");
 
 	if (!authz || !client)
@@ -307,9 +308,7 @@ static int loopback_flow(const char *base, jv cfg, int no_browser, int json)
 	req = jv_object_set(req, jv_string("redirect_uri"), jv_string(redirect));
 	req = jv_object_set(req, jv_string("nonce"), jv_string(nonce));
 	explicit_bzero(got_code, sizeof got_code);
-	jv v = fcm_cli_request(base, "POST", "/v1/auth/login", NULL, req, &status, err, sizeof err);
-	if (!jv_is_valid(v) || status != 200)
-		refused(status, v, err);
+	jv v = call("POST", "/v1/auth/login", req, NULL);
 	MHD_stop_daemon(d);	/* after the exchange: the browser has its page */
 	int r = finish(v, json);
 	jv_free(v);
@@ -339,8 +338,6 @@ int main(int argc, char **argv)
 	};
 	const char *issuer = NULL, *host = NULL, *iss;
 	int device = 0, no_browser = 0, json = 0, c, r;
-	char *base, err[512];
-	long status;
 	jv cfg;
 
 	fcm_init("fcm-login");
@@ -363,12 +360,10 @@ int main(int argc, char **argv)
 		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 	if (json)
 		fcm_err_json(1);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	signal(SIGPIPE, SIG_IGN);
-	base = fcm_cli_base(host, &host_shown);
-	cfg = fcm_cli_request(base, "GET", "/v1/auth/config", NULL, jv_invalid(), &status, err, sizeof err);
-	if (!jv_is_valid(cfg) || status != 200)
-		refused(status, cfg, err);
+	fcm_client_set_host(host);
+	fcm_client_setup(FCM_CLIENT_ANONYMOUS);
+	cfg = call("GET", "/v1/auth/config", jv_invalid(), NULL);
 	iss = fcm_get_str(cfg, "issuer");
 	if (issuer) {
 		size_t n = strlen(issuer);
@@ -376,10 +371,9 @@ int main(int argc, char **argv)
 			n--;
 		if (!iss || strlen(iss) != n || strncmp(iss, issuer, n))
 			fcm_die(FCM_E_USAGE, "the host %s trusts logins from %s, not from %.200s: set the issuer on the host (doc/auth.md)",
-			    host_shown, iss ? iss : "no issuer", issuer);
+			    fcm_client_host(), iss ? iss : "no issuer", issuer);
 	}
-	r = device ? device_flow(base, json) : loopback_flow(base, cfg, no_browser, json);
+	r = device ? device_flow(json) : loopback_flow(cfg, no_browser, json);
 	jv_free(cfg);
-	free(base);
 	return r;
 }

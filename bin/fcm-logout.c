@@ -14,12 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
-#include "auth/authcli.h"
 #include "core/err.h"
-#include "vm/expose.h"
 #include "core/jsonl.h"
+#include "http/client.h"
 
 static const char usage[] = "fcm logout [--host HOST] [--json]";
 
@@ -31,8 +28,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *host = NULL, *shown, *msg;
-	char tok[FCM_TOKEN_HEXLEN + 1], err[512], *base, *path;
+	const char *host = NULL, *shown;
+	char *path;
 	int json = 0, c, from_file;
 	long status;
 	jv v;
@@ -54,19 +51,21 @@ int main(int argc, char **argv)
 		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 	if (json)
 		fcm_err_json(1);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	base = fcm_cli_base(host, &shown);
-	if (!fcm_cli_token(tok, &from_file))
+	fcm_client_set_host(host);
+	fcm_client_setup(0);
+	shown = fcm_client_host();
+	/* The host's admin token (root on the host) is no login to end. */
+	from_file = fcm_client_token_from() == FCM_CLIENT_TOKEN_HOME;
+	if (!from_file && fcm_client_token_from() != FCM_CLIENT_TOKEN_ENV)
 		fcm_die(FCM_E_USAGE, "not logged in: there is no ~/.fcm-token (and FCM_TOKEN is not set)");
-	v = fcm_cli_request(base, "POST", "/v1/auth/logout", tok, jv_invalid(), &status, err, sizeof err);
-	explicit_bzero(tok, sizeof tok);
-	if (!jv_is_valid(v))
-		fcm_die(FCM_E_INTERNAL, "%s; the token is kept: run 'fcm logout' again when the host answers", err);
-	msg = fcm_get_str(v, "error");
+	status = fcm_client_request("POST", "/v1/auth/logout", NULL, -1, &v);
+	if (!status)
+		fcm_die(FCM_E_UNAVAILABLE, "%s; the token is kept: run 'fcm logout' again when the host answers",
+		    fcm_reply_error(v));
 	if (status != 200 && status != 401)
-		fcm_die(status >= 500 ? FCM_E_INTERNAL : FCM_E_USAGE, "%s", msg ? msg : "the host refused to log out");
+		fcm_die_reply(v);
 	if (from_file) {
-		path = fcm_cli_token_path();
+		path = fcm_client_token_path();
 		if (unlink(path) < 0 && errno != ENOENT)
 			fcm_die_sys(FCM_E_INTERNAL, "unable to remove %s", path);
 		free(path);
@@ -82,6 +81,5 @@ int main(int argc, char **argv)
 	if (!from_file && !json)
 		printf("FCM_TOKEN is set in your environment: unset it too.\n");
 	jv_free(v);
-	free(base);
 	return 0;
 }

@@ -11,12 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
-#include "auth/authcli.h"
 #include "core/err.h"
-#include "vm/expose.h"
 #include "core/jsonl.h"
+#include "http/client.h"
 
 static const char usage[] = "fcm whoami [--host HOST] [--json]";
 
@@ -29,8 +26,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = NULL, *shown, *s;
-	char tok[FCM_TOKEN_HEXLEN + 1], err[512], *base;
-	int json = !isatty(1), c, from_file;
+	int json = !isatty(1), c, from;
 	long status;
 	jv v, a;
 
@@ -49,19 +45,18 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	base = fcm_cli_base(host, &shown);
-	if (!fcm_cli_token(tok, &from_file))
+	fcm_client_set_host(host);
+	fcm_client_setup(0);
+	shown = fcm_client_host();
+	/* The host's admin token (root on the host) is no login. */
+	from = fcm_client_token_from();
+	if (from != FCM_CLIENT_TOKEN_ENV && from != FCM_CLIENT_TOKEN_HOME)
 		fcm_die(FCM_E_USAGE, "not logged in to %s: run 'fcm login'", shown);
-	v = fcm_cli_request(base, "GET", "/v1/auth/me", tok, jv_invalid(), &status, err, sizeof err);
-	explicit_bzero(tok, sizeof tok);
-	if (!jv_is_valid(v))
-		fcm_die(FCM_E_INTERNAL, "%s", err);
+	status = fcm_client_request("GET", "/v1/auth/me", NULL, -1, &v);
 	if (status == 401)
-		fcm_die(FCM_E_USAGE, "not logged in to %s: the token is unknown, expired or revoked: run 'fcm login'", shown);
-	if (status != 200)
-		fcm_die(status >= 500 ? FCM_E_INTERNAL : FCM_E_USAGE, "%s",
-		    (s = fcm_get_str(v, "error")) ? s : "the host refused");
+		fcm_die(FCM_E_UNAUTHORIZED, "not logged in to %s: the token is unknown, expired or revoked: run 'fcm login'", shown);
+	if (status != 200 || jv_get_kind(v) != JV_KIND_OBJECT)
+		fcm_die_reply(v);
 	v = jv_object_set(v, jv_string("host"), jv_string(shown));
 	if (json) {
 		if (fcm_jsonl_write(stdout, v) < 0)
@@ -76,6 +71,5 @@ int main(int argc, char **argv)
 		jv_free(a);
 		jv_free(v);
 	}
-	free(base);
 	return 0;
 }

@@ -336,25 +336,15 @@ static _Noreturn void unknown(const char *cmd)
  * user set none. */
 static void saved_host(void)
 {
-	const char *home = getenv("HOME"), *host = getenv("FCM_HOST");
-	char *path, *text;
-	size_t n;
+	const char *host = getenv("FCM_HOST");
+	char *saved;
 
-	if ((host && *host) || !home || !*home)
+	if (host && *host)
 		return;
-	path = fcm_asprintf("%s/.fcm-host", home);
-	text = fcm_read_file(path, 512, &n);
-	free(path);
-	if (!text)
-		return;
-	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
-		text[--n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (text[i] <= ' ' || text[i] > '~')
-			n = 0;	/* not a host: ignore it, fcm-client would refuse it */
-	if (n)
-		setenv("FCM_HOST", text, 1);
-	free(text);
+	saved = fcm_saved_host();
+	if (saved)
+		setenv("FCM_HOST", saved, 1);
+	free(saved);
 }
 
 /* Remote mode (doc/fcm-client.md): the VM commands go through the HTTP API,

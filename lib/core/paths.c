@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic.h"
 #include "core/err.h"
 #include "core/paths.h"
 
@@ -120,4 +121,29 @@ const char *fcm_exec_dir(void)
 char *fcm_helper(const char *name)
 {
 	return fcm_asprintf("%s/fcm-%s", fcm_exec_dir(), name);
+}
+
+char *fcm_saved_host(void)
+{
+	const char *home = getenv("HOME");
+	char *path, *text;
+	size_t n;
+
+	if (!home || !*home)
+		return NULL;
+	path = fcm_asprintf("%s/.fcm-host", home);
+	text = fcm_read_file(path, 512, &n);
+	free(path);
+	if (!text)
+		return NULL;
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+		text[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (text[i] <= ' ' || text[i] > '~')
+			n = 0;
+	if (!n) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }

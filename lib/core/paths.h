@@ -25,5 +25,8 @@ int fcm_mkdirs(const char *path, mode_t mode);
 const char *fcm_exec_dir(void);
 /* Full path of the helper "fcm-<name>" (malloc'd). */
 char *fcm_helper(const char *name);
+/* The host `fcm login` saved in ~/.fcm-host (malloc'd), or NULL when there is
+ * no such file or it holds no host (one line of printable characters). */
+char *fcm_saved_host(void);
 
 #endif
