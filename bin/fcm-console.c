@@ -11,7 +11,13 @@
  *                                                     (called when it stops or
  *                                                     is destroyed)
  *
- * VM is a name or an id; left out, it comes from .fcm here.  Ctrl-] detaches. */
+ * VM is a name or an id; left out, it comes from .fcm here.  Ctrl-] detaches.
+ *
+ * In remote mode (FCM_HOST set, or not root: fcm_remote_mode, as every
+ * command) the console goes through the API's WebSocket (doc/api.md) with the
+ * same arguments and the same output.  --list, --ensure, --kill and --cleanup
+ * work on the host only, as root, whatever FCM_HOST says.  Locally and
+ * remotely the terminal is lib/tty/term's loop. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,10 +25,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,7 +42,11 @@
 #include "core/jsonl.h"
 #include "core/name.h"
 #include "core/paths.h"
+#include "http/client.h"
+#include "http/ws.h"
 #include "vm/vm.h"
+#include "tty/term.h"
+#include "tty/ttyproto.h"
 #include "tty/ttysock.h"
 
 extern char **environ;
@@ -198,6 +210,16 @@ static char *ensure_session(jv rec, const char *session)
 	return sock;
 }
 
+/* How to come back, said on detach. */
+static char *reattach_hint(const char *name, const char *session, int serial)
+{
+	if (serial)
+		return fcm_asprintf("fcm console %s --serial", name);
+	if (strcmp(session, "main"))
+		return fcm_asprintf("fcm console %s --session %s", name, session);
+	return fcm_asprintf("fcm console %s", name);
+}
+
 static _Noreturn void attach(const char *sock, const char *hint, int ro)
 {
 	char *tty = fcm_helper("tty");
@@ -329,6 +351,184 @@ static int cleanup(const char *id)
 	return bad ? FCM_EXIT_TEMP : 0;
 }
 
+/* --- remote: the session through the API's WebSocket ------------------------ */
+
+static struct {
+	struct fcm_client_conn *conn;
+	struct fcm_tty_buf in, out;	/* bytes from and to the API */
+	struct fcm_ws_msg msg;
+	char text[8192];		/* a text message being reassembled */
+	size_t text_len;
+} W;
+
+/* Queue a frame to the API, masked as a client's must be. */
+static void ws_queue(int opcode, const void *p, size_t n)
+{
+	uint8_t hdr[FCM_WS_HDR_MAX], mask[4];
+
+	if (getrandom(mask, sizeof mask, 0) != (ssize_t)sizeof mask)
+		fcm_term_fail("unable to get random bytes: %s", strerror(errno));
+	if (fcm_tty_buf_put(&W.out, hdr, fcm_ws_header(hdr, 1, opcode, n, mask)) < 0 ||
+	    fcm_tty_buf_put(&W.out, p, n) < 0)
+		fcm_die_nomem();
+	fcm_ws_unmask(W.out.p + W.out.off + W.out.len - n, n, mask, 0);
+}
+
+static void ws_queue_json(jv v)
+{
+	jv s = jv_dump_string(v, 0);
+
+	ws_queue(FCM_WS_TEXT, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+	jv_free(s);
+}
+
+static void ws_input(void *ctx, const void *p, size_t n)
+{
+	(void)ctx;
+	ws_queue(FCM_WS_BINARY, p, n);
+}
+
+static void ws_resize(void *ctx, unsigned rows, unsigned cols)
+{
+	jv v = jv_object_set(jv_object(), jv_string("type"), jv_string("resize"));
+
+	(void)ctx;
+	v = jv_object_set(v, jv_string("rows"), jv_number(rows));
+	ws_queue_json(jv_object_set(v, jv_string("cols"), jv_number(cols)));
+}
+
+static void ws_detach(void *ctx)
+{
+	static const uint8_t normal[2] = { FCM_WS_CLOSE_NORMAL >> 8, FCM_WS_CLOSE_NORMAL & 0xff };
+
+	(void)ctx;
+	ws_queue_json(jv_object_set(jv_object(), jv_string("type"), jv_string("detach")));
+	ws_queue(FCM_WS_CLOSE, normal, sizeof normal);
+}
+
+static long ws_flush(void *ctx)
+{
+	long sent;
+
+	(void)ctx;
+	while (W.out.len && (sent = fcm_client_conn_send(W.conn, W.out.p + W.out.off, W.out.len)) != 0) {
+		if (sent < 0)
+			return -1;
+		fcm_tty_buf_eat(&W.out, (size_t)sent);
+	}
+	return (long)W.out.len;
+}
+
+/* A text message: JSON control (welcome and role need nothing shown). */
+static void ws_text(const char *t, size_t n)
+{
+	jv v = jv_parse_sized(t, (int)n);
+	const char *type = jv_get_kind(v) == JV_KIND_OBJECT ? fcm_get_str(v, "type") : NULL;
+	long status = 0;
+	char err[64];
+
+	if (type && !strcmp(type, "exit")) {
+		fcm_get_int(v, "status", 0, 255 + 128, &status, err, sizeof err);
+		fcm_term_exit((unsigned)status);
+	}
+	if (type && !strcmp(type, "error")) {
+		const char *e = fcm_get_str(v, "error");
+		fcm_term_fail("the session refused us: %s", e ? e : "?");
+	}
+	jv_free(v);
+}
+
+static void ws_frame(const struct fcm_ws_frame *f, int op)
+{
+	unsigned code;
+
+	switch (op) {
+	case FCM_WS_BINARY:
+		fcm_term_output(f->payload, (size_t)f->len);
+		break;
+	case FCM_WS_TEXT:
+		if (f->opcode == FCM_WS_TEXT)
+			W.text_len = 0;
+		if (W.text_len + f->len <= sizeof W.text) {
+			memcpy(W.text + W.text_len, f->payload, (size_t)f->len);
+			W.text_len += (size_t)f->len;
+		}
+		if (f->fin)
+			ws_text(W.text, W.text_len);
+		break;
+	case FCM_WS_PING:
+		ws_queue(FCM_WS_PONG, f->payload, (size_t)f->len);
+		break;
+	case FCM_WS_CLOSE:
+		if (fcm_ws_close_parse(f->payload, (size_t)f->len, &code) == 0 && f->len > 2)
+			fcm_term_end(FCM_EXIT_TEMP, "[connection to the session lost: %.*s]", (int)f->len - 2,
+			    (const char *)f->payload + 2);
+		fcm_term_end(FCM_EXIT_TEMP, "[connection to the session lost]");
+	default:
+		break;
+	}
+}
+
+static void ws_recv(void *ctx)
+{
+	uint8_t buf[65536];
+	struct fcm_ws_frame f;
+	const char *why = NULL;
+	long k;
+	int open = 1;
+
+	(void)ctx;
+	while ((k = fcm_client_conn_recv(W.conn, buf, sizeof buf)) > 0)
+		if (fcm_tty_buf_put(&W.in, buf, (size_t)k) < 0)
+			fcm_die_nomem();
+	if (k == 0 || errno != EAGAIN)
+		open = 0;
+	while ((k = fcm_ws_parse(W.in.p + W.in.off, W.in.len, 0, 16 * 1024 * 1024, &f, &why)) > 0) {
+		int op = fcm_ws_sequence(&W.msg, &f, &why);
+		if (op < 0)
+			break;
+		ws_frame(&f, op);
+		fcm_tty_buf_eat(&W.in, (size_t)k);
+	}
+	if (k < 0 || why)
+		fcm_term_fail("WebSocket protocol error from the API: %s", why);
+	if (!open)
+		fcm_term_end(FCM_EXIT_TEMP, "[connection to the session lost]");
+}
+
+/* fcm console over the API: the same arguments, the same output. */
+static _Noreturn void remote(const char *ref, const char *session, int serial, int ro)
+{
+	struct fcm_term_transport t = {
+		.input = ws_input, .resize = ws_resize, .detach = ws_detach, .recv = ws_recv, .flush = ws_flush,
+	};
+	char why[256], q[160] = "", *path, *hint;
+	unsigned rows, cols;
+	jv name, reply;
+
+	name = ref ? jv_string(ref) : fcm_dotfcm_vm();
+	if (!jv_is_valid(name))
+		fcm_die_invalid(FCM_E_USAGE, name);
+	if (fcm_name_check(jv_string_value(name), why, sizeof why) < 0)
+		fcm_die(FCM_E_USAGE, "%s", why);
+	fcm_set_instance(jv_string_value(name));
+	fcm_client_setup(1);
+	fcm_term_size(&rows, &cols);
+	if (rows)
+		snprintf(q, sizeof q, "rows=%u&cols=%u&", rows, cols);
+	path = fcm_asprintf("/v1/vms/%s/console?%smode=%s%s%s", jv_string_value(name), q, ro ? "ro" : "rw",
+	    serial ? "&serial=1" : strcmp(session, "main") ? "&session=" : "",
+	    serial || !strcmp(session, "main") ? "" : session);
+	hint = reattach_hint(jv_string_value(name), session, serial);
+	W.conn = fcm_client_upgrade(path, &reply);
+	if (!W.conn)
+		fcm_die_reply(reply);
+	free(path);
+	jv_free(name);
+	t.fd = fcm_client_conn_fd(W.conn);
+	fcm_term_run(&t, hint, ro);
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_SERIAL = 256, OPT_CLEANUP, OPT_ENSURE, OPT_KILL, OPT_JSON };
@@ -384,6 +584,11 @@ int main(int argc, char **argv)
 		fcm_die(FCM_E_USAGE, "%s", why);
 	if (!session)
 		session = "main";
+	if (!(do_list || ensure || do_kill || do_cleanup) && fcm_remote_mode())
+		remote(ref, session, serial, ro);
+	if (geteuid() != 0)
+		fcm_die(FCM_E_FORBIDDEN, "'fcm console %s' works on the host only: run it there as root",
+		    do_list ? "--list" : ensure ? "--ensure" : do_kill ? "--kill" : "--cleanup");
 
 	if (do_cleanup) {
 		if (!ref)
@@ -418,14 +623,8 @@ int main(int argc, char **argv)
 	}
 
 	need_running(id, name);
-	if (serial) {
-		sock = fcm_path("vms/%s/console.sock", id);
-		hint = fcm_asprintf("fcm console %s --serial", name);
-	} else {
-		sock = ensure_session(rec, session);
-		hint = strcmp(session, "main") ? fcm_asprintf("fcm console %s --session %s", name, session) :
-		    fcm_asprintf("fcm console %s", name);
-	}
+	sock = serial ? fcm_path("vms/%s/console.sock", id) : ensure_session(rec, session);
+	hint = reattach_hint(name, session, serial);
 	if (ensure) {
 		jv o = fcm_ok();
 		o = jv_object_set(o, jv_string("vm"), jv_string(name));

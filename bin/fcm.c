@@ -46,7 +46,6 @@ static const struct {
 	{ "proxy", "HTTPS routes in Caddy", 1 },
 	{ "tty", "hold a terminal session on a socket", 1 },
 	{ "api", "the HTTP API server", 1 },
-	{ "client", "the VM commands through a remote daemon's API", 1 },
 	{ "auth", "users, tokens and OIDC logins", 1 },
 	{ "repo", "a VM's bare git repository", 1 },
 	{ "deploy", "deploy a pushed commit into its VM (git hook)", 1 },
@@ -347,21 +346,6 @@ static void saved_host(void)
 	free(saved);
 }
 
-/* Remote mode (doc/fcm-client.md): the VM commands go through the HTTP API,
- * by fcm-client, when the user set FCM_HOST or is not root. */
-static int remote(const char *cmd)
-{
-	static const char *const remote_cmds[] = { "console", NULL };
-	const char *host = getenv("FCM_HOST");
-
-	if ((!host || !*host) && geteuid() == 0)
-		return 0;
-	for (int i = 0; remote_cmds[i]; i++)
-		if (!strcmp(cmd, remote_cmds[i]))
-			return 1;
-	return 0;
-}
-
 static _Noreturn void run(const char *cmd, int argc, char **argv)
 {
 	int builtin;
@@ -372,16 +356,6 @@ static _Noreturn void run(const char *cmd, int argc, char **argv)
 	saved_host();
 	if (fcm_cmd_find(cmd))
 		exit(fcm_cmd_main(fcm_cmd_find(cmd), argc, argv));
-	if (remote(cmd) && (path = find_cmd("client", &builtin))) {
-		char **args = fcm_malloc(((size_t)argc + 2) * sizeof *args);
-		args[0] = path;
-		for (int i = 0; i < argc; i++)
-			args[i + 1] = argv[i];
-		args[argc + 1] = NULL;
-		set_env();
-		execv(path, args);
-		fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", path);
-	}
 	path = find_cmd(cmd, &builtin);
 	if (!path)
 		unknown(cmd);

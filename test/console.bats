@@ -74,6 +74,9 @@ vm_running() {
 	wait_screen c1 '^on-serial$'
 	tm send-keys -t c1 C-]
 	wait_screen c1 "\[detached — reattach with: fcm console $NAME --serial\]"
+	# the terminal is cooked again: "icanon", not "-icanon"
+	type_line c1 "clear; stty -a | tr ' ' '\n' | grep -xE -- '-?icanon'"
+	wait_screen c1 '^icanon$'
 	type_line c1 "fcm console $ID --serial"
 	wait_screen c1 '^on-serial$'
 	type_line c1 'echo "S=$S"'
@@ -115,6 +118,24 @@ root@172.16.0.50"
 	wait_screen c1 '^30 100$'
 	# one ssh, one session
 	[ "$(ls "$BATS_TEST_TMPDIR"/ssh-args.* | wc -l)" -eq 1 ]
+}
+
+@test "SIGTERM to fcm console: the terminal is restored, one line says so, exit 143; the session goes on" {
+	vm_running
+	terminal c1
+	type_line c1 "fcm console $NAME 2> $BATS_TEST_TMPDIR/err; echo status=\$?; stty -a | tr ' ' '\n' | grep -x icanon > $BATS_TEST_TMPDIR/after"
+	wait_screen c1 '^guest\$'
+	type_line c1 'echo attached-$((6*7))'
+	wait_screen c1 '^attached-42$'
+	pid=$(pgrep -P "$(tm display -p -t c1 '#{pane_pid}')" -f "fcm-tty attach")
+	[ -n "$pid" ]
+	kill -TERM "$pid"
+	wait_screen c1 'status=143$'
+	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/after" ] && break; sleep 0.1; done
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/after")" icanon	# "-icanon" if left raw
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "[detached by SIGTERM — reattach with: fcm console $NAME]"
+	run fcm-tty status "$VMDIR/sessions/main.sock"
+	assert_success
 }
 
 @test "named sessions, --list as a table and as JSON lines" {

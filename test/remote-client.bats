@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# fcm-client and the front end's remote mode, against fcm-api with fake VM
-# records and stand-ins for the porcelain (test/api_helper.bash): the same
-# arguments and the same output as the local commands.  Loopback only.
+# Remote mode — the commands through fcm (lib/cmd), fcm-console's WebSocket
+# console — against fcm-api with fake VM records and stand-ins for the porcelain
+# (test/api_helper.bash): the same arguments and the same output as the local
+# commands.  Loopback only.
 # The same scenarios against a real daemon and real guests: test/remote.bats.
 load test_helper
 load api_helper
@@ -13,7 +14,8 @@ setup() {
 	api_start
 	export FCM_HOST=127.0.0.1:$API_PORT
 	export FCM_TOKEN=$TOKEN
-	C=${FCM_CLIENT_BIN:-$FCM_SRC/bin/fcm-client}
+	C=${FCM_CLIENT_BIN:-$FCM_SRC/bin/fcm}
+	CON=$FCM_SRC/bin/fcm-console	# FCM_HOST is set: remote
 	TM=fcmrc-$$-$BATS_TEST_NUMBER
 	cd "$BATS_TEST_TMPDIR"
 }
@@ -26,47 +28,33 @@ teardown() {
 
 # --- the front end ----------------------------------------------------------------
 
-@test "fcm dispatches the VM commands to fcm-client when FCM_HOST is set, not others" {
+@test "fcm console always runs fcm-console, which goes through the API when FCM_HOST is set" {
 	d=$BATS_TEST_TMPDIR/fe
 	mkdir -p "$d"
-	for p in client ls name; do
-		printf '#!/bin/sh\necho "%s $*"\n' "$p" > "$d/fcm-$p"
-		chmod +x "$d/fcm-$p"
-	done
-	for cmd in create ls start stop destroy logs console; do
-		printf '#!/bin/sh\necho "local %s $*"\n' "$cmd" > "$d/fcm-$cmd"
-		chmod +x "$d/fcm-$cmd"
-	done
-	FCM_EXEC_PATH=$d FCM_HOST=127.0.0.1:9 run "$FCM_SRC/bin/fcm" ls --json 'a b'
-	assert_output "client ls --json a b"
-	for cmd in create start stop destroy logs console; do
-		FCM_EXEC_PATH=$d FCM_HOST=127.0.0.1:9 run "$FCM_SRC/bin/fcm" "$cmd" x
-		assert_output "client $cmd x"
-	done
-	FCM_EXEC_PATH=$d FCM_HOST=127.0.0.1:9 run "$FCM_SRC/bin/fcm" name
-	assert_output "name "
-	# Root with no FCM_HOST: local.
-	unset FCM_HOST
-	FCM_EXEC_PATH=$d run "$FCM_SRC/bin/fcm" ls --json
-	assert_output "local ls --json"
-	FCM_EXEC_PATH=$d FCM_HOST= run "$FCM_SRC/bin/fcm" stop x
-	assert_output "local stop x"
+	printf '#!/bin/sh\necho "fcm-console $* host=${FCM_HOST:-}"\n' > "$d/fcm-console"
+	chmod +x "$d/fcm-console"
+	FCM_EXEC_PATH=$d FCM_HOST=127.0.0.1:9 run "$FCM_SRC/bin/fcm" console x
+	assert_output "fcm-console x host=127.0.0.1:9"
+	FCM_EXEC_PATH=$d FCM_HOST= run "$FCM_SRC/bin/fcm" console x
+	assert_output "fcm-console x host="
+	FCM_HOST=127.0.0.1:1 run "$CON" x
+	assert_failure 111
+	assert_output "fcm-console x: fatal: unable to reach the fcm API at 127.0.0.1:1: Couldn't connect to server"
 }
 
-@test "fcm run by a user who is not root goes through the API" {
+@test "fcm console run by a user who is not root goes through the API; host-only options are refused" {
 	[ "$(id -u)" = 0 ] || skip "needs root to become another user"
 	NOBODY_DIR=$(mktemp -d /tmp/fcm-remote.XXXXXX)
 	chmod 755 "$NOBODY_DIR"
-	for p in client ls; do
-		printf '#!/bin/sh\necho "%s $*"\n' "$p" > "$NOBODY_DIR/fcm-$p"
-		chmod 755 "$NOBODY_DIR/fcm-$p"
-	done
-	cp "$FCM_SRC/bin/fcm" "$NOBODY_DIR/fcm"
-	unset FCM_HOST
-	run setpriv --reuid 65534 --regid 65534 --clear-groups env FCM_EXEC_PATH="$NOBODY_DIR" "$NOBODY_DIR/fcm" ls
-	assert_output "client ls"
-	run env FCM_EXEC_PATH="$NOBODY_DIR" "$NOBODY_DIR/fcm" ls
-	assert_output "ls "
+	cp "$CON" "$NOBODY_DIR/fcm-console"
+	unset FCM_HOST FCM_TOKEN
+	nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups env HOME=/nonexistent "$NOBODY_DIR/fcm-console" "$@"; }
+	run nobody cosmic-nova
+	assert_failure 100
+	assert_output --partial "fcm-console cosmic-nova: fatal: no token for 127.0.0.1:7777"
+	run nobody cosmic-nova --list
+	assert_failure 100
+	assert_output "fcm-console: fatal: 'fcm console --list' works on the host only: run it there as root"
 }
 
 @test "fcm ls through the front end reaches the API" {
@@ -246,29 +234,29 @@ Injected: 1' run "$C" ls
 # --- console -------------------------------------------------------------------------------
 
 @test "console with piped input: output, then the session's exit status" {
-	run bash -c "printf 'echo hi-\$((40+2))\nexit 3\n' | timeout 20 '$C' console cosmic-nova"
+	run bash -c "printf 'echo hi-\$((40+2))\nexit 3\n' | timeout 20 $CON cosmic-nova"
 	assert_failure 3
 	assert_output --partial 'hi-42'
 	assert_line --partial '[session ended: exit status 3]'
 }
 
 @test "console: Ctrl-] detaches and says how to come back; the session keeps running" {
-	run bash -c "(printf 'Z=kept-\$((6*7))\n'; sleep 1; printf '\035') | timeout 20 '$C' console cosmic-nova"
+	run bash -c "(printf 'Z=kept-\$((6*7))\n'; sleep 1; printf '\035') | timeout 20 $CON cosmic-nova"
 	assert_success
 	assert_line --partial '[detached — reattach with: fcm console cosmic-nova]'
-	run bash -c "(printf 'echo \$Z\n'; sleep 1; printf '\035') | timeout 20 '$C' console cosmic-nova"
+	run bash -c "(printf 'echo \$Z\n'; sleep 1; printf '\035') | timeout 20 $CON cosmic-nova"
 	assert_success
 	assert_output --partial 'kept-42'
 }
 
-@test "console: errors as locally: unknown VM, host-only options" {
-	run "$C" console ghost
+@test "console: errors as locally: unknown VM, bad options; host-only options run here" {
+	run $CON ghost
 	assert_failure 100
 	assert_output "fcm-console ghost: fatal: no VM named 'ghost' (see 'fcm ls')"
-	run "$C" console cosmic-nova --list
-	assert_failure 100
-	assert_output --partial "works on the host only"
-	run "$C" console cosmic-nova --serial --session x
+	# host-only options run on the host, whatever FCM_HOST says
+	run $CON cosmic-nova --list --json
+	assert_success
+	run $CON cosmic-nova --serial --session x
 	assert_failure 100
 }
 
@@ -277,7 +265,8 @@ Injected: 1' run "$C" ls
 	tm -f /dev/null new-session -d -s t -x 100 -y 30 "bash --norc --noprofile"
 	tm set -g status off
 	tm set -g remain-on-exit on
-	tm send-keys -t t "stty -a | grep -o 'icanon' > $BATS_TEST_TMPDIR/before; $C console cosmic-nova; stty -a | grep -o 'icanon' > $BATS_TEST_TMPDIR/after" Enter
+	# icanon alone on its line: the terminal is cooked ("-icanon" when raw).
+	tm send-keys -t t "stty -a | tr ' ' '\n' | grep -x icanon > $BATS_TEST_TMPDIR/before; $CON cosmic-nova; stty -a | tr ' ' '\n' | grep -x icanon > $BATS_TEST_TMPDIR/after" Enter
 	for i in $(seq 50); do tm capture-pane -p -t t | grep -q '#' && break; sleep 0.2; done
 	tm send-keys -t t 'stty size' Enter
 	for i in $(seq 50); do tm capture-pane -p -t t | grep -qE '^(# )?30 100$' && break; sleep 0.2; done
@@ -294,5 +283,26 @@ Injected: 1' run "$C" ls
 	run tm capture-pane -p -t t -S -50
 	assert_output --partial '[detached — reattach with: fcm console cosmic-nova]'
 	# The shell's terminal is cooked again, as before.
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/after")" "$(cat "$BATS_TEST_TMPDIR/before")"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/before")" icanon
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/after")" icanon
+}
+
+@test "console in a terminal: SIGTERM restores the terminal, says one line, exits 143; the session goes on" {
+	tm() { tmux -L "$TM" "$@"; }
+	tm -f /dev/null new-session -d -s t -x 100 -y 30 "bash --norc --noprofile"
+	tm set -g status off
+	tm send-keys -t t "$CON cosmic-nova 2> $BATS_TEST_TMPDIR/err; echo status=\$?; stty -a | tr ' ' '\n' | grep -x icanon > $BATS_TEST_TMPDIR/after" Enter
+	tm send-keys -t t 'echo attached-$((6*7))' Enter
+	for i in $(seq 50); do tm capture-pane -p -t t | grep -q '^attached-42' && break; sleep 0.2; done
+	shell=$(tm display -p -t t '#{pane_pid}')
+	pid=$(pgrep -P "$shell" -f fcm-console)
+	[ -n "$pid" ]
+	kill -TERM "$pid"
+	for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/after" ] && break; sleep 0.2; done
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/after")" icanon
+	run tm capture-pane -p -t t
+	assert_line --regexp "^(# )?status=143$"	# the remote prompt may stand before it
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" '[detached by SIGTERM — reattach with: fcm console cosmic-nova]'
+	run "$FCM_SRC/bin/fcm-tty" status "$FCM_ROOT/vms/$VM1/console.sock"
+	assert_success
 }

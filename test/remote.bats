@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Remote mode against a running daemon: the scenarios of local use (create,
 # ls, stop, start, console in a terminal, logs, destroy) through the HTTP API
-# (fcm daemon's api service, fcm-client), with real guests booted by the test
+# (fcm daemon's api service, lib/cmd and fcm-console), with real guests booted by the test
 # double of Firecracker, inside a network namespace this file creates and
 # deletes.  The API listens on 127.0.0.1:7777 of that namespace only.
 load test_helper

@@ -24,13 +24,6 @@ const struct fcm_cmd *fcm_cmd_find(const char *name)
 	return NULL;
 }
 
-int fcm_remote_mode(void)
-{
-	const char *h = getenv("FCM_HOST");
-
-	return (h && *h) || geteuid() != 0;
-}
-
 /* The record of the request's VM, if `who` may see it; dies not_found. */
 static jv find_vm(jv req, const struct fcm_principal *who)
 {

@@ -18,6 +18,7 @@
 #include <jv.h>
 
 #include "auth/token.h"
+#include "http/client.h"	/* fcm_remote_mode */
 
 enum fcm_opt_type {
 	FCM_OPT_FLAG = 1,	/* --x: sets key to `value` (JSON text, default true) */
@@ -101,9 +102,6 @@ const struct fcm_cmd *fcm_cmd_find(const char *name);
  * `--request [--as USER [--admin]]` (the daemon's way in; root only) it
  * reads the request from stdin and answers in JSON.  Returns the exit code. */
 int fcm_cmd_main(const struct fcm_cmd *cmd, int argc, char **argv);
-
-/* Whether commands go to the daemon: FCM_HOST is set, or we are not root. */
-int fcm_remote_mode(void);
 
 /* For the API: the command and its request for an HTTP request.  method,
  * path (decoded, no query), query (a JSON object of the query's strings) and

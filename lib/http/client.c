@@ -133,6 +133,13 @@ static void setup_token(int need)
 		    S.host);
 }
 
+int fcm_remote_mode(void)
+{
+	const char *h = getenv("FCM_HOST");
+
+	return (h && *h) || geteuid() != 0;
+}
+
 void fcm_client_set_host(const char *host)
 {
 	S.given = host && *host ? host : NULL;

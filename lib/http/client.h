@@ -1,5 +1,5 @@
-/* client.h — the one client of fcm's HTTP API (doc/fcm-client.md): remote
- * mode, the remote console, fcm login / logout / whoami.  The only code that
+/* client.h — the one client of fcm's HTTP API (doc/remote.md): remote mode
+ * (lib/cmd), the remote console, fcm login / logout / whoami.  The only code that
  * calls libcurl's easy interface for the API.
  *
  * Settings, read once by fcm_client_setup():
@@ -34,6 +34,10 @@ enum fcm_client_token_from {
 	FCM_CLIENT_TOKEN_HOME,		/* ~/.fcm-token, written by fcm login */
 	FCM_CLIENT_TOKEN_ROOT,		/* $FCM_ROOT/.token, the host's admin token */
 };
+
+/* Whether commands go to the daemon: FCM_HOST is set (by the user, or from
+ * ~/.fcm-host by the front end), or we are not root. */
+int fcm_remote_mode(void);
 
 /* The host to use instead of $FCM_HOST (a --host option); NULL or "" leaves
  * the rule above.  Call before fcm_client_setup. */

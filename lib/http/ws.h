@@ -1,5 +1,5 @@
 /* ws.h — WebSocket framing (RFC 6455) for fcm-api's console endpoint and
- * fcm-client's `fcm console`.
+ * the remote `fcm console` (fcm-console over lib/http/client).
  *
  * Hand-written on purpose: Debian 12's libcurl (7.88) is built without its
  * experimental WebSocket API, and libmicrohttpd 0.9.75 has no WebSocket

@@ -1,8 +1,9 @@
 /* termmodes.h — what a program in a session did to the user's terminal, and
  * undoing it on detach: the alternate screen (tracked from the output, also
  * across reads that split an escape sequence), cursor, colours, mouse,
- * bracketed paste, application keys, scroll region.  Shared by the two
- * terminal clients: fcm-tty attach and fcm-client's console. */
+ * bracketed paste, application keys, scroll region.  For lib/tty/term, the
+ * terminal side of both console clients (fcm-tty attach, the remote
+ * fcm console). */
 #ifndef FCM_TERMMODES_H
 #define FCM_TERMMODES_H
 

@@ -1,5 +1,5 @@
-/* test/fuzz/ws.c — WebSocket framing (lib/http/ws.c), as fcm-api and fcm-client
- * parse what the network sends them.
+/* test/fuzz/ws.c — WebSocket framing (lib/http/ws.c), as fcm-api and the
+ * remote fcm-console parse what the network sends them.
  *
  * fuzz-deps: lib/http/ws.c lib/core/utf8.c
  * fuzz-libs: -lcrypto
