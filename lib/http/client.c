@@ -342,6 +342,7 @@ long fcm_client_request(const char *method, const char *path, const char *body, 
 	free(url);
 	if (b.out_errno) {
 		*reply = error_reply(FCM_E_INTERNAL, "unable to write the reply: %s", strerror(b.out_errno));
+		status = 0;
 	} else if (rc != CURLE_OK) {
 		*reply = unreachable(rc);
 		status = 0;

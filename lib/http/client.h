@@ -59,10 +59,9 @@ int fcm_client_token_from(void);
  * {"ok":false,"kind":<from the status>,"error":"the fcm API at HOST answered
  * HTTP N"}.  When no usable answer came, returns 0 with *reply =
  *   {"ok":false,"kind":"unavailable","error":"unable to reach the fcm API at HOST: …"}
- * (or kind internal for a 2xx answer that is not JSON).  With out_fd >= 0 a
- * 2xx body is written there as it arrives (for `logs -f`) and *reply is
- * jv_null(); a write error there gives the status with an internal-kind
- * error in *reply. */
+ * (kind internal for a 2xx answer that is not JSON, or one that could not be
+ * written to out_fd).  With out_fd >= 0 a 2xx body is written there as it
+ * arrives (for `logs -f`) and *reply is jv_null(). */
 long fcm_client_request(const char *method, const char *path, const char *body, int out_fd, jv *reply);
 /* The kind for an HTTP status, for replies without one (400, 405, 413 usage,
  * 401 unauthorized, 403 forbidden, 404 not_found, 409 conflict, 503
