@@ -123,17 +123,9 @@ root@172.16.0.50"
 @test "SIGTERM to fcm console: the terminal is restored, one line says so, exit 143; the session goes on" {
 	vm_running
 	terminal c1
-	type_line c1 "fcm console $NAME 2> $BATS_TEST_TMPDIR/err; echo status=\$?; stty -a | tr ' ' '\n' | grep -x icanon > $BATS_TEST_TMPDIR/after"
+	type_line c1 "$(sigterm_cmd "fcm console $NAME")"
 	wait_screen c1 '^guest\$'
-	type_line c1 'echo attached-$((6*7))'
-	wait_screen c1 '^attached-42$'
-	pid=$(pgrep -P "$(tm display -p -t c1 '#{pane_pid}')" -f "fcm-tty attach")
-	[ -n "$pid" ]
-	kill -TERM "$pid"
-	wait_screen c1 'status=143$'
-	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/after" ] && break; sleep 0.1; done
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/after")" icanon	# "-icanon" if left raw
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "[detached by SIGTERM — reattach with: fcm console $NAME]"
+	assert_sigterm_detaches c1 "fcm-tty attach" "fcm console $NAME"	# it runs fcm-tty attach
 	run fcm-tty status "$VMDIR/sessions/main.sock"
 	assert_success
 }

@@ -291,18 +291,8 @@ Injected: 1' run "$C" ls
 	tm() { tmux -L "$TM" "$@"; }
 	tm -f /dev/null new-session -d -s t -x 100 -y 30 "bash --norc --noprofile"
 	tm set -g status off
-	tm send-keys -t t "$CON cosmic-nova 2> $BATS_TEST_TMPDIR/err; echo status=\$?; stty -a | tr ' ' '\n' | grep -x icanon > $BATS_TEST_TMPDIR/after" Enter
-	tm send-keys -t t 'echo attached-$((6*7))' Enter
-	for i in $(seq 50); do tm capture-pane -p -t t | grep -q '^attached-42' && break; sleep 0.2; done
-	shell=$(tm display -p -t t '#{pane_pid}')
-	pid=$(pgrep -P "$shell" -f fcm-console)
-	[ -n "$pid" ]
-	kill -TERM "$pid"
-	for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/after" ] && break; sleep 0.2; done
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/after")" icanon
-	run tm capture-pane -p -t t
-	assert_line --regexp "^(# )?status=143$"	# the remote prompt may stand before it
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" '[detached by SIGTERM — reattach with: fcm console cosmic-nova]'
+	tm send-keys -t t "$(sigterm_cmd "$CON cosmic-nova")" Enter
+	assert_sigterm_detaches t fcm-console "fcm console cosmic-nova"
 	run "$FCM_SRC/bin/fcm-tty" status "$FCM_ROOT/vms/$VM1/console.sock"
 	assert_success
 }

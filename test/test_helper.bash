@@ -29,6 +29,31 @@ cd "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-/tmp}}" || exit 1
 # Assert that a directory tree is exactly as it was: snapshot, then compare.
 tree_snapshot() { (cd "$1" && find . -printf '%p %s %m\n' 2>/dev/null | sort); }
 
+# --- console clients in tmux (server $TM) ------------------------------------
+# sigterm_cmd CLIENT: the line to type in a pane's shell to run the console
+# client CLIENT for assert_sigterm_detaches.
+sigterm_cmd() {
+	printf '%s 2> %s/err; echo status=$?; stty -a | tr " " "\\n" | grep -x icanon > %s/after' \
+		"$1" "$BATS_TEST_TMPDIR" "$BATS_TEST_TMPDIR"
+}
+# assert_sigterm_detaches PANE PROCESS HINT: the client (pgrep -f PROCESS, a
+# child of PANE's shell) is made to echo, then gets SIGTERM: the terminal must
+# be cooked again ("icanon", not "-icanon"), stderr one line, the exit 143.
+assert_sigterm_detaches() {
+	local pane=$1 pid i
+	tmux -L "$TM" send-keys -t "$pane" -l 'echo attached-$((6*7))'
+	tmux -L "$TM" send-keys -t "$pane" Enter
+	for i in $(seq 100); do tmux -L "$TM" capture-pane -p -t "$pane" | grep -q '^attached-42' && break; sleep 0.1; done
+	pid=$(pgrep -P "$(tmux -L "$TM" display -p -t "$pane" '#{pane_pid}')" -f "$2")
+	[ -n "$pid" ] || fail "no $2 runs in pane $pane"
+	kill -TERM "$pid"
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/after" ] && break; sleep 0.1; done
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/after")" icanon
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "[detached by SIGTERM — reattach with: $3]"
+	run tmux -L "$TM" capture-pane -p -t "$pane"
+	assert_line --regexp 'status=143$'	# the session's prompt may stand before it
+}
+
 # --- network namespaces ----------------------------------------------------
 # netns_create NAME: a namespace with only lo up; no link to the outside.
 netns_create() {

@@ -102,17 +102,9 @@ attach_in() {	# attach_in TERMINAL [attach options]
 @test "SIGTERM to the client: the terminal is restored, one line says so, exit 143; the session goes on" {
 	start_session
 	terminal c1
-	type_line c1 "fcm-tty attach $SOCK 2> $BATS_TEST_TMPDIR/err; echo status=\$?; stty -a | tr ' ' '\n' | grep -x icanon > $BATS_TEST_TMPDIR/after"
+	type_line c1 "$(sigterm_cmd "fcm-tty attach $SOCK")"
 	wait_screen c1 '^\$( |$)'
-	type_line c1 'echo attached-$((6*7))'
-	wait_screen c1 '^attached-42$'
-	pid=$(pgrep -P "$(tm display -p -t c1 '#{pane_pid}')" -f "fcm-tty attach")
-	[ -n "$pid" ]
-	kill -TERM "$pid"
-	wait_screen c1 'status=143$'
-	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/after" ] && break; sleep 0.1; done
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/after")" icanon	# "-icanon" if left raw
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "[detached by SIGTERM — reattach with: fcm-tty attach $SOCK]"
+	assert_sigterm_detaches c1 "fcm-tty attach" "fcm-tty attach $SOCK"
 	run fcm-tty status "$SOCK"
 	assert_success
 	assert_output --partial '"live":true'

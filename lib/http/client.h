@@ -68,6 +68,8 @@ long fcm_client_request(const char *method, const char *path, const char *body, 
  * unavailable, else internal). */
 int fcm_client_kind_of_status(long status);
 
+struct fcm_client_conn;
+
 /* A WebSocket connection to the API (the console; framing: http/ws.h).
  * Connects (CURLOPT_CONNECT_ONLY) and upgrades on path (with its query),
  * waiting at most 120 s for the answer (the API may be starting a session).
