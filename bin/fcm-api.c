@@ -139,6 +139,7 @@ struct job {
 	char *obuf;
 	size_t olen, ocap, omax;
 	int truncated;
+	int text_ok;			/* a text command said {"ok":true}: its text follows */
 	char ebuf[STDERR_KEEP];
 	size_t elen;
 	int exited, status;
@@ -355,6 +356,22 @@ static void sweep(void)
 	}
 }
 
+/* A text command (fcm-logs) says {"ok":true} on a line of its own once its
+ * checks passed (lib/cmd/cmd.c), then writes its text; failing before, it
+ * writes a JSON error instead.  Take the line off: what is left is the text,
+ * which may then be answered with 200 and streamed. */
+static void text_header(struct job *j)
+{
+	static const char ok[] = "{\"ok\":true}\n";
+	size_t n = sizeof ok - 1;
+
+	if (j->olen >= n && !memcmp(j->obuf, ok, n)) {
+		memmove(j->obuf, j->obuf + n, j->olen - n + 1);
+		j->olen -= n;
+		j->text_ok = 1;
+	}
+}
+
 static void job_read(struct job *j, int which)
 {
 	char tmp[65536];
@@ -408,7 +425,9 @@ static void job_read(struct job *j, int which)
 	memcpy(j->obuf + j->olen, tmp, k);
 	j->olen += k;
 	j->obuf[j->olen] = '\0';
-	if (j->act == ACT_FOLLOW && j->req)
+	if ((j->act == ACT_FOLLOW || j->act == ACT_LOGS) && !j->text_ok)
+		text_header(j);
+	if (j->act == ACT_FOLLOW && j->text_ok && j->req)
 		resume(j->req);
 }
 
@@ -857,7 +876,7 @@ static enum MHD_Result finish(struct req *r)
 		ret = answer_json(r, st, v);
 		goto out;
 	}
-	if (j->status != 0 && !(j->act == ACT_FOLLOW && j->olen)) {
+	if (j->status != 0 && !(j->act == ACT_FOLLOW && j->text_ok)) {
 		/* the command's JSON error, with its kind; else what it said */
 		v = first_object(j);
 		if (!jv_is_valid(v) || !fcm_get_str(v, "error")) {
@@ -1081,7 +1100,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (r->job) {
 		if (stopping && !job_done(r->job))
 			return answer_error(r, 503, "the API is restarting: try again");
-		if (job_done(r->job) || (r->job->act == ACT_FOLLOW && r->job->olen))
+		if (job_done(r->job) || (r->job->act == ACT_FOLLOW && r->job->text_ok))
 			return finish(r);
 		suspend(r);
 		return MHD_YES;
