@@ -719,8 +719,14 @@ static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char 
 	jv *q = cls;
 
 	(void)kind;
-	if (key && fcm_utf8_valid(key, strlen(key)) && (!value || fcm_utf8_valid(value, strlen(value))))
-		*q = jv_object_set(*q, jv_string(key), jv_string(value ? value : ""));
+	if (!jv_is_valid(*q))
+		return MHD_YES;
+	if (!key || !fcm_utf8_valid(key, strlen(key)) || (value && !fcm_utf8_valid(value, strlen(value)))) {
+		jv_free(*q);
+		*q = jv_invalid();	/* refused whole: not dropped, which would mean a default */
+		return MHD_YES;
+	}
+	*q = jv_object_set(*q, jv_string(key), jv_string(value ? value : ""));
 	return MHD_YES;
 }
 
@@ -733,6 +739,12 @@ static enum MHD_Result cmd_job(struct req *r)
 	char **argv;
 
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_query, &query);
+	if (!jv_is_valid(query))
+		return answer_error(r, 400, "the query is not UTF-8 text");
+	if (r->body_len && !fcm_utf8_valid(r->body, r->body_len)) {
+		jv_free(query);
+		return answer_error(r, 400, "the request body is not UTF-8 text");
+	}
 	if (r->body_len) {
 		body = jv_parse_sized(r->body, (int)r->body_len);
 		if (!jv_is_valid(body) || jv_get_kind(body) != JV_KIND_OBJECT) {
