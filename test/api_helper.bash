@@ -2,7 +2,8 @@
 # real fcm daemon and an fcm-api inside a network namespace, real VMs, and
 # the real commands behind the API.  `load api_helper` after `load
 # test_helper`; the suite calls api_setup_file/api_teardown_file from its
-# setup_file/teardown_file and api_setup/api_teardown from setup/teardown.
+# setup_file/teardown_file and api_setup/api_teardown from setup/teardown
+# (test/api.bats, test/remote-client.bats, test/auth.bats).
 #
 # Each test has its own FCM_ROOT (test_helper), its own `fcm daemon` (s6, for
 # create and start) and its own fcm-api on a free port; its VMs are made by
@@ -60,14 +61,17 @@ api_teardown_file() {
 	true
 }
 
-# A fresh root with a daemon, cosmic-nova ($VM1) and stellar-comet, and the API.
+# A fresh root with a daemon, cosmic-nova ($VM1) and stellar-comet (not with
+# --no-vms), and the API.
 api_setup() {
 	fcm_install_image
 	daemon_start
-	VM1=$(vm_new cosmic-nova --no-wait)
-	vm_new stellar-comet --no-wait >/dev/null
-	vm_ready cosmic-nova
-	vm_ready stellar-comet
+	if [ "${1:-}" != --no-vms ]; then
+		VM1=$(vm_new cosmic-nova --no-wait)
+		vm_new stellar-comet --no-wait >/dev/null
+		vm_ready cosmic-nova
+		vm_ready stellar-comet
+	fi
 	api_start
 }
 
