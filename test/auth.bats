@@ -20,7 +20,7 @@ start_issuer() {
 	local f=$BATS_FILE_TMPDIR/$2 i
 	ip netns exec "$NS" node "$OIDC/$1" "$f" > "$BATS_FILE_TMPDIR/$2.log" 2>&1 3>&- &
 	echo $! > "$f.pid"
-	for i in $(seq 100); do [ -s "$f" ] && return 0; sleep 0.1; done
+	for i in $(seq 600); do [ -s "$f" ] && return 0; sleep 0.1; done	# node starts slowly on a busy host
 	cat "$BATS_FILE_TMPDIR/$2.log" >&2
 	return 1
 }
