@@ -139,6 +139,7 @@ struct job {
 	char *obuf;
 	size_t olen, ocap, omax;
 	int truncated;
+	int text_ok;			/* a text command said {"ok":true}: its text follows */
 	char ebuf[STDERR_KEEP];
 	size_t elen;
 	int exited, status;
@@ -355,6 +356,22 @@ static void sweep(void)
 	}
 }
 
+/* A text command (fcm-logs) says {"ok":true} on a line of its own once its
+ * checks passed (lib/cmd/cmd.c), then writes its text; failing before, it
+ * writes a JSON error instead.  Take the line off: what is left is the text,
+ * which may then be answered with 200 and streamed. */
+static void text_header(struct job *j)
+{
+	static const char ok[] = "{\"ok\":true}\n";
+	size_t n = sizeof ok - 1;
+
+	if (j->olen >= n && !memcmp(j->obuf, ok, n)) {
+		memmove(j->obuf, j->obuf + n, j->olen - n + 1);
+		j->olen -= n;
+		j->text_ok = 1;
+	}
+}
+
 static void job_read(struct job *j, int which)
 {
 	char tmp[65536];
@@ -408,7 +425,9 @@ static void job_read(struct job *j, int which)
 	memcpy(j->obuf + j->olen, tmp, k);
 	j->olen += k;
 	j->obuf[j->olen] = '\0';
-	if (j->act == ACT_FOLLOW && j->req)
+	if ((j->act == ACT_FOLLOW || j->act == ACT_LOGS) && !j->text_ok)
+		text_header(j);
+	if (j->act == ACT_FOLLOW && j->text_ok && j->req)
 		resume(j->req);
 }
 
@@ -700,8 +719,14 @@ static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char 
 	jv *q = cls;
 
 	(void)kind;
-	if (key && fcm_utf8_valid(key, strlen(key)) && (!value || fcm_utf8_valid(value, strlen(value))))
-		*q = jv_object_set(*q, jv_string(key), jv_string(value ? value : ""));
+	if (!jv_is_valid(*q))
+		return MHD_YES;
+	if (!key || !fcm_utf8_valid(key, strlen(key)) || (value && !fcm_utf8_valid(value, strlen(value)))) {
+		jv_free(*q);
+		*q = jv_invalid();	/* refused whole: not dropped, which would mean a default */
+		return MHD_YES;
+	}
+	*q = jv_object_set(*q, jv_string(key), jv_string(value ? value : ""));
 	return MHD_YES;
 }
 
@@ -714,6 +739,12 @@ static enum MHD_Result cmd_job(struct req *r)
 	char **argv;
 
 	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_query, &query);
+	if (!jv_is_valid(query))
+		return answer_error(r, 400, "the query is not UTF-8 text");
+	if (r->body_len && !fcm_utf8_valid(r->body, r->body_len)) {
+		jv_free(query);
+		return answer_error(r, 400, "the request body is not UTF-8 text");
+	}
 	if (r->body_len) {
 		body = jv_parse_sized(r->body, (int)r->body_len);
 		if (!jv_is_valid(body) || jv_get_kind(body) != JV_KIND_OBJECT) {
@@ -860,7 +891,7 @@ static enum MHD_Result finish(struct req *r)
 		ret = answer_json(r, st, v);
 		goto out;
 	}
-	if (j->status != 0 && !(j->act == ACT_FOLLOW && j->olen)) {
+	if (j->status != 0 && !(j->act == ACT_FOLLOW && j->text_ok)) {
 		/* the command's JSON error, with its kind; else what it said */
 		v = first_object(j);
 		if (!jv_is_valid(v) || !fcm_get_str(v, "error")) {
@@ -1084,7 +1115,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (r->job) {
 		if (stopping && !job_done(r->job))
 			return answer_error(r, 503, "the API is restarting: try again");
-		if (job_done(r->job) || (r->job->act == ACT_FOLLOW && r->job->olen))
+		if (job_done(r->job) || (r->job->act == ACT_FOLLOW && r->job->text_ok))
 			return finish(r);
 		suspend(r);
 		return MHD_YES;

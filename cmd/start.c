@@ -47,6 +47,10 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 		usleep(100000);
 	if (wait && fcm_vm_wait_ready(id, fcm_boot_timeout(), err, sizeof err) < 0)
 		fcm_die(FCM_E_INTERNAL, "VM '%s': %s", name, err);
+	/* s6-supervise takes the -u a moment later: until then the VM still
+	 * looks stopped, which is not what --no-wait should answer. */
+	for (int i = 0; !wait && i < 50 && !strcmp(fcm_vm_state(rec), "stopped"); i++)
+		usleep(100000);
 	jv reply = fcm_vm_reply(rec, fcm_vm_state(rec));
 	jv_free(rec);
 	free(svc);

@@ -1,133 +1,151 @@
-# test/api_helper.bash — for test/api*.bats: fake VM records, stand-ins for
-# the porcelain (fcm-create, fcm-start, ...) and an fcm-api on a free
-# loopback port.  `load api_helper` after `load test_helper`.
+# test/api_helper.bash — for test/api.bats and test/remote-client.bats: a
+# real fcm daemon and an fcm-api inside a network namespace, real VMs, and
+# the real commands behind the API.  `load api_helper` after `load
+# test_helper`; the suite calls api_setup_file/api_teardown_file from its
+# setup_file/teardown_file and api_setup/api_teardown from setup/teardown
+# (test/api.bats, test/remote-client.bats, test/auth.bats).
 #
-# The stand-ins answer as the real commands do (same flags, same JSON, same
-# exit statuses) and log every call to $FCM_ROOT/calls.log, so a test can
-# tell that a refused request ran nothing.  fcm-ls and fcm-tty are the real
-# ones.  NETWORK SAFETY: everything listens on 127.0.0.1 only.
+# Each test has its own FCM_ROOT (test_helper), its own `fcm daemon` (s6, for
+# create and start) and its own fcm-api on a free port; its VMs are made by
+# the real `fcm create` (vm_new), so every record is one the commands made.
+# Guests: the Firecracker test double with test/firecracker/fake-qemu as its
+# QEMU — no test here needs a booted guest, and a real boot takes a minute
+# or more of both CPUs — and a listener on port 22 of the namespace, with
+# the VMs' addresses on its lo, standing in for the guest's sshd, which is
+# how fcm-fc tells a guest is ready: `create` and `start` that wait finish
+# in a second.
+#
+# The call log: the API finds the commands in FCM_EXEC_PATH; there each user
+# command (and fcm-console) is a wrapper that appends "fcm-<name> ARGS
+# REQUEST" to $FCM_ROOT/calls.log and execs the real program with the same
+# arguments and stdin — not a stand-in: every answer is the real command's.
+# So a test can tell what a request ran, and that a refused one ran nothing.
+#
+# NETWORK SAFETY: the daemon, the API, the commands it runs and every
+# request (curl, api_tool.py, fcm in remote mode) run inside $NS, made in
+# api_setup_file and deleted in api_teardown_file; it has no link out.
 
 API_TOOL="$FCM_SRC/test/api_tool.py"
+API_CMDS="create ls start stop destroy logs expose unexpose remote console"
 
-# A fake VM record: fake_vm NAME [OWNER] [STATE]
+# Requests go to the API in the namespace: curl and api_tool run there.
+curl() { ip netns exec "$NS" curl "$@"; }
+api_tool() { ip netns exec "$NS" python3 "$API_TOOL" "$@"; }
+# fcm (and its commands) run there too: they make taps and nftables rules.
+nsfcm() { ip netns exec "$NS" env -u FCM_HOST -u FCM_TOKEN "$FCM_SRC/bin/fcm" "$@"; }
+
+api_setup_file() {
+	require_image_file
+	export NS=fcmt-${1:-api}-$$
+	export FCM_FIRECRACKER=$FCM_SRC/test/firecracker/firecracker
+	export FCM_TEST_QEMU=$FCM_SRC/test/firecracker/fake-qemu
+	export FCM_PROXY=off
+	export FCM_PUBLIC_IP=203.0.113.10
+	export FCM_STOP_TIMEOUT=10
+	export FCM_BOOT_TIMEOUT=20
+	export FCM_API_LISTEN=127.0.0.1:0	# the daemon's own API: out of the way
+	netns_create "$NS"
+	local i
+	for i in $(seq 50 99); do ip -n "$NS" addr add "172.16.0.$i/32" dev lo; done
+	make_shims
+	ip netns exec "$NS" python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 22)); s.listen(128)
+while True:
+    c, _ = s.accept(); c.close()' >/dev/null 2>&1 3>&- &
+}
+
+api_teardown_file() {
+	[ -n "${NS:-}" ] && netns_delete "$NS"
+	true
+}
+
+# A fresh root with a daemon, cosmic-nova ($VM1) and stellar-comet (not with
+# --no-vms), and the API.
+api_setup() {
+	fcm_install_image
+	daemon_start
+	if [ "${1:-}" != --no-vms ]; then
+		VM1=$(vm_new cosmic-nova --no-wait)
+		vm_new stellar-comet --no-wait >/dev/null
+		vm_ready cosmic-nova
+		vm_ready stellar-comet
+	fi
+	api_start
+}
+
+api_teardown() {
+	api_stop
+	daemon_stop
+	true
+}
+
+# vm_new NAME [OWNER] [--no-wait]: a VM made by the real fcm create (ready,
+# unless --no-wait); prints its id.
+vm_new() {
+	local name=$1 owner=
+	shift
+	[ $# -gt 0 ] && [ "$1" != --no-wait ] && { owner=$1; shift; }
+	nsfcm create --name "$name" ${owner:+--owner "$owner"} --no-dotfile --json "$@" | jq -r .id
+}
+
+vm_ready() {
+	local i
+	for i in $(seq 200); do
+		[ "$(nsfcm ls --json "$1" | jq -r .state)" = running ] && return 0
+		sleep 0.1
+	done
+	echo "VM $1 did not get ready" >&2
+	return 1
+}
+
+vm_id() { jq -r .id <<< "$(nsfcm ls --json "$1")"; }
+
+# A record only, for the 100 VMs of the concurrency test (making 100 real
+# ones takes minutes): what fcm ls needs, as the commands write it.
 fake_vm() {
 	local name=$1 owner=${2:-admin} id
 	id=$(printf '%s' "$name" | sha256sum | tr -dc 'a-z' | head -c 8)
 	mkdir -p "$FCM_ROOT/vms/$id"
-	printf '{"id":"%s","name":"%s","ip":"172.16.0.%d","state":"running","expose":{"port":8000,"domain":"%s.127-0-0-1.sslip.io"},"url":"https://%s.127-0-0-1.sslip.io","cpus":1,"memory":1024,"disk":"2G","owner":"%s","created_at":%d}\n' \
-		"$id" "$name" $((50 + RANDOM % 200)) "$name" "$name" "$owner" "$(( $(date +%s) - 7200 ))" \
-		> "$FCM_ROOT/vms/$id/config.json"
+	printf '{"id":"%s","name":"%s","state":"running","owner":"%s","cpus":1,"memory":1024,"disk":"2G","expose":null,"url":null,"created_at":%d}\n' \
+		"$id" "$name" "$owner" "$(( $(date +%s) - 7200 ))" > "$FCM_ROOT/vms/$id/config.json"
 	echo "$id"
 }
 
-# The stand-ins, in $STUBS (FCM_EXEC_PATH).
-make_stubs() {
-	STUBS=$BATS_TEST_TMPDIR/exec
-	mkdir -p "$STUBS"
-	for p in ls tty name api; do
-		ln -sf "$FCM_SRC/bin/fcm-$p" "$STUBS/fcm-$p"
+# The exec path of the API: the real programs, the user commands wrapped.
+make_shims() {
+	export SHIMS=$BATS_FILE_TMPDIR/exec
+	mkdir -p "$SHIMS"
+	local p c
+	for p in "$FCM_SRC"/bin/fcm-*; do
+		[ -x "$p" ] && [[ $p != *.c ]] && ln -sf "$p" "$SHIMS/"
 	done
-	# Common part: log the call, find the VM (last argument) by fcm-ls.
-	cat > "$STUBS/stub-common" <<'SH'
-echo "$(basename "$0") $*" >> "$FCM_ROOT/calls.log"
-vm_or_die() {
-	rec=$("$FCM_EXEC_PATH/fcm-ls" --json -- "$1" 2>/dev/null) || {
-		[ -n "$json" ] && printf '{"ok":false,"error":"no VM named '\''%s'\'' (see '\''fcm ls'\'')"}\n' "$1"
-		printf '%s: fatal: no VM named '\''%s'\'' (see '\''fcm ls'\'')\n' "$(basename "$0")" "$1" >&2
-		exit 100
-	}
-	id=$(printf '%s' "$rec" | jq -r .id)
-}
-SH
-	cat > "$STUBS/fcm-create" <<'SH'
+	for c in $API_CMDS; do
+		rm -f "$SHIMS/fcm-$c"
+		cat > "$SHIMS/fcm-$c" <<SH
 #!/bin/bash
-. "$FCM_EXEC_PATH/stub-common"
-name= owner=admin cpus=1 memory=1024 disk=2G expose=8000 json=
-while [ $# -gt 0 ]; do
-	case $1 in
-	--name) name=$2; shift ;;
-	--owner) owner=$2; shift ;;
-	--cpus) cpus=$2; shift ;;
-	--memory) memory=$2; shift ;;
-	--disk) disk=$2; shift ;;
-	--expose) expose=$2; shift ;;
-	--no-expose) expose= ;;
-	--json) json=1 ;;
-	esac
-	shift
-done
-[ -n "$name" ] || name=quiet-river-$RANDOM
-if [ "$name" = fail-hard ]; then
-	echo '{"ok":false,"error":"unable to create tap tap_x: Operation not permitted"}'
-	echo 'fcm-create: fatal: unable to create tap tap_x: Operation not permitted' >&2
-	exit 111
+# Log the call and its request, then run the real fcm-$c on them.
+if [ "\$1" = --request ]; then
+	IFS= read -r req
+	printf 'fcm-$c %s %s\n' "\$*" "\$req" >> "\$FCM_ROOT/calls.log"
+	exec "$FCM_SRC/bin/fcm-$c" "\$@" <<< "\$req"
 fi
-if "$FCM_EXEC_PATH/fcm-ls" --json -- "$name" >/dev/null 2>&1; then
-	echo "{\"ok\":false,\"error\":\"name '$name' is already used by a VM: choose another, or leave it out for a fresh one\"}"
-	exit 100
-fi
-id=$(head -c 64 /dev/urandom | sha256sum | tr -dc 'a-z' | head -c 8)
-mkdir -p "$FCM_ROOT/vms/$id"
-jq -nc --arg id "$id" --arg name "$name" --arg owner "$owner" --argjson cpus "$cpus" \
-	--argjson memory "$memory" --arg disk "$disk" --arg expose "$expose" \
-	'{id:$id,name:$name,ip:"172.16.0.60",state:"running",
-	  expose:(if $expose == "" then null else {port:($expose|tonumber),domain:($name+".127-0-0-1.sslip.io")} end),
-	  url:(if $expose == "" then null else "https://"+$name+".127-0-0-1.sslip.io" end),
-	  git:("root@host:"+$name+".git"),cpus:$cpus,memory:$memory,disk:$disk,owner:$owner,created_at:now|floor}' \
-	> "$FCM_ROOT/vms/$id/config.json"
-jq -c '. + {ok:true}' "$FCM_ROOT/vms/$id/config.json"
+printf 'fcm-$c %s\n' "\$*" >> "\$FCM_ROOT/calls.log"
+exec "$FCM_SRC/bin/fcm-$c" "\$@"
 SH
-	for verb in start stop destroy; do
-		cat > "$STUBS/fcm-$verb" <<SH
-#!/bin/bash
-. "\$FCM_EXEC_PATH/stub-common"
-json=
-for a in "\$@"; do [ "\$a" = --json ] && json=1; done
-vm_or_die "\${@: -1}"
-state=\$(case $verb in start) echo running ;; stop) echo stopped ;; destroy) echo destroyed ;; esac)
-[ $verb = destroy ] && rm -rf "\$FCM_ROOT/vms/\$id"
-printf '%s' "\$rec" | jq -c --arg s "\$state" '{ok:true,id,name,state:\$s}'
-SH
+		chmod +x "$SHIMS/fcm-$c"
 	done
-	cat > "$STUBS/fcm-logs" <<'SH'
-#!/bin/bash
-. "$FCM_EXEC_PATH/stub-common"
-n=10 follow= json=
-while [ $# -gt 1 ]; do
-	case $1 in -n) n=$2; shift ;; -f) follow=1 ;; esac
-	shift
-done
-vm_or_die "$1"
-for i in $(seq 1 $((n < 5 ? n : 5))); do echo "log line $i of $1"; done
-if [ -n "$follow" ]; then
-	for i in $(seq 1 600); do sleep 0.1; echo "tick $i"; done
-fi
-SH
-	# The console: an fcm-tty session running a shell, as fcm-console
-	# starts one (one per VM, kept across attaches).
-	cat > "$STUBS/fcm-console" <<'SH'
-#!/bin/bash
-. "$FCM_EXEC_PATH/stub-common"
-json=1
-vm_or_die "${@: -1}"
-sock=$FCM_ROOT/vms/$id/console.sock
-if ! "$FCM_EXEC_PATH/fcm-tty" status "$sock" >/dev/null 2>&1; then
-	setsid "$FCM_EXEC_PATH/fcm-tty" serve "$sock" -- /bin/sh </dev/null >/dev/null 2>&1 3>&- &
-	for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-	echo "$sock" >> "$FCM_ROOT/sessions"
-fi
-printf '{"ok":true,"socket":"%s"}\n' "$sock"
-SH
-	chmod +x "$STUBS"/fcm-*
-	export FCM_EXEC_PATH=$STUBS
 }
 
-# Start fcm-api on a free loopback port: sets API, API_PID, API_LOG, TOKEN.
+# Start fcm-api in the namespace on a free port (or $API_LISTEN): sets API,
+# API_PORT, API_PID, API_LOG, TOKEN, AUTH.
 api_start() {
 	API_LOG=${API_LOG:-$BATS_TEST_TMPDIR/api.log}
 	local i before
 	before=$(grep -c 'listening on' "$API_LOG" 2>/dev/null) || true
-	"${FCM_API_BIN:-$FCM_SRC/bin/fcm-api}" --listen 127.0.0.1:0 2>>"$API_LOG" 3>&- &
+	ip netns exec "$NS" env FCM_EXEC_PATH="$SHIMS" "${FCM_API_BIN:-$FCM_SRC/bin/fcm-api}" \
+		--listen "${API_LISTEN:-127.0.0.1:0}" 2>>"$API_LOG" 3>&- &
 	API_PID=$!
 	for i in $(seq 200); do
 		[ "$(grep -c 'listening on' "$API_LOG" 2>/dev/null)" -gt "${before:-0}" ] && break
@@ -152,6 +170,21 @@ api_stop() {
 	true
 }
 
+# console_session VM: its main console session, held by a real fcm-tty where
+# fcm-console keeps it, running /bin/sh on the host instead of ssh into the
+# guest (not booted here).  The real `fcm-console --ensure` finds it live
+# and answers its socket; the API relays the WebSocket to it.
+console_session() {
+	local id sock i
+	id=$(vm_id "$1")
+	sock=$FCM_ROOT/vms/$id/sessions/main.sock
+	mkdir -p "$(dirname "$sock")"
+	chmod 700 "$(dirname "$sock")"
+	setsid "$FCM_SRC/bin/fcm-tty" serve "$sock" -- /bin/sh </dev/null >/dev/null 2>&1 3>&- &
+	for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	echo "$sock" >> "$FCM_ROOT/sessions"
+}
+
 # A user token for NAME (stored hashed, as lib/auth/token.h says): prints it.
 user_token() {
 	local tok hash
@@ -169,4 +202,10 @@ api() {
 	curl -s -o "$BATS_TEST_TMPDIR/body" -w '%{http_code}' -X "$method" -H "$AUTH" "$@" "$API$path"
 	echo
 	cat "$BATS_TEST_TMPDIR/body"
+}
+
+# The requests the API ran for a command: calls NAME (the JSON of each line).
+calls() {
+	[ -e "$FCM_ROOT/calls.log" ] || return 0
+	sed -n "s/^fcm-$1 --request [^{]*//p" "$FCM_ROOT/calls.log"
 }

@@ -4,25 +4,30 @@
 # tokens the host must refuse.  Against a real OpenID provider run here
 # (test/oidc/provider.js, the oidc-provider package) and a tiny issuer that
 # mints good and bad ID tokens with its own keys (test/oidc/minter.js).
-# The porcelain behind the API is test/api_helper.bash's stand-ins.
-# NETWORK SAFETY: everything listens on and talks to 127.0.0.1 only.
+# The API, its daemon and the real commands behind it: test/api_helper.bash.
+# NETWORK SAFETY: the issuers, the API, fcm login's callback server, the
+# "browser" and every request run inside the namespace api_helper makes.
 load test_helper
 load api_helper
+
+# fcm, login's callback and the browser it starts: in the namespace.
+fcm() { ip netns exec "$NS" "$FCM_SRC/bin/fcm" "$@"; }
 
 OIDC=$FCM_SRC/test/oidc
 
 # Start a node server, wait for the issuer it writes: start_issuer SCRIPT NAME
 start_issuer() {
 	local f=$BATS_FILE_TMPDIR/$2 i
-	node "$OIDC/$1" "$f" > "$BATS_FILE_TMPDIR/$2.log" 2>&1 3>&- &
+	ip netns exec "$NS" node "$OIDC/$1" "$f" > "$BATS_FILE_TMPDIR/$2.log" 2>&1 3>&- &
 	echo $! > "$f.pid"
-	for i in $(seq 100); do [ -s "$f" ] && return 0; sleep 0.1; done
+	for i in $(seq 600); do [ -s "$f" ] && return 0; sleep 0.1; done	# node starts slowly on a busy host
 	cat "$BATS_FILE_TMPDIR/$2.log" >&2
 	return 1
 }
 
 setup_file() {
 	[ -d "$OIDC/node_modules/oidc-provider" ] || skip "no test OIDC provider: run 'npm ci --prefix test/oidc'"
+	api_setup_file auth
 	start_issuer provider.js provider
 	start_issuer minter.js minter
 }
@@ -34,16 +39,15 @@ teardown_file() {
 			kill "$(cat "$BATS_FILE_TMPDIR/$p.pid")" 2>/dev/null || true
 		fi
 	done
+	api_teardown_file
 }
 
 setup() {
 	PROVIDER=$(cat "$BATS_FILE_TMPDIR/provider")
 	MINTER=$(cat "$BATS_FILE_TMPDIR/minter")
-	make_stubs
-	ln -sf "$FCM_SRC/bin/fcm-auth" "$STUBS/fcm-auth"
 	export FCM_OIDC_ISSUER=$PROVIDER FCM_OIDC_CLIENT_ID=fcm-test FCM_OIDC_CLIENT_SECRET=fcm-test-secret
 	unset FCM_OIDC_ADMINS FCM_TOKEN
-	api_start
+	api_setup --no-vms
 	export FCM_HOST=127.0.0.1:$API_PORT
 	# The "browser": drive the provider's pages as $LOGIN_AS.
 	cat > "$BATS_TEST_TMPDIR/browser" <<SH
@@ -55,7 +59,7 @@ SH
 }
 
 teardown() {
-	api_stop
+	api_teardown
 }
 
 # as USER cmd...: run with USER's own home (and so ~/.fcm-token)
@@ -68,14 +72,14 @@ as() {
 
 # Log USER in with the loopback flow.
 login() {
-	as "$1" timeout 60 fcm login > /dev/null 2>&1
+	as "$1" timeout 60 ip netns exec "$NS" "$FCM_SRC/bin/fcm" login > /dev/null 2>&1
 }
 
 # Log USER in with the device flow: fcm login --device, then a "browser"
 # opens the URL it prints.
 login_device() {
 	local u=$1 err=$BATS_TEST_TMPDIR/device-$1.err i url
-	as "$u" timeout 60 fcm login --device > "$BATS_TEST_TMPDIR/device-$u.out" 2> "$err" 3>&- &
+	as "$u" timeout 60 ip netns exec "$NS" "$FCM_SRC/bin/fcm" login --device > "$BATS_TEST_TMPDIR/device-$u.out" 2> "$err" 3>&- &
 	local pid=$!
 	for i in $(seq 100); do
 		url=$(sed -n 's/^(or open \(.*\))$/\1/p' "$err")
@@ -83,7 +87,7 @@ login_device() {
 		sleep 0.1
 	done
 	[ -n "$url" ] || { cat "$err" >&2; return 1; }
-	node "$OIDC/drive.js" "$url" "$u" >> "$BATS_TEST_TMPDIR/browser.log" 2>&1
+	ip netns exec "$NS" node "$OIDC/drive.js" "$url" "$u" >> "$BATS_TEST_TMPDIR/browser.log" 2>&1
 	wait "$pid"
 }
 
@@ -117,7 +121,7 @@ api_restart() {
 }
 
 @test "loopback flow: fcm login stores a 0600 token; whoami prints the user; the first user is admin" {
-	run as alice timeout 60 fcm login
+	run as alice timeout 60 ip netns exec "$NS" "$FCM_SRC/bin/fcm" login
 	assert_success
 	assert_output --partial "Logged in to 127.0.0.1:$API_PORT as alice@example.test (Alice Example)"
 	assert_output --partial 'an admin'
@@ -184,14 +188,18 @@ api_restart() {
 	# The same answer, status and all, as for a VM that does not exist.
 	A="Authorization: Bearer $(token_of alice)"
 	run curl -s -w '%{http_code}' -H "$A" "$API/v1/vms/bob-app"
-	assert_line -n 0 "{\"error\":\"no VM named 'bob-app' (see 'fcm ls')\"}"
+	assert_line -n 0 "{\"ok\":false,\"kind\":\"not_found\",\"error\":\"no VM named 'bob-app' (see 'fcm ls')\"}"
 	assert_line -n 1 404
 	run curl -s -w '%{http_code}' -H "$A" "$API/v1/vms/no-such-vm"
-	assert_line -n 0 "{\"error\":\"no VM named 'no-such-vm' (see 'fcm ls')\"}"
+	assert_line -n 0 "{\"ok\":false,\"kind\":\"not_found\",\"error\":\"no VM named 'no-such-vm' (see 'fcm ls')\"}"
 	assert_line -n 1 404
-	run grep -c 'bob-app' "$FCM_ROOT/calls.log"
-	assert_output 1		# bob's create, nothing of alice's
-	run env FCM_TOKEN="$TOKEN" fcm ls --json
+	# Nothing of alice's touched bob's VM: not stopped, not destroyed.
+	[ "$(nsfcm ls --json bob-app | jq -r .state)" = running ]
+	run grep -c "fcm-create --request --as $bob_id {\"name\":\"bob-app\"}" "$FCM_ROOT/calls.log"
+	assert_output 1
+	run grep -c "bob-app" "$FCM_ROOT/calls.log"
+	assert_output 6		# bob's create; alice's stop, start, destroy, logs, GET: all refused
+	run ip netns exec "$NS" env FCM_TOKEN="$TOKEN" "$FCM_SRC/bin/fcm" ls --json
 	assert_equal "$(jq -sr 'map(.name)|sort|join(",")' <<< "$output")" alice-app,bob-app
 	run as bob fcm stop --json bob-app
 	assert_success
@@ -204,7 +212,7 @@ api_restart() {
 	login bob
 	assert_equal "$(as alice fcm whoami --json | jq -r .admin)" false
 	assert_equal "$(as bob fcm whoami --json | jq -r .admin)" true
-	fake_vm carol-app carol >/dev/null
+	vm_new carol-app carol >/dev/null
 	run as bob fcm ls --json
 	assert_output --partial carol-app
 	run as alice fcm ls --json
@@ -223,10 +231,11 @@ api_restart() {
 	assert_output --partial 'Logged out of'
 	[ ! -e "$BATS_TEST_TMPDIR/home-alice/.fcm-token" ]
 	run curl -s -w '%{http_code}' -H "Authorization: Bearer $old" "$API/v1/vms"
-	assert_line -n 0 '{"error":"invalid token"}'
+	assert_line -n 0 '{"ok":false,"kind":"unauthorized","error":"invalid token"}'
 	assert_line -n 1 401
-	run env FCM_TOKEN="$old" fcm ls
-	assert_failure
+	run ip netns exec "$NS" env FCM_TOKEN="$old" "$FCM_SRC/bin/fcm" ls
+	assert_failure 100
+	assert_output 'fcm-ls: fatal: invalid token'
 	run as alice fcm logout
 	assert_failure 100
 	assert_output --partial 'not logged in'

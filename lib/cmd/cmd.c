@@ -44,6 +44,8 @@ static jv find_vm(jv req, const struct fcm_principal *who)
 	return rec;
 }
 
+static int serving;	/* answering the daemon (--request) */
+
 /* Check and run a request on this host; returns the reply. */
 static jv execute(const struct fcm_cmd *cmd, jv req, const struct fcm_principal *who)
 {
@@ -53,6 +55,12 @@ static jv execute(const struct fcm_cmd *cmd, jv req, const struct fcm_principal 
 		req = cmd->check(req);
 	if (cmd->flags & FCM_CMD_VM)
 		rec = find_vm(req, who);
+	if (serving && (cmd->flags & FCM_CMD_TEXT)) {
+		/* For the API: the checks passed, the text follows; it may
+		 * now answer 200 and stream it (bin/fcm-api.c). */
+		fputs("{\"ok\":true}\n", stdout);
+		fflush(stdout);
+	}
 	reply = cmd->run(req, rec, who);
 	jv_free(rec);
 	jv_free(req);
@@ -90,6 +98,7 @@ static int serve_request(const struct fcm_cmd *cmd, int argc, char **argv)
 	jv req, reply;
 
 	fcm_err_json(1);
+	serving = 1;
 	if (geteuid() != 0)
 		fcm_die(FCM_E_FORBIDDEN, "--request is the daemon's way in: run the command without it");
 	for (int i = 2; i < argc; i++) {
