@@ -597,8 +597,8 @@ int main(int argc, char **argv)
 			return cleanup(ref);	/* works with or without a record */
 		rec = fcm_vm_find(ref);
 		if (!jv_is_valid(rec)) {
-			jv msg = jv_invalid_get_msg(rec);
-			fcm_die(FCM_E_USAGE, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no such VM");
+			char why[256];
+			fcm_die_invalid(fcm_name_check(ref, why, sizeof why) == 0 ? FCM_E_NOT_FOUND : FCM_E_USAGE, rec);
 		}
 		c = cleanup(fcm_get_str(rec, "id"));
 		jv_free(rec);
@@ -607,8 +607,9 @@ int main(int argc, char **argv)
 
 	rec = fcm_vm_from_arg(ref);
 	if (!jv_is_valid(rec)) {
-		jv msg = jv_invalid_get_msg(rec);
-		fcm_die(FCM_E_USAGE, "%s", jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "no such VM");
+		char why[256];
+		/* a good name that names no VM is not found; a bad one is usage */
+		fcm_die_invalid(ref && fcm_name_check(ref, why, sizeof why) == 0 ? FCM_E_NOT_FOUND : FCM_E_USAGE, rec);
 	}
 	id = fcm_get_str(rec, "id");
 	name = fcm_get_str(rec, "name");

@@ -346,6 +346,6 @@ Injected: 1' run rfcm ls
 	tm set -g status off
 	tm send-keys -t t "$(sigterm_cmd "ip netns exec $NS $CON cosmic-nova")" Enter
 	assert_sigterm_detaches t fcm-console "fcm console cosmic-nova"
-	run "$FCM_SRC/bin/fcm-tty" status "$FCM_ROOT/vms/$VM1/console.sock"
+	run "$FCM_SRC/bin/fcm-tty" status "$FCM_ROOT/vms/$VM1/sessions/main.sock"
 	assert_success
 }
