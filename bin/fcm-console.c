@@ -597,7 +597,6 @@ int main(int argc, char **argv)
 			return cleanup(ref);	/* works with or without a record */
 		rec = fcm_vm_find(ref);
 		if (!jv_is_valid(rec)) {
-			char why[256];
 			fcm_die_invalid(fcm_name_check(ref, why, sizeof why) == 0 ? FCM_E_NOT_FOUND : FCM_E_USAGE, rec);
 		}
 		c = cleanup(fcm_get_str(rec, "id"));
@@ -607,7 +606,6 @@ int main(int argc, char **argv)
 
 	rec = fcm_vm_from_arg(ref);
 	if (!jv_is_valid(rec)) {
-		char why[256];
 		/* a good name that names no VM is not found; a bad one is usage */
 		fcm_die_invalid(ref && fcm_name_check(ref, why, sizeof why) == 0 ? FCM_E_NOT_FOUND : FCM_E_USAGE, rec);
 	}
