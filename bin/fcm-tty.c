@@ -30,6 +30,7 @@
 #include "core/err.h"
 #include "vm/expose.h"
 #include "core/jsonl.h"
+#include "core/run.h"
 #include "tty/termmodes.h"
 #include "tty/ttyproto.h"
 #include "tty/ttyscreen.h"
@@ -502,58 +503,23 @@ static void reap(void)
 		if (p != S.child)
 			continue;
 		S.child_done = 1;
-		S.status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 111;
+		S.status = fcm_wait_code(st);
 	}
 }
 
-/* fork + exec the command on the pty; an exec failure comes back over a
- * close-on-exec pipe (as git's run-command.c). */
+/* Run the command on the pty, in a session of its own whose controlling
+ * terminal the pty is. */
 static pid_t spawn(char **argv, int slave)
 {
-	int ep[2], e;
-	ssize_t r;
-	pid_t pid;
+	struct fcm_child c = { .argv = argv, .in = slave, .out = slave, .err = slave, .flags = FCM_CHILD_CTTY };
+	int e;
 
-	if (pipe2(ep, O_CLOEXEC) < 0)
-		fcm_die_sys(FCM_E_INTERNAL, "unable to make a pipe");
-	pid = fork();
-	if (pid < 0)
-		fcm_die_sys(FCM_E_INTERNAL, "unable to fork");
-	if (pid == 0) {
-		sigset_t none;
-		struct sigaction dfl;
-		memset(&dfl, 0, sizeof dfl);
-		dfl.sa_handler = SIG_DFL;
-		for (int s = 1; s < NSIG; s++)
-			sigaction(s, &dfl, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		close(ep[0]);
-		if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
-			goto fail;
-		if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
-			goto fail;
-		if (slave > 2)
-			close(slave);
-		execvp(argv[0], argv);
-fail:
+	if (fcm_child_start(&c) < 0) {
 		e = errno;
-		if (write(ep[1], &e, sizeof e) < 0) {
-			/* nothing more to do */
-		}
-		_exit(127);
-	}
-	close(ep[1]);
-	do
-		r = read(ep[0], &e, sizeof e);
-	while (r < 0 && errno == EINTR);
-	close(ep[0]);
-	if (r == (ssize_t)sizeof e) {
-		waitpid(pid, NULL, 0);
 		remove_socket();
 		fcm_die(e == ENOENT ? FCM_E_USAGE : FCM_E_INTERNAL, "unable to run %s: %s", argv[0], strerror(e));
 	}
-	return pid;
+	return c.pid;
 }
 
 static void forward_signal(int sig)
