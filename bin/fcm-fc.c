@@ -350,24 +350,14 @@ static _Noreturn void cmd_run(const char *id)
 	if (sfd < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to make a signalfd");
 
+	/* Firecracker under fcm-tty (its serial console), or alone without
+	 * one; in a process group of its own, so that a kill reaches both. */
 	tty = fcm_helper("tty");
-	child = fork();
-	if (child < 0)
-		fcm_die_sys(FCM_E_INTERNAL, "unable to fork");
-	if (child == 0) {
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		setpgid(0, 0);
-		if (access(tty, X_OK) == 0) {
-			char *argv[] = { tty, "serve", console, "--log", "--", fc, "--api-sock", sock,
-				"--config-file", cfg, NULL };
-			execv(tty, argv);
-		} else {
-			char *argv[] = { fc, "--api-sock", sock, "--config-file", cfg, NULL };
-			execv(fc, argv);
-		}
-		fprintf(stderr, "%s: fatal: unable to run %s: %s\n", fcm_prog, fc, strerror(errno));
-		_exit(FCM_EXIT_TEMP);
-	}
+	char *argv[] = { tty, "serve", console, "--log", "--", fc, "--api-sock", sock, "--config-file", cfg, NULL };
+	struct fcm_child vmm = { .argv = access(tty, X_OK) == 0 ? argv : argv + 5, .flags = FCM_CHILD_SETPGID };
+	if (fcm_child_start(&vmm) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", vmm.argv[0]);
+	child = vmm.pid;
 	fprintf(stderr, "%s: info: started %s (pid %ld), %ld vCPU, %ld MiB\n", fcm_prog, fc, (long)child,
 	    get_long(rec, "cpus", 1), get_long(rec, "memory", 1024));
 
