@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "vm/expose.h"
 #include "core/jsonl.h"
@@ -79,14 +80,6 @@ static void selfpipe_init(const int *sigs, int n)
 		if (sigaction(sigs[i], &sa, NULL) < 0)
 			fcm_die_sys(FCM_E_INTERNAL, "unable to catch signal %d", sigs[i]);
 	signal(SIGPIPE, SIG_IGN);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 static void set_nonblock(int fd)
@@ -434,7 +427,7 @@ static void accept_clients(void)
 		if (!c)
 			fcm_die_nomem();
 		c->fd = fd;
-		c->since = now_ms();
+		c->since = fcm_now_ms();
 		c->role = FCM_TTY_ROLE_WATCHER;
 		S.c[S.nc++] = c;
 	}
@@ -548,11 +541,11 @@ static _Noreturn void finish(void)
 		if (c->hello)
 			fcm_tty_buf_put(&c->out, x, n);
 	}
-	deadline = now_ms() + 2000;
+	deadline = fcm_now_ms() + 2000;
 	for (;;) {
 		struct pollfd pfd[CLIENTS_MAX + 1];
 		int np = 0;
-		long left = deadline - now_ms();
+		long left = deadline - fcm_now_ms();
 		for (int i = 0; i < S.nc; i++)
 			if (S.c[i]->out.len)
 				pfd[np++] = (struct pollfd){ .fd = S.c[i]->fd, .events = POLLOUT };
@@ -654,7 +647,7 @@ static int serve(int argc, char **argv)
 		struct pollfd pfd[CLIENTS_MAX + 4];
 		struct client *pc[CLIENTS_MAX];
 		int np = 0, ncl, ipipe, ilisten, imaster = -1, ilog = -1, timeout = -1;
-		long t = now_ms();
+		long t = fcm_now_ms();
 
 		if (S.child_done)
 			finish();
@@ -730,7 +723,7 @@ static int serve(int argc, char **argv)
 				continue;
 			if (c->closing && !c->out.len)
 				client_close(c);
-			else if (!c->hello && now_ms() - c->since >= HELLO_TIMEOUT_MS)
+			else if (!c->hello && fcm_now_ms() - c->since >= HELLO_TIMEOUT_MS)
 				client_close(c);
 		}
 		if (pfd[ilisten].revents & POLLIN)
@@ -893,8 +886,8 @@ static int attach(int argc, char **argv)
 					fcm_tty_buf_frame(&out, FCM_TTY_DETACH, NULL, 0);
 					set_nonblock(fd);
 					{
-						long end = now_ms() + 1000;
-						while (out.len && now_ms() < end) {
+						long end = fcm_now_ms() + 1000;
+						while (out.len && fcm_now_ms() < end) {
 							struct pollfd w = { .fd = fd, .events = POLLOUT };
 							if (fcm_tty_buf_flush(&out, fd) < 0)
 								break;
