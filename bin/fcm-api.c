@@ -61,8 +61,6 @@ static const char usage[] = "fcm-api [--listen ADDR:PORT] [--notify FD]";
 #define LIST_OUT_MAX   (16 * 1024 * 1024)
 #define LOGS_OUT_MAX   (8 * 1024 * 1024)
 #define STREAM_BUF_MAX (1024 * 1024)
-#define LOG_LINES_DEFAULT 100
-#define LOG_LINES_MAX 1000000
 #define SESSION_MAX 32
 
 /* Settings, from the environment (doc/fcm-api.md). */
@@ -1051,12 +1049,12 @@ int main(int argc, char **argv)
 		if (stopping) {
 			if (!fcm_jobs_busy() || now > stop_deadline) {
 				/* Answer what still waits, end every console and stream. */
-				fcm_relays_close("the API is restarting");
+				fcm_relays_end("the API is restarting");
 				for (struct req *r = reqs; r; r = r->next)
 					resume(r);
 				for (int k = 0; k < 20; k++) {
 					MHD_run(daemon_);
-					fcm_relays_end("the API stopped");
+					fcm_relays_end("the API is restarting");
 					if (!reqs)
 						break;
 					poll(NULL, 0, 10);

@@ -112,7 +112,7 @@ int fcm_child_start(struct fcm_child *c)
 {
 	int std[3] = { c->in, c->out, c->err }, *ends[3] = { &c->fd_in, &c->fd_out, &c->fd_err };
 	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, ep[2] = { -1, -1 }, nul = -1, e = 0;
-	int top = 3 + c->nfds, *from = fcm_malloc((size_t)top * sizeof *from);
+	int top = 3 + c->nfds, *from;
 	char *path = locate(c->argv[0]), **envp = environ;
 	pid_t parent = getpid();
 	sigset_t all, old;
@@ -120,10 +120,9 @@ int fcm_child_start(struct fcm_child *c)
 
 	c->pid = -1;
 	c->fd_in = c->fd_out = c->fd_err = -1;
-	if (!path) {
-		free(from);
+	if (!path)
 		return -1;
-	}
+	from = fcm_malloc((size_t)top * sizeof *from);
 	for (int i = 0; i < 3; i++) {
 		if (std[i] == FCM_CHILD_PIPE && pipe2(p[i], O_CLOEXEC) < 0)
 			goto fail;
@@ -165,29 +164,24 @@ int fcm_child_start(struct fcm_child *c)
 	}
 	if (envp != environ)
 		free(envp);
-	if (!e) {
-		for (int i = 0; i < 3; i++)
-			if (p[i][0] >= 0) {
-				*ends[i] = p[i][i ? 0 : 1];
-				p[i][i ? 0 : 1] = -1;
-			}
-	} else {
+	for (int i = 0; i < 3 && !e; i++)
+		if (p[i][0] >= 0) {
+			*ends[i] = p[i][i ? 0 : 1];
+			p[i][i ? 0 : 1] = -1;
+		}
+	if (e)
 		c->pid = -1;
-	}
 	goto out;
 fail:
 	e = errno;
 out:
-	for (int i = 0; i < 3; i++)
-		for (int k = 0; k < 2; k++)
-			if (p[i][k] >= 0)
-				close(p[i][k]);
+	for (int i = 0; i < 6; i++)
+		if (p[i / 2][i % 2] >= 0)
+			close(p[i / 2][i % 2]);
 	if (nul >= 0)
 		close(nul);
 	if (ep[0] >= 0)
 		close(ep[0]);
-	if (ep[1] >= 0)
-		close(ep[1]);
 	free(from);
 	free(path);
 	errno = e;

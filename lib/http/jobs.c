@@ -28,28 +28,33 @@ void fcm_jobs_init(unsigned max_running, unsigned max_seconds, void (*w)(void *o
 	wake = w;
 }
 
+static void job_free(struct fcm_job *j)
+{
+	int fds[] = { j->out, j->err, j->infd };
+
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	for (char **a = j->argv; *a; a++)
+		free(*a);
+	free(j->argv);
+	free(j->obuf);
+	if (j->in)
+		explicit_bzero(j->in, j->inlen);
+	free(j->in);
+	free(j);
+}
+
 struct fcm_job *fcm_job_new(void *owner, char **argv, char *in, size_t inlen, size_t out_max, int stream)
 {
-	struct fcm_job *j, **pp = &jobs;
+	struct fcm_job *j = fcm_malloc(sizeof *j), **pp = &jobs;
 
+	*j = (struct fcm_job){ .owner = owner, .argv = argv, .in = in, .inlen = inlen, .omax = out_max,
+	    .stream = stream, .out = -1, .err = -1, .infd = -1 };
 	if (queued >= QUEUED_MAX) {
-		for (char **a = argv; *a; a++)
-			free(*a);
-		free(argv);
-		if (in)
-			explicit_bzero(in, inlen);
-		free(in);
+		job_free(j);
 		return NULL;
 	}
-	j = fcm_malloc(sizeof *j);
-	memset(j, 0, sizeof *j);
-	j->owner = owner;
-	j->argv = argv;
-	j->in = in;
-	j->inlen = inlen;
-	j->omax = out_max;
-	j->stream = stream;
-	j->out = j->err = j->infd = -1;
 	/* Oldest first, so that commands start in the order they came. */
 	while (*pp)
 		pp = &(*pp)->next;
@@ -61,24 +66,6 @@ struct fcm_job *fcm_job_new(void *owner, char **argv, char *in, size_t inlen, si
 int fcm_job_done(const struct fcm_job *j)
 {
 	return j->pid < 0 || (j->exited && j->out < 0 && j->err < 0);
-}
-
-static void job_free(struct fcm_job *j)
-{
-	int *fds[] = { &j->out, &j->err, &j->infd };
-
-	for (int i = 0; i < 3; i++)
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-	for (char **a = j->argv; *a; a++)
-		free(*a);
-	free(j->argv);
-	free(j->obuf);
-	if (j->in) {
-		explicit_bzero(j->in, j->inlen);
-		free(j->in);
-	}
-	free(j);
 }
 
 /* The command ended and its output is read (or it never ran): wake its

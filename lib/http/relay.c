@@ -389,18 +389,11 @@ void fcm_relays_pump(void)
 	}
 }
 
-void fcm_relays_close(const char *reason)
-{
-	for (struct fcm_relay *x = relays; x; x = x->next)
-		if (!x->closing)
-			ws_close(x, FCM_WS_CLOSE_GOING_AWAY, reason);
-}
-
-void fcm_relays_end(const char *why)
+void fcm_relays_end(const char *reason)
 {
 	while (relays) {
-		if (relays->ws_out.len)
-			fcm_tty_buf_flush(&relays->ws_out, relays->ws);
-		relay_free(relays, why);
+		ws_close(relays, FCM_WS_CLOSE_GOING_AWAY, reason);
+		fcm_tty_buf_flush(&relays->ws_out, relays->ws);
+		relay_free(relays, reason);
 	}
 }
