@@ -12,16 +12,16 @@
  *
  * One poll loop, as every long-running fcm program: libmicrohttpd runs in
  * "external" mode on its epoll fd, beside a self-pipe for signals, the
- * pipes of running commands and the sockets of console relays.  A request
- * that runs a command is suspended until the command ends, so a slow
- * `fcm-create` holds up nobody.  No threads. */
+ * pipes of running commands (lib/http/jobs.h) and the sockets of console
+ * relays (lib/http/relay.h).  A request that runs a command is suspended
+ * until the command ends, so a slow `fcm-create` holds up nobody.  No
+ * threads.  This file is the loop and the endpoints. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,26 +30,26 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "vm/expose.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
 #include "core/name.h"
 #include "core/paths.h"
-#include "core/run.h"
 #include "vm/svc.h"
 #include "core/utf8.h"
 #include "vm/vm.h"
 #include "http/authapi.h"
 #include "cmd/cmd.h"
 #include "http/http.h"
+#include "http/jobs.h"
+#include "http/relay.h"
 #include "auth/token.h"
 #include "auth/users.h"
 #include "tty/ttyproto.h"
@@ -61,13 +61,6 @@ static const char usage[] = "fcm-api [--listen ADDR:PORT] [--notify FD]";
 #define LIST_OUT_MAX   (16 * 1024 * 1024)
 #define LOGS_OUT_MAX   (8 * 1024 * 1024)
 #define STREAM_BUF_MAX (1024 * 1024)
-#define STDERR_KEEP    4096
-#define WS_FRAME_MAX   (1024 * 1024)
-#define WS_TEXT_MAX    4096
-#define RELAY_QUEUE_MAX (1024 * 1024)
-#define JOBS_QUEUED_MAX 4096
-#define LOG_LINES_DEFAULT 100
-#define LOG_LINES_MAX 1000000
 #define SESSION_MAX 32
 
 /* Settings, from the environment (doc/fcm-api.md). */
@@ -82,29 +75,10 @@ static struct MHD_Daemon *daemon_;
 static int selfpipe[2] = { -1, -1 };
 static int stopping;
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void info(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fcm_vmsg("info", fmt, ap);
-	va_end(ap);
-}
-
 /* --- requests and the commands they run ------------------------------------ */
 
 enum act { ACT_CMD = 1, ACT_SHOW, ACT_LOGS, ACT_FOLLOW, ACT_CONSOLE, ACT_AUTH };
 
-struct job;
 struct req {
 	struct MHD_Connection *conn;
 	struct fcm_route route;
@@ -121,36 +95,16 @@ struct req {
 	char *body;
 	size_t body_len;
 	int body_too_big;
-	struct job *job;
+	enum act act;
+	struct fcm_job *job;
+	int text_ok;			/* a text command said {"ok":true}: its text follows */
 	/* console */
 	int tty_fd;
 	unsigned rows, cols, mode;
 	struct req *prev, *next;
 };
 
-struct job {
-	struct req *req;		/* NULL once the request is gone */
-	enum act act;
-	char **argv;			/* argv[0] malloc'd too */
-	char *in;			/* fed on its stdin (fcm-auth), or NULL */
-	size_t inlen;
-	pid_t pid;
-	int out, err;
-	char *obuf;
-	size_t olen, ocap, omax;
-	int truncated;
-	int text_ok;			/* a text command said {"ok":true}: its text follows */
-	char ebuf[STDERR_KEEP];
-	size_t elen;
-	int exited, status;
-	long started, exited_at;
-	int term_sent;
-	struct job *next;
-};
-
 static struct req *reqs;
-static struct job *jobs;
-static unsigned jobs_running, jobs_queued;
 
 static void req_link(struct req *r)
 {
@@ -170,8 +124,11 @@ static void req_unlink(struct req *r)
 		r->next->prev = r->prev;
 }
 
-static void resume(struct req *r)
+/* Wake r (a job's owner: its command ended, or a stream has more). */
+static void resume(void *owner)
 {
+	struct req *r = owner;
+
 	if (r && r->suspended) {
 		r->suspended = 0;
 		MHD_resume_connection(r->conn);
@@ -184,64 +141,6 @@ static void suspend(struct req *r)
 		r->suspended = 1;
 		MHD_suspend_connection(r->conn);
 	}
-}
-
-static void argv_free(char **argv)
-{
-	for (char **a = argv + 1; *a; a++)
-		free(*a);
-	free(argv);
-}
-
-static int job_done(const struct job *j)
-{
-	return j->pid < 0 || (j->exited && j->out < 0 && j->err < 0);
-}
-
-static void job_free(struct job *j)
-{
-	struct job **pp;
-
-	for (pp = &jobs; *pp; pp = &(*pp)->next)
-		if (*pp == j) {
-			*pp = j->next;
-			break;
-		}
-	if (j->out >= 0)
-		close(j->out);
-	if (j->err >= 0)
-		close(j->err);
-	free(j->argv[0]);
-	argv_free(j->argv);
-	free(j->obuf);
-	if (j->in) {
-		explicit_bzero(j->in, j->inlen);
-		free(j->in);
-	}
-	free(j);
-}
-
-/* A new command for request r; argv (slot 0 empty) is taken. */
-static struct job *job_new(struct req *r, enum act act, const char *helper, char **argv)
-{
-	struct job *j = calloc(1, sizeof *j);
-
-	if (!j)
-		fcm_die_nomem();
-	argv[0] = fcm_helper(helper);
-	j->req = r;
-	j->act = act;
-	j->argv = argv;
-	j->out = j->err = -1;
-	j->omax = act == ACT_FOLLOW ? STREAM_BUF_MAX : act == ACT_LOGS ? LOGS_OUT_MAX : LIST_OUT_MAX;
-	/* Oldest first, so that commands start in the order they came. */
-	struct job **pp = &jobs;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = j;
-	jobs_queued++;
-	r->job = j;
-	return j;
 }
 
 /* argv with slot 0 empty, from words (NULL-terminated). */
@@ -258,228 +157,6 @@ static char **argv_of(const char *first, ...)
 	va_end(ap);
 	argv[n] = NULL;
 	return argv;
-}
-
-extern char **environ;
-
-static int job_start(struct job *j)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, defs;
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, pi[2] = { -1, -1 }, e;
-
-	jobs_queued--;
-	if (pipe2(po, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(pe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		e = errno;
-		goto fail;
-	}
-	/* stdin from memory (a request body: it fits a pipe grown to 256 KiB),
-	 * written whole before the command starts. */
-	errno = 0;
-	if (j->in && (pipe2(pi, O_CLOEXEC) < 0 || fcntl(pi[1], F_SETFL, O_NONBLOCK) < 0 ||
-	    fcntl(pi[1], F_SETPIPE_SZ, 256 * 1024) < 0 || write(pi[1], j->in, j->inlen) != (ssize_t)j->inlen)) {
-		e = errno ? errno : EMSGSIZE;
-		for (int i = 0; i < 2; i++)
-			if (pi[i] >= 0)
-				close(pi[i]);
-		goto fail;
-	}
-	if (pi[1] >= 0)
-		close(pi[1]);
-	posix_spawn_file_actions_init(&fa);
-	if (j->in)
-		posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
-	else
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigemptyset(&defs);
-	sigaddset(&defs, SIGPIPE);
-	sigaddset(&defs, SIGCHLD);
-	sigaddset(&defs, SIGTERM);
-	sigaddset(&defs, SIGINT);
-	sigaddset(&defs, SIGHUP);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &defs);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	e = posix_spawn(&j->pid, j->argv[0], &fa, &at, j->argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (pi[0] >= 0)
-		close(pi[0]);
-	close(po[1]);
-	close(pe[1]);
-	if (e) {
-		close(po[0]);
-		close(pe[0]);
-		goto fail;
-	}
-	j->out = po[0];
-	j->err = pe[0];
-	j->started = now_ms();
-	jobs_running++;
-	return 0;
-fail:
-	for (int i = 0; i < 2; i++) {
-		if (po[i] >= 0 && (i == 0 || e))
-			close(po[i]);
-		if (pe[i] >= 0 && (i == 0 || e))
-			close(pe[i]);
-	}
-	j->pid = -1;
-	j->exited = 1;
-	j->status = -1;
-	snprintf(j->ebuf, sizeof j->ebuf, "unable to run %s: %s", j->argv[0], strerror(e));
-	j->elen = strlen(j->ebuf);
-	return -1;
-}
-
-/* The command ended and its pipes are closed: wake its request.  Jobs
- * whose request is gone are freed by sweep(), outside the event loop. */
-static void job_finished(struct job *j)
-{
-	if (j->pid > 0)
-		jobs_running--;
-	if (j->req)
-		resume(j->req);
-}
-
-static void sweep(void)
-{
-	for (struct job *j = jobs, *next; j; j = next) {
-		next = j->next;
-		if (!j->req && job_done(j))
-			job_free(j);
-	}
-}
-
-/* A text command (fcm-logs) says {"ok":true} on a line of its own once its
- * checks passed (lib/cmd/cmd.c), then writes its text; failing before, it
- * writes a JSON error instead.  Take the line off: what is left is the text,
- * which may then be answered with 200 and streamed. */
-static void text_header(struct job *j)
-{
-	static const char ok[] = "{\"ok\":true}\n";
-	size_t n = sizeof ok - 1;
-
-	if (j->olen >= n && !memcmp(j->obuf, ok, n)) {
-		memmove(j->obuf, j->obuf + n, j->olen - n + 1);
-		j->olen -= n;
-		j->text_ok = 1;
-	}
-}
-
-static void job_read(struct job *j, int which)
-{
-	char tmp[65536];
-	int *fd = which ? &j->err : &j->out;
-	ssize_t n = read(*fd, tmp, sizeof tmp);
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		close(*fd);
-		*fd = -1;
-		if (job_done(j))
-			job_finished(j);
-		else if (!which && j->act == ACT_FOLLOW && j->req)
-			resume(j->req);
-		return;
-	}
-	if (which) {
-		/* Keep the tail of stderr: the last line says what went wrong. */
-		size_t k = (size_t)n;
-		if (k >= sizeof j->ebuf) {
-			memcpy(j->ebuf, tmp + k - (sizeof j->ebuf - 1), sizeof j->ebuf - 1);
-			j->elen = sizeof j->ebuf - 1;
-		} else {
-			if (j->elen + k >= sizeof j->ebuf) {
-				size_t drop = j->elen + k - (sizeof j->ebuf - 1);
-				memmove(j->ebuf, j->ebuf + drop, j->elen - drop);
-				j->elen -= drop;
-			}
-			memcpy(j->ebuf + j->elen, tmp, k);
-			j->elen += k;
-		}
-		j->ebuf[j->elen] = '\0';
-		return;
-	}
-	size_t k = (size_t)n;
-	if (k > j->omax - j->olen) {
-		k = j->omax - j->olen;
-		j->truncated = 1;
-	}
-	if (j->olen + k + 1 > j->ocap) {
-		size_t cap = j->ocap ? j->ocap : 8192;
-		while (cap < j->olen + k + 1)
-			cap *= 2;
-		char *nb = realloc(j->obuf, cap);
-		if (!nb)
-			fcm_die_nomem();
-		j->obuf = nb;
-		j->ocap = cap;
-	}
-	memcpy(j->obuf + j->olen, tmp, k);
-	j->olen += k;
-	j->obuf[j->olen] = '\0';
-	if ((j->act == ACT_FOLLOW || j->act == ACT_LOGS) && !j->text_ok)
-		text_header(j);
-	if (j->act == ACT_FOLLOW && j->text_ok && j->req)
-		resume(j->req);
-}
-
-static void reap(void)
-{
-	int st;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-		for (struct job *j = jobs; j; j = j->next)
-			if (j->pid == pid && !j->exited) {
-				j->exited = 1;
-				j->exited_at = now_ms();
-				j->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-				if (job_done(j))
-					job_finished(j);
-				break;
-			}
-}
-
-/* The error a failed command gave: its JSON error on stdout, else the last
- * line of its stderr without the "prog: fatal: " prefix. */
-static char *job_error(struct job *j)
-{
-	if (j->obuf && j->olen) {
-		char *nl = strchr(j->obuf, '\n');
-		jv v = jv_parse_sized(j->obuf, (int)(nl ? (size_t)(nl - j->obuf) : j->olen));
-		const char *e = jv_is_valid(v) && jv_get_kind(v) == JV_KIND_OBJECT ? fcm_get_str(v, "error") : NULL;
-		if (e) {
-			char *s = fcm_strdup(e);
-			jv_free(v);
-			return s;
-		}
-		jv_free(v);
-	}
-	while (j->elen && (j->ebuf[j->elen - 1] == '\n' || j->ebuf[j->elen - 1] == '\r'))
-		j->ebuf[--j->elen] = '\0';
-	if (j->elen) {
-		char *line = strrchr(j->ebuf, '\n');
-		line = line ? line + 1 : j->ebuf;
-		char *f = strstr(line, ": fatal: ");
-		if (f)
-			line = f + 9;
-		else if ((f = strstr(line, ": error: ")))
-			line = f + 9;
-		if (*line)
-			return fcm_strdup(line);
-	}
-	const char *slash = strrchr(j->argv[0], '/');
-	if (j->status >= 128)
-		return fcm_asprintf("%s was killed by signal %d", slash ? slash + 1 : j->argv[0], j->status - 128);
-	return fcm_asprintf("%s failed (exit status %d) without saying why", slash ? slash + 1 : j->argv[0], j->status);
 }
 
 /* --- answering -------------------------------------------------------------- */
@@ -660,15 +337,24 @@ static int header_has(struct req *r, const char *name, const char *token)
 
 /* --- the endpoints ----------------------------------------------------------- */
 
-static enum MHD_Result run_job(struct req *r, enum act act, const char *helper, char **argv)
+/* Run fcm-<helper> for r, which waits: argv (slot 0 empty) and in (bytes
+ * for its stdin, or NULL) are taken. */
+static enum MHD_Result run_job_in(struct req *r, enum act act, const char *helper, char **argv,
+    char *in, size_t inlen)
 {
-	if (jobs_queued >= JOBS_QUEUED_MAX) {
-		argv_free(argv);
+	argv[0] = fcm_helper(helper);
+	r->act = act;
+	r->job = fcm_job_new(r, argv, in, inlen,
+	    act == ACT_FOLLOW ? STREAM_BUF_MAX : act == ACT_LOGS ? LOGS_OUT_MAX : LIST_OUT_MAX, act == ACT_FOLLOW);
+	if (!r->job)
 		return answer_error(r, 503, "the API is busy: try again");
-	}
-	job_new(r, act, helper, argv);
 	suspend(r);
 	return MHD_YES;
+}
+
+static enum MHD_Result run_job(struct req *r, enum act act, const char *helper, char **argv)
+{
+	return run_job_in(r, act, helper, argv, NULL, 0);
 }
 
 /* GET /v1/auth/config, POST /v1/auth/device and /v1/auth/login: fcm-auth,
@@ -678,19 +364,10 @@ static enum MHD_Result auth_job(struct req *r)
 	char err[256];
 	size_t len;
 	char *line = fcm_authapi_request(r->route.kind, r->body ? r->body : "", r->body_len, &len, err, sizeof err);
-	enum MHD_Result ret;
 
 	if (!line)
 		return answer_error(r, 400, err);
-	ret = run_job(r, ACT_AUTH, "auth", argv_of(NULL));
-	if (r->job && r->job->act == ACT_AUTH && !r->job->in) {
-		r->job->in = line;
-		r->job->inlen = len;
-	} else {
-		explicit_bzero(line, len);
-		free(line);
-	}
-	return ret;
+	return run_job_in(r, ACT_AUTH, "auth", argv_of(NULL), line, len);
 }
 
 /* POST /v1/auth/logout: revoke the user token the request carries. */
@@ -770,14 +447,7 @@ static enum MHD_Result cmd_job(struct req *r)
 	} else if (route->one) {
 		act = ACT_SHOW;
 	}
-	enum MHD_Result ret = run_job(r, act, r->cmd->parent ? r->cmd->parent->name : r->cmd->name, argv);
-	if (r->job && !r->job->in) {
-		r->job->in = in;
-		r->job->inlen = strlen(in);
-	} else {
-		free(in);
-	}
-	return ret;
+	return run_job_in(r, act, r->cmd->parent ? r->cmd->parent->name : r->cmd->name, argv, in, strlen(in));
 }
 
 static enum MHD_Result dispatch(struct req *r)
@@ -844,42 +514,46 @@ static enum MHD_Result dispatch(struct req *r)
 	return answer_error(r, 500, "internal error: unrouted request");
 }
 
-/* The first JSON object on the job's stdout, or invalid. */
-static jv first_object(struct job *j)
-{
-	jv v;
-
-	if (!j->obuf)
-		return jv_invalid();
-	char *nl = strchr(j->obuf, '\n');
-	v = jv_parse_sized(j->obuf, (int)(nl ? (size_t)(nl - j->obuf) : j->olen));
-	if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_OBJECT) {
-		jv_free(v);
-		return jv_invalid();
-	}
-	return v;
-}
-
 static void upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra,
     size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh);
-static unsigned relays_active;
 
 static ssize_t follow_read(void *cls, uint64_t pos, char *buf, size_t max);
 
+/* A text command (fcm-logs) says {"ok":true} on a line of its own once its
+ * checks passed (lib/cmd/cmd.c), then writes its text; failing before, it
+ * writes a JSON error instead.  Take the line off: what is left is the text,
+ * which may then be answered with 200 and streamed. */
+static void text_header(struct req *r)
+{
+	static const char ok[] = "{\"ok\":true}\n";
+	struct fcm_job *j = r->job;
+	size_t n = sizeof ok - 1;
+
+	if (r->text_ok || !j || (r->act != ACT_FOLLOW && r->act != ACT_LOGS))
+		return;
+	if (j->olen >= n && !memcmp(j->obuf, ok, n)) {
+		memmove(j->obuf, j->obuf + n, j->olen - n + 1);
+		j->olen -= n;
+		r->text_ok = 1;
+	}
+}
+
 static enum MHD_Result finish(struct req *r)
 {
-	struct job *j = r->job;
+	struct fcm_job *j = r->job;
 	enum MHD_Result ret;
 	char *msg;
 	jv v;
 
-	if (j->act == ACT_AUTH) {
+	text_header(r);
+
+	if (r->act == ACT_AUTH) {
 		/* fcm-auth's reply says its status; tokens in it are never logged */
 		unsigned st;
-		v = first_object(j);
+		v = fcm_job_reply(j);
 		if (!jv_is_valid(v)) {
 			jv_free(v);
-			msg = job_error(j);
+			msg = fcm_job_error(j);
 			fcm_warn("%s %s: %s", r->method, r->path, msg);
 			ret = answer_error(r, 500, msg);
 			free(msg);
@@ -891,19 +565,19 @@ static enum MHD_Result finish(struct req *r)
 		ret = answer_json(r, st, v);
 		goto out;
 	}
-	if (j->status != 0 && !(j->act == ACT_FOLLOW && j->text_ok)) {
+	if (j->status != 0 && !(r->act == ACT_FOLLOW && r->text_ok)) {
 		/* the command's JSON error, with its kind; else what it said */
-		v = first_object(j);
+		v = fcm_job_reply(j);
 		if (!jv_is_valid(v) || !fcm_get_str(v, "error")) {
 			jv_free(v);
-			msg = job_error(j);
+			msg = fcm_job_error(j);
 			v = fcm_error_reply(j->status == FCM_EXIT_USAGE ? FCM_E_USAGE : FCM_E_INTERNAL, msg);
 			free(msg);
 		}
 		ret = answer_reply_error(r, v);
 		goto out;
 	}
-	switch (j->act) {
+	switch (r->act) {
 	case ACT_CMD:
 	case ACT_SHOW:
 		v = j->truncated || !j->obuf ? jv_invalid() : jv_parse_sized(j->obuf, (int)j->olen);
@@ -912,7 +586,7 @@ static enum MHD_Result finish(struct req *r)
 			ret = answer_error(r, 500, j->truncated ? "the reply is too large" : "the command gave no JSON reply");
 			goto out;
 		}
-		if (j->act == ACT_SHOW)	/* GET /v1/vms/{vm}: the one VM */
+		if (r->act == ACT_SHOW)	/* GET /v1/vms/{vm}: the one VM */
 			v = jv_array_get(v, 0);
 		ret = answer_json(r, (unsigned)r->cmd->status, v);
 		goto out;
@@ -931,14 +605,14 @@ static enum MHD_Result finish(struct req *r)
 		char accept[29], why[256];
 		const char *sock;
 		int fd;
-		v = first_object(j);
+		v = fcm_job_reply(j);
 		sock = jv_is_valid(v) ? fcm_get_str(v, "socket") : NULL;
 		if (!sock || sock[0] != '/') {
 			jv_free(v);
 			ret = answer_error(r, 500, "fcm-console gave no session socket");
 			goto out;
 		}
-		if (relays_active >= relays_max) {
+		if (fcm_relays_count() >= relays_max) {
 			jv_free(v);
 			ret = answer_error(r, 503, "too many consoles are open: try again later");
 			goto out;
@@ -990,15 +664,14 @@ static enum MHD_Result finish(struct req *r)
 	}
 out:
 	r->job = NULL;
-	j->req = NULL;
-	job_free(j);
+	fcm_job_drop(j);
 	return ret;
 }
 
 static ssize_t follow_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct req *r = cls;
-	struct job *j = r->job;
+	struct fcm_job *j = r->job;
 	size_t n;
 
 	(void)pos;
@@ -1036,7 +709,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*con_cls = r;
 		r->conn = c;
 		r->tty_fd = -1;
-		r->t0 = now_ms();
+		r->t0 = fcm_now_ms();
 		req_link(r);
 		fcm_http_log_safe(method, 8, r->method, sizeof r->method);
 		fcm_http_log_safe(url, 120, r->path, sizeof r->path);
@@ -1113,9 +786,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return answer_error(r, 413, err);
 	}
 	if (r->job) {
-		if (stopping && !job_done(r->job))
+		if (stopping && !fcm_job_done(r->job))
 			return answer_error(r, 503, "the API is restarting: try again");
-		if (job_done(r->job) || (r->job->act == ACT_FOLLOW && r->job->text_ok))
+		text_header(r);
+		if (fcm_job_done(r->job) || (r->act == ACT_FOLLOW && r->text_ok))
 			return finish(r);
 		suspend(r);
 		return MHD_YES;
@@ -1134,24 +808,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	*con_cls = NULL;
 	if (r->status)
-		info("%s %s %s %u %s %ldms%s", r->peer, r->method, r->path, r->status,
-		    r->who.name[0] ? r->who.name : "-", now_ms() - r->t0,
+		fcm_info("%s %s %s %u %s %ldms%s", r->peer, r->method, r->path, r->status,
+		    r->who.name[0] ? r->who.name : "-", fcm_now_ms() - r->t0,
 		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
 		    toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timed out)" :
 		    toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " (client went away)" : " (cut short)");
-	if (r->job) {
-		struct job *j = r->job;
-		j->req = NULL;
-		if (j->pid == 0) {
-			/* never started */
-			jobs_queued--;
-			j->pid = -1;
-			j->exited = 1;
-		} else if (j->pid > 0 && !j->exited) {
-			kill(j->pid, SIGTERM);
-			j->term_sent = 1;
-		}
-	}
+	if (r->job)
+		fcm_job_drop(r->job);
 	if (r->tty_fd >= 0)
 		close(r->tty_fd);
 	req_unlink(r);
@@ -1173,325 +836,18 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	fcm_warn("libmicrohttpd: %s", msg);
 }
 
-/* --- console relays: a WebSocket <-> an fcm-tty session ------------------------ */
-
-struct relay {
-	int ws, tty;
-	struct MHD_UpgradeResponseHandle *urh;
-	struct fcm_tty_buf ws_in, ws_out, tty_in, tty_out;
-	struct fcm_ws_msg msg;
-	char text[WS_TEXT_MAX];
-	size_t text_len;
-	int closing;			/* our close frame is queued: flush, then end */
-	int shut;			/* flushed and shut down for writing: drain */
-	long close_deadline;
-	char vm[FCM_NAME_MAX + 1], who[FCM_USER_MAX + 1], peer[64];
-	long t0;
-	struct relay *next;
-};
-static struct relay *relays;
-
-static void ws_send(struct relay *x, int opcode, const void *p, size_t n)
-{
-	uint8_t hdr[FCM_WS_HDR_MAX];
-	size_t h = fcm_ws_header(hdr, 1, opcode, n, NULL);
-
-	if (fcm_tty_buf_put(&x->ws_out, hdr, h) < 0 || fcm_tty_buf_put(&x->ws_out, p, n) < 0)
-		fcm_die_nomem();
-}
-
-static void ws_send_json(struct relay *x, jv v)
-{
-	jv s = jv_dump_string(v, 0);
-
-	ws_send(x, FCM_WS_TEXT, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
-	jv_free(s);
-}
-
-static void ws_close(struct relay *x, unsigned code, const char *reason)
-{
-	uint8_t p[FCM_WS_CONTROL_MAX];
-	size_t n = strlen(reason);
-
-	if (x->closing)
-		return;
-	if (n > sizeof p - 2)
-		n = sizeof p - 2;
-	p[0] = (uint8_t)(code >> 8);
-	p[1] = (uint8_t)code;
-	memcpy(p + 2, reason, n);
-	ws_send(x, FCM_WS_CLOSE, p, n + 2);
-	x->closing = 1;
-	x->close_deadline = now_ms() + 5000;
-}
-
-static void tty_send(struct relay *x, int type, const void *p, size_t n)
-{
-	if (fcm_tty_buf_frame(&x->tty_out, type, p, n) < 0)
-		fcm_die_nomem();
-}
+/* --- console: the upgraded connection becomes a relay (lib/http/relay.h) --- */
 
 static void upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra,
     size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
 	struct req *r = con_cls;
-	struct relay *x = calloc(1, sizeof *x);
-	uint8_t hello[FCM_TTY_HDR + 6];
-	size_t n;
+	struct fcm_relay_session s = { r->tty_fd, r->mode, r->rows, r->cols, r->route.vm, r->who.name, r->peer };
 
 	(void)cls;
 	(void)c;
-	if (!x)
-		fcm_die_nomem();
-	x->ws = sock;
-	x->tty = r->tty_fd;
 	r->tty_fd = -1;
-	x->urh = urh;
-	x->t0 = now_ms();
-	snprintf(x->vm, sizeof x->vm, "%s", r->route.vm);
-	snprintf(x->who, sizeof x->who, "%s", r->who.name);
-	snprintf(x->peer, sizeof x->peer, "%s", r->peer);
-	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
-	if (extra_len && fcm_tty_buf_put(&x->ws_in, extra, extra_len) < 0)
-		fcm_die_nomem();
-	n = fcm_tty_encode_hello(hello, sizeof hello, r->mode, r->rows, r->cols);
-	if (fcm_tty_buf_put(&x->tty_out, hello, n) < 0)
-		fcm_die_nomem();
-	x->next = relays;
-	relays = x;
-	relays_active++;
-	info("%s console %s opened by %s", x->peer, x->vm, x->who);
-}
-
-static void relay_free(struct relay *x, const char *why)
-{
-	struct relay **pp;
-
-	for (pp = &relays; *pp; pp = &(*pp)->next)
-		if (*pp == x) {
-			*pp = x->next;
-			break;
-		}
-	if (x->tty >= 0)
-		close(x->tty);
-	fcm_tty_buf_free(&x->ws_in);
-	fcm_tty_buf_free(&x->ws_out);
-	fcm_tty_buf_free(&x->tty_in);
-	fcm_tty_buf_free(&x->tty_out);
-	MHD_upgrade_action(x->urh, MHD_UPGRADE_ACTION_CLOSE);
-	relays_active--;
-	info("%s console %s closed after %lds: %s", x->peer, x->vm, (now_ms() - x->t0) / 1000, why);
-	free(x);
-}
-
-static void relay_control(struct relay *x, const char *text, size_t n)
-{
-	jv v = jv_parse_sized(text, (int)n);
-	const char *type = jv_is_valid(v) && jv_get_kind(v) == JV_KIND_OBJECT ? fcm_get_str(v, "type") : NULL;
-	char err[128];
-	long rows, cols;
-
-	if (!type) {
-		ws_send_json(x, jv_object_set(jv_object_set(jv_object(), jv_string("type"), jv_string("error")),
-		    jv_string("error"), jv_string("a text message must be a JSON object with a \"type\"")));
-	} else if (!strcmp(type, "resize")) {
-		if (fcm_get_int(v, "rows", 1, FCM_TTY_SIZE_MAX, &rows, err, sizeof err) == 1 &&
-		    fcm_get_int(v, "cols", 1, FCM_TTY_SIZE_MAX, &cols, err, sizeof err) == 1) {
-			uint8_t f[FCM_TTY_HDR + 4];
-			size_t k = fcm_tty_encode_resize(f, sizeof f, (unsigned)rows, (unsigned)cols);
-			if (fcm_tty_buf_put(&x->tty_out, f, k) < 0)
-				fcm_die_nomem();
-		} else {
-			ws_send_json(x, jv_object_set(jv_object_set(jv_object(), jv_string("type"), jv_string("error")),
-			    jv_string("error"), jv_string("resize needs rows and cols from 1 to 10000")));
-		}
-	} else if (!strcmp(type, "detach")) {
-		tty_send(x, FCM_TTY_DETACH, NULL, 0);
-		ws_close(x, FCM_WS_CLOSE_NORMAL, "detached");
-	} else {
-		ws_send_json(x, jv_object_set(jv_object_set(jv_object(), jv_string("type"), jv_string("error")),
-		    jv_string("error"), jv_string("unknown control message type")));
-	}
-	jv_free(v);
-}
-
-/* Frames from the browser/client.  0, or -1 when the relay is to end now. */
-static int relay_from_ws(struct relay *x)
-{
-	struct fcm_ws_frame f;
-	const char *why = NULL;
-
-	while (!x->closing && x->ws_in.len) {
-		uint8_t *base = x->ws_in.p + x->ws_in.off;
-		long k = fcm_ws_parse(base, x->ws_in.len, 1, WS_FRAME_MAX, &f, &why);
-		int op;
-		if (k == 0)
-			break;
-		if (k < 0) {
-			ws_close(x, f.close_code, why);
-			break;
-		}
-		uint8_t *payload = base + f.hdr_len;
-		fcm_ws_unmask(payload, (size_t)f.len, f.mask, 0);
-		op = fcm_ws_sequence(&x->msg, &f, &why);
-		if (op < 0) {
-			ws_close(x, FCM_WS_CLOSE_PROTOCOL, why);
-			break;
-		}
-		switch (op) {
-		case FCM_WS_BINARY:
-			if (f.len && fcm_tty_buf_data(&x->tty_out, payload, (size_t)f.len) < 0)
-				fcm_die_nomem();
-			break;
-		case FCM_WS_TEXT:
-			if (f.opcode == FCM_WS_TEXT)
-				x->text_len = 0;
-			if (x->text_len + f.len > sizeof x->text) {
-				ws_close(x, FCM_WS_CLOSE_TOO_BIG, "control message too long");
-				break;
-			}
-			memcpy(x->text + x->text_len, payload, (size_t)f.len);
-			x->text_len += (size_t)f.len;
-			if (f.fin) {
-				if (!fcm_utf8_valid(x->text, x->text_len)) {
-					ws_close(x, FCM_WS_CLOSE_BAD_DATA, "text message is not UTF-8");
-					break;
-				}
-				relay_control(x, x->text, x->text_len);
-			}
-			break;
-		case FCM_WS_CLOSE: {
-			unsigned code;
-			tty_send(x, FCM_TTY_DETACH, NULL, 0);
-			if (fcm_ws_close_parse(payload, (size_t)f.len, &code) < 0)
-				ws_close(x, FCM_WS_CLOSE_PROTOCOL, "bad close frame");
-			else
-				ws_close(x, code == 1005 ? FCM_WS_CLOSE_NORMAL : code, "");
-			break;
-		}
-		case FCM_WS_PING:
-			ws_send(x, FCM_WS_PONG, payload, (size_t)f.len);
-			break;
-		default:
-			break;
-		}
-		fcm_tty_buf_eat(&x->ws_in, (size_t)k);
-	}
-	return 0;
-}
-
-static const char *role_name(unsigned role)
-{
-	return role == FCM_TTY_ROLE_WRITER ? "writer" : "watcher";
-}
-
-/* Frames from the session. */
-static void relay_from_tty(struct relay *x)
-{
-	struct fcm_tty_frame f;
-	const char *why = NULL;
-	jv v;
-
-	while (!x->closing && x->tty_in.len) {
-		long k = fcm_tty_decode(x->tty_in.p + x->tty_in.off, x->tty_in.len, &f, &why);
-		if (k == 0)
-			break;
-		if (k < 0) {
-			fcm_warn("console %s: the session broke the protocol: %s", x->vm, why ? why : "?");
-			ws_close(x, FCM_WS_CLOSE_ERROR, "console session protocol error");
-			break;
-		}
-		switch (f.type) {
-		case FCM_TTY_DATA:
-			ws_send(x, FCM_WS_BINARY, f.data, f.len);
-			break;
-		case FCM_TTY_WELCOME:
-			v = jv_object_set(jv_object(), jv_string("type"), jv_string("welcome"));
-			v = jv_object_set(v, jv_string("role"), jv_string(role_name(f.role)));
-			v = jv_object_set(v, jv_string("rows"), jv_number(f.rows));
-			v = jv_object_set(v, jv_string("cols"), jv_number(f.cols));
-			ws_send_json(x, v);
-			break;
-		case FCM_TTY_ROLE:
-			v = jv_object_set(jv_object(), jv_string("type"), jv_string("role"));
-			ws_send_json(x, jv_object_set(v, jv_string("role"), jv_string(role_name(f.role))));
-			break;
-		case FCM_TTY_EXIT:
-			v = jv_object_set(jv_object(), jv_string("type"), jv_string("exit"));
-			ws_send_json(x, jv_object_set(v, jv_string("status"), jv_number(f.status)));
-			ws_close(x, FCM_WS_CLOSE_NORMAL, "the console program exited");
-			break;
-		case FCM_TTY_ERROR:
-			v = jv_object_set(jv_object(), jv_string("type"), jv_string("error"));
-			v = jv_object_set(v, jv_string("error"), jv_string_sized((const char *)f.data, (int)f.len));
-			ws_send_json(x, v);
-			ws_close(x, FCM_WS_CLOSE_ERROR, "console session error");
-			break;
-		default:
-			ws_close(x, FCM_WS_CLOSE_ERROR, "console session protocol error");
-			break;
-		}
-		fcm_tty_buf_eat(&x->tty_in, (size_t)k);
-	}
-}
-
-static int fill(int fd, struct fcm_tty_buf *b)
-{
-	uint8_t tmp[65536];
-	ssize_t n = read(fd, tmp, sizeof tmp);
-
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 1 : -1;
-	if (n == 0)
-		return 0;
-	if (fcm_tty_buf_put(b, tmp, (size_t)n) < 0)
-		fcm_die_nomem();
-	return 1;
-}
-
-/* One relay after poll: revents for the ws and tty fds. */
-static void relay_pump(struct relay *x, short wsev, short ttyev)
-{
-	if (ttyev & (POLLIN | POLLHUP | POLLERR)) {
-		int k = fill(x->tty, &x->tty_in);
-		relay_from_tty(x);
-		if (k <= 0 && !x->closing)
-			ws_close(x, FCM_WS_CLOSE_GOING_AWAY, "the console session ended");
-		if (k <= 0) {
-			close(x->tty);
-			x->tty = -1;
-		}
-	}
-	if (wsev & (POLLIN | POLLHUP | POLLERR)) {
-		int k = fill(x->ws, &x->ws_in);
-		if (x->shut)
-			fcm_tty_buf_clear(&x->ws_in);	/* draining after our close */
-		else
-			relay_from_ws(x);
-		if (k <= 0) {
-			relay_free(x, x->shut ? "closed" : k < 0 ? "connection error" : "client went away");
-			return;
-		}
-	}
-	if (x->tty >= 0 && x->tty_out.len && fcm_tty_buf_flush(&x->tty_out, x->tty) < 0) {
-		close(x->tty);
-		x->tty = -1;
-		ws_close(x, FCM_WS_CLOSE_GOING_AWAY, "the console session ended");
-	}
-	if (x->ws_out.len && fcm_tty_buf_flush(&x->ws_out, x->ws) < 0) {
-		relay_free(x, "connection error");
-		return;
-	}
-	/* Closing: once our close frame is out, shut down our side and read
-	 * what the client still sends until it closes too (closing at once
-	 * would reset the connection and could lose the close frame). */
-	if (x->closing && !x->shut && !x->ws_out.len) {
-		shutdown(x->ws, SHUT_WR);
-		x->shut = 1;
-		x->close_deadline = now_ms() + 2000;
-	}
-	if (x->closing && now_ms() > x->close_deadline)
-		relay_free(x, "closed");
+	fcm_relay_new(sock, urh, extra, extra_len, &s);
 }
 
 /* --- signals and the loop ------------------------------------------------------ */
@@ -1546,7 +902,17 @@ static void ps_add(struct pollset *ps, int fd, short ev, void *who, int what)
 	ps->n++;
 }
 
-enum { W_SELF, W_MHD, W_JOB_OUT, W_JOB_ERR, W_WS, W_TTY };
+enum { W_SELF, W_MHD, W_JOB, W_RELAY };
+
+static void add_job(void *ps, int fd, short ev, struct fcm_job *j)
+{
+	ps_add(ps, fd, ev, j, W_JOB);
+}
+
+static void add_relay(void *ps, int fd, short ev, struct fcm_relay *x)
+{
+	ps_add(ps, fd, ev, x, W_RELAY);
+}
 
 int main(int argc, char **argv)
 {
@@ -1605,6 +971,7 @@ int main(int argc, char **argv)
 	if (fcm_admin_token_ensure(err, sizeof err) < 0)
 		fcm_die(FCM_E_INTERNAL, "%s", err);
 	setenv("FCM_CALLER", "fcm-api", 1);
+	fcm_jobs_init(jobs_max, job_timeout, resume);
 
 	/* Room for every connection, console and command pipe. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -1650,7 +1017,7 @@ int main(int argc, char **argv)
 		char where[80];
 		snprintf(where, sizeof where, "%.*s:%u",
 		    (int)(strrchr(listen_at, ':') - listen_at), listen_at, di ? di->port : 0);
-		info("listening on %s (root %s)", where, fcm_root());
+		fcm_info("listening on %s (root %s)", where, fcm_root());
 	}
 	if (notify_fd >= 0) {
 		if (write(notify_fd, "\n", 1) < 0)
@@ -1660,46 +1027,23 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		MHD_UNSIGNED_LONG_LONG mto;
-		long timeout = 1000, now;
+		long timeout, now;
 
-		/* Start queued commands, oldest first, up to the limit. */
-		for (struct job *j = jobs; j && jobs_queued && jobs_running < jobs_max; j = j->next)
-			if (!j->pid && !j->exited && job_start(j) < 0)
-				job_finished(j);
+		fcm_jobs_start();
 		ps.n = 0;
 		ps_add(&ps, selfpipe[0], POLLIN, NULL, W_SELF);
 		ps_add(&ps, epfd, POLLIN, NULL, W_MHD);
-		for (struct job *j = jobs; j; j = j->next) {
-			if (j->out >= 0 && j->olen < j->omax)
-				ps_add(&ps, j->out, POLLIN, j, W_JOB_OUT);
-			if (j->err >= 0)
-				ps_add(&ps, j->err, POLLIN, j, W_JOB_ERR);
-		}
-		for (struct relay *x = relays; x; x = x->next) {
-			short ev = 0;
-			if ((!x->closing && x->tty_out.len < RELAY_QUEUE_MAX) || x->shut)
-				ev |= POLLIN;
-			if (x->ws_out.len)
-				ev |= POLLOUT;
-			ps_add(&ps, x->ws, ev, x, W_WS);
-			if (x->tty >= 0) {
-				ev = 0;
-				if (!x->closing && x->ws_out.len < RELAY_QUEUE_MAX)
-					ev |= POLLIN;
-				if (x->tty_out.len)
-					ev |= POLLOUT;
-				ps_add(&ps, x->tty, ev, x, W_TTY);
-			}
-			if (x->closing)
-				timeout = 100;
-		}
+		fcm_jobs_poll(add_job, &ps);
+		timeout = fcm_relays_poll(add_relay, &ps);
+		if (timeout < 0)
+			timeout = 1000;
 		if (MHD_get_timeout(daemon_, &mto) == MHD_YES && mto < (MHD_UNSIGNED_LONG_LONG)timeout)
 			timeout = (long)mto;
 		if (stopping)
 			timeout = 100;
 		if (poll(ps.fds, ps.n, (int)timeout) < 0 && errno != EINTR)
 			fcm_die_sys(FCM_E_INTERNAL, "poll");
-		now = now_ms();
+		now = fcm_now_ms();
 
 		for (size_t i = 0; i < ps.n; i++) {
 			short ev = ps.fds[i].revents;
@@ -1713,7 +1057,7 @@ int main(int argc, char **argv)
 					for (ssize_t s = 0; s < k; s++)
 						if (sig[s] == SIGTERM || sig[s] == SIGINT) {
 							if (!stopping) {
-								info("stopping: answering what runs (at most %us)", drain_secs);
+								fcm_info("stopping: answering what runs (at most %us)", drain_secs);
 								stopping = 1;
 								stop_deadline = now + (long)drain_secs * 1000;
 								MHD_socket lfd = MHD_quiesce_daemon(daemon_);
@@ -1721,76 +1065,31 @@ int main(int argc, char **argv)
 									close(lfd);
 							}
 						}
-				reap();
 				break;
 			}
-			case W_JOB_OUT:
-			case W_JOB_ERR:
-				job_read(ps.who[i], ps.what[i] == W_JOB_ERR);
+			case W_JOB:
+				fcm_job_io(ps.who[i], ps.fds[i].fd);
+				break;
+			case W_RELAY:
+				fcm_relay_event(ps.who[i], ps.fds[i].fd, ev);
 				break;
 			default:
 				break;
 			}
 		}
-		/* Relays: pump each once with both its events. */
-		for (size_t i = 0; i < ps.n; i++) {
-			if (ps.what[i] != W_WS)
-				continue;
-			struct relay *x = ps.who[i];
-			short wsev = ps.fds[i].revents, ttyev = 0;
-			if (i + 1 < ps.n && ps.what[i + 1] == W_TTY && ps.who[i + 1] == x)
-				ttyev = ps.fds[i + 1].revents;
-			if (wsev || ttyev || x->closing)
-				relay_pump(x, wsev, ttyev);
-		}
-		reap();
-		/* Commands that outlive their time; pipes held open by a child's
-		 * children after it exited. */
-		for (struct job *j = jobs, *next; j; j = next) {
-			next = j->next;
-			if (j->pid > 0 && !j->exited && j->act != ACT_FOLLOW &&
-			    now - j->started > (long)job_timeout * 1000) {
-				if (!j->term_sent) {
-					fcm_warn("%s took more than %us: stopping it", j->argv[0], job_timeout);
-					kill(j->pid, SIGTERM);
-					j->term_sent = 1;
-					j->started = now - (long)job_timeout * 1000 + 5000;
-				} else {
-					kill(j->pid, SIGKILL);
-				}
-			}
-			if (j->exited && !job_done(j) && now - j->exited_at > 2000) {
-				if (j->out >= 0)
-					close(j->out);
-				if (j->err >= 0)
-					close(j->err);
-				j->out = j->err = -1;
-				job_finished(j);
-			}
-		}
+		fcm_relays_pump();
+		fcm_jobs_check(now);
 		MHD_run(daemon_);
-		sweep();
 
 		if (stopping) {
-			int busy = 0;
-			for (struct job *j = jobs; j; j = j->next)
-				if (j->req && j->pid > 0 && !j->exited && j->act != ACT_FOLLOW)
-					busy = 1;
-			if (!busy || now > stop_deadline) {
+			if (!fcm_jobs_busy() || now > stop_deadline) {
 				/* Answer what still waits, end every console and stream. */
-				for (struct relay *x = relays; x; x = x->next)
-					if (!x->closing)
-						ws_close(x, FCM_WS_CLOSE_GOING_AWAY, "the API is restarting");
+				fcm_relays_end("the API is restarting");
 				for (struct req *r = reqs; r; r = r->next)
 					resume(r);
 				for (int k = 0; k < 20; k++) {
 					MHD_run(daemon_);
-					for (struct relay *x = relays, *nx; x; x = nx) {
-						nx = x->next;
-						if (x->ws_out.len)
-							fcm_tty_buf_flush(&x->ws_out, x->ws);
-						relay_free(x, "the API stopped");
-					}
+					fcm_relays_end("the API is restarting");
 					if (!reqs)
 						break;
 					poll(NULL, 0, 10);
@@ -1801,7 +1100,7 @@ int main(int argc, char **argv)
 				free(ps.fds);
 				free(ps.who);
 				free(ps.what);
-				info("stopped");
+				fcm_info("stopped");
 				return 0;
 			}
 		}

@@ -24,7 +24,6 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,14 +41,13 @@
 #include "core/jsonl.h"
 #include "core/name.h"
 #include "core/paths.h"
+#include "core/run.h"
 #include "http/client.h"
 #include "http/ws.h"
 #include "vm/vm.h"
 #include "tty/term.h"
 #include "tty/ttyproto.h"
 #include "tty/ttysock.h"
-
-extern char **environ;
 
 static const char usage[] =
     "fcm console [VM] [--session NAME] [--serial] [--read-only] | [VM] --list [--json] | "
@@ -114,14 +112,10 @@ static void start_session(const char *sock, const char *ip, const char *name, co
 	char *tty = fcm_helper("tty"), *key = fcm_path("ssh/id_ed25519");
 	char *target = fcm_asprintf("root@%s", ip), rows_s[16], cols_s[16];
 	unsigned rows, cols;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
 	int rp[2], e;
-	pid_t pid;
 	char c;
 	ssize_t r;
 	struct pollfd pfd;
-	sigset_t none;
 
 	if (access(key, R_OK) < 0)
 		fcm_die(FCM_E_INTERNAL, "unable to read the host's ssh key %s: %s (it is made with the first VM's disk)",
@@ -141,21 +135,13 @@ static void start_session(const char *sock, const char *ip, const char *name, co
 
 	if (pipe2(rp, O_CLOEXEC) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to make a pipe");
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, rp[1], 3);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
-	e = posix_spawn(&pid, tty, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	/* A session of its own: it outlives this command. */
+	struct fcm_child srv = { .argv = argv, .in = FCM_CHILD_NULL, .out = FCM_CHILD_NULL,
+	    .err = FCM_CHILD_NULL, .fds = &rp[1], .nfds = 1, .flags = FCM_CHILD_SETSID };
+	e = fcm_child_start(&srv);
 	close(rp[1]);
-	if (e)
-		fcm_die(FCM_E_INTERNAL, "unable to run %s: %s", tty, strerror(e));
+	if (e < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", tty);
 	pfd = (struct pollfd){ .fd = rp[0], .events = POLLIN };
 	do
 		e = poll(&pfd, 1, START_TIMEOUT_MS);
@@ -168,9 +154,9 @@ static void start_session(const char *sock, const char *ip, const char *name, co
 		 * just now: then it is live, and we use it. */
 		if (fcm_tty_probe(sock, NULL) == 1)
 			goto out;
-		if (waitpid(pid, &st, WNOHANG) == pid)
+		if (waitpid(srv.pid, &st, WNOHANG) == srv.pid)
 			fcm_die(FCM_E_INTERNAL, "unable to start console session '%s' of VM '%s' (fcm-tty exited %d)",
-			    session, name, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			    session, name, fcm_wait_code(st));
 		fcm_die(FCM_E_INTERNAL, "console session '%s' of VM '%s' did not start in %ds", session, name,
 		    START_TIMEOUT_MS / 1000);
 	}

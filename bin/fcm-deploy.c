@@ -23,13 +23,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,7 +43,6 @@
 #include "vm/vm.h"
 #include "vm/svc.h"
 
-extern char **environ;
 
 static const char usage[] = "fcm-deploy --hook (as pre-receive) | fcm-deploy VM [REV]";
 
@@ -167,40 +164,6 @@ static char *guest_dir(void)
 		return f;
 	}
 	return d;
-}
-
-static pid_t spawn(char *const argv[], int in, int outfd, int errfd)
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int e;
-
-	posix_spawn_file_actions_init(&fa);
-	if (in >= 0)
-		posix_spawn_file_actions_adddup2(&fa, in, 0);
-	if (outfd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, outfd, 1);
-	if (errfd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, errfd, 2);
-	e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (e) {
-		errno = e;
-		return -1;
-	}
-	return pid;
-}
-
-static int wait_for(pid_t pid)
-{
-	int st;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	return 128 + WTERMSIG(st);
 }
 
 /* git rev-parse of rev in the repo (standalone mode), into sha. */
@@ -358,7 +321,7 @@ static int ship(const char *gitdir, const char *sha, const char *guest, const ch
 		target, (char *)guest_cmd, NULL,
 	};
 	int tar[2], o[2];
-	pid_t gpid, spid;
+	struct fcm_child git = { .argv = gargv }, ssh = { .argv = sargv };
 	int gst, sst;
 	FILE *f;
 	char line[4096];
@@ -377,11 +340,12 @@ static int ship(const char *gitdir, const char *sha, const char *guest, const ch
 
 	if (pipe2(tar, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0)
 		failed("unable to make a pipe: %s", strerror(errno));
-	gpid = spawn(gargv, -1, tar[1], o[1]);
-	if (gpid < 0)
+	git.out = tar[1];
+	git.err = ssh.out = ssh.err = o[1];
+	ssh.in = tar[0];
+	if (fcm_child_start(&git) < 0)
 		failed("unable to run git archive: %s", strerror(errno));
-	spid = spawn(sargv, tar[0], o[1], o[1]);
-	if (spid < 0)
+	if (fcm_child_start(&ssh) < 0)
 		failed("unable to run ssh: %s (is openssh-client installed?)", strerror(errno));
 	close(tar[0]);
 	close(tar[1]);
@@ -394,8 +358,8 @@ static int ship(const char *gitdir, const char *sha, const char *guest, const ch
 		out("%s", line);
 	}
 	fclose(f);
-	gst = wait_for(gpid);
-	sst = wait_for(spid);
+	gst = fcm_child_finish(&git);
+	sst = fcm_child_finish(&ssh);
 	free(gd);
 	free(add1);
 	free(add2);

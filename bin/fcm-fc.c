@@ -34,6 +34,7 @@
 
 #include <curl/curl.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/atomic.h"
 #include "vm/expose.h"
@@ -275,14 +276,6 @@ static char *find_firecracker(void)
 	fcm_die(FCM_E_INTERNAL, "unable to find firecracker: install Firecracker or set FCM_FIRECRACKER");
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Does the guest's sshd accept connections on ip:22?  (Only the handshake:
  * an emulated guest may take many seconds to send its banner.) */
 static int guest_ready(const char *ip)
@@ -350,38 +343,28 @@ static _Noreturn void cmd_run(const char *id)
 	if (sfd < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to make a signalfd");
 
+	/* Firecracker under fcm-tty (its serial console), or alone without
+	 * one; in a process group of its own, so that a kill reaches both. */
 	tty = fcm_helper("tty");
-	child = fork();
-	if (child < 0)
-		fcm_die_sys(FCM_E_INTERNAL, "unable to fork");
-	if (child == 0) {
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		setpgid(0, 0);
-		if (access(tty, X_OK) == 0) {
-			char *argv[] = { tty, "serve", console, "--log", "--", fc, "--api-sock", sock,
-				"--config-file", cfg, NULL };
-			execv(tty, argv);
-		} else {
-			char *argv[] = { fc, "--api-sock", sock, "--config-file", cfg, NULL };
-			execv(fc, argv);
-		}
-		fprintf(stderr, "%s: fatal: unable to run %s: %s\n", fcm_prog, fc, strerror(errno));
-		_exit(FCM_EXIT_TEMP);
-	}
-	fprintf(stderr, "%s: info: started %s (pid %ld), %ld vCPU, %ld MiB\n", fcm_prog, fc, (long)child,
+	char *argv[] = { tty, "serve", console, "--log", "--", fc, "--api-sock", sock, "--config-file", cfg, NULL };
+	struct fcm_child vmm = { .argv = access(tty, X_OK) == 0 ? argv : argv + 5, .flags = FCM_CHILD_SETPGID };
+	if (fcm_child_start(&vmm) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", vmm.argv[0]);
+	child = vmm.pid;
+	fcm_info("started %s (pid %ld), %ld vCPU, %ld MiB", fc, (long)child,
 	    get_long(rec, "cpus", 1), get_long(rec, "memory", 1024));
 
 	for (;;) {
 		struct pollfd p = { sfd, POLLIN, 0 };
-		int64_t t = now_ms();
+		int64_t t = fcm_now_ms();
 		int timeout = 250;
 
 		/* A Ctrl-Alt-Del can be lost (a guest still booting has no handler
 		 * yet): repeat it every 5 s until the deadline. */
 		if (stopping && !killed && !api_failed && t >= next_cad && t < deadline) {
 			if (send_ctrl_alt_del(id, err, sizeof err) == 0)
-				fprintf(stderr, "%s: info: guest still up: Ctrl-Alt-Del again\n", fcm_prog);
-			next_cad = now_ms() + 5000;
+				fcm_info("guest still up: Ctrl-Alt-Del again");
+			next_cad = fcm_now_ms() + 5000;
 		}
 		if (stopping && t >= deadline && !killed) {
 			fcm_warn("guest did not shut down within %ld s: killing Firecracker", stop_timeout);
@@ -395,9 +378,9 @@ static _Noreturn void cmd_run(const char *id)
 					fcm_warn_sys("unable to notify readiness");
 				close(notify);
 				notify = -1;
-				fprintf(stderr, "%s: info: guest is ready (sshd listens on %s:22)\n", fcm_prog, ip);
+				fcm_info("guest is ready (sshd listens on %s:22)", ip);
 			}
-			next_probe = now_ms() + 500;
+			next_probe = fcm_now_ms() + 500;
 		}
 		if (poll(&p, 1, timeout) <= 0)
 			continue;
@@ -409,11 +392,10 @@ static _Noreturn void cmd_run(const char *id)
 			pid_t w = waitpid(child, &st, WNOHANG);
 			if (w == child) {
 				if (WIFEXITED(st)) {
-					fprintf(stderr, "%s: info: Firecracker exited with status %d\n", fcm_prog,
-					    WEXITSTATUS(st));
+					fcm_info("Firecracker exited with status %d", WEXITSTATUS(st));
 					exit(stopping ? 0 : WEXITSTATUS(st));
 				}
-				fprintf(stderr, "%s: info: Firecracker killed by signal %d\n", fcm_prog, WTERMSIG(st));
+				fcm_info("Firecracker killed by signal %d", WTERMSIG(st));
 				exit(stopping ? 0 : 128 + WTERMSIG(st));
 			}
 			continue;
@@ -421,14 +403,14 @@ static _Noreturn void cmd_run(const char *id)
 		/* SIGTERM (s6-svc -d), SIGINT, SIGHUP: shut the guest down. */
 		if (!stopping) {
 			stopping = 1;
-			deadline = now_ms() + stop_timeout * 1000;
-			fprintf(stderr, "%s: info: stopping: sending Ctrl-Alt-Del to the guest\n", fcm_prog);
-			next_cad = now_ms() + 5000;
+			deadline = fcm_now_ms() + stop_timeout * 1000;
+			fcm_info("stopping: sending Ctrl-Alt-Del to the guest");
+			next_cad = fcm_now_ms() + 5000;
 			if (send_ctrl_alt_del(id, err, sizeof err) < 0) {
 				fcm_warn("%s: terminating Firecracker", err);
 				kill(child, SIGTERM);
 				api_failed = 1;
-				deadline = now_ms() + 5000;
+				deadline = fcm_now_ms() + 5000;
 			}
 		}
 	}

@@ -17,12 +17,10 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,14 +33,13 @@
 #include "core/err.h"
 #include "vm/expose.h"
 #include "core/jsonl.h"
+#include "core/run.h"
 #include "http/client.h"
 #include "http/http.h"
 #include "auth/jwt.h"
 #include "auth/token.h"
 
 static const char usage[] = "fcm login [--device] [--issuer URL] [--host HOST] [--no-browser] [--json]";
-
-extern char **environ;
 
 /* --- the redirect listener (libmicrohttpd's own thread) --------------------- */
 
@@ -134,9 +131,8 @@ static char *escape(const char *s)
 static void open_browser(const char *url, int no_browser)
 {
 	const char *prog = getenv("FCM_BROWSER");
-	char *argv[3];
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
+	char *argv[3] = { NULL, (char *)url, NULL };
+	struct fcm_child c = { .argv = argv, .in = FCM_CHILD_NULL, .out = FCM_CHILD_NULL };
 
 	if (!prog || !*prog) {
 		if (no_browser || (!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")))
@@ -144,14 +140,9 @@ static void open_browser(const char *url, int no_browser)
 		prog = "xdg-open";
 	}
 	argv[0] = (char *)prog;
-	argv[1] = (char *)url;
-	argv[2] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	if (posix_spawnp(&pid, prog, &fa, NULL, argv, environ) != 0)
+	/* not waited for: a browser may run longer than we do */
+	if (fcm_child_start(&c) < 0)
 		fcm_warn("unable to run %s: open the URL yourself", prog);
-	posix_spawn_file_actions_destroy(&fa);
 }
 
 /* A login request (no token; body consumed, jv_invalid() for none): the

@@ -26,9 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "vm/expose.h"
 #include "core/jsonl.h"
+#include "core/run.h"
 #include "tty/term.h"
 #include "tty/ttyproto.h"
 #include "tty/ttyscreen.h"
@@ -76,14 +78,6 @@ static void selfpipe_init(const int *sigs, int n)
 		if (sigaction(sigs[i], &sa, NULL) < 0)
 			fcm_die_sys(FCM_E_INTERNAL, "unable to catch signal %d", sigs[i]);
 	signal(SIGPIPE, SIG_IGN);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 static void set_nonblock(int fd)
@@ -408,7 +402,7 @@ static void accept_clients(void)
 		if (!c)
 			fcm_die_nomem();
 		c->fd = fd;
-		c->since = now_ms();
+		c->since = fcm_now_ms();
 		c->role = FCM_TTY_ROLE_WATCHER;
 		S.c[S.nc++] = c;
 	}
@@ -477,58 +471,23 @@ static void reap(void)
 		if (p != S.child)
 			continue;
 		S.child_done = 1;
-		S.status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 111;
+		S.status = fcm_wait_code(st);
 	}
 }
 
-/* fork + exec the command on the pty; an exec failure comes back over a
- * close-on-exec pipe (as git's run-command.c). */
+/* Run the command on the pty, in a session of its own whose controlling
+ * terminal the pty is. */
 static pid_t spawn(char **argv, int slave)
 {
-	int ep[2], e;
-	ssize_t r;
-	pid_t pid;
+	struct fcm_child c = { .argv = argv, .in = slave, .out = slave, .err = slave, .flags = FCM_CHILD_CTTY };
+	int e;
 
-	if (pipe2(ep, O_CLOEXEC) < 0)
-		fcm_die_sys(FCM_E_INTERNAL, "unable to make a pipe");
-	pid = fork();
-	if (pid < 0)
-		fcm_die_sys(FCM_E_INTERNAL, "unable to fork");
-	if (pid == 0) {
-		sigset_t none;
-		struct sigaction dfl;
-		memset(&dfl, 0, sizeof dfl);
-		dfl.sa_handler = SIG_DFL;
-		for (int s = 1; s < NSIG; s++)
-			sigaction(s, &dfl, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		close(ep[0]);
-		if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
-			goto fail;
-		if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
-			goto fail;
-		if (slave > 2)
-			close(slave);
-		execvp(argv[0], argv);
-fail:
+	if (fcm_child_start(&c) < 0) {
 		e = errno;
-		if (write(ep[1], &e, sizeof e) < 0) {
-			/* nothing more to do */
-		}
-		_exit(127);
-	}
-	close(ep[1]);
-	do
-		r = read(ep[0], &e, sizeof e);
-	while (r < 0 && errno == EINTR);
-	close(ep[0]);
-	if (r == (ssize_t)sizeof e) {
-		waitpid(pid, NULL, 0);
 		remove_socket();
 		fcm_die(e == ENOENT ? FCM_E_USAGE : FCM_E_INTERNAL, "unable to run %s: %s", argv[0], strerror(e));
 	}
-	return pid;
+	return c.pid;
 }
 
 static void forward_signal(int sig)
@@ -557,11 +516,11 @@ static _Noreturn void finish(void)
 		if (c->hello)
 			fcm_tty_buf_put(&c->out, x, n);
 	}
-	deadline = now_ms() + 2000;
+	deadline = fcm_now_ms() + 2000;
 	for (;;) {
 		struct pollfd pfd[CLIENTS_MAX + 1];
 		int np = 0;
-		long left = deadline - now_ms();
+		long left = deadline - fcm_now_ms();
 		for (int i = 0; i < S.nc; i++)
 			if (S.c[i]->out.len)
 				pfd[np++] = (struct pollfd){ .fd = S.c[i]->fd, .events = POLLOUT };
@@ -663,7 +622,7 @@ static int serve(int argc, char **argv)
 		struct pollfd pfd[CLIENTS_MAX + 4];
 		struct client *pc[CLIENTS_MAX];
 		int np = 0, ncl, ipipe, ilisten, imaster = -1, ilog = -1, timeout = -1;
-		long t = now_ms();
+		long t = fcm_now_ms();
 
 		if (S.child_done)
 			finish();
@@ -739,7 +698,7 @@ static int serve(int argc, char **argv)
 				continue;
 			if (c->closing && !c->out.len)
 				client_close(c);
-			else if (!c->hello && now_ms() - c->since >= HELLO_TIMEOUT_MS)
+			else if (!c->hello && fcm_now_ms() - c->since >= HELLO_TIMEOUT_MS)
 				client_close(c);
 		}
 		if (pfd[ilisten].revents & POLLIN)

@@ -97,6 +97,15 @@ void fcm_vmsg(const char *level, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+void fcm_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fcm_vmsg("info", fmt, ap);
+	va_end(ap);
+}
+
 void fcm_warn(const char *fmt, ...)
 {
 	va_list ap;

@@ -53,6 +53,8 @@ void fcm_init(const char *argv0);
 void fcm_set_instance(const char *instance);
 void fcm_err_json(int on);
 
+/* "prog: info: ...", for what a long-running program logs as it goes. */
+void fcm_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fcm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fcm_warn_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the message, also as JSON with fcm_err_json(1), and exit with the

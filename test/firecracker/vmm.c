@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/run.h"
 #include "fc.h"
 
 #define DEFAULT_CMDLINE \
@@ -402,59 +402,15 @@ int vmm_start(char *err, size_t errlen)
 			o += (size_t)snprintf(line + o, sizeof line - o, "%s%s", k ? " " : "", a.v[k]);
 		LOG_INFO("fcm test double: starting %s", line);
 	}
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	/* QEMU dies with us (PR_SET_PDEATHSIG): a killed double leaves no VM. */
+	struct fcm_child c = { .argv = a.v, .pdeathsig = SIGKILL };
+	if (fcm_child_start(&c) < 0) {
+		snprintf(err, errlen, "unable to run %s: %s", a.v[0], strerror(errno));
 		av_free(&a);
 		vmm_cleanup();
 		return -1;
 	}
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(pfd[0]);
-		close(pfd[1]);
-		av_free(&a);
-		vmm_cleanup();
-		return -1;
-	}
-	if (pid == 0) {
-		/* child: async-signal-safe calls only */
-		sigset_t none;
-		sigemptyset(&none);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execvp(a.v[0], a.v);
-		int e = errno;
-		ssize_t w = write(pfd[1], &e, sizeof e);
-		(void)w;
-		_exit(127);
-	}
-	close(pfd[1]);
-	int e = 0;
-	ssize_t r;
-	do
-		r = read(pfd[0], &e, sizeof e);
-	while (r < 0 && errno == EINTR);
-	close(pfd[0]);
-	VM.qemu_pid = pid;
-	if (r == sizeof e) {
-		snprintf(err, errlen, "unable to run %s: %s", a.v[0], strerror(e));
-		int st;
-		waitpid(pid, &st, 0);
-		VM.qemu_pid = 0;
-		av_free(&a);
-		vmm_cleanup();
-		return -1;
-	}
+	VM.qemu_pid = c.pid;
 	av_free(&a);
 	/* Wait for QEMU to be up (its QMP socket answers), or to fail. */
 	char qerr[256] = "";
