@@ -24,13 +24,11 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,7 +40,7 @@
 #include "core/name.h"
 #include "core/paths.h"
 #include "core/rmtree.h"
-#include "core/run.h"
+#include "core/sysprog.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 
@@ -58,94 +56,10 @@ static const char usage[] =
 #define KEY_MAX 8192
 #define VERSION_MAX 64
 
-extern char **environ;
-
 static const char *const image_files[] = { "vmlinux", "initramfs.cpio.gz", "rootfs.ext4" };
 #define NIMAGE_FILES (sizeof image_files / sizeof image_files[0])
 
 /* --- small helpers ------------------------------------------------------- */
-
-/* Run argv with stdout and stderr collected (at most outlen-1 bytes, the last
- * last line kept) and stdin from /dev/null.  Returns the exit
- * status, 128+signal, or -1 with errno if it could not start.  (lib's
- * fcm_run_capture collects stdout only; mkfs.ext4 and ssh-keygen say why they
- * failed on stderr, and that reason belongs in our error.) */
-static int run_collect(char *const argv[], char *out, size_t outlen)
-{
-	posix_spawn_file_actions_t fa;
-	int p[2], e, st;
-	size_t len = 0;
-	pid_t pid;
-
-	out[0] = '\0';
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (e) {
-		close(p[0]);
-		errno = e;
-		return -1;
-	}
-	for (;;) {
-		char tmp[4096];
-		ssize_t r = read(p[0], tmp, sizeof tmp);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		size_t take = (size_t)r;
-		if (take > outlen - 1 - len)
-			take = outlen - 1 - len;
-		memcpy(out + len, tmp, take);
-		len += take;
-	}
-	close(p[0]);
-	out[len] = '\0';
-	/* For an error message, the last line is the one that says why. */
-	while (len && (out[len - 1] == '\n' || out[len - 1] == ' ' || out[len - 1] == '\r'))
-		out[--len] = '\0';
-	char *last = strrchr(out, '\n');
-	if (last)
-		memmove(out, last + 1, strlen(last + 1) + 1);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* The reason a program failed, for a message: its output, or its status. */
-static const char *run_reason(int r, const char *output, char *buf, size_t buflen)
-{
-	if (r < 0)
-		snprintf(buf, buflen, "%s", strerror(errno));
-	else if (*output)
-		snprintf(buf, buflen, "%s", output);
-	else if (r > 128)
-		snprintf(buf, buflen, "killed by signal %d", r - 128);
-	else
-		snprintf(buf, buflen, "exit status %d", r);
-	return buf;
-}
-
-/* A system program: /usr/sbin or /sbin first (mkfs.ext4 is not on every
- * user's PATH), then PATH. */
-static const char *sysprog(const char *name, char *buf, size_t buflen)
-{
-	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin" };
-
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		snprintf(buf, buflen, "%s/%s", dirs[i], name);
-		if (access(buf, X_OK) == 0)
-			return buf;
-	}
-	return name;
-}
 
 static int write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
@@ -826,16 +740,12 @@ static int host_key(char **priv, char **pub, char *why, size_t whylen)
 	}
 	{
 		char *tp = fcm_path("ssh/.id_ed25519.tmp.%ld", (long)getpid());
-		char *tq = fcm_asprintf("%s.pub", tp);
-		char prog[64], out[512], reason[600];
-		char *argv[] = { (char *)sysprog("ssh-keygen", prog, sizeof prog), "-q", "-t", "ed25519",
-			"-N", "", "-C", "fcm@host", "-f", tp, NULL };
+		char *tq = fcm_asprintf("%s.pub", tp), reason[600];
+		char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fcm@host", "-f", tp, NULL };
 		unlink(tp);
 		unlink(tq);
-		int st = run_collect(argv, out, sizeof out);
-		if (st != 0)
-			snprintf(why, whylen, "unable to generate the fcm ssh key with ssh-keygen: %s",
-			    run_reason(st, out, reason, sizeof reason));
+		if (fcm_sysprog(argv, reason, sizeof reason) < 0)
+			snprintf(why, whylen, "unable to generate the fcm ssh key with ssh-keygen: %s", reason);
 		else if (chmod(tp, 0600) < 0 || rename(tq, q) < 0 || rename(tp, p) < 0)
 			snprintf(why, whylen, "unable to install the fcm ssh key %s: %s", p, strerror(errno));
 		else
@@ -1068,15 +978,12 @@ static int make_seed(const char *seed, const char *hostname, const char *ak,
 	free(p);
 	p = fcm_asprintf("%s/upper/etc/ssh/ssh_host_ed25519_key", seed);
 	{
-		char prog[64], out[512], reason[600];
-		char *comment = fcm_asprintf("root@%s", hostname);
-		char *argv[] = { (char *)sysprog("ssh-keygen", prog, sizeof prog), "-q", "-t", "ed25519",
-			"-N", "", "-C", comment, "-f", p, NULL };
-		int st = run_collect(argv, out, sizeof out);
+		char reason[600], *comment = fcm_asprintf("root@%s", hostname);
+		char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", p, NULL };
+		int st = fcm_sysprog(argv, reason, sizeof reason);
 		free(comment);
-		if (st != 0) {
-			snprintf(why, whylen, "unable to generate the VM's ssh host key with ssh-keygen: %s",
-			    run_reason(st, out, reason, sizeof reason));
+		if (st < 0) {
+			snprintf(why, whylen, "unable to generate the VM's ssh host key with ssh-keygen: %s", reason);
 			goto out;
 		}
 		char *pubpath = fcm_asprintf("%s.pub", p);
@@ -1232,14 +1139,11 @@ static jv create(jv req)
 		goto out;
 	}
 	{
-		char prog[64], out[1024], reason[1100];
-		char *argv[] = { (char *)sysprog("mkfs.ext4", prog, sizeof prog), "-q", "-F", "-T", "default",
-			"-E", "lazy_itable_init=1,lazy_journal_init=1", "-L", "fcm-disk",
-			"-d", seed, tmpdisk, NULL };
-		int r = run_collect(argv, out, sizeof out);
-		if (r != 0) {
-			reply = fcm_fail(FCM_E_INTERNAL, "unable to make the file system of VM %s's disk: %s", id,
-			    run_reason(r, out, reason, sizeof reason));
+		char reason[1100];
+		char *argv[] = { "mkfs.ext4", "-q", "-F", "-T", "default", "-E", "lazy_itable_init=1,lazy_journal_init=1",
+			"-L", "fcm-disk", "-d", seed, tmpdisk, NULL };
+		if (fcm_sysprog(argv, reason, sizeof reason) < 0) {
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to make the file system of VM %s's disk: %s", id, reason);
 			goto out;
 		}
 	}
