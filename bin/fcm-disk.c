@@ -7,7 +7,6 @@
  *   fcm-disk create id=ID [name=HOSTNAME] [size=2G] [image=V] [keys:='["ssh-ed25519 ..."]']
  *   fcm-disk usage id=ID
  *   fcm-disk delete id=ID
- *   fcm-disk host-key
  *
  * JSON lines as every fcm helper (doc/protocol.md).
  *
@@ -41,13 +40,14 @@
 #include "core/paths.h"
 #include "core/rmtree.h"
 #include "core/sysprog.h"
+#include "vm/guestkey.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 
 static const char usage[] =
     "fcm-disk [image-add dir=DIR [version=V] [default=true] | image-ls | image-rm version=V | "
     "image-default version=V | create id=ID [name=NAME] [size=2G] [image=V] [keys:=JSON] | "
-    "usage id=ID | delete id=ID | host-key]";
+    "usage id=ID | delete id=ID]";
 
 #define SIZE_DEFAULT "2G"
 #define SIZE_MIN (512ULL << 20)
@@ -711,92 +711,6 @@ static jv op_image_default(jv req)
 	return reply;
 }
 
-/* --- the host's fcm ssh key ------------------------------------------------ */
-
-/* $FCM_ROOT/ssh/id_ed25519{,.pub}, made on first need (under a lock, made
- * beside and renamed, private key 0600).  Returns 0, or -1 with why. */
-static int host_key(char **priv, char **pub, char *why, size_t whylen)
-{
-	char *dir = fcm_path("ssh"), *lock = fcm_path("ssh/.lock");
-	char *p = fcm_path("ssh/id_ed25519"), *q = fcm_path("ssh/id_ed25519.pub");
-	int fd = -1, r = -1;
-
-	if (fcm_mkdirs(dir, 0700) < 0 || chmod(dir, 0700) < 0) {
-		snprintf(why, whylen, "unable to create %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	if (access(p, R_OK) == 0 && access(q, R_OK) == 0) {
-		r = 0;
-		goto out;
-	}
-	fd = fcm_lock(lock, 1);
-	if (fd < 0) {
-		snprintf(why, whylen, "unable to lock %s: %s", lock, strerror(errno));
-		goto out;
-	}
-	if (access(p, R_OK) == 0 && access(q, R_OK) == 0) {
-		r = 0;
-		goto out;
-	}
-	{
-		char *tp = fcm_path("ssh/.id_ed25519.tmp.%ld", (long)getpid());
-		char *tq = fcm_asprintf("%s.pub", tp), reason[600];
-		char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fcm@host", "-f", tp, NULL };
-		unlink(tp);
-		unlink(tq);
-		if (fcm_sysprog(argv, reason, sizeof reason) < 0)
-			snprintf(why, whylen, "unable to generate the fcm ssh key with ssh-keygen: %s", reason);
-		else if (chmod(tp, 0600) < 0 || rename(tq, q) < 0 || rename(tp, p) < 0)
-			snprintf(why, whylen, "unable to install the fcm ssh key %s: %s", p, strerror(errno));
-		else
-			r = 0;
-		if (r < 0) {
-			unlink(tp);
-			unlink(tq);
-		}
-		free(tp);
-		free(tq);
-	}
-out:
-	if (fd >= 0)
-		fcm_unlock(fd);
-	free(dir);
-	free(lock);
-	if (r == 0) {
-		*priv = p;
-		*pub = q;
-	} else {
-		free(p);
-		free(q);
-	}
-	return r;
-}
-
-static jv op_host_key(jv req)
-{
-	static const struct fcm_field spec[] = {
-		{ "op", JV_KIND_STRING, 1 },
-		{ NULL, 0, 0 },
-	};
-	CHECK_FIELDS(req, spec);
-	char why[1024], *priv, *pub;
-
-	if (host_key(&priv, &pub, why, sizeof why) < 0)
-		return fcm_fail(FCM_E_INTERNAL, "%s", why);
-	char *text = fcm_read_file(pub, KEY_MAX, NULL);
-	jv reply = fcm_ok();
-	reply = jv_object_set(reply, jv_string("private"), jv_string(priv));
-	reply = jv_object_set(reply, jv_string("public"), jv_string(pub));
-	if (text) {
-		text[strcspn(text, "\n")] = '\0';
-		reply = jv_object_set(reply, jv_string("key"), jv_string(text));
-	}
-	free(text);
-	free(priv);
-	free(pub);
-	return reply;
-}
-
 /* --- VM disks -------------------------------------------------------------- */
 
 /* "2G", "512M", "10G", "1T", "4096K" or a byte count; 1024-based; optional
@@ -979,8 +893,7 @@ static int make_seed(const char *seed, const char *hostname, const char *ak,
 	p = fcm_asprintf("%s/upper/etc/ssh/ssh_host_ed25519_key", seed);
 	{
 		char reason[600], *comment = fcm_asprintf("root@%s", hostname);
-		char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", p, NULL };
-		int st = fcm_sysprog(argv, reason, sizeof reason);
+		int st = fcm_keygen(p, comment, reason, sizeof reason);
 		free(comment);
 		if (st < 0) {
 			snprintf(why, whylen, "unable to generate the VM's ssh host key with ssh-keygen: %s", reason);
@@ -1039,7 +952,7 @@ static jv create(jv req)
 	const char *id = fcm_get_str(req, "id"), *name = fcm_get_str(req, "name");
 	const char *given = SIZE_DEFAULT;
 	char sizebuf[64], why[PATH_MAX + 512], *v = NULL, *vmdir = NULL, *disk = NULL;
-	char *tmpdisk = NULL, *seed = NULL, *priv = NULL, *pub = NULL, *ak = NULL, *hostpub = NULL;
+	char *tmpdisk = NULL, *seed = NULL, *priv = NULL, *ak = NULL, *hostpub = NULL;
 	char *extra = NULL;
 	unsigned long long bytes;
 	jv reply = jv_invalid();
@@ -1090,19 +1003,14 @@ static jv create(jv req)
 		    id, disk);
 		goto out;
 	}
-	if (host_key(&priv, &pub, why, sizeof why) < 0) {
+	if (!(ak = fcm_guestkey(why, sizeof why))) {
 		reply = fcm_fail(FCM_E_INTERNAL, "%s", why);
 		goto out;
 	}
 	{
-		char *hk = fcm_read_file(pub, KEY_MAX, NULL);
-		if (!hk) {
-			reply = fcm_fail(FCM_E_INTERNAL, "unable to read %s: %s", pub, strerror(errno));
-			goto out;
-		}
-		hk[strcspn(hk, "\n")] = '\0';
-		ak = fcm_asprintf("%s\n%s", hk, extra);
-		free(hk);
+		char *both = fcm_asprintf("%s\n%s", ak, extra);
+		free(ak);
+		ak = both;
 	}
 
 	if (lstat(vmdir, &st) < 0) {
@@ -1177,6 +1085,7 @@ static jv create(jv req)
 		reply = jv_object_set(reply, jv_string("kernel"), jv_string(k));
 		reply = jv_object_set(reply, jv_string("initrd"), jv_string(i));
 		reply = jv_object_set(reply, jv_string("rootfs"), jv_string(rf));
+		priv = fcm_guestkey_path();
 		reply = jv_object_set(reply, jv_string("ssh_key"), jv_string(priv));
 		reply = jv_object_set(reply, jv_string("host_key"), jv_string(hostpub));
 		free(k);
@@ -1200,7 +1109,6 @@ out:
 	free(vmdir);
 	free(disk);
 	free(priv);
-	free(pub);
 	free(ak);
 	free(extra);
 	free(hostpub);
@@ -1292,7 +1200,6 @@ int main(int argc, char **argv)
 		{ "image-ls", op_image_ls },
 		{ "image-rm", op_image_rm },
 		{ "image-default", op_image_default },
-		{ "host-key", op_host_key },
 		{ NULL, NULL },
 	};
 

@@ -34,7 +34,7 @@ static const struct {
 	int plumbing;
 } builtins[] = {
 	{ "console", "a shell in the VM that survives disconnects", 0 },
-	{ "keys", "manage the ssh keys allowed to git push", 0 },
+	{ "keys", "the ssh keys allowed to git push, and the host's key into its guests", 0 },
 	{ "daemon", "run the supervision tree and the HTTP API", 0 },
 	{ "login", "log in to an fcm host", 0 },
 	{ "logout", "log out", 0 },

@@ -308,7 +308,7 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 
 @test "create with no space left: clear error, nothing left behind" {
 	add_image
-	fcm-disk host-key >/dev/null
+	fcm-keys guest >/dev/null
 	mkdir -p "$FCM_ROOT/vms"
 	before=$(tree_snapshot "$FCM_ROOT")
 	# A 300 KiB tmpfs over vms/, in a private mount namespace.
@@ -368,16 +368,6 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	assert_success
 	run ls -A "$FCM_ROOT/vms/$ID"
 	assert_output config.json
-}
-
-@test "host-key makes the fcm key once and reports it" {
-	run fcm-disk host-key
-	assert_success
-	echo "$output" | jq -e --arg r "$FCM_ROOT" '.private == $r + "/ssh/id_ed25519" and (.key | startswith("ssh-ed25519 "))'
-	k1=$(cat "$FCM_ROOT/ssh/id_ed25519.pub")
-	fcm-disk host-key >/dev/null
-	[ "$(cat "$FCM_ROOT/ssh/id_ed25519.pub")" = "$k1" ]
-	ssh-keygen -y -f "$FCM_ROOT/ssh/id_ed25519" | grep -q "${k1% *}"
 }
 
 @test "unknown op and bad JSON get a clear error" {
