@@ -359,7 +359,7 @@ static jv create(jv req)
 	vmdir = fcm_path("vms/%s", id);
 	disk = fcm_path("vms/%s/disk.img", id);
 	if (lstat(disk, &st) == 0) {
-		reply = fcm_fail(FCM_E_USAGE, "unable to create the disk of VM %s: %s already exists (delete it first)",
+		reply = fcm_fail(FCM_E_CONFLICT, "unable to create the disk of VM %s: %s already exists (delete it first)",
 		    id, disk);
 		goto out;
 	}
@@ -423,7 +423,7 @@ static jv create(jv req)
 	if (renameat2(AT_FDCWD, tmpdisk, AT_FDCWD, disk, RENAME_NOREPLACE) < 0) {
 		int e = errno;
 		reply = e == EEXIST
-		    ? fcm_fail(FCM_E_USAGE, "unable to create the disk of VM %s: %s already exists (delete it first)", id, disk)
+		    ? fcm_fail(FCM_E_CONFLICT, "unable to create the disk of VM %s: %s already exists (delete it first)", id, disk)
 		    : fcm_fail(FCM_E_INTERNAL, "unable to move the disk into place as %s: %s", disk, strerror(e));
 		goto out;
 	}
@@ -491,7 +491,7 @@ static jv op_usage(jv req)
 	if (stat(disk, &st) < 0) {
 		int e = errno;
 		jv r = e == ENOENT
-		    ? fcm_fail(FCM_E_USAGE, "VM %s has no disk (%s does not exist)", id, disk)
+		    ? fcm_fail(FCM_E_NOT_FOUND, "VM %s has no disk (%s does not exist)", id, disk)
 		    : fcm_fail(FCM_E_INTERNAL, "unable to stat %s: %s", disk, strerror(e));
 		free(disk);
 		return r;

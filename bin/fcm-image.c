@@ -472,14 +472,14 @@ static jv op_rm(jv req)
 	def = fcm_image_default();
 	was_default = def && !strcmp(def, v);
 	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		reply = fcm_fail(FCM_E_USAGE, "unknown image '%s': see 'fcm-image ls'", v);
+		reply = fcm_fail(FCM_E_NOT_FOUND, "unknown image '%s': see 'fcm-image ls'", v);
 		goto out;
 	}
 	users = vms_using(v, def);
 	if (jv_array_length(jv_copy(users)) > 0) {
 		jv s = jv_array_get(jv_copy(users), 0);
 		int n = jv_array_length(jv_copy(users));
-		reply = fcm_fail(FCM_E_USAGE, "unable to remove image %s: %d VM%s use%s it (%s%s): destroy them first",
+		reply = fcm_fail(FCM_E_CONFLICT, "unable to remove image %s: %d VM%s use%s it (%s%s): destroy them first",
 		    v, n, n == 1 ? "" : "s", n == 1 ? "s" : "", jv_string_value(s), n > 1 ? ", ..." : "");
 		jv_free(s);
 		jv_free(users);

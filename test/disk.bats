@@ -131,6 +131,7 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	run fcm-disk create id=$ID image=nosuch
 	assert_failure 100
 	assert_output --partial "fcm-disk: fatal: unable to create the disk of VM $ID: unknown image 'nosuch'"
+	assert_line --partial '"kind":"not_found"'
 	run fcm-disk create id=$ID image=../../etc
 	assert_failure 100
 	assert_output --partial "invalid image version"
@@ -194,6 +195,7 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	run fcm-disk create id=$ID name=second
 	assert_failure 100
 	assert_output --partial "fcm-disk: fatal: unable to create the disk of VM $ID: $FCM_ROOT/vms/$ID/disk.img already exists"
+	assert_line --partial '"kind":"conflict"'
 	[ "$(sha256sum < "$FCM_ROOT/vms/$ID/disk.img")" = "$sum" ]
 	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
 }
@@ -235,6 +237,7 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	run fcm-disk usage id=eeee5555
 	assert_failure 100
 	assert_output --partial "VM eeee5555 has no disk"
+	assert_line --partial '"kind":"not_found"'
 }
 
 @test "delete removes the disk and is idempotent" {

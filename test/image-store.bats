@@ -150,8 +150,8 @@ add_image() {
 	check usage 100 "'default' must be true or false" -- add dir="$IMG" default=maybe
 	check usage 100 "bogus" -- ls bogus=1
 	check usage 100 "invalid image version '../v1'" -- rm version=../v1
-	check usage 100 "unknown image 'v9': see 'fcm-image ls'" -- rm version=v9
-	check usage 100 "unknown image 'v9': see 'fcm-image ls'" -- default version=v9
+	check not_found 100 "unknown image 'v9': see 'fcm-image ls'" -- rm version=v9
+	check not_found 100 "unknown image 'v9': see 'fcm-image ls'" -- default version=v9
 	check usage 100 "give a version, not 'default'" -- default version=default
 	run fcm-image <<< 'not json'
 	assert_failure 100
@@ -166,7 +166,7 @@ add_image() {
 	before=$(tree_snapshot "$FCM_ROOT")
 	run --separate-stderr fcm-image rm version=v1
 	assert_failure 100
-	jq -e '.kind == "usage" and .error == "unable to remove image v1: 1 VM uses it (cosmic-nova): destroy them first"' <<<"$output"
+	jq -e '.kind == "conflict" and .error == "unable to remove image v1: 1 VM uses it (cosmic-nova): destroy them first"' <<<"$output"
 	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
 }
 

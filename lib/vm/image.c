@@ -85,7 +85,7 @@ char *fcm_image_resolve(const char *want, jv *fail)
 		int r = stat(dir, &st);
 		free(dir);
 		if (r < 0 || !S_ISDIR(st.st_mode)) {
-			*fail = fcm_fail(FCM_E_USAGE, "unknown image '%s': see 'fcm-image ls'", want);
+			*fail = fcm_fail(FCM_E_NOT_FOUND, "unknown image '%s': see 'fcm-image ls'", want);
 			return NULL;
 		}
 		v = fcm_strdup(want);
