@@ -28,99 +28,27 @@
 #include "core/lock.h"
 #include "core/paths.h"
 #include "core/rmtree.h"
+#include "core/sysprog.h"
 #include "vm/image.h"
 #include "vm/vm.h"
 
 static const char usage[] =
     "fcm-image [add dir=DIR [version=V] [default=true] | ls | rm version=V | default version=V]";
 
-/* A boolean field: JSON true/false, or the strings "true"/"false"/"1"/"0"
- * (from key=value words).  1, 0, or -1 when bad; dflt when absent. */
-static int get_bool(jv req, const char *key, int dflt)
+/* A boolean field: JSON true/false, or "true"/"false", "1"/"0", "yes"/"no"
+ * (from key=value words).  1, 0, or -1 when bad; 0 when absent. */
+static int get_bool(jv req, const char *key)
 {
+	static const char *const words[] = { "false", "true", "0", "1", "no", "yes" };
 	jv v = jv_object_get(jv_copy(req), jv_string(key));
-	int r = -1;
+	jv_kind k = jv_get_kind(v);
+	int r = k == JV_KIND_TRUE ? 1 : k == JV_KIND_FALSE || k == JV_KIND_NULL || k == JV_KIND_INVALID ? 0 : -1;
 
-	switch (jv_get_kind(v)) {
-	case JV_KIND_INVALID:
-	case JV_KIND_NULL:
-		r = dflt;
-		break;
-	case JV_KIND_TRUE:
-		r = 1;
-		break;
-	case JV_KIND_FALSE:
-		r = 0;
-		break;
-	case JV_KIND_STRING: {
-		const char *s = jv_string_value(v);
-		if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes"))
-			r = 1;
-		else if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no"))
-			r = 0;
-		break;
-	}
-	default:
-		break;
-	}
+	for (size_t i = 0; k == JV_KIND_STRING && i < sizeof words / sizeof words[0]; i++)
+		if (!strcmp(jv_string_value(v), words[i]))
+			r = (int)(i % 2);
 	jv_free(v);
 	return r;
-}
-
-/* Copy src to dst (created, mode), keeping holes: blocks of zeros are
- * skipped and the file is sized at the end. */
-static int copy_sparse(const char *src, const char *dst, mode_t mode)
-{
-	static char buf[1 << 20];
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, e;
-	off_t off = 0;
-
-	if (in < 0)
-		return -1;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (out < 0)
-		goto fail;
-	for (;;) {
-		ssize_t r = read(in, buf, sizeof buf);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		ssize_t z = 0;
-		while (z < r && buf[z] == 0)
-			z++;
-		if (z == r) {
-			off += r;
-			continue;
-		}
-		for (ssize_t w = 0; w < r;) {
-			ssize_t n = pwrite(out, buf + w, (size_t)(r - w), off + w);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				goto fail;
-			}
-			w += n;
-		}
-		off += r;
-	}
-	if (ftruncate(out, off) < 0 || fsync(out) < 0 || close(out) < 0) {
-		out = -1;
-		goto fail;
-	}
-	close(in);
-	return 0;
-fail:
-	e = errno;
-	close(in);
-	if (out >= 0)
-		close(out);
-	unlink(dst);
-	errno = e;
-	return -1;
 }
 
 /* Point images/default at v, atomically (symlink beside, rename over). */
@@ -171,7 +99,7 @@ static jv op_add(jv req)
 	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
 		return fcm_fail(FCM_E_USAGE, "%s", err);
 	const char *dir = fcm_get_str(req, "dir"), *want = fcm_get_str(req, "version");
-	int mkdefault = get_bool(req, "default", 0);
+	int mkdefault = get_bool(req, "default");
 	char *v = NULL, *final = NULL, *tmp = NULL, *def = NULL;
 	jv manifest = jv_invalid(), reply = jv_invalid();
 	int lockfd = -1, was_default = 0;
@@ -256,21 +184,17 @@ static jv op_add(jv req)
 	}
 	for (size_t i = 0; i < FCM_IMAGE_NFILES; i++) {
 		char *src = fcm_asprintf("%s/%s", dir, fcm_image_files[i]);
-		char *dst = fcm_asprintf("%s/%s", tmp, fcm_image_files[i]);
-		int r = link(src, dst);
-		if (r < 0)
-			r = copy_sparse(src, dst, 0444);
-		if (r == 0)
-			r = chmod(dst, 0444);
-		if (r < 0) {
-			reply = fcm_fail(FCM_E_INTERNAL,
-			    "unable to install %s into %s: %s", src, final, strerror(errno));
-			free(src);
-			free(dst);
-			goto out;
-		}
+		char *dst = fcm_asprintf("%s/%s", tmp, fcm_image_files[i]), why[600];
+		/* A hard link; across file systems, a copy that keeps the holes. */
+		char *cp[] = { "cp", "--sparse=always", src, dst, NULL };
+		if (link(src, dst) < 0 && fcm_sysprog(cp, why, sizeof why) < 0)
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to install %s into %s: %s", src, final, why);
+		else if (chmod(dst, 0444) < 0 || fcm_fsync_path(dst) < 0)
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to install %s into %s: %s", src, final, strerror(errno));
 		free(src);
 		free(dst);
+		if (jv_is_valid(reply))
+			goto out;
 	}
 	{
 		jv m = jv_object();
@@ -325,46 +249,9 @@ out:
 	return reply;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int is_version(const struct dirent *e)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Installed versions, sorted (NULL-terminated, malloc'd). */
-static char **image_versions(size_t *count)
-{
-	char *path = fcm_path("images");
-	DIR *d = opendir(path);
-	char **list = fcm_malloc(sizeof *list);
-	size_t n = 0;
-	struct dirent *e;
-
-	free(path);
-	list[0] = NULL;
-	if (!d) {
-		*count = 0;
-		return list;
-	}
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || !fcm_image_version_ok(e->d_name))
-			continue;
-		char *p = fcm_path("images/%s", e->d_name);
-		struct stat st;
-		int isdir = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
-		free(p);
-		if (!isdir)
-			continue;
-		char **nl = realloc(list, (n + 2) * sizeof *list);
-		if (!nl)
-			fcm_die_nomem();
-		list = nl;
-		list[n++] = fcm_strdup(e->d_name);
-		list[n] = NULL;
-	}
-	closedir(d);
-	qsort(list, n, sizeof *list, cmp_str);
-	*count = n;
-	return list;
+	return fcm_image_version_ok(e->d_name);
 }
 
 /* VMs whose record names image v (or "default" while v is the default). */
@@ -384,6 +271,44 @@ static jv vms_using(const char *v, const char *def)
 	return users;
 }
 
+/* One image as ls lists it. */
+static jv describe(const char *v, const char *def)
+{
+	char why[PATH_MAX + 256], *mpath = fcm_path("images/%s/manifest.json", v);
+	jv img = jv_object(), m = fcm_read_json(mpath);
+	double apparent = 0, allocated = 0;
+
+	free(mpath);
+	img = jv_object_set(img, jv_string("version"), jv_string(v));
+	img = jv_object_set(img, jv_string("default"), jv_bool(def && !strcmp(def, v)));
+	if (jv_get_kind(m) == JV_KIND_OBJECT) {
+		jv k = jv_object_get(jv_copy(m), jv_string("kernel"));
+		jv c = jv_object_get(jv_copy(m), jv_string("created_at"));
+		if (jv_get_kind(k) == JV_KIND_STRING)
+			img = jv_object_set(img, jv_string("kernel"), k);
+		else
+			jv_free(k);
+		if (jv_get_kind(c) == JV_KIND_NUMBER)
+			img = jv_object_set(img, jv_string("created_at"), c);
+		else
+			jv_free(c);
+	}
+	jv_free(m);
+	for (size_t f = 0; f < FCM_IMAGE_NFILES; f++) {
+		char *p = fcm_path("images/%s/%s", v, fcm_image_files[f]);
+		struct stat st;
+		if (stat(p, &st) == 0) {
+			apparent += (double)st.st_size;
+			allocated += (double)st.st_blocks * 512.0;
+		}
+		free(p);
+	}
+	img = jv_object_set(img, jv_string("apparent"), jv_number(apparent));
+	img = jv_object_set(img, jv_string("allocated"), jv_number(allocated));
+	img = jv_object_set(img, jv_string("complete"), jv_bool(fcm_image_check(v, why, sizeof why) == 0));
+	return jv_object_set(img, jv_string("vms"), vms_using(v, def));
+}
+
 static jv op_ls(jv req)
 {
 	static const struct fcm_field spec[] = {
@@ -394,50 +319,21 @@ static jv op_ls(jv req)
 
 	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
 		return fcm_fail(FCM_E_USAGE, "%s", err);
-	size_t n;
-	char **vs = image_versions(&n);
-	char *def = fcm_image_default();
+	char *path = fcm_path("images"), *def = fcm_image_default();
+	struct dirent **es = NULL;
+	int n = scandir(path, &es, is_version, alphasort);	/* C locale: byte order */
 	jv arr = jv_array();
 
-	for (size_t i = 0; i < n; i++) {
-		char why[PATH_MAX + 256];
-		jv img = jv_object();
-		double apparent = 0, allocated = 0;
-		img = jv_object_set(img, jv_string("version"), jv_string(vs[i]));
-		img = jv_object_set(img, jv_string("default"), jv_bool(def && !strcmp(def, vs[i])));
-		char *mpath = fcm_path("images/%s/manifest.json", vs[i]);
-		jv m = fcm_read_json(mpath);
-		free(mpath);
-		if (jv_get_kind(m) == JV_KIND_OBJECT) {
-			jv k = jv_object_get(jv_copy(m), jv_string("kernel"));
-			jv c = jv_object_get(jv_copy(m), jv_string("created_at"));
-			if (jv_get_kind(k) == JV_KIND_STRING)
-				img = jv_object_set(img, jv_string("kernel"), k);
-			else
-				jv_free(k);
-			if (jv_get_kind(c) == JV_KIND_NUMBER)
-				img = jv_object_set(img, jv_string("created_at"), c);
-			else
-				jv_free(c);
-		}
-		jv_free(m);
-		for (size_t f = 0; f < FCM_IMAGE_NFILES; f++) {
-			char *p = fcm_path("images/%s/%s", vs[i], fcm_image_files[f]);
-			struct stat st;
-			if (stat(p, &st) == 0) {
-				apparent += (double)st.st_size;
-				allocated += (double)st.st_blocks * 512.0;
-			}
-			free(p);
-		}
-		img = jv_object_set(img, jv_string("apparent"), jv_number(apparent));
-		img = jv_object_set(img, jv_string("allocated"), jv_number(allocated));
-		img = jv_object_set(img, jv_string("complete"), jv_bool(fcm_image_check(vs[i], why, sizeof why) == 0));
-		img = jv_object_set(img, jv_string("vms"), vms_using(vs[i], def));
-		arr = jv_array_append(arr, img);
-		free(vs[i]);
+	for (int i = 0; i < n; i++) {
+		char *dir = fcm_path("images/%s", es[i]->d_name);
+		struct stat st;
+		if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			arr = jv_array_append(arr, describe(es[i]->d_name, def));
+		free(dir);
+		free(es[i]);
 	}
-	free(vs);
+	free(es);
+	free(path);
 	jv reply = fcm_ok();
 	reply = jv_object_set(reply, jv_string("default"), def ? jv_string(def) : jv_null());
 	reply = jv_object_set(reply, jv_string("images"), arr);

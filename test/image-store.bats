@@ -112,6 +112,25 @@ add_image() {
 	[ ! -e "$FCM_ROOT/images/default" ] && [ ! -L "$FCM_ROOT/images/default" ]
 }
 
+@test "add across file systems copies, keeping the holes; a copy that fails leaves nothing" {
+	# FCM_ROOT on a tmpfs of its own, in a private mount namespace: no hard link.
+	run unshare -m bash -c 'mount -t tmpfs -o size=64m fcmt-img "$FCM_ROOT" || exit 99
+		fcm-image add dir="'"$IMG"'" >/dev/null || exit 1
+		cmp "'"$IMG"'/vmlinux" "$FCM_ROOT/images/v1/vmlinux" || exit 2
+		stat -c "%n %s %b %a %h" "$FCM_ROOT"/images/v1/rootfs.ext4'
+	assert_success
+	assert_output "$FCM_ROOT/images/v1/rootfs.ext4 8388608 0 444 1"
+	head -c 2M /dev/urandom > "$IMG/rootfs.ext4"
+	run unshare -m bash -c 'mount -t tmpfs -o size=1m fcmt-img "$FCM_ROOT" || exit 99
+		fcm-image add dir="'"$IMG"'"; rc=$?; echo "left: $(ls -A "$FCM_ROOT/images")"; exit $rc'
+	assert_failure 111
+	assert_output --partial "fcm-image: fatal: unable to install $IMG/rootfs.ext4 into $FCM_ROOT/images/v1: "
+	assert_output --partial "cp: error writing"
+	assert_output --partial "No space left on device"
+	assert_line --partial '"kind":"internal"'
+	assert_line "left: .lock"
+}
+
 # --- the protocol, and bad input: one clear line, a JSON error with its kind,
 # nothing changed -------------------------------------------------------------
 
