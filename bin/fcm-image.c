@@ -341,16 +341,18 @@ static jv op_ls(jv req)
 	return reply;
 }
 
+/* The fields of rm and default. */
+static const struct fcm_field version_only[] = {
+	{ "op", JV_KIND_STRING, 1 },
+	{ "version", JV_KIND_STRING, 1 },
+	{ NULL, 0, 0 },
+};
+
 static jv op_rm(jv req)
 {
-	static const struct fcm_field spec[] = {
-		{ "op", JV_KIND_STRING, 1 },
-		{ "version", JV_KIND_STRING, 1 },
-		{ NULL, 0, 0 },
-	};
 	char err[512];
 
-	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
+	if (fcm_fields_check(req, version_only, err, sizeof err) < 0)
 		return fcm_fail(FCM_E_USAGE, "%s", err);
 	const char *v = fcm_get_str(req, "version");
 	jv reply = jv_invalid(), users;
@@ -409,14 +411,9 @@ out:
 
 static jv op_default(jv req)
 {
-	static const struct fcm_field spec[] = {
-		{ "op", JV_KIND_STRING, 1 },
-		{ "version", JV_KIND_STRING, 1 },
-		{ NULL, 0, 0 },
-	};
 	char err[512];
 
-	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
+	if (fcm_fields_check(req, version_only, err, sizeof err) < 0)
 		return fcm_fail(FCM_E_USAGE, "%s", err);
 	const char *want = fcm_get_str(req, "version");
 	jv reply = jv_invalid();

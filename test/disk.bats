@@ -12,11 +12,6 @@ setup() {
 	fake_image "$IMG" v1
 }
 
-add_image() {
-	run fcm-image add dir="$IMG"
-	assert_success
-}
-
 # de FILE PATH: a file's contents inside an ext4 image, via debugfs.
 de_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
 de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }

@@ -10,11 +10,6 @@ setup() {
 	fake_image "$IMG" v1
 }
 
-add_image() {
-	run fcm-image add dir="$IMG"
-	assert_success
-}
-
 @test "add registers an image and makes it the default" {
 	run fcm-image add dir="$IMG"
 	assert_success

@@ -74,6 +74,12 @@ fake_image() {
 	printf '{"version":"%s","kernel":"6.12.0-test","created_at":1700000000}\n' "${2:-v1}" > "$1/manifest.json"
 }
 
+# add_image: add the fake image $IMG to the store, as a test step.
+add_image() {
+	run fcm-image add dir="$IMG"
+	assert_success
+}
+
 # Install the cached image into $FCM_ROOT/images (hard links: instant).
 fcm_install_image() {
 	fcm-image add dir="$FCM_IMAGE_DIR" >/dev/null
