@@ -51,6 +51,7 @@ USES_fcm-deploy    := vm core
 USES_fcm-disk      := vm core
 USES_fcm-fc        := vm core
 USES_fcm-git-shell := vm core
+USES_fcm-image     := vm core
 USES_fcm-login     := http auth vm core
 USES_fcm-logout    := http auth vm core
 USES_fcm-name      := vm core

@@ -38,6 +38,7 @@
 #include "vm/dotfcm.h"
 #include "core/err.h"
 #include "vm/expose.h"
+#include "vm/guestkey.h"
 #include "core/jsonl.h"
 #include "core/name.h"
 #include "core/paths.h"
@@ -109,7 +110,7 @@ static void winsize(unsigned *rows, unsigned *cols)
  * detached from us, and wait until it listens (its --ready-fd). */
 static void start_session(const char *sock, const char *ip, const char *name, const char *session)
 {
-	char *tty = fcm_helper("tty"), *key = fcm_path("ssh/id_ed25519");
+	char *tty = fcm_helper("tty"), *key = fcm_guestkey_path();
 	char *target = fcm_asprintf("root@%s", ip), rows_s[16], cols_s[16];
 	unsigned rows, cols;
 	int rp[2], e;

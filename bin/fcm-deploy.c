@@ -35,6 +35,7 @@
 #include "core/atomic.h"
 #include "vm/dotfcm.h"
 #include "vm/expose.h"
+#include "vm/guestkey.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
 #include "core/name.h"
@@ -449,7 +450,7 @@ int main(int argc, char **argv)
 	if (!ip || inet_pton(AF_INET, ip, &a) != 1)
 		failed("VM '%s' has no IPv4 address in its record", name);
 
-	key = fcm_path("ssh/id_ed25519");
+	key = fcm_guestkey_path();
 	if (access(key, R_OK) < 0)
 		failed("no ssh key %s to reach the VM with: it is made when fcm makes its first VM", key);
 	guest = guest_dir();

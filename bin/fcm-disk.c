@@ -1,175 +1,64 @@
-/* fcm-disk — guest images and the VMs' writable disks (doc/fcm-disk.md).
+/* fcm-disk — the VMs' writable disks (doc/fcm-disk.md).
  *
- *   fcm-disk image-add dir=DIR [version=V] [default=true]
- *   fcm-disk image-ls
- *   fcm-disk image-rm version=V
- *   fcm-disk image-default version=V
  *   fcm-disk create id=ID [name=HOSTNAME] [size=2G] [image=V] [keys:='["ssh-ed25519 ..."]']
  *   fcm-disk usage id=ID
  *   fcm-disk delete id=ID
- *   fcm-disk host-key
  *
  * JSON lines as every fcm helper (doc/protocol.md).
  *
- * An image is $FCM_ROOT/images/<version>/{vmlinux,initramfs.cpio.gz,
- * rootfs.ext4,manifest.json}; images/default is a symlink to the default
- * version.  A VM's disk is $FCM_ROOT/vms/<id>/disk.img: a sparse ext4 file
- * system made in constant time (truncate + mkfs.ext4 -d SEED with lazy inode
- * table and journal init) that holds the overlay upper and work directories,
- * pre-seeded with what the VM needs at first boot.  It never copies the base:
- * the base root filesystem is attached read-only and shared, and the guest's
- * initramfs makes the overlay of the two as /. */
+ * A VM's disk is $FCM_ROOT/vms/<id>/disk.img: a sparse ext4 file system made
+ * in constant time (truncate + mkfs.ext4 -d SEED with lazy inode table and
+ * journal init) that holds the overlay upper and work directories, pre-seeded
+ * with what the VM needs at first boot.  It never copies the base: the base
+ * root filesystem of its image (fcm-image) is attached read-only and shared,
+ * and the guest's initramfs makes the overlay of the two as /. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "core/err.h"
+#include <skalibs/allreadwrite.h>
+
 #include "core/atomic.h"
-#include "vm/expose.h"
+#include "core/err.h"
 #include "core/jsonl.h"
-#include "core/lock.h"
 #include "core/name.h"
 #include "core/paths.h"
 #include "core/rmtree.h"
-#include "core/run.h"
-#include "vm/svc.h"
-#include "vm/vm.h"
+#include "core/sysprog.h"
+#include "vm/guestkey.h"
+#include "vm/image.h"
 
 static const char usage[] =
-    "fcm-disk [image-add dir=DIR [version=V] [default=true] | image-ls | image-rm version=V | "
-    "image-default version=V | create id=ID [name=NAME] [size=2G] [image=V] [keys:=JSON] | "
-    "usage id=ID | delete id=ID | host-key]";
+    "fcm-disk [create id=ID [name=NAME] [size=2G] [image=V] [keys:=JSON] | usage id=ID | delete id=ID]";
 
 #define SIZE_DEFAULT "2G"
 #define SIZE_MIN (512ULL << 20)
 #define SIZE_MAX_BYTES (1ULL << 40)
 #define KEYS_MAX 64
 #define KEY_MAX 8192
-#define VERSION_MAX 64
-
-extern char **environ;
-
-static const char *const image_files[] = { "vmlinux", "initramfs.cpio.gz", "rootfs.ext4" };
-#define NIMAGE_FILES (sizeof image_files / sizeof image_files[0])
 
 /* --- small helpers ------------------------------------------------------- */
 
-/* Run argv with stdout and stderr collected (at most outlen-1 bytes, the last
- * last line kept) and stdin from /dev/null.  Returns the exit
- * status, 128+signal, or -1 with errno if it could not start.  (lib's
- * fcm_run_capture collects stdout only; mkfs.ext4 and ssh-keygen say why they
- * failed on stderr, and that reason belongs in our error.) */
-static int run_collect(char *const argv[], char *out, size_t outlen)
-{
-	posix_spawn_file_actions_t fa;
-	int p[2], e, st;
-	size_t len = 0;
-	pid_t pid;
-
-	out[0] = '\0';
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (e) {
-		close(p[0]);
-		errno = e;
-		return -1;
-	}
-	for (;;) {
-		char tmp[4096];
-		ssize_t r = read(p[0], tmp, sizeof tmp);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		size_t take = (size_t)r;
-		if (take > outlen - 1 - len)
-			take = outlen - 1 - len;
-		memcpy(out + len, tmp, take);
-		len += take;
-	}
-	close(p[0]);
-	out[len] = '\0';
-	/* For an error message, the last line is the one that says why. */
-	while (len && (out[len - 1] == '\n' || out[len - 1] == ' ' || out[len - 1] == '\r'))
-		out[--len] = '\0';
-	char *last = strrchr(out, '\n');
-	if (last)
-		memmove(out, last + 1, strlen(last + 1) + 1);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* The reason a program failed, for a message: its output, or its status. */
-static const char *run_reason(int r, const char *output, char *buf, size_t buflen)
-{
-	if (r < 0)
-		snprintf(buf, buflen, "%s", strerror(errno));
-	else if (*output)
-		snprintf(buf, buflen, "%s", output);
-	else if (r > 128)
-		snprintf(buf, buflen, "killed by signal %d", r - 128);
-	else
-		snprintf(buf, buflen, "exit status %d", r);
-	return buf;
-}
-
-/* A system program: /usr/sbin or /sbin first (mkfs.ext4 is not on every
- * user's PATH), then PATH. */
-static const char *sysprog(const char *name, char *buf, size_t buflen)
-{
-	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin" };
-
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		snprintf(buf, buflen, "%s/%s", dirs[i], name);
-		if (access(buf, X_OK) == 0)
-			return buf;
-	}
-	return name;
-}
-
 static int write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	const char *p = data;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode), e;
 
 	if (fd < 0)
 		return -1;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fchmod(fd, mode) < 0 || close(fd) < 0)
+	if (allwrite(fd, data, len) != len || fchmod(fd, mode) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
 		return -1;
-	return 0;
+	}
+	return close(fd);
 }
 
 static int mkdir_mode(const char *path, mode_t mode)
@@ -177,714 +66,6 @@ static int mkdir_mode(const char *path, mode_t mode)
 	if (mkdir(path, mode) < 0)
 		return -1;
 	return chmod(path, mode);
-}
-
-static int fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int r;
-
-	if (fd < 0)
-		return -1;
-	r = fsync(fd);
-	close(fd);
-	return r;
-}
-
-/* A boolean field: JSON true/false, or the strings "true"/"false"/"1"/"0"
- * (from key=value words).  1, 0, or -1 when bad; dflt when absent. */
-static int get_bool(jv req, const char *key, int dflt)
-{
-	jv v = jv_object_get(jv_copy(req), jv_string(key));
-	int r = -1;
-
-	switch (jv_get_kind(v)) {
-	case JV_KIND_INVALID:
-	case JV_KIND_NULL:
-		r = dflt;
-		break;
-	case JV_KIND_TRUE:
-		r = 1;
-		break;
-	case JV_KIND_FALSE:
-		r = 0;
-		break;
-	case JV_KIND_STRING: {
-		const char *s = jv_string_value(v);
-		if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes"))
-			r = 1;
-		else if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no"))
-			r = 0;
-		break;
-	}
-	default:
-		break;
-	}
-	jv_free(v);
-	return r;
-}
-
-static jv check_fields(jv req, const struct fcm_field *spec)
-{
-	char err[512];
-
-	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
-		return fcm_fail(FCM_E_USAGE, "%s", err);
-	return jv_null();
-}
-
-#define CHECK_FIELDS(req, spec) do { \
-	jv bad_ = check_fields((req), (spec)); \
-	if (jv_get_kind(bad_) != JV_KIND_NULL) \
-		return bad_; \
-} while (0)
-
-/* --- images -------------------------------------------------------------- */
-
-/* A version names a directory: 1-64 of [A-Za-z0-9._-], not starting with '.'
- * or '-', and not "default". */
-static int version_ok(const char *v)
-{
-	size_t n = strlen(v);
-
-	if (n == 0 || n > VERSION_MAX || v[0] == '.' || v[0] == '-' || !strcmp(v, "default"))
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = v[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/* The default version (malloc'd), or NULL when there is none. */
-static char *default_version(void)
-{
-	char *link = fcm_path("images/default");
-	char buf[PATH_MAX];
-	ssize_t n = readlink(link, buf, sizeof buf - 1);
-
-	free(link);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	const char *base = strrchr(buf, '/');
-	base = base ? base + 1 : buf;
-	return version_ok(base) ? fcm_strdup(base) : NULL;
-}
-
-/* Is images/<v> a complete image?  0 yes; else -1 with the reason in why. */
-static int image_check(const char *v, char *why, size_t whylen)
-{
-	for (size_t i = 0; i < NIMAGE_FILES; i++) {
-		char *p = fcm_path("images/%s/%s", v, image_files[i]);
-		struct stat st;
-		int r = stat(p, &st);
-		if (r < 0 || !S_ISREG(st.st_mode)) {
-			snprintf(why, whylen, "image '%s' is incomplete: %s: %s", v, p,
-			    r < 0 ? strerror(errno) : "not a regular file");
-			free(p);
-			return -1;
-		}
-		free(p);
-	}
-	return 0;
-}
-
-/* Resolve a requested image (NULL or "default" = the default) to a version
- * that is installed and complete. */
-static char *image_resolve(const char *want, jv *fail)
-{
-	char why[PATH_MAX + 256];
-	char *v;
-
-	if (!want || !*want || !strcmp(want, "default")) {
-		v = default_version();
-		if (!v) {
-			*fail = fcm_fail(FCM_E_USAGE,
-			    "unable to find a base image: %s/images/default does not exist; build and install one with 'make image' (or 'fcm-disk image-add dir=DIR')",
-			    fcm_root());
-			return NULL;
-		}
-	} else {
-		if (!version_ok(want)) {
-			*fail = fcm_fail(FCM_E_USAGE, "invalid image version '%.80s': use letters, digits, '.', '_' and '-'",
-			    want);
-			return NULL;
-		}
-		char *dir = fcm_path("images/%s", want);
-		struct stat st;
-		int r = stat(dir, &st);
-		free(dir);
-		if (r < 0 || !S_ISDIR(st.st_mode)) {
-			*fail = fcm_fail(FCM_E_USAGE, "unknown image '%s': see 'fcm-disk image-ls'", want);
-			return NULL;
-		}
-		v = fcm_strdup(want);
-	}
-	if (image_check(v, why, sizeof why) < 0) {
-		*fail = fcm_fail(FCM_E_INTERNAL, "unable to use the base image: %s (reinstall it with 'make image')", why);
-		free(v);
-		return NULL;
-	}
-	return v;
-}
-
-/* Copy src to dst (created, mode), keeping holes: blocks of zeros are
- * skipped and the file is sized at the end. */
-static int copy_sparse(const char *src, const char *dst, mode_t mode)
-{
-	static char buf[1 << 20];
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, e;
-	off_t off = 0;
-
-	if (in < 0)
-		return -1;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (out < 0)
-		goto fail;
-	for (;;) {
-		ssize_t r = read(in, buf, sizeof buf);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		ssize_t z = 0;
-		while (z < r && buf[z] == 0)
-			z++;
-		if (z == r) {
-			off += r;
-			continue;
-		}
-		for (ssize_t w = 0; w < r;) {
-			ssize_t n = pwrite(out, buf + w, (size_t)(r - w), off + w);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				goto fail;
-			}
-			w += n;
-		}
-		off += r;
-	}
-	if (ftruncate(out, off) < 0 || fsync(out) < 0 || close(out) < 0) {
-		out = -1;
-		goto fail;
-	}
-	close(in);
-	return 0;
-fail:
-	e = errno;
-	close(in);
-	if (out >= 0)
-		close(out);
-	unlink(dst);
-	errno = e;
-	return -1;
-}
-
-/* Point images/default at v, atomically (symlink beside, rename over). */
-static int set_default(const char *v)
-{
-	char *tmp = fcm_path("images/.default.tmp.%ld", (long)getpid());
-	char *link = fcm_path("images/default");
-	int r = -1;
-
-	unlink(tmp);
-	if (symlink(v, tmp) == 0 && rename(tmp, link) == 0)
-		r = 0;
-	if (r < 0) {
-		int e = errno;
-		unlink(tmp);
-		errno = e;
-	}
-	free(tmp);
-	free(link);
-	return r;
-}
-
-/* Is vmlinux an ELF file?  Firecracker loads the ELF kernel, not a bzImage. */
-static int is_elf(const char *path)
-{
-	unsigned char m[4];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, m, sizeof m);
-	close(fd);
-	return n == 4 && m[0] == 0x7f && m[1] == 'E' && m[2] == 'L' && m[3] == 'F';
-}
-
-static jv op_image_add(jv req)
-{
-	static const struct fcm_field spec[] = {
-		{ "op", JV_KIND_STRING, 1 },
-		{ "dir", JV_KIND_STRING, 1 },
-		{ "version", JV_KIND_STRING, 0 },
-		{ "default", JV_KIND_INVALID, 0 },
-		{ NULL, 0, 0 },
-	};
-	CHECK_FIELDS(req, spec);
-	const char *dir = fcm_get_str(req, "dir"), *want = fcm_get_str(req, "version");
-	int mkdefault = get_bool(req, "default", 0);
-	char *v = NULL, *final = NULL, *tmp = NULL, *def = NULL;
-	jv manifest = jv_invalid(), reply = jv_invalid();
-	int lockfd = -1, was_default = 0;
-	char kernel[256] = "unknown";
-	double created = (double)time(NULL);
-
-	if (mkdefault < 0)
-		return fcm_fail(FCM_E_USAGE, "'default' must be true or false");
-	if (!*dir || dir[0] != '/')
-		return fcm_fail(FCM_E_USAGE, "'dir' must be an absolute path, not '%.200s'", dir);
-	for (size_t i = 0; i < NIMAGE_FILES; i++) {
-		char *p = fcm_asprintf("%s/%s", dir, image_files[i]);
-		struct stat st;
-		int r = stat(p, &st);
-		if (r < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-			reply = fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: %s: %s (an image dir holds vmlinux, initramfs.cpio.gz and rootfs.ext4)",
-			    dir, image_files[i], r < 0 ? strerror(errno) : "not a non-empty regular file");
-			free(p);
-			return reply;
-		}
-		if (i == 0 && !is_elf(p)) {
-			free(p);
-			return fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: vmlinux is not an ELF file (Firecracker loads the ELF vmlinux, not a bzImage; see doc/kernels.md)",
-			    dir);
-		}
-		free(p);
-	}
-	{
-		char *mpath = fcm_asprintf("%s/manifest.json", dir);
-		manifest = fcm_read_json(mpath);
-		free(mpath);
-		if (!jv_is_valid(manifest)) {
-			jv_free(manifest);
-			manifest = jv_object();
-		} else if (jv_get_kind(manifest) != JV_KIND_OBJECT) {
-			jv_free(manifest);
-			return fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: manifest.json is not a JSON object", dir);
-		}
-	}
-	if (!want)
-		want = fcm_get_str(manifest, "version");
-	if (!want) {
-		reply = fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: give version=V (no version in its manifest.json)", dir);
-		goto out;
-	}
-	if (!version_ok(want)) {
-		reply = fcm_fail(FCM_E_USAGE, "invalid image version '%.80s': 1-64 letters, digits, '.', '_' or '-', not 'default'", want);
-		goto out;
-	}
-	v = fcm_strdup(want);
-	if (fcm_get_str(manifest, "kernel"))
-		snprintf(kernel, sizeof kernel, "%s", fcm_get_str(manifest, "kernel"));
-	{
-		long c;
-		char err[128];
-		if (fcm_get_int(manifest, "created_at", 0, 1L << 40, &c, err, sizeof err) == 1)
-			created = (double)c;
-	}
-
-	lockfd = fcm_lock_dir("images", 0755);
-	if (lockfd < 0) {
-		reply = fcm_fail(FCM_E_INTERNAL, "unable to lock %s/images: %s", fcm_root(), strerror(errno));
-		goto out;
-	}
-	final = fcm_path("images/%s", v);
-	{
-		char why[PATH_MAX + 256];
-		struct stat st;
-		if (lstat(final, &st) == 0) {
-			if (image_check(v, why, sizeof why) < 0) {
-				reply = fcm_fail(FCM_E_INTERNAL, "unable to add image %s: %s exists but is incomplete: remove it with 'fcm-disk image-rm version=%s'",
-				    v, final, v);
-				goto out;
-			}
-			goto registered;	/* already there: idempotent */
-		}
-	}
-	tmp = fcm_path("images/.%s.tmp.%ld", v, (long)getpid());
-	fcm_rm_tree(tmp);
-	if (mkdir(tmp, 0755) < 0) {
-		reply = fcm_fail(FCM_E_INTERNAL, "unable to create %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	for (size_t i = 0; i < NIMAGE_FILES; i++) {
-		char *src = fcm_asprintf("%s/%s", dir, image_files[i]);
-		char *dst = fcm_asprintf("%s/%s", tmp, image_files[i]);
-		int r = link(src, dst);
-		if (r < 0)
-			r = copy_sparse(src, dst, 0444);
-		if (r == 0)
-			r = chmod(dst, 0444);
-		if (r < 0) {
-			reply = fcm_fail(FCM_E_INTERNAL,
-			    "unable to install %s into %s: %s", src, final, strerror(errno));
-			free(src);
-			free(dst);
-			goto out;
-		}
-		free(src);
-		free(dst);
-	}
-	{
-		jv m = jv_object();
-		m = jv_object_set(m, jv_string("version"), jv_string(v));
-		m = jv_object_set(m, jv_string("kernel"), jv_string(kernel));
-		m = jv_object_set(m, jv_string("created_at"), jv_number(created));
-		char *mpath = fcm_asprintf("%s/manifest.json", tmp);
-		int r = fcm_write_json_atomic(mpath, m, 0644);
-		free(mpath);
-		if (r < 0) {
-			reply = fcm_fail(FCM_E_INTERNAL, "unable to write the manifest of image %s: %s", v, strerror(errno));
-			goto out;
-		}
-	}
-	if (rename(tmp, final) < 0) {
-		reply = fcm_fail(FCM_E_INTERNAL, "unable to move %s into place: %s", final, strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-registered:
-	def = default_version();
-	if (mkdefault || !def) {
-		if (set_default(v) < 0) {
-			reply = fcm_fail(FCM_E_INTERNAL, "unable to point %s/images/default at %s: %s", fcm_root(), v, strerror(errno));
-			goto out;
-		}
-		was_default = 1;
-	} else
-		was_default = !strcmp(def, v);
-	{
-		char *images = fcm_path("images");
-		fsync_path(images);
-		free(images);
-	}
-	reply = fcm_ok();
-	reply = jv_object_set(reply, jv_string("version"), jv_string(v));
-	reply = jv_object_set(reply, jv_string("path"), jv_string(final));
-	reply = jv_object_set(reply, jv_string("kernel"), jv_string(kernel));
-	reply = jv_object_set(reply, jv_string("default"), jv_bool(was_default));
-out:
-	if (tmp) {
-		fcm_rm_tree(tmp);
-		free(tmp);
-	}
-	if (lockfd >= 0)
-		fcm_unlock(lockfd);
-	jv_free(manifest);
-	free(v);
-	free(final);
-	free(def);
-	return reply;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Installed versions, sorted (NULL-terminated, malloc'd). */
-static char **image_versions(size_t *count)
-{
-	char *path = fcm_path("images");
-	DIR *d = opendir(path);
-	char **list = fcm_malloc(sizeof *list);
-	size_t n = 0;
-	struct dirent *e;
-
-	free(path);
-	list[0] = NULL;
-	if (!d) {
-		*count = 0;
-		return list;
-	}
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || !version_ok(e->d_name))
-			continue;
-		char *p = fcm_path("images/%s", e->d_name);
-		struct stat st;
-		int isdir = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
-		free(p);
-		if (!isdir)
-			continue;
-		char **nl = realloc(list, (n + 2) * sizeof *list);
-		if (!nl)
-			fcm_die_nomem();
-		list = nl;
-		list[n++] = fcm_strdup(e->d_name);
-		list[n] = NULL;
-	}
-	closedir(d);
-	qsort(list, n, sizeof *list, cmp_str);
-	*count = n;
-	return list;
-}
-
-/* VMs whose record names image v (or "default" while v is the default). */
-static jv vms_using(const char *v, const char *def)
-{
-	jv list = fcm_vm_list(), users = jv_array();
-
-	jv_array_foreach(list, i, rec) {
-		const char *img = fcm_get_str(rec, "image");
-		if (img && (!strcmp(img, v) || (def && !strcmp(def, v) && !strcmp(img, "default")))) {
-			const char *name = fcm_get_str(rec, "name"), *id = fcm_get_str(rec, "id");
-			users = jv_array_append(users, jv_string(name ? name : id ? id : "?"));
-		}
-		jv_free(rec);
-	}
-	jv_free(list);
-	return users;
-}
-
-static jv op_image_ls(jv req)
-{
-	static const struct fcm_field spec[] = {
-		{ "op", JV_KIND_STRING, 1 },
-		{ NULL, 0, 0 },
-	};
-	CHECK_FIELDS(req, spec);
-	size_t n;
-	char **vs = image_versions(&n);
-	char *def = default_version();
-	jv arr = jv_array();
-
-	for (size_t i = 0; i < n; i++) {
-		char why[PATH_MAX + 256];
-		jv img = jv_object();
-		double apparent = 0, allocated = 0;
-		img = jv_object_set(img, jv_string("version"), jv_string(vs[i]));
-		img = jv_object_set(img, jv_string("default"), jv_bool(def && !strcmp(def, vs[i])));
-		char *mpath = fcm_path("images/%s/manifest.json", vs[i]);
-		jv m = fcm_read_json(mpath);
-		free(mpath);
-		if (jv_get_kind(m) == JV_KIND_OBJECT) {
-			jv k = jv_object_get(jv_copy(m), jv_string("kernel"));
-			jv c = jv_object_get(jv_copy(m), jv_string("created_at"));
-			if (jv_get_kind(k) == JV_KIND_STRING)
-				img = jv_object_set(img, jv_string("kernel"), k);
-			else
-				jv_free(k);
-			if (jv_get_kind(c) == JV_KIND_NUMBER)
-				img = jv_object_set(img, jv_string("created_at"), c);
-			else
-				jv_free(c);
-		}
-		jv_free(m);
-		for (size_t f = 0; f < NIMAGE_FILES; f++) {
-			char *p = fcm_path("images/%s/%s", vs[i], image_files[f]);
-			struct stat st;
-			if (stat(p, &st) == 0) {
-				apparent += (double)st.st_size;
-				allocated += (double)st.st_blocks * 512.0;
-			}
-			free(p);
-		}
-		img = jv_object_set(img, jv_string("apparent"), jv_number(apparent));
-		img = jv_object_set(img, jv_string("allocated"), jv_number(allocated));
-		img = jv_object_set(img, jv_string("complete"), jv_bool(image_check(vs[i], why, sizeof why) == 0));
-		img = jv_object_set(img, jv_string("vms"), vms_using(vs[i], def));
-		arr = jv_array_append(arr, img);
-		free(vs[i]);
-	}
-	free(vs);
-	jv reply = fcm_ok();
-	reply = jv_object_set(reply, jv_string("default"), def ? jv_string(def) : jv_null());
-	reply = jv_object_set(reply, jv_string("images"), arr);
-	free(def);
-	return reply;
-}
-
-static jv op_image_rm(jv req)
-{
-	static const struct fcm_field spec[] = {
-		{ "op", JV_KIND_STRING, 1 },
-		{ "version", JV_KIND_STRING, 1 },
-		{ NULL, 0, 0 },
-	};
-	CHECK_FIELDS(req, spec);
-	const char *v = fcm_get_str(req, "version");
-	jv reply = jv_invalid(), users;
-	char *dir, *tmp, *def;
-	int lockfd, was_default;
-	struct stat st;
-
-	if (!version_ok(v))
-		return fcm_fail(FCM_E_USAGE, "invalid image version '%.80s'", v);
-	lockfd = fcm_lock_dir("images", 0755);
-	if (lockfd < 0)
-		return fcm_fail(FCM_E_INTERNAL, "unable to lock %s/images: %s", fcm_root(), strerror(errno));
-	dir = fcm_path("images/%s", v);
-	tmp = fcm_path("images/.%s.rm.%ld", v, (long)getpid());
-	def = default_version();
-	was_default = def && !strcmp(def, v);
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		reply = fcm_fail(FCM_E_USAGE, "unknown image '%s': see 'fcm-disk image-ls'", v);
-		goto out;
-	}
-	users = vms_using(v, def);
-	if (jv_array_length(jv_copy(users)) > 0) {
-		jv s = jv_array_get(jv_copy(users), 0);
-		int n = jv_array_length(jv_copy(users));
-		reply = fcm_fail(FCM_E_USAGE, "unable to remove image %s: %d VM%s use%s it (%s%s): destroy them first",
-		    v, n, n == 1 ? "" : "s", n == 1 ? "s" : "", jv_string_value(s), n > 1 ? ", ..." : "");
-		jv_free(s);
-		jv_free(users);
-		goto out;
-	}
-	jv_free(users);
-	if (was_default) {
-		char *link = fcm_path("images/default");
-		int r = unlink(link);
-		free(link);
-		if (r < 0 && errno != ENOENT) {
-			reply = fcm_fail(FCM_E_INTERNAL, "unable to remove images/default: %s", strerror(errno));
-			goto out;
-		}
-	}
-	/* Rename first, so a half-removed image is never taken for a whole one. */
-	if (rename(dir, tmp) < 0 || fcm_rm_tree(tmp) < 0) {
-		reply = fcm_fail(FCM_E_INTERNAL, "unable to remove %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	reply = fcm_ok();
-	reply = jv_object_set(reply, jv_string("version"), jv_string(v));
-	reply = jv_object_set(reply, jv_string("was_default"), jv_bool(was_default));
-out:
-	fcm_unlock(lockfd);
-	free(dir);
-	free(tmp);
-	free(def);
-	return reply;
-}
-
-static jv op_image_default(jv req)
-{
-	static const struct fcm_field spec[] = {
-		{ "op", JV_KIND_STRING, 1 },
-		{ "version", JV_KIND_STRING, 1 },
-		{ NULL, 0, 0 },
-	};
-	CHECK_FIELDS(req, spec);
-	const char *want = fcm_get_str(req, "version");
-	jv reply = jv_invalid();
-	int lockfd;
-	char *v;
-
-	if (!strcmp(want, "default"))
-		return fcm_fail(FCM_E_USAGE, "give a version, not 'default'");
-	lockfd = fcm_lock_dir("images", 0755);
-	if (lockfd < 0)
-		return fcm_fail(FCM_E_INTERNAL, "unable to lock %s/images: %s", fcm_root(), strerror(errno));
-	v = image_resolve(want, &reply);
-	if (v) {
-		if (set_default(v) < 0)
-			reply = fcm_fail(FCM_E_INTERNAL, "unable to point images/default at %s: %s", v, strerror(errno));
-		else
-			reply = jv_object_set(fcm_ok(), jv_string("default"), jv_string(v));
-		free(v);
-	}
-	fcm_unlock(lockfd);
-	return reply;
-}
-
-/* --- the host's fcm ssh key ------------------------------------------------ */
-
-/* $FCM_ROOT/ssh/id_ed25519{,.pub}, made on first need (under a lock, made
- * beside and renamed, private key 0600).  Returns 0, or -1 with why. */
-static int host_key(char **priv, char **pub, char *why, size_t whylen)
-{
-	char *dir = fcm_path("ssh"), *lock = fcm_path("ssh/.lock");
-	char *p = fcm_path("ssh/id_ed25519"), *q = fcm_path("ssh/id_ed25519.pub");
-	int fd = -1, r = -1;
-
-	if (fcm_mkdirs(dir, 0700) < 0 || chmod(dir, 0700) < 0) {
-		snprintf(why, whylen, "unable to create %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	if (access(p, R_OK) == 0 && access(q, R_OK) == 0) {
-		r = 0;
-		goto out;
-	}
-	fd = fcm_lock(lock, 1);
-	if (fd < 0) {
-		snprintf(why, whylen, "unable to lock %s: %s", lock, strerror(errno));
-		goto out;
-	}
-	if (access(p, R_OK) == 0 && access(q, R_OK) == 0) {
-		r = 0;
-		goto out;
-	}
-	{
-		char *tp = fcm_path("ssh/.id_ed25519.tmp.%ld", (long)getpid());
-		char *tq = fcm_asprintf("%s.pub", tp);
-		char prog[64], out[512], reason[600];
-		char *argv[] = { (char *)sysprog("ssh-keygen", prog, sizeof prog), "-q", "-t", "ed25519",
-			"-N", "", "-C", "fcm@host", "-f", tp, NULL };
-		unlink(tp);
-		unlink(tq);
-		int st = run_collect(argv, out, sizeof out);
-		if (st != 0)
-			snprintf(why, whylen, "unable to generate the fcm ssh key with ssh-keygen: %s",
-			    run_reason(st, out, reason, sizeof reason));
-		else if (chmod(tp, 0600) < 0 || rename(tq, q) < 0 || rename(tp, p) < 0)
-			snprintf(why, whylen, "unable to install the fcm ssh key %s: %s", p, strerror(errno));
-		else
-			r = 0;
-		if (r < 0) {
-			unlink(tp);
-			unlink(tq);
-		}
-		free(tp);
-		free(tq);
-	}
-out:
-	if (fd >= 0)
-		fcm_unlock(fd);
-	free(dir);
-	free(lock);
-	if (r == 0) {
-		*priv = p;
-		*pub = q;
-	} else {
-		free(p);
-		free(q);
-	}
-	return r;
-}
-
-static jv op_host_key(jv req)
-{
-	static const struct fcm_field spec[] = {
-		{ "op", JV_KIND_STRING, 1 },
-		{ NULL, 0, 0 },
-	};
-	CHECK_FIELDS(req, spec);
-	char why[1024], *priv, *pub;
-
-	if (host_key(&priv, &pub, why, sizeof why) < 0)
-		return fcm_fail(FCM_E_INTERNAL, "%s", why);
-	char *text = fcm_read_file(pub, KEY_MAX, NULL);
-	jv reply = fcm_ok();
-	reply = jv_object_set(reply, jv_string("private"), jv_string(priv));
-	reply = jv_object_set(reply, jv_string("public"), jv_string(pub));
-	if (text) {
-		text[strcspn(text, "\n")] = '\0';
-		reply = jv_object_set(reply, jv_string("key"), jv_string(text));
-	}
-	free(text);
-	free(priv);
-	free(pub);
-	return reply;
 }
 
 /* --- VM disks -------------------------------------------------------------- */
@@ -1068,15 +249,11 @@ static int make_seed(const char *seed, const char *hostname, const char *ak,
 	free(p);
 	p = fcm_asprintf("%s/upper/etc/ssh/ssh_host_ed25519_key", seed);
 	{
-		char prog[64], out[512], reason[600];
-		char *comment = fcm_asprintf("root@%s", hostname);
-		char *argv[] = { (char *)sysprog("ssh-keygen", prog, sizeof prog), "-q", "-t", "ed25519",
-			"-N", "", "-C", comment, "-f", p, NULL };
-		int st = run_collect(argv, out, sizeof out);
+		char reason[600], *comment = fcm_asprintf("root@%s", hostname);
+		int st = fcm_keygen(p, comment, reason, sizeof reason);
 		free(comment);
-		if (st != 0) {
-			snprintf(why, whylen, "unable to generate the VM's ssh host key with ssh-keygen: %s",
-			    run_reason(st, out, reason, sizeof reason));
+		if (st < 0) {
+			snprintf(why, whylen, "unable to generate the VM's ssh host key with ssh-keygen: %s", reason);
 			goto out;
 		}
 		char *pubpath = fcm_asprintf("%s.pub", p);
@@ -1128,11 +305,14 @@ static jv create(jv req)
 		{ "keys", JV_KIND_INVALID, 0 },
 		{ NULL, 0, 0 },
 	};
-	CHECK_FIELDS(req, spec);
+	char err[512];
+
+	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	const char *id = fcm_get_str(req, "id"), *name = fcm_get_str(req, "name");
 	const char *given = SIZE_DEFAULT;
 	char sizebuf[64], why[PATH_MAX + 512], *v = NULL, *vmdir = NULL, *disk = NULL;
-	char *tmpdisk = NULL, *seed = NULL, *priv = NULL, *pub = NULL, *ak = NULL, *hostpub = NULL;
+	char *tmpdisk = NULL, *seed = NULL, *priv = NULL, *ak = NULL, *hostpub = NULL;
 	char *extra = NULL;
 	unsigned long long bytes;
 	jv reply = jv_invalid();
@@ -1173,29 +353,24 @@ static jv create(jv req)
 		free(extra);
 		return reply;
 	}
-	v = image_resolve(fcm_get_str(req, "image"), &reply);
+	v = fcm_image_resolve(fcm_get_str(req, "image"), &reply);
 	if (!v)
 		goto out;
 	vmdir = fcm_path("vms/%s", id);
 	disk = fcm_path("vms/%s/disk.img", id);
 	if (lstat(disk, &st) == 0) {
-		reply = fcm_fail(FCM_E_USAGE, "unable to create the disk of VM %s: %s already exists (delete it first)",
+		reply = fcm_fail(FCM_E_CONFLICT, "unable to create the disk of VM %s: %s already exists (delete it first)",
 		    id, disk);
 		goto out;
 	}
-	if (host_key(&priv, &pub, why, sizeof why) < 0) {
+	if (!(ak = fcm_guestkey(why, sizeof why))) {
 		reply = fcm_fail(FCM_E_INTERNAL, "%s", why);
 		goto out;
 	}
 	{
-		char *hk = fcm_read_file(pub, KEY_MAX, NULL);
-		if (!hk) {
-			reply = fcm_fail(FCM_E_INTERNAL, "unable to read %s: %s", pub, strerror(errno));
-			goto out;
-		}
-		hk[strcspn(hk, "\n")] = '\0';
-		ak = fcm_asprintf("%s\n%s", hk, extra);
-		free(hk);
+		char *both = fcm_asprintf("%s\n%s", ak, extra);
+		free(ak);
+		ak = both;
 	}
 
 	if (lstat(vmdir, &st) < 0) {
@@ -1232,14 +407,11 @@ static jv create(jv req)
 		goto out;
 	}
 	{
-		char prog[64], out[1024], reason[1100];
-		char *argv[] = { (char *)sysprog("mkfs.ext4", prog, sizeof prog), "-q", "-F", "-T", "default",
-			"-E", "lazy_itable_init=1,lazy_journal_init=1", "-L", "fcm-disk",
-			"-d", seed, tmpdisk, NULL };
-		int r = run_collect(argv, out, sizeof out);
-		if (r != 0) {
-			reply = fcm_fail(FCM_E_INTERNAL, "unable to make the file system of VM %s's disk: %s", id,
-			    run_reason(r, out, reason, sizeof reason));
+		char reason[1100];
+		char *argv[] = { "mkfs.ext4", "-q", "-F", "-T", "default", "-E", "lazy_itable_init=1,lazy_journal_init=1",
+			"-L", "fcm-disk", "-d", seed, tmpdisk, NULL };
+		if (fcm_sysprog(argv, reason, sizeof reason) < 0) {
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to make the file system of VM %s's disk: %s", id, reason);
 			goto out;
 		}
 	}
@@ -1251,14 +423,14 @@ static jv create(jv req)
 	if (renameat2(AT_FDCWD, tmpdisk, AT_FDCWD, disk, RENAME_NOREPLACE) < 0) {
 		int e = errno;
 		reply = e == EEXIST
-		    ? fcm_fail(FCM_E_USAGE, "unable to create the disk of VM %s: %s already exists (delete it first)", id, disk)
+		    ? fcm_fail(FCM_E_CONFLICT, "unable to create the disk of VM %s: %s already exists (delete it first)", id, disk)
 		    : fcm_fail(FCM_E_INTERNAL, "unable to move the disk into place as %s: %s", disk, strerror(e));
 		goto out;
 	}
 	free(tmpdisk);
 	tmpdisk = NULL;
 	made_dir = 0;
-	fsync_path(vmdir);
+	fcm_fsync_path(vmdir);
 	{
 		struct stat ds;
 		double alloc = stat(disk, &ds) == 0 ? (double)ds.st_blocks * 512.0 : 0;
@@ -1268,16 +440,13 @@ static jv create(jv req)
 		reply = jv_object_set(reply, jv_string("size"), jv_number((double)bytes));
 		reply = jv_object_set(reply, jv_string("allocated"), jv_number(alloc));
 		reply = jv_object_set(reply, jv_string("image"), jv_string(v));
-		char *k = fcm_path("images/%s/vmlinux", v), *i = fcm_path("images/%s/initramfs.cpio.gz", v);
-		char *rf = fcm_path("images/%s/rootfs.ext4", v);
-		reply = jv_object_set(reply, jv_string("kernel"), jv_string(k));
-		reply = jv_object_set(reply, jv_string("initrd"), jv_string(i));
-		reply = jv_object_set(reply, jv_string("rootfs"), jv_string(rf));
+		static const char *const as[FCM_IMAGE_NFILES] = { "kernel", "initrd", "rootfs" };
+		for (size_t f = 0; f < FCM_IMAGE_NFILES; f++)
+			reply = jv_object_set(reply, jv_string(as[f]),
+			    jv_string_fmt("%s/images/%s/%s", fcm_root(), v, fcm_image_files[f]));
+		priv = fcm_guestkey_path();
 		reply = jv_object_set(reply, jv_string("ssh_key"), jv_string(priv));
 		reply = jv_object_set(reply, jv_string("host_key"), jv_string(hostpub));
-		free(k);
-		free(i);
-		free(rf);
 	}
 out:
 	if (fd >= 0)
@@ -1296,7 +465,6 @@ out:
 	free(vmdir);
 	free(disk);
 	free(priv);
-	free(pub);
 	free(ak);
 	free(extra);
 	free(hostpub);
@@ -1310,7 +478,10 @@ static jv op_usage(jv req)
 		{ "id", JV_KIND_STRING, 1 },
 		{ NULL, 0, 0 },
 	};
-	CHECK_FIELDS(req, spec);
+	char err[512];
+
+	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	const char *id = fcm_get_str(req, "id");
 	struct stat st;
 
@@ -1320,7 +491,7 @@ static jv op_usage(jv req)
 	if (stat(disk, &st) < 0) {
 		int e = errno;
 		jv r = e == ENOENT
-		    ? fcm_fail(FCM_E_USAGE, "VM %s has no disk (%s does not exist)", id, disk)
+		    ? fcm_fail(FCM_E_NOT_FOUND, "VM %s has no disk (%s does not exist)", id, disk)
 		    : fcm_fail(FCM_E_INTERNAL, "unable to stat %s: %s", disk, strerror(e));
 		free(disk);
 		return r;
@@ -1341,7 +512,10 @@ static jv op_delete(jv req)
 		{ "id", JV_KIND_STRING, 1 },
 		{ NULL, 0, 0 },
 	};
-	CHECK_FIELDS(req, spec);
+	char err[512];
+
+	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
+		return fcm_fail(FCM_E_USAGE, "%s", err);
 	const char *id = fcm_get_str(req, "id");
 	int deleted = 0;
 
@@ -1384,11 +558,6 @@ int main(int argc, char **argv)
 		{ "create", op_create },
 		{ "delete", op_delete },
 		{ "usage", op_usage },
-		{ "image-add", op_image_add },
-		{ "image-ls", op_image_ls },
-		{ "image-rm", op_image_rm },
-		{ "image-default", op_image_default },
-		{ "host-key", op_host_key },
 		{ NULL, NULL },
 	};
 

@@ -34,14 +34,15 @@ static const struct {
 	int plumbing;
 } builtins[] = {
 	{ "console", "a shell in the VM that survives disconnects", 0 },
-	{ "keys", "manage the ssh keys allowed to git push", 0 },
+	{ "keys", "the ssh keys allowed to git push, and the host's key into its guests", 0 },
 	{ "daemon", "run the supervision tree and the HTTP API", 0 },
 	{ "login", "log in to an fcm host", 0 },
 	{ "logout", "log out", 0 },
 	{ "whoami", "show who you are logged in as", 0 },
 	{ "name", "a fresh VM name, or check one", 1 },
 	{ "net", "bridge, taps, addresses, nftables", 1 },
-	{ "disk", "guest images and VM disks", 1 },
+	{ "image", "the guest images: kernel, initramfs, base root filesystem", 1 },
+	{ "disk", "a VM's writable disk over its image", 1 },
 	{ "fc", "the Firecracker driver", 1 },
 	{ "proxy", "HTTPS routes in Caddy", 1 },
 	{ "tty", "hold a terminal session on a socket", 1 },

@@ -4,6 +4,8 @@
  *   fcm keys ls [--owner OWNER] [--json]
  *   fcm keys rm [--json] ID | SHA256:FINGERPRINT
  *   fcm keys sshd                  the sshd_config line that enables them (on the host)
+ *   fcm keys guest [--json]        the host's own key into its guests (on the host;
+ *                                  vm/guestkey.h)
  *
  * add, ls and rm work through the API too: a user adds, lists and removes
  * their own keys; an admin anyone's.
@@ -34,6 +36,7 @@
 #include "core/err.h"
 #include "core/atomic.h"
 #include "vm/expose.h"
+#include "vm/guestkey.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
 #include "core/name.h"
@@ -575,6 +578,31 @@ static jv sshd_run(jv req, jv none, const struct fcm_principal *who)
 	return jv_null();
 }
 
+/* The key this host logs in to its guests with, made on first need. */
+static jv guest_run(jv req, jv none, const struct fcm_principal *who)
+{
+	char why[1024], *key = fcm_guestkey(why, sizeof why), *priv = fcm_guestkey_path();
+	jv r;
+
+	(void)req;
+	(void)none;
+	(void)who;
+	if (!key)
+		fcm_die(FCM_E_INTERNAL, "%s", why);
+	r = jv_object_set(fcm_ok(), jv_string("private"), jv_string(priv));
+	r = jv_object_set(r, jv_string("public"), jv_string_fmt("%s.pub", priv));
+	r = jv_object_set(r, jv_string("key"), jv_string(key));
+	free(key);
+	free(priv);
+	return r;
+}
+
+static void guest_print(jv reply, jv req)
+{
+	(void)req;
+	printf("%s\n", fcm_get_str(reply, "key"));
+}
+
 static const struct fcm_opt owner_opt[] = {
 	{ "owner", 'o', FCM_OPT_STRING, NULL, NULL, 0, 0, 0 },
 	{ "keys", 0, FCM_OPT_STRING, NULL, NULL, 0, 0, FCM_OPT_WORD },
@@ -627,10 +655,18 @@ static const struct fcm_cmd keys_sshd = {
 	.parent = &fcm_cmd_keys,
 };
 
+static const struct fcm_cmd keys_guest = {
+	.name = "guest",
+	.usage = "fcm keys guest [--json]",
+	.run = guest_run,
+	.print = guest_print,
+	.parent = &fcm_cmd_keys,
+};
+
 const struct fcm_cmd fcm_cmd_keys = {
 	.name = "keys",
-	.summary = "manage the ssh keys allowed to git push",
+	.summary = "the ssh keys allowed to git push, and the host's key into its guests",
 	.usage = "fcm keys add [--owner OWNER] [--json] KEY|FILE|- | fcm keys ls [--owner OWNER] [--json] | "
-	    "fcm keys rm [--json] ID|SHA256:FP | fcm keys sshd",
-	.subs = (const struct fcm_cmd *const[]){ &keys_add, &keys_ls, &keys_rm, &keys_sshd, NULL },
+	    "fcm keys rm [--json] ID|SHA256:FP | fcm keys sshd | fcm keys guest [--json]",
+	.subs = (const struct fcm_cmd *const[]){ &keys_add, &keys_ls, &keys_rm, &keys_sshd, &keys_guest, NULL },
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# fcm-disk: guest images and VM disks, with a private FCM_ROOT and a tiny fake
+# fcm-disk: the VMs' writable disks, with a private FCM_ROOT and a tiny fake
 # image (no guest is booted here; test/image.bats boots the real one).
 load test_helper
 
@@ -7,127 +7,14 @@ ID=abcd1234
 KEY1="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc1dGVzdGtleW9uZXRlc3RrZXlvbmV0ZXN0a2V5 alice@laptop"
 KEY2="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJvYnNrZXlib2Jza2V5Ym9ic2tleWJvYnNrZXkx bob@desk"
 
-# fake_image DIR [VERSION]: an image dir as `make image` leaves it.
-fake_image() {
-	mkdir -p "$1"
-	printf '\177ELF fake kernel' > "$1/vmlinux"
-	echo initramfs > "$1/initramfs.cpio.gz"
-	truncate -s 8M "$1/rootfs.ext4"
-	printf '{"version":"%s","kernel":"6.12.0-test","created_at":1700000000}\n' "${2:-v1}" > "$1/manifest.json"
-}
-
 setup() {
 	IMG=$BATS_TEST_TMPDIR/img
 	fake_image "$IMG" v1
 }
 
-add_image() {
-	run fcm-disk image-add dir="$IMG"
-	assert_success
-}
-
 # de FILE PATH: a file's contents inside an ext4 image, via debugfs.
 de_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
 de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
-
-# --- images ------------------------------------------------------------------
-
-@test "image-add registers an image and makes it the default" {
-	run fcm-disk image-add dir="$IMG"
-	assert_success
-	echo "$output" | jq -e '.ok and .version == "v1" and .default and .kernel == "6.12.0-test"'
-	[ "$(readlink "$FCM_ROOT/images/default")" = v1 ]
-	for f in vmlinux initramfs.cpio.gz rootfs.ext4 manifest.json; do
-		[ -f "$FCM_ROOT/images/v1/$f" ]
-	done
-	jq -e '.version == "v1" and .kernel == "6.12.0-test" and .created_at == 1700000000' \
-		"$FCM_ROOT/images/v1/manifest.json"
-	# installed read-only, and the same content
-	cmp "$IMG/rootfs.ext4" "$FCM_ROOT/images/v1/rootfs.ext4"
-	[ ! -w "$FCM_ROOT/images/v1/rootfs.ext4" ] || [ "$(stat -c %a "$FCM_ROOT/images/v1/rootfs.ext4")" = 444 ]
-}
-
-@test "image-add is idempotent; a second version is not the default unless asked" {
-	add_image
-	add_image
-	fake_image "$BATS_TEST_TMPDIR/img2" v2
-	run fcm-disk image-add dir="$BATS_TEST_TMPDIR/img2"
-	assert_success
-	echo "$output" | jq -e '.default == false'
-	[ "$(readlink "$FCM_ROOT/images/default")" = v1 ]
-	run fcm-disk image-add dir="$BATS_TEST_TMPDIR/img2" default=true
-	assert_success
-	[ "$(readlink "$FCM_ROOT/images/default")" = v2 ]
-	run fcm-disk image-default version=v1
-	assert_success
-	[ "$(readlink "$FCM_ROOT/images/default")" = v1 ]
-}
-
-@test "image-add takes version= when the dir has no manifest" {
-	rm "$IMG/manifest.json"
-	run fcm-disk image-add dir="$IMG"
-	assert_failure 100
-	assert_output --partial "give version=V"
-	run fcm-disk image-add dir="$IMG" version=7e900b0b463d
-	assert_success
-	jq -e '.version == "7e900b0b463d" and .kernel == "unknown"' "$FCM_ROOT/images/7e900b0b463d/manifest.json"
-}
-
-@test "image-add refuses an incomplete dir, a bzImage and a bad version, leaving nothing" {
-	rm "$IMG/initramfs.cpio.gz"
-	run fcm-disk image-add dir="$IMG"
-	assert_failure 100
-	assert_line --partial "fcm-disk: fatal: unable to add image from $IMG: initramfs.cpio.gz: No such file or directory"
-	fake_image "$IMG"
-	printf 'MZ\x00\x00bzImage' > "$IMG/vmlinux"
-	run fcm-disk image-add dir="$IMG"
-	assert_failure 100
-	assert_output --partial "vmlinux is not an ELF file"
-	fake_image "$IMG"
-	for v in default ../x .hidden 'a b'; do
-		run fcm-disk image-add dir="$IMG" version="$v"
-		assert_failure 100
-		assert_output --partial "invalid image version"
-	done
-	run fcm-disk image-add dir=relative/path
-	assert_failure 100
-	[ -z "$(ls -A "$FCM_ROOT/images" 2>/dev/null | grep -v '^\.lock$')" ]
-}
-
-@test "image-ls lists versions, the default, kernel, sizes and users" {
-	add_image
-	fake_image "$BATS_TEST_TMPDIR/img2" v2
-	fcm-disk image-add dir="$BATS_TEST_TMPDIR/img2" >/dev/null
-	run fcm-disk image-ls
-	assert_success
-	echo "$output" | jq -e '.default == "v1" and (.images | length) == 2'
-	echo "$output" | jq -e '.images[0] | .version == "v1" and .default and .complete and .apparent > 8000000 and (.vms | length) == 0'
-	echo "$output" | jq -e '.images[1] | .version == "v2" and (.default | not)'
-}
-
-@test "image-rm refuses an image a VM uses, removes an unused one" {
-	add_image
-	fake_image "$BATS_TEST_TMPDIR/img2" v2
-	fcm-disk image-add dir="$BATS_TEST_TMPDIR/img2" >/dev/null
-	mkdir -p "$FCM_ROOT/vms/$ID"
-	echo '{"id":"'$ID'","name":"cosmic-nova","image":"v2"}' > "$FCM_ROOT/vms/$ID/config.json"
-	run fcm-disk image-rm version=v2
-	assert_failure 100
-	assert_output --partial "unable to remove image v2: 1 VM uses it (cosmic-nova)"
-	[ -d "$FCM_ROOT/images/v2" ]
-	rm "$FCM_ROOT/vms/$ID/config.json"
-	run fcm-disk image-rm version=v2
-	assert_success
-	[ ! -e "$FCM_ROOT/images/v2" ]
-	run fcm-disk image-rm version=v2
-	assert_failure 100
-	assert_output --partial "unknown image 'v2'"
-	# removing the default removes the link too
-	run fcm-disk image-rm version=v1
-	assert_success
-	echo "$output" | jq -e '.was_default'
-	[ ! -e "$FCM_ROOT/images/default" ] && [ ! -L "$FCM_ROOT/images/default" ]
-}
 
 # --- disks -------------------------------------------------------------------
 
@@ -239,6 +126,7 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	run fcm-disk create id=$ID image=nosuch
 	assert_failure 100
 	assert_output --partial "fcm-disk: fatal: unable to create the disk of VM $ID: unknown image 'nosuch'"
+	assert_line --partial '"kind":"not_found"'
 	run fcm-disk create id=$ID image=../../etc
 	assert_failure 100
 	assert_output --partial "invalid image version"
@@ -302,13 +190,14 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	run fcm-disk create id=$ID name=second
 	assert_failure 100
 	assert_output --partial "fcm-disk: fatal: unable to create the disk of VM $ID: $FCM_ROOT/vms/$ID/disk.img already exists"
+	assert_line --partial '"kind":"conflict"'
 	[ "$(sha256sum < "$FCM_ROOT/vms/$ID/disk.img")" = "$sum" ]
 	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
 }
 
 @test "create with no space left: clear error, nothing left behind" {
 	add_image
-	fcm-disk host-key >/dev/null
+	fcm-keys guest >/dev/null
 	mkdir -p "$FCM_ROOT/vms"
 	before=$(tree_snapshot "$FCM_ROOT")
 	# A 300 KiB tmpfs over vms/, in a private mount namespace.
@@ -343,6 +232,7 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	run fcm-disk usage id=eeee5555
 	assert_failure 100
 	assert_output --partial "VM eeee5555 has no disk"
+	assert_line --partial '"kind":"not_found"'
 }
 
 @test "delete removes the disk and is idempotent" {
@@ -368,16 +258,6 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	assert_success
 	run ls -A "$FCM_ROOT/vms/$ID"
 	assert_output config.json
-}
-
-@test "host-key makes the fcm key once and reports it" {
-	run fcm-disk host-key
-	assert_success
-	echo "$output" | jq -e --arg r "$FCM_ROOT" '.private == $r + "/ssh/id_ed25519" and (.key | startswith("ssh-ed25519 "))'
-	k1=$(cat "$FCM_ROOT/ssh/id_ed25519.pub")
-	fcm-disk host-key >/dev/null
-	[ "$(cat "$FCM_ROOT/ssh/id_ed25519.pub")" = "$k1" ]
-	ssh-keygen -y -f "$FCM_ROOT/ssh/id_ed25519" | grep -q "${k1% *}"
 }
 
 @test "unknown op and bad JSON get a clear error" {

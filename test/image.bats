@@ -56,7 +56,7 @@ setup_file() {
 	# The VMs' state root (each test gets its own FCM_ROOT from test_helper;
 	# these tests share this one).
 	mkdir -p "$T/root"
-	FCM_ROOT=$T/root fcm-disk image-add dir="$IMAGE_DIR" >/dev/null
+	FCM_ROOT=$T/root fcm-image add dir="$IMAGE_DIR" >/dev/null
 	BASE_SUM=$(sha256sum < "$T/root/images/default/rootfs.ext4")
 	export BASE_SUM
 

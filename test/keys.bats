@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# fcm keys: the ssh keys allowed to git push, and the authorized_keys they make.
+# fcm keys: the ssh keys allowed to git push, the authorized_keys they make,
+# and the host's own key into its guests.
 load test_helper
 
 setup() {
@@ -101,6 +102,48 @@ fp() { ssh-keygen -lf "$1" | awk '{print $2}'; }
 	run fcm keys sshd
 	assert_success
 	assert_output "AuthorizedKeysFile .ssh/authorized_keys $AK"
+}
+
+@test "guest makes the host's key into its guests once and reports it" {
+	run fcm keys guest
+	assert_success
+	echo "$output" | jq -e --arg r "$FCM_ROOT" '.ok and .private == $r + "/ssh/id_ed25519"
+		and .public == $r + "/ssh/id_ed25519.pub" and (.key | startswith("ssh-ed25519 "))'
+	k1=$(cat "$FCM_ROOT/ssh/id_ed25519.pub")
+	[ "$(jq -r .key <<<"$output")" = "$k1" ]
+	fcm keys guest >/dev/null
+	[ "$(cat "$FCM_ROOT/ssh/id_ed25519.pub")" = "$k1" ]
+	ssh-keygen -y -f "$FCM_ROOT/ssh/id_ed25519" | grep -q "${k1% *}"
+	[ "$(stat -c %a "$FCM_ROOT/ssh/id_ed25519")" = 600 ]
+	[ "$(stat -c %a "$FCM_ROOT/ssh")" = 700 ]
+}
+
+@test "guest: callers racing for the first key all get the same one, and nothing else is left" {
+	for i in 1 2 3 4 5 6; do
+		fcm keys guest > "$BATS_TEST_TMPDIR/k$i" &
+	done
+	wait
+	[ "$(cat "$BATS_TEST_TMPDIR"/k* | jq -r .key | sort -u | wc -l)" -eq 1 ]
+	[ "$(jq -r .key "$BATS_TEST_TMPDIR/k1")" = "$(cat "$FCM_ROOT/ssh/id_ed25519.pub")" ]
+	run ls -A "$FCM_ROOT/ssh"
+	assert_output "$(printf '.lock\nid_ed25519\nid_ed25519.pub')"
+}
+
+@test "guest: bad input and a key that cannot be made are one clear line, nothing made" {
+	run --separate-stderr fcm keys guest extra --json
+	assert_failure 100
+	[ "$stderr" = "fcm-keys: fatal: unexpected argument 'extra'; usage: fcm keys guest [--json]" ]
+	jq -e '.ok == false and .kind == "usage"' <<<"$output"
+	run fcm keys guest --owner bob
+	assert_failure 100
+	assert_output --partial "unknown option '--owner'"
+	[ ! -e "$FCM_ROOT/ssh" ]
+	touch "$FCM_ROOT/ssh"
+	run --separate-stderr fcm keys guest --json
+	assert_failure 111
+	[ "$stderr" = "fcm-keys: fatal: unable to lock $FCM_ROOT/ssh/.lock: Not a directory" ]
+	jq -e '.ok == false and .kind == "internal"' <<<"$output"
+	[ -f "$FCM_ROOT/ssh" ] && [ ! -s "$FCM_ROOT/ssh" ]
 }
 
 @test "usage errors" {

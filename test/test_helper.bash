@@ -89,9 +89,25 @@ require_image_file() {
 	export FCM_IMAGE_DIR
 }
 
+# fake_image DIR [VERSION]: a tiny image dir as `make image` leaves it, that
+# no guest could boot (for the suites that only handle images and disks).
+fake_image() {
+	mkdir -p "$1"
+	printf '\177ELF fake kernel' > "$1/vmlinux"
+	echo initramfs > "$1/initramfs.cpio.gz"
+	truncate -s 8M "$1/rootfs.ext4"
+	printf '{"version":"%s","kernel":"6.12.0-test","created_at":1700000000}\n' "${2:-v1}" > "$1/manifest.json"
+}
+
+# add_image: add the fake image $IMG to the store, as a test step.
+add_image() {
+	run fcm-image add dir="$IMG"
+	assert_success
+}
+
 # Install the cached image into $FCM_ROOT/images (hard links: instant).
 fcm_install_image() {
-	fcm-disk image-add dir="$FCM_IMAGE_DIR" >/dev/null
+	fcm-image add dir="$FCM_IMAGE_DIR" >/dev/null
 }
 
 # fcm daemon inside $NS; waits until s6-svscan answers.

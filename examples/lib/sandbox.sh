@@ -60,7 +60,7 @@ sandbox_up() {
 
 	ip netns add "$SB_NS" || sb_die "unable to create network namespace $SB_NS"
 	ip -n "$SB_NS" link set lo up
-	fcm-disk image-add dir="$img" >/dev/null || sb_die "unable to install the guest image $img"
+	fcm-image add dir="$img" >/dev/null || sb_die "unable to install the guest image $img"
 
 	sb fcm daemon >"$SB_TMP/daemon.log" 2>&1 3>&- &
 	for i in $(seq 100); do

@@ -18,7 +18,7 @@ int fcm_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 {
 	char *tmp = fcm_asprintf("%s.tmp.%ld", path, (long)getpid());
 	char *dcopy = fcm_strdup(path);
-	int fd, dfd, e;
+	int fd, e;
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
@@ -36,11 +36,7 @@ int fcm_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 		errno = e;
 		goto fail;
 	}
-	dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	fcm_fsync_path(dirname(dcopy));
 	free(tmp);
 	free(dcopy);
 	return 0;
@@ -50,6 +46,17 @@ fail:
 	free(dcopy);
 	errno = e;
 	return -1;
+}
+
+int fcm_fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
 }
 
 int fcm_write_json_atomic(const char *path, jv v, mode_t mode)
