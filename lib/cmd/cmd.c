@@ -168,7 +168,7 @@ int fcm_cmd_main(const struct fcm_cmd *cmd, int argc, char **argv)
 {
 	char prog[80];
 	int json = 0;
-	jv req, reply;
+	static jv req, reply;	/* reachable when a step dies (LeakSanitizer) */
 
 	snprintf(prog, sizeof prog, "fcm-%s", cmd->name);
 	fcm_init(prog);
