@@ -4,7 +4,8 @@
 #   make test       run the whole Bats suite (ends with "N passed, N failed")
 #   make asan       the same suite against AddressSanitizer/UBSan builds
 #   make deps       install every Debian package build, tests and runtime need
-#   make image      build (or take from cache) the guest image, install it
+#   make image      build (or take from cache) the guest image, install it as the default
+#                   (FLAVOR=debian: Debian's kernel instead of ours; DEFAULT=false)
 #   make demo       all set-up, then boot a VM, push a sample app, fetch its URL
 #   make bench      benchmarks (ratios against baselines measured in the run)
 #   make fuzz       every libFuzzer target in test/fuzz/ for FUZZ_SECONDS each
@@ -136,7 +137,7 @@ deps:
 	scripts/deps
 
 image: all
-	rootfs/build
+	FLAVOR='$(FLAVOR)' DEFAULT='$(DEFAULT)' rootfs/build
 
 demo: deps all image
 	examples/demo

@@ -11,7 +11,7 @@
  * journal init) that holds the overlay upper and work directories, pre-seeded
  * with what the VM needs at first boot.  It never copies the base: the base
  * root filesystem of its image (fcm-image) is attached read-only and shared,
- * and the guest's initramfs makes the overlay of the two as /. */
+ * and the guest makes the overlay of the two as / (doc/guest.md). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -440,10 +440,16 @@ static jv create(jv req)
 		reply = jv_object_set(reply, jv_string("size"), jv_number((double)bytes));
 		reply = jv_object_set(reply, jv_string("allocated"), jv_number(alloc));
 		reply = jv_object_set(reply, jv_string("image"), jv_string(v));
-		static const char *const as[FCM_IMAGE_NFILES] = { "kernel", "initrd", "rootfs" };
+		static const char *const as[FCM_IMAGE_NFILES] = { "kernel", "rootfs" };
 		for (size_t f = 0; f < FCM_IMAGE_NFILES; f++)
 			reply = jv_object_set(reply, jv_string(as[f]),
 			    jv_string_fmt("%s/images/%s/%s", fcm_root(), v, fcm_image_files[f]));
+		{
+			char *initrd = fcm_path("images/%s/%s", v, FCM_IMAGE_INITRD);
+			if (access(initrd, F_OK) == 0)
+				reply = jv_object_set(reply, jv_string("initrd"), jv_string(initrd));
+			free(initrd);
+		}
 		priv = fcm_guestkey_path();
 		reply = jv_object_set(reply, jv_string("ssh_key"), jv_string(priv));
 		reply = jv_object_set(reply, jv_string("host_key"), jv_string(hostpub));

@@ -43,7 +43,9 @@
 #include "core/paths.h"
 #include "core/run.h"
 #include "vm/svc.h"
+#include "vm/image.h"
 #include "vm/vm.h"
+#include "vm/vmm.h"
 
 static const char usage[] =
     "fcm-fc run ID | fcm-fc finish ID CODE SIGNAL | fcm-fc OP id=ID (ops: render, state, pause, resume, ctrl-alt-del)";
@@ -93,33 +95,37 @@ static jv render(jv rec, char *err, size_t errlen)
 	const char *image = need_str(rec, "image"), *ip = need_str(rec, "ip");
 	const char *gw = need_str(rec, "gateway"), *mask = need_str(rec, "netmask");
 	const char *mac = need_str(rec, "mac"), *tap = need_str(rec, "tap");
+	struct fcm_image_boot b;
+	if (fcm_image_boot(image, &b, err, errlen) < 0)
+		return jv_invalid();
 	char *kernel = fcm_path("images/%s/vmlinux", image);
-	char *initrd = fcm_path("images/%s/initramfs.cpio.gz", image);
+	char *initrd = b.initramfs ? fcm_path("images/%s/%s", image, FCM_IMAGE_INITRD) : NULL;
 	char *rootfs = fcm_path("images/%s/rootfs.ext4", image);
 	char *disk = fcm_path("vms/%s/disk.img", id);
-	char *args = fcm_asprintf("console=ttyS0 reboot=k panic=1 ip=%s::%s:%s:%s:eth0:off",
-	    ip, gw, mask, name);
-	const char *files[] = { kernel, initrd, rootfs, disk };
+	char *args = fcm_asprintf("console=ttyS0 reboot=k panic=1%s%s ip=%s::%s:%s:%s:eth0:off",
+	    *b.args ? " " : "", b.args, ip, gw, mask, name);
+	const char *files[] = { kernel, rootfs, disk, initrd };
 	jv cfg = jv_invalid();
 
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+	for (size_t i = 0; i < sizeof files / sizeof files[0] && files[i]; i++)
 		if (access(files[i], R_OK) < 0) {
 			snprintf(err, errlen, "unable to use %s: %s%s", files[i], strerror(errno),
-			    i < 3 ? " (is the image installed? see 'make image')" : "");
+			    i != 2 ? " (is the image installed? see 'make image')" : "");
 			goto out;
 		}
-	cfg = jv_object();
-	cfg = jv_object_set(cfg, jv_string("boot-source"),
-	    jv_object_set(jv_object_set(jv_object_set(jv_object(),
-	    jv_string("kernel_image_path"), jv_string(kernel)),
-	    jv_string("initrd_path"), jv_string(initrd)),
-	    jv_string("boot_args"), jv_string(args)));
+	jv src = jv_object_set(jv_object(), jv_string("kernel_image_path"), jv_string(kernel));
+	if (initrd)
+		src = jv_object_set(src, jv_string("initrd_path"), jv_string(initrd));
+	src = jv_object_set(src, jv_string("boot_args"), jv_string(args));
+	cfg = jv_object_set(jv_object(), jv_string("boot-source"), src);
 	/* The base image first (vda, read-only and shared), then the VM's own
-	 * disk (vdb): the initramfs makes an overlay of the two as /. */
+	 * disk: the guest makes an overlay of the two as / (doc/guest.md).  An
+	 * image without an initramfs has the base as Firecracker's root device
+	 * (Firecracker then appends "root=/dev/vda ro"). */
 	jv base = jv_object();
 	base = jv_object_set(base, jv_string("drive_id"), jv_string("base"));
 	base = jv_object_set(base, jv_string("path_on_host"), jv_string(rootfs));
-	base = jv_object_set(base, jv_string("is_root_device"), jv_false());
+	base = jv_object_set(base, jv_string("is_root_device"), jv_bool(!b.initramfs));
 	base = jv_object_set(base, jv_string("is_read_only"), jv_true());
 	jv own = jv_object();
 	own = jv_object_set(own, jv_string("drive_id"), jv_string("disk"));
@@ -253,27 +259,12 @@ static int send_ctrl_alt_del(const char *id, char *err, size_t errlen)
 
 static char *find_firecracker(void)
 {
-	const char *e = getenv("FCM_FIRECRACKER");
-	const char *path = getenv("PATH");
+	char why[512];
+	char *fc = fcm_vmm_path(why, sizeof why);
 
-	if (e && *e) {
-		if (access(e, X_OK) < 0)
-			fcm_die_sys(FCM_E_INTERNAL, "unable to run FCM_FIRECRACKER=%s", e);
-		return fcm_strdup(e);
-	}
-	if (path) {
-		char *copy = fcm_strdup(path), *save = NULL;
-		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-			char *p = fcm_asprintf("%s/firecracker", d);
-			if (*d == '/' && access(p, X_OK) == 0) {
-				free(copy);
-				return p;
-			}
-			free(p);
-		}
-		free(copy);
-	}
-	fcm_die(FCM_E_INTERNAL, "unable to find firecracker: install Firecracker or set FCM_FIRECRACKER");
+	if (!fc)
+		fcm_die(FCM_E_INTERNAL, "%s", why);
+	return fc;
 }
 
 /* Does the guest's sshd accept connections on ip:22?  (Only the handshake:

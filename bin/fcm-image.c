@@ -105,28 +105,13 @@ static jv op_add(jv req)
 	int lockfd = -1, was_default = 0;
 	char kernel[256] = "unknown";
 	double created = (double)time(NULL);
+	struct fcm_image_boot boot;
+	size_t nfiles = FCM_IMAGE_NFILES;
 
 	if (mkdefault < 0)
 		return fcm_fail(FCM_E_USAGE, "'default' must be true or false");
 	if (!*dir || dir[0] != '/')
 		return fcm_fail(FCM_E_USAGE, "'dir' must be an absolute path, not '%.200s'", dir);
-	for (size_t i = 0; i < FCM_IMAGE_NFILES; i++) {
-		char *p = fcm_asprintf("%s/%s", dir, fcm_image_files[i]);
-		struct stat st;
-		int r = stat(p, &st);
-		if (r < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-			reply = fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: %s: %s (an image dir holds vmlinux, initramfs.cpio.gz and rootfs.ext4)",
-			    dir, fcm_image_files[i], r < 0 ? strerror(errno) : "not a non-empty regular file");
-			free(p);
-			return reply;
-		}
-		if (i == 0 && !is_elf(p)) {
-			free(p);
-			return fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: vmlinux is not an ELF file (Firecracker loads the ELF vmlinux, not a bzImage; see doc/kernels.md)",
-			    dir);
-		}
-		free(p);
-	}
 	{
 		char *mpath = fcm_asprintf("%s/manifest.json", dir);
 		manifest = fcm_read_json(mpath);
@@ -138,6 +123,30 @@ static jv op_add(jv req)
 			jv_free(manifest);
 			return fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: manifest.json is not a JSON object", dir);
 		}
+	}
+	if (fcm_image_boot_parse(manifest, &boot, err, sizeof err) < 0) {
+		reply = fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: manifest.json: %s (doc/fcm-image.md)", dir, err);
+		goto out;
+	}
+	nfiles = FCM_IMAGE_NFILES + (boot.initramfs ? 1 : 0);
+	for (size_t i = 0; i < nfiles; i++) {
+		const char *f = i < FCM_IMAGE_NFILES ? fcm_image_files[i] : FCM_IMAGE_INITRD;
+		char *p = fcm_asprintf("%s/%s", dir, f);
+		struct stat st;
+		int r = stat(p, &st);
+		if (r < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+			reply = fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: %s: %s (an image dir holds vmlinux, rootfs.ext4 and, unless its manifest says \"boot\":\"root-device\", initramfs.cpio.gz)",
+			    dir, f, r < 0 ? strerror(errno) : "not a non-empty regular file");
+			free(p);
+			goto out;
+		}
+		if (i == 0 && !is_elf(p)) {
+			free(p);
+			reply = fcm_fail(FCM_E_USAGE, "unable to add image from %.200s: vmlinux is not an ELF file (Firecracker loads the ELF vmlinux, not a bzImage; see doc/kernels.md)",
+			    dir);
+			goto out;
+		}
+		free(p);
 	}
 	if (!want)
 		want = fcm_get_str(manifest, "version");
@@ -182,9 +191,10 @@ static jv op_add(jv req)
 		reply = fcm_fail(FCM_E_INTERNAL, "unable to create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	for (size_t i = 0; i < FCM_IMAGE_NFILES; i++) {
-		char *src = fcm_asprintf("%s/%s", dir, fcm_image_files[i]);
-		char *dst = fcm_asprintf("%s/%s", tmp, fcm_image_files[i]), why[600];
+	for (size_t i = 0; i < nfiles; i++) {
+		const char *f = i < FCM_IMAGE_NFILES ? fcm_image_files[i] : FCM_IMAGE_INITRD;
+		char *src = fcm_asprintf("%s/%s", dir, f);
+		char *dst = fcm_asprintf("%s/%s", tmp, f), why[600];
 		/* A hard link; across file systems, a copy that keeps the holes. */
 		char *cp[] = { "cp", "--sparse=always", src, dst, NULL };
 		if (link(src, dst) < 0 && fcm_sysprog(cp, why, sizeof why) < 0)
@@ -201,6 +211,7 @@ static jv op_add(jv req)
 		m = jv_object_set(m, jv_string("version"), jv_string(v));
 		m = jv_object_set(m, jv_string("kernel"), jv_string(kernel));
 		m = jv_object_set(m, jv_string("created_at"), jv_number(created));
+		m = fcm_image_boot_json(m, &boot);
 		char *mpath = fcm_asprintf("%s/manifest.json", tmp);
 		int r = fcm_write_json_atomic(mpath, m, 0644);
 		free(mpath);
@@ -282,6 +293,9 @@ static jv describe(const char *v, const char *def)
 	img = jv_object_set(img, jv_string("version"), jv_string(v));
 	img = jv_object_set(img, jv_string("default"), jv_bool(def && !strcmp(def, v)));
 	if (jv_get_kind(m) == JV_KIND_OBJECT) {
+		struct fcm_image_boot b;
+		if (fcm_image_boot_parse(m, &b, why, sizeof why) == 0)
+			img = fcm_image_boot_json(img, &b);
 		jv k = jv_object_get(jv_copy(m), jv_string("kernel"));
 		jv c = jv_object_get(jv_copy(m), jv_string("created_at"));
 		if (jv_get_kind(k) == JV_KIND_STRING)
@@ -294,8 +308,8 @@ static jv describe(const char *v, const char *def)
 			jv_free(c);
 	}
 	jv_free(m);
-	for (size_t f = 0; f < FCM_IMAGE_NFILES; f++) {
-		char *p = fcm_path("images/%s/%s", v, fcm_image_files[f]);
+	for (size_t f = 0; f <= FCM_IMAGE_NFILES; f++) {
+		char *p = fcm_path("images/%s/%s", v, f < FCM_IMAGE_NFILES ? fcm_image_files[f] : FCM_IMAGE_INITRD);
 		struct stat st;
 		if (stat(p, &st) == 0) {
 			apparent += (double)st.st_size;

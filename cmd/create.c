@@ -22,9 +22,11 @@
 #include "core/utf8.h"
 #include "vm/dotfcm.h"
 #include "vm/expose.h"
+#include "vm/image.h"
 #include "vm/lifecycle.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
+#include "vm/vmm.h"
 #include "vm/vmprint.h"
 
 #define CPUS_MAX 32	/* Firecracker's limit */
@@ -146,6 +148,9 @@ static jv check(jv req)
 		fcm_die(FCM_E_USAGE, "--disk must be a size like 2G or 512M, not '%.32s'", disk);
 	if (name && fcm_name_check(name, err, sizeof err) < 0)
 		fcm_die(FCM_E_USAGE, "--name: %s", err);
+	const char *image = fcm_get_str(req, "image");
+	if (image && strcmp(image, "default") && !fcm_image_version_ok(image))
+		fcm_die(FCM_E_USAGE, "--image must be an image version as 'fcm-image ls' lists them, not '%.64s'", image);
 	jv keys = jv_object_get(jv_copy(req), jv_string("keys"));
 	if (jv_is_valid(keys) && jv_get_kind(keys) == JV_KIND_ARRAY) {
 		jv_array_foreach(keys, i, k) {
@@ -314,6 +319,15 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 
+	/* The image, and whether this host's Firecracker can boot it: refused
+	 * here, before anything is made. */
+	jv bad = jv_invalid();
+	char *image = fcm_image_resolve(fcm_get_str(req, "image"), &bad);
+	if (!image)
+		fcm_die_reply(bad);
+	if (fcm_vmm_can_boot(image, err, sizeof err) < 0)
+		fcm_die(FCM_E_CONFLICT, "%s", err);
+
 	rec = make_record(req, owner, idbuf);
 	progress("Creating %s (%ld vCPU, %ld MiB, %s disk)", vm_name, get_num(req, "cpus", 1),
 	    get_num(req, "memory", 1024), fcm_get_str(rec, "disk"));
@@ -323,6 +337,8 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	jv dreq = op("create", id);
 	dreq = jv_object_set(dreq, jv_string("name"), jv_string(vm_name));
 	dreq = jv_object_set(dreq, jv_string("size"), jv_string(fcm_get_str(rec, "disk")));
+	dreq = jv_object_set(dreq, jv_string("image"), jv_string(image));
+	free(image);
 	dreq = jv_object_set(dreq, jv_string("keys"), jv_get_kind(keys) == JV_KIND_ARRAY ? keys : (jv_free(keys), jv_array()));
 	reply = fcm_call("disk", dreq);
 	rec = merge(rec, reply, (const char *const[]){ "image", NULL });
@@ -408,6 +424,7 @@ static const struct fcm_opt opts[] = {
 	{ "ssh-key", 0, FCM_OPT_LIST, NULL, NULL, 0, 0, FCM_OPT_CLIENT },
 	{ "keys", 0, FCM_OPT_LIST, NULL, NULL, 0, 0, FCM_OPT_WORD },
 	{ "owner", 0, FCM_OPT_STRING, NULL, NULL, 0, 0, 0 },
+	{ "image", 0, FCM_OPT_STRING, NULL, NULL, 0, 0, 0 },
 	{ "no-wait", 0, FCM_OPT_FLAG, "wait", "false", 0, 0, 0 },
 	{ "no-dotfile", 0, FCM_OPT_FLAG, "dotfile", "false", 0, 0, FCM_OPT_CLIENT },
 	{ NULL },
@@ -422,7 +439,7 @@ const struct fcm_cmd fcm_cmd_create = {
 	.name = "create",
 	.summary = "create a VM: name, disk, network, service; prints its URL and git remote",
 	.usage = "fcm create [--name NAME] [--cpus N] [--memory MIB] [--disk SIZE] [--expose PORT | --no-expose]\n"
-	    "                  [--ssh-key FILE]... [--owner USER] [--no-wait] [--no-dotfile] [--json]",
+	    "                  [--ssh-key FILE]... [--owner USER] [--image VERSION] [--no-wait] [--no-dotfile] [--json]",
 	.opts = opts,
 	.routes = routes,
 	.status = 201,

@@ -14,6 +14,7 @@
 #include "vm/lifecycle.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
+#include "vm/vmm.h"
 
 static jv run(jv req, jv rec, const struct fcm_principal *who)
 {
@@ -28,6 +29,9 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	if (!strcmp(state, "creating") || !strcmp(state, "destroying"))
 		fcm_die(FCM_E_CONFLICT, "VM '%s' is %s: wait for that to finish", name, state);
 	fcm_need_daemon();
+	const char *image = fcm_get_str(rec, "image");
+	if (image && fcm_vmm_can_boot(image, err, sizeof err) < 0)
+		fcm_die(FCM_E_CONFLICT, "VM '%s': %s", name, err);
 
 	char *svc = fcm_vm_svcdir(id);
 	char *down = fcm_asprintf("%s/down", svc);

@@ -298,6 +298,7 @@ guest_up() {
 	export PATH=${PATH#"$FAKEBIN:"}	# the real ssh
 	export FCM_ROOT=$BATS_FILE_TMPDIR/groot FCM_PROXY=off
 	export FCM_FIRECRACKER=$BATS_FILE_TMPDIR/fc
+	export FCM_TEST_FC_VERSION=1.7.0	# devices on the command line only
 	if [ -f "$BATS_FILE_TMPDIR/guest.failed" ]; then
 		fail "the guest did not boot (see the first real-guest test)"
 	fi

@@ -21,6 +21,9 @@ setup_file() {
 	export NS=fcmt-dep-$$ IX=fcmt-depix-$$
 	export FCM_ROOT=$BATS_FILE_TMPDIR/root
 	export FCM_FIRECRACKER=$FCM_SRC/test/firecracker/firecracker
+	# The oldest Firecracker fcm supports: its devices only on the kernel
+	# command line (test/boot.bats covers both releases).
+	export FCM_TEST_FC_VERSION=1.7.0
 	export FCM_TLS=internal FCM_PUBLIC_IP=$GW
 	unset FCM_DOMAIN FCM_GIT_HOST FCM_GIT_PORT FCM_PROXY
 	export FCM_BOOT_TIMEOUT=${FCM_BOOT_TIMEOUT:-600}

@@ -83,10 +83,16 @@ start_with_fake() {
 
 # ---- command line ----------------------------------------------------------
 
-@test "--version prints Firecracker's version" {
+@test "--version prints the emulated release: the newest by default, FCM_TEST_FC_VERSION picks one" {
 	run "$FC" --version
 	assert_success
+	assert_line --index 0 "Firecracker v1.8.0"
+	FCM_TEST_FC_VERSION=1.7.0 run "$FC" --version
+	assert_success
 	assert_line --index 0 "Firecracker v1.7.0"
+	FCM_TEST_FC_VERSION=1.6.0 run "$FC" --version
+	assert_failure 1
+	assert_output "firecracker (fcm test double): FCM_TEST_FC_VERSION=1.6.0 is not a release this double emulates (1.7.0, 1.8.0)"
 }
 
 @test "--help lists the flags and exits 0" {
@@ -140,14 +146,14 @@ start_with_fake() {
 @test "--id names the instance; logs go to stdout, or to --log-path with --show-level" {
 	fc_start --id vm-42
 	run api GET /
-	assert_output '200 {"id":"vm-42","state":"Not started","vmm_version":"1.7.0","app_name":"Firecracker"}'
-	grep -q '\[vm-42:main\] Running Firecracker v1.7.0' "$T/out"
+	assert_output '200 {"id":"vm-42","state":"Not started","vmm_version":"1.8.0","app_name":"Firecracker"}'
+	grep -q '\[vm-42:main\] Running Firecracker v1.8.0' "$T/out"
 	kill "$FC_PID"; fc_wait_exit 5
 	: > "$T/fc.log"
 	rm -f "$SOCK"
 	fc_start --log-path "$T/fc.log" --show-level --level Debug
 	run api GET /version
-	assert_output '200 {"firecracker_version":"1.7.0"}'
+	assert_output '200 {"firecracker_version":"1.8.0"}'
 	grep -q ':fc_api:INFO\] The API server received a GET request on "/version".' "$T/fc.log"
 }
 
@@ -170,9 +176,9 @@ start_with_fake() {
 @test "GET / and GET /version" {
 	fc_start
 	run api GET /
-	assert_output '200 {"id":"anonymous-instance","state":"Not started","vmm_version":"1.7.0","app_name":"Firecracker"}'
+	assert_output '200 {"id":"anonymous-instance","state":"Not started","vmm_version":"1.8.0","app_name":"Firecracker"}'
 	run api GET /version
-	assert_output '200 {"firecracker_version":"1.7.0"}'
+	assert_output '200 {"firecracker_version":"1.8.0"}'
 }
 
 @test "machine-config: defaults, PUT, PATCH and their checks" {
@@ -463,6 +469,17 @@ EOF
 	grep -q '"execute": "qmp_capabilities"' "$FAKE_QEMU_QMP"
 }
 
+@test "as Firecracker 1.7.0 the guest gets no ACPI: its devices only on the command line" {
+	export FCM_TEST_QEMU=$FAKE FCM_TEST_NO_TAP_CHECK=1 FCM_TEST_FC_VERSION=1.7.0
+	fc_start
+	configure_basic
+	run api PUT /actions '{"action_type":"InstanceStart"}'
+	assert_output "204 "
+	[ "$(grep -A1 '^-M$' "$FAKE_QEMU_ARGV" | tail -1)" = microvm,acpi=off,auto-kernel-cmdline=on ]
+	run api GET /version
+	assert_output '200 {"firecracker_version":"1.7.0"}'
+}
+
 @test "after boot: pre-boot calls refused, pause and resume through QMP" {
 	start_with_fake
 	run api PUT /actions '{"action_type":"InstanceStart"}'
@@ -613,9 +630,9 @@ EOF
 	if [ -e "$FCM_ROOT/images/default/vmlinux" ]; then
 		img=$FCM_ROOT/images/default
 	else
-		img=$(fcm_cached_image) || skip "no guest image (vmlinux, initramfs.cpio.gz, rootfs.ext4): run 'make image'"
+		img=$(fcm_cached_image) || skip "no guest image (vmlinux, rootfs.ext4): run 'make image'"
 	fi
-	for f in vmlinux initramfs.cpio.gz rootfs.ext4; do
+	for f in vmlinux rootfs.ext4; do
 		[ -e "$img/$f" ] || skip "guest image incomplete: no $img/$f"
 	done
 	mkdir -p "$T/seed/upper" "$T/seed/work"
@@ -623,7 +640,8 @@ EOF
 	mkfs.ext4 -q -F -T default -E lazy_itable_init=1,lazy_journal_init=1 -d "$T/seed" "$T/vm-disk.img"
 	unset FCM_TEST_QEMU
 	fc_start --id real-guest
-	run api PUT /boot-source "{\"kernel_image_path\":\"$img/vmlinux\",\"initrd_path\":\"$img/initramfs.cpio.gz\",\"boot_args\":\"console=ttyS0 reboot=k panic=1\"}"
+	# The fcm image: no initramfs; the base is the root device (vda, ro).
+	run api PUT /boot-source "{\"kernel_image_path\":\"$img/vmlinux\",\"boot_args\":\"console=ttyS0 reboot=k panic=1 init=/usr/local/lib/fcm/boot\"}"
 	assert_output "204 "
 	run api PUT /machine-config '{"vcpu_count":1,"mem_size_mib":512}'
 	assert_output "204 "
@@ -633,9 +651,9 @@ EOF
 	assert_output "204 "
 	run api PUT /actions '{"action_type":"InstanceStart"}'
 	assert_output "204 "
-	# the kernel, then the initramfs, speak on the serial console (our stdout)
+	# the kernel, then the guest's boot program, speak on the serial console (our stdout)
 	local n=0
-	until grep -q 'switching to the overlay root' "$T/out"; do
+	until grep -q 'fcm-boot: base /dev/vda (root), disk /dev/vdb' "$T/out"; do
 		n=$((n + 1))
 		[ $n -lt 600 ] || { tail -30 "$T/out" >&2; false; }
 		kill -0 "$FC_PID" || { tail -30 "$T/out" >&2; false; }

@@ -13,13 +13,16 @@ setup() {
 @test "add registers an image and makes it the default" {
 	run fcm-image add dir="$IMG"
 	assert_success
-	echo "$output" | jq -e '.ok and .version == "v1" and .default and .kernel == "6.12.0-test"'
+	echo "$output" | jq -e '.ok and .version == "v1" and .default and .kernel == "6.1.0-test"'
 	[ "$(readlink "$FCM_ROOT/images/default")" = v1 ]
-	for f in vmlinux initramfs.cpio.gz rootfs.ext4 manifest.json; do
+	for f in vmlinux rootfs.ext4 manifest.json; do
 		[ -f "$FCM_ROOT/images/v1/$f" ]
 	done
-	jq -e '.version == "v1" and .kernel == "6.12.0-test" and .created_at == 1700000000' \
-		"$FCM_ROOT/images/v1/manifest.json"
+	[ ! -e "$FCM_ROOT/images/v1/initramfs.cpio.gz" ]
+	# what the image needs from the VMM is kept
+	jq -e '.version == "v1" and .kernel == "6.1.0-test" and .created_at == 1700000000
+		and .boot == "root-device" and .boot_args == "init=/usr/local/lib/fcm/boot"
+		and .devices == ["cmdline","acpi"]' "$FCM_ROOT/images/v1/manifest.json"
 	# installed read-only, and the same content
 	cmp "$IMG/rootfs.ext4" "$FCM_ROOT/images/v1/rootfs.ext4"
 	[ ! -w "$FCM_ROOT/images/v1/rootfs.ext4" ] || [ "$(stat -c %a "$FCM_ROOT/images/v1/rootfs.ext4")" = 444 ]
@@ -41,21 +44,50 @@ setup() {
 	[ "$(readlink "$FCM_ROOT/images/default")" = v1 ]
 }
 
-@test "add takes version= when the dir has no manifest" {
+@test "add takes version= when the dir has no manifest (then it boots through its initramfs)" {
 	rm "$IMG/manifest.json"
+	echo initramfs > "$IMG/initramfs.cpio.gz"
 	run fcm-image add dir="$IMG"
 	assert_failure 100
 	assert_output --partial "give version=V"
 	run fcm-image add dir="$IMG" version=7e900b0b463d
 	assert_success
-	jq -e '.version == "7e900b0b463d" and .kernel == "unknown"' "$FCM_ROOT/images/7e900b0b463d/manifest.json"
+	jq -e '.version == "7e900b0b463d" and .kernel == "unknown" and .boot == "initramfs" and (has("devices") | not)' \
+		"$FCM_ROOT/images/7e900b0b463d/manifest.json"
 }
 
-@test "add refuses an incomplete dir, a bzImage and a bad version, leaving nothing" {
-	rm "$IMG/initramfs.cpio.gz"
+@test "an image that boots through an initramfs must have one; its manifest says so" {
+	jq -c '.boot = "initramfs" | .devices = ["acpi"] | .flavor = "debian" | del(.boot_args)' "$IMG/manifest.json" > "$IMG/m"
+	mv "$IMG/m" "$IMG/manifest.json"
 	run fcm-image add dir="$IMG"
 	assert_failure 100
 	assert_line --partial "fcm-image: fatal: unable to add image from $IMG: initramfs.cpio.gz: No such file or directory"
+	echo initramfs > "$IMG/initramfs.cpio.gz"
+	run fcm-image add dir="$IMG"
+	assert_success
+	[ -f "$FCM_ROOT/images/v1/initramfs.cpio.gz" ]
+	jq -e '.boot == "initramfs" and .devices == ["acpi"] and .flavor == "debian" and (has("boot_args") | not)' \
+		"$FCM_ROOT/images/v1/manifest.json"
+	run fcm-image ls
+	echo "$output" | jq -e '.images[0] | .flavor == "debian" and .boot == "initramfs" and .devices == ["acpi"]'
+}
+
+@test "a manifest with unknown boot fields is refused with what is wrong" {
+	for edit in '.boot = "pxe"' '.devices = ["pci"]' '.devices = "acpi"' '.boot_args = "init=/x; rm -rf /"'; do
+		fake_image "$IMG"
+		jq -c "$edit" "$IMG/manifest.json" > "$IMG/m" && mv "$IMG/m" "$IMG/manifest.json"
+		run fcm-image add dir="$IMG"
+		assert_failure 100
+		assert_output --regexp "unable to add image from $IMG: manifest.json: \"(boot|devices|boot_args)\""
+	done
+	[ -z "$(ls -A "$FCM_ROOT/images" 2>/dev/null | grep -v '^\.lock$')" ]
+}
+
+@test "add refuses an incomplete dir, a bzImage and a bad version, leaving nothing" {
+	rm "$IMG/rootfs.ext4"
+	run fcm-image add dir="$IMG"
+	assert_failure 100
+	assert_line --partial "fcm-image: fatal: unable to add image from $IMG: rootfs.ext4: No such file or directory"
 	fake_image "$IMG"
 	printf 'MZ\x00\x00bzImage' > "$IMG/vmlinux"
 	run fcm-image add dir="$IMG"

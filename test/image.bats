@@ -13,27 +13,26 @@ IP_B=172.16.0.51
 
 # --- once for the file: image, namespace, two VMs ------------------------------
 
-# boot NAME IP MAC TAP [swapped]: start QEMU (daemonized) inside the
-# namespace; "swapped" attaches the VM disk first and the base second.
+# boot NAME IP MAC TAP acpi=on|off: start QEMU (daemonized) inside the
+# namespace as Firecracker starts the fcm image: no initramfs, the base as
+# the root device (the first drive, "root=/dev/vda ro"), the guest's boot
+# program as init; with acpi=off the devices are on the kernel command line
+# only (QEMU's microvm appends them, as Firecracker before 1.8 does).
 # -icount shift=auto: guest time follows executed instructions; without it a
 # software-emulated guest on a loaded host can livelock on timer interrupts
 # (its TSC calibration against the PIT fails and the boot hangs; see
 # doc/kernels.md).
 boot() {
-	local id=$1 ip=$2 mac=$3 tap=$4 img=$T/root/images/default drives
-	local base=(-drive id=base,file="$img/rootfs.ext4",format=raw,if=none,readonly=on
-		-device virtio-blk-device,drive=base)
-	local disk=(-drive id=disk,file="$T/root/vms/$id/disk.img",format=raw,if=none
-		-device virtio-blk-device,drive=disk)
-	if [ "${5:-}" = swapped ]; then drives=("${disk[@]}" "${base[@]}"); else drives=("${base[@]}" "${disk[@]}"); fi
+	local id=$1 ip=$2 mac=$3 tap=$4 acpi=$5 img=$T/root/images/default
 	ip -n "$NS" tuntap add "$tap" mode tap
 	ip -n "$NS" link set "$tap" master br0 up
 	ip netns exec "$NS" qemu-system-x86_64 \
-		-M microvm,acpi=on -accel tcg,tb-size=32 -icount shift=auto -cpu max -smp 1 -m 256M \
+		-M "microvm,$acpi" -accel tcg,tb-size=32 -icount shift=auto -cpu max -smp 1 -m 256M \
 		-nodefaults -no-user-config -display none -no-reboot \
-		-kernel "$img/vmlinux" -initrd "$img/initramfs.cpio.gz" \
-		-append "console=ttyS0 reboot=k panic=-1 ip=$ip::$GW:255.255.255.0:$id:eth0:off" \
-		"${drives[@]}" \
+		-kernel "$img/vmlinux" \
+		-append "console=ttyS0 reboot=k panic=-1 $(jq -r .boot_args "$img/manifest.json") ip=$ip::$GW:255.255.255.0:$id:eth0:off root=/dev/vda ro" \
+		-drive id=base,file="$img/rootfs.ext4",format=raw,if=none,readonly=on -device virtio-blk-device,drive=base \
+		-drive id=disk,file="$T/root/vms/$id/disk.img",format=raw,if=none -device virtio-blk-device,drive=disk \
 		-netdev tap,id=n0,ifname="$tap",script=no,downscript=no \
 		-device virtio-net-device,netdev=n0,mac="$mac" \
 		-serial file:"$T/$id.console" -qmp unix:"$T/$id.qmp",server=on,wait=off \
@@ -41,12 +40,7 @@ boot() {
 }
 
 setup_file() {
-	local h
-	h=$("$BATS_TEST_DIRNAME/../rootfs/build" --print-hash)
-	IMAGE_DIR=$FCM_CACHE/image-$h
-	if [ ! -e "$IMAGE_DIR/.complete" ]; then
-		IMAGE_DIR=$(fcm_cached_image) || skip "the guest image is not built: run 'make image' first"
-	fi
+	IMAGE_DIR=$(fcm_cached_image) || skip "the guest image is not built: run 'make image' first"
 	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
 	export IMAGE_DIR
 
@@ -71,8 +65,8 @@ setup_file() {
 		ip=$IP_A; [ $v = b ] && ip=$IP_B
 		echo "$ip $(jq -r .host_key "$T/$v.json")" >> "$T/known_hosts"
 	done
-	boot vmaaaaaa "$IP_A" 06:00:ac:10:00:32 tap-a
-	boot vmbbbbbb "$IP_B" 06:00:ac:10:00:33 tap-b swapped
+	boot vmaaaaaa "$IP_A" 06:00:ac:10:00:32 tap-a acpi=off
+	boot vmbbbbbb "$IP_B" 06:00:ac:10:00:33 tap-b acpi=on
 }
 
 teardown_file() {
@@ -176,7 +170,7 @@ qmp() {	# qmp ID JSON-COMMAND
 	assert_output 0
 }
 
-@test "two VMs from the same base run side by side with separate disks (in either drive order)" {
+@test "two VMs from the same base run side by side with separate disks (devices on the command line, or in ACPI)" {
 	wait_ssh "$IP_A"
 	wait_ssh "$IP_B"
 	run vm_ssh "$IP_A" 'hostname; echo from-alpha > /root/alpha-only; sync'
@@ -190,9 +184,16 @@ qmp() {	# qmp ID JSON-COMMAND
 	kill -0 "$(cat "$T/vmaaaaaa.pid")" && kill -0 "$(cat "$T/vmbbbbbb.pid")"
 	grep -q 'vms/vmaaaaaa/disk.img' "/proc/$(cat "$T/vmaaaaaa.pid")/cmdline"
 	grep -q 'vms/vmbbbbbb/disk.img' "/proc/$(cat "$T/vmbbbbbb.pid")/cmdline"
-	# the initramfs found base and disk by label, whatever the drive order
-	grep -q 'fcm-initramfs: base /dev/vda, disk /dev/vdb' "$T/vmaaaaaa.console"
-	grep -q 'fcm-initramfs: base /dev/vdb, disk /dev/vda' "$T/vmbbbbbb.console"
+	# the boot program found the VM disk by its label; the kernel found the
+	# devices on its command line (A) or in ACPI (B)
+	grep -q 'fcm-boot: base /dev/vda (root), disk /dev/vdb' "$T/vmaaaaaa.console"
+	grep -q 'fcm-boot: base /dev/vda (root), disk /dev/vdb' "$T/vmbbbbbb.console"
+	grep -q 'Kernel command line: .*virtio_mmio.device=' "$T/vmaaaaaa.console"
+	! grep -q 'Kernel command line: .*virtio_mmio.device=' "$T/vmbbbbbb.console"
+	run vm_ssh "$IP_A" 'test -e /sys/firmware/acpi/tables/DSDT && echo acpi || echo no-acpi'
+	assert_output no-acpi
+	run vm_ssh "$IP_B" 'test -e /sys/firmware/acpi/tables/DSDT && echo acpi || echo no-acpi'
+	assert_output acpi
 }
 
 @test "writes land on the VM disk; Ctrl-Alt-Del shuts down; the base is unchanged" {

@@ -70,13 +70,13 @@ netns_delete() {
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # --- the guest image ---------------------------------------------------------
-# The newest complete cached image built by `make image`, or empty.
+# fcm_cached_image [FLAVOR]: the cached image that `make image` builds from
+# this checkout's recipe (FLAVOR fcm, the default, or debian), or fail.
 fcm_cached_image() {
-	local d
-	for d in $(ls -dt "$FCM_CACHE"/image-*/ 2>/dev/null); do
-		[ -e "$d/.complete" ] && { echo "${d%/}"; return 0; }
-	done
-	return 1
+	local h
+	h=$(FLAVOR=${1:-fcm} "$FCM_SRC/rootfs/build" --print-hash) || return 1
+	[ -e "$FCM_CACHE/image-$h/.complete" ] || return 1
+	echo "$FCM_CACHE/image-$h"
 }
 require_image() {
 	FCM_IMAGE_DIR=$(fcm_cached_image) || skip "no guest image: run 'make image' first"
@@ -94,9 +94,8 @@ require_image_file() {
 fake_image() {
 	mkdir -p "$1"
 	printf '\177ELF fake kernel' > "$1/vmlinux"
-	echo initramfs > "$1/initramfs.cpio.gz"
 	truncate -s 8M "$1/rootfs.ext4"
-	printf '{"version":"%s","kernel":"6.12.0-test","created_at":1700000000}\n' "${2:-v1}" > "$1/manifest.json"
+	printf '{"version":"%s","kernel":"6.1.0-test","boot":"root-device","boot_args":"init=/usr/local/lib/fcm/boot","devices":["cmdline","acpi"],"created_at":1700000000}\n' "${2:-v1}" > "$1/manifest.json"
 }
 
 # add_image: add the fake image $IMG to the store, as a test step.

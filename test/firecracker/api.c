@@ -767,13 +767,13 @@ static struct reply route(const char *method, char **tok, int ntok, const char *
 			jv o = jv_object();
 			o = jv_object_set(o, jv_string("id"), jv_string(VM.id));
 			o = jv_object_set(o, jv_string("state"), jv_string(state_name()));
-			o = jv_object_set(o, jv_string("vmm_version"), jv_string(FC_VERSION));
+			o = jv_object_set(o, jv_string("vmm_version"), jv_string(fc_version()));
 			o = jv_object_set(o, jv_string("app_name"), jv_string("Firecracker"));
 			return ok200(o);
 		}
 		if (!strcmp(path, "version"))
 			return ok200(jv_object_set(jv_object(), jv_string("firecracker_version"),
-			                           jv_string(FC_VERSION)));
+			                           jv_string(fc_version())));
 		if (!strcmp(path, "machine-config"))
 			return ok200(jv_copy(VM.machine));
 		if (!strcmp(path, "vm") && sub && !strcmp(sub, "config"))

@@ -7,10 +7,15 @@
 #include <sys/types.h>
 #include <jv.h>
 
-#define FC_VERSION "1.7.0"
 #define FC_DEFAULT_SOCK "/run/firecracker.socket"
 #define FC_DEFAULT_ID "anonymous-instance"
 #define FC_MAX_PAYLOAD 51200
+
+/* The emulated release (version.c): "1.7.0" or "1.8.0", from
+ * FCM_TEST_FC_VERSION (default the newest); exits on an unknown one. */
+const char *fc_version(void);
+/* Does that release describe the devices in ACPI (1.8.0 and later)? */
+int fc_has_acpi(void);
 
 /* Firecracker's exit codes (vmm::FcExitCode). */
 #define FC_EXIT_OK 0

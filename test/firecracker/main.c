@@ -100,7 +100,7 @@ static void parse_args(int argc, char **argv)
 	for (int k = 1; k < end; k++)
 		if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "--version")) {
 			if (!strcmp(argv[k], "--help")) {
-				printf("Firecracker v%s\n\n", FC_VERSION);
+				printf("Firecracker v%s\n\n", fc_version());
 				for (struct arg *a = ARGS; a->name; a++) {
 					if (a->takes_value)
 						printf("--%s <%s>: %s\n", a->name, a->name, a->help);
@@ -109,7 +109,7 @@ static void parse_args(int argc, char **argv)
 				}
 				printf("--help: Show the help message.\n\n");
 			} else {
-				printf("Firecracker v%s\n\n", FC_VERSION);
+				printf("Firecracker v%s\n\n", fc_version());
 			}
 			fflush(stdout);
 			exit(ferror(stdout) ? 1 : 0);
@@ -487,7 +487,7 @@ int main(int argc, char **argv)
 		                     argv_value("show-log-origin") ? 1 : -1, err, sizeof err) < 0)
 			fail(FC_EXIT_GENERIC, "Could not initialize logger: %s", err);
 	}
-	fc_log(LVL_INFO, "main", "Running Firecracker v%s", FC_VERSION);
+	fc_log(LVL_INFO, "main", "Running Firecracker v%s", fc_version());
 	setup_signals();
 	vm_init(id);
 	VM.boot_timer = argv_value("boot-timer") != NULL;

@@ -90,8 +90,15 @@ static int build_argv(struct argv *a, char *err, size_t errlen)
 	const char *qemu = getenv("FCM_TEST_QEMU");
 	const char *kvm = getenv("FCM_TEST_KVM");
 	av_add(a, qemu && *qemu ? qemu : "qemu-system-x86_64");
+	/* Device discovery as the emulated release offers it (version.c): from
+	 * 1.8.0 the devices are in ACPI; before, only on the kernel command
+	 * line.  Without ACPI, QEMU's microvm appends a virtio_mmio.device=
+	 * entry per device itself (its auto-kernel-cmdline), in the order the
+	 * devices are given (root drive, other drives, network), as Firecracker
+	 * does -- at QEMU's addresses (512 bytes each from 0xfeb00000) where
+	 * Firecracker's are 4K from 0xd0000000 (doc/testing-firecracker.md). */
 	av_add(a, "-M");
-	av_add(a, "microvm,acpi=on");
+	av_add(a, fc_has_acpi() ? "microvm,acpi=on" : "microvm,acpi=off,auto-kernel-cmdline=on");
 	if (kvm && !strcmp(kvm, "1")) {
 		av_add(a, "-accel");
 		av_add(a, "kvm");
