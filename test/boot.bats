@@ -103,9 +103,9 @@ GUEST_VIEW='cat /proc/cmdline; if [ -e /sys/firmware/acpi/tables/DSDT ]; then ec
 	run fcm-ls --json boot-deb
 	assert_failure
 	# the JSON mirror carries the kind
-	run fcmns create --name boot-deb --image "$DEBIAN" --no-dotfile --json
+	run --separate-stderr fcmns create --name boot-deb --image "$DEBIAN" --no-dotfile --json
 	assert_failure 100
-	echo "$output" | jq -e '.ok == false and .kind == "conflict"'
+	echo "$output" | jq -e '.ok == false and .kind == "conflict" and (.error | contains("Firecracker 1.7.0"))'
 }
 
 @test "the Debian flavour boots on Firecracker 1.8.0, and start refuses it on 1.7.0" {

@@ -637,7 +637,7 @@ EOF
 	done
 	mkdir -p "$T/seed/upper" "$T/seed/work"
 	truncate -s 256M "$T/vm-disk.img"
-	mkfs.ext4 -q -F -T default -E lazy_itable_init=1,lazy_journal_init=1 -d "$T/seed" "$T/vm-disk.img"
+	mkfs.ext4 -q -F -T default -E lazy_itable_init=1,lazy_journal_init=1 -L fcm-disk -d "$T/seed" "$T/vm-disk.img"
 	unset FCM_TEST_QEMU
 	fc_start --id real-guest
 	# The fcm image: no initramfs; the base is the root device (vda, ro).
