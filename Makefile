@@ -74,7 +74,7 @@ PROG_SRC := $(sort $(wildcard bin/*.c))
 PROGS    := $(PROG_SRC:.c=)
 # The user commands: cmd/*.c define `const struct fcm_cmd fcm_cmd_<name>`;
 # each is also bin/fcm-<name>, a link to bin/fcm.
-CMD_SRC  := $(sort $(wildcard cmd/*.c))
+CMD_SRC  := $(filter-out cmd/list.c,$(sort $(wildcard cmd/*.c)))
 CMDS     := $(sort $(shell sed -n 's/^const struct fcm_cmd fcm_cmd_\([a-z0-9_]*\) = {/\1/p' $(CMD_SRC)))
 CMD_LINKS := $(CMDS:%=bin/fcm-%)
 DOUBLE_SRC := $(sort $(wildcard test/firecracker/*.c))
