@@ -116,7 +116,7 @@ $(foreach a,$(AREAS),$(eval $(call area_rule,$(a))))
 .SECONDEXPANSION:
 bin/%: bin/%.c $$(call archives,$$(USES_$$*)) $(LIB_HDR) $(FLAGS_STAMP)
 	$(if $(USES_$*),,$(error bin/$*: add USES_$* to the Makefile))
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-format-truncation $(LDFLAGS) -o $@ $< -Wl,--start-group $(call archives,$(USES_$*)) -Wl,--end-group $(call libs_of,$(USES_$*)) $(LDLIBS_$*)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(call archives,$(USES_$*)) -Wl,--end-group $(call libs_of,$(USES_$*)) $(LDLIBS_$*)
 
 test/firecracker/firecracker: $(DOUBLE_SRC) $(wildcard test/firecracker/*.h) $(call archives,$(USES_firecracker)) $(LIB_HDR) $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(DOUBLE_SRC) $(call archives,$(USES_firecracker)) $(call libs_of,$(USES_firecracker)) $(LDLIBS_firecracker)
