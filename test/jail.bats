@@ -140,6 +140,7 @@ except OSError as e:
 
 @test "the rate limits are in the VMM's configuration (GET /vm/config)" {
 	id=$(vm_field jail-one id)
+	[ "$(fcm-ls --json jail-one | jq -c '[.disk_rate, .disk_iops, .net_rate, .net_pps]')" = '[200,10000,1000,100000]' ]
 	run curl -sf --unix-socket "$FCM_ROOT/vms/$id/firecracker.socket" http://localhost/vm/config
 	assert_success
 	echo "$output" | jq -e '.drives[] | select(.drive_id=="disk") | .rate_limiter.bandwidth == {"size":209715200,"one_time_burst":null,"refill_time":1000}' ||
@@ -235,4 +236,14 @@ except OSError as e:
 	run fcm-fc release id=../x
 	assert_failure 100
 	assert_output --partial "is not a VM id"
+}
+
+@test "fcm create --disk-rate and friends: out of range is a usage error, nothing made" {
+	before=$(ls "$FCM_ROOT/vms" | sort)
+	for bad in "--disk-rate -1" "--disk-rate 100001" "--disk-iops x" "--net-rate 1.5" "--net-pps -3"; do
+		run fcmns create --name jail-bad $bad --no-dotfile
+		assert_failure 100
+		assert_output --partial "must be a whole number"
+	done
+	[ "$(ls "$FCM_ROOT/vms" | sort)" = "$before" ]
 }

@@ -22,10 +22,11 @@
  * under QEMU, and neither its libraries nor QEMU exist in a real jail.  So
  * before pivot_root the double binds the host's /usr read-only into the
  * jail (and recreates the merged-/usr links bin, lib, lib64, sbin), and
- * makes /tmp there (the double's QMP socket).  The mounts exist only in the
- * jailed process's namespace; on the host the jail directory then holds the
- * empty mount point usr/, those links and tmp/ beside what the real jailer
- * makes.  Everything the caller sees — paths, flags, refusals, messages,
+ * makes /tmp there (the double's QMP socket), and just before the exec it
+ * mounts a procfs at /proc (of the VMM's PID namespace with --new-pid-ns).
+ * The mounts exist only in the jailed process's namespace; on the host the
+ * jail directory then holds the empty mount points usr/ and proc/, those
+ * links and tmp/ beside what the real jailer makes.  Everything the caller sees — paths, flags, refusals, messages,
  * ownership, cgroups, the pid file, the process tree — is the real jailer's. */
 #include <errno.h>
 #include <fcntl.h>
@@ -588,6 +589,16 @@ static void double_runtime(const char *root)
 		jail_panic("fcm test double: unable to make %s: %s", p, ioerr(errno));
 }
 
+/* The double's other addition: a procfs at /proc in the jail (of the VMM's
+ * PID namespace with --new-pid-ns), for the double's runtime (a sanitized
+ * build reads /proc/self/maps); made in the VMM's process, still root. */
+static void double_proc(void)
+{
+	if ((mkdir("/proc", 0555) < 0 && errno != EEXIST) ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		jail_panic("fcm test double: unable to mount /proc in the jail: %s", ioerr(errno));
+}
+
 static void do_chroot(const char *root)
 {
 	if (unshare(CLONE_NEWNS) < 0)
@@ -863,6 +874,7 @@ int main(int argc, char **argv)
 		if (new_pid_ns)
 			exit(0);
 	}
+	double_proc();
 	/* Command::uid/gid: setgroups(0) as root, setgid, setuid, exec */
 	if (getuid() == 0 && setgroups(0, NULL) < 0)
 		jail_panic("Failed to exec into Firecracker: %s", ioerr(errno));
