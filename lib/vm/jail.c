@@ -190,7 +190,7 @@ static const char *const jail_files[] = { "vmlinux", "initramfs.cpio.gz", "rootf
  * root directory is this jail's root. */
 static void kill_jailed(const char *dir)
 {
-	const char *name = strrchr(dir, '/');
+	const char *name;
 	char *root = fcm_asprintf("%s/root", dir), *exec, *pidf, *text;
 	struct stat jr, pr;
 
@@ -222,8 +222,12 @@ static int release_dir(const char *dir, char *err, size_t errlen)
 {
 	struct stat st;
 
-	if (lstat(dir, &st) < 0)
-		return errno == ENOENT ? 0 : -1;
+	if (lstat(dir, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "unable to read the jail %s: %s", dir, strerror(errno));
+		return -1;
+	}
 	kill_jailed(dir);
 	for (int i = 0; jail_files[i]; i++) {
 		char *f = fcm_asprintf("%s/root/%s", dir, jail_files[i]);

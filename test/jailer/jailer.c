@@ -817,15 +817,19 @@ int main(int argc, char **argv)
 		pid_t p = fork();
 		if (p < 0)
 			jail_panic("Failed to daemonize: %s", ioerr(errno));
-		if (p)
-			exit(0);
+		if (p) {
+			fflush(NULL);	/* exit(0) of the Rust program */
+			_exit(0);
+		}
 		if (setsid() < 0)
 			jail_panic("Failed to daemonize: setsid: %s", ioerr(errno));
 		p = fork();
 		if (p < 0)
 			jail_panic("Failed to daemonize: %s", ioerr(errno));
-		if (p)
-			exit(0);
+		if (p) {
+			fflush(NULL);	/* exit(0) of the Rust program */
+			_exit(0);
+		}
 		dup2(devnull, 0);
 		dup2(devnull, 1);
 		dup2(devnull, 2);
@@ -871,8 +875,11 @@ int main(int argc, char **argv)
 		if (write(fd, pid, (size_t)n) != n)
 			jail_panic("Failed to write to %s: %s", pidfile, ioerr(errno));
 		close(fd);
-		if (new_pid_ns)
-			exit(0);
+		if (new_pid_ns) {
+			/* libc::exit(0) in the Rust program: stdio flushed, nothing else to do */
+			fflush(NULL);
+			_exit(0);
+		}
 	}
 	double_proc();
 	/* Command::uid/gid: setgroups(0) as root, setgid, setuid, exec */
