@@ -596,10 +596,10 @@ static jv op_tap_add(jv req)
 	/* A confined VM's tap belongs to its uid and gid (doc/security.md). */
 	juid = jv_object_get(jv_copy(req), jv_string("uid"));
 	jgid = jv_object_get(jv_copy(req), jv_string("gid"));
-	if (jv_is_valid(juid) && jv_get_kind(juid) == JV_KIND_NUMBER)
-		uid = (long)jv_number_value(juid);
-	if (jv_is_valid(jgid) && jv_get_kind(jgid) == JV_KIND_NUMBER)
-		gid = (long)jv_number_value(jgid);
+	if (jv_get_kind(juid) == JV_KIND_NUMBER)	/* a whole number, else refused below */
+		uid = jv_number_value(juid) == (double)(long)jv_number_value(juid) ? (long)jv_number_value(juid) : 0;
+	if (jv_get_kind(jgid) == JV_KIND_NUMBER)
+		gid = jv_number_value(jgid) == (double)(long)jv_number_value(jgid) ? (long)jv_number_value(jgid) : 0;
 	jv_free(juid);
 	jv_free(jgid);
 	if ((uid != -1 && (uid < 1 || uid > 0xfffffffeL)) || (gid != -1 && (gid < 1 || gid > 0xfffffffeL)) ||

@@ -241,7 +241,7 @@ pings_eventually() {
 
 @test "tap-add refuses a uid without a gid, or 0, and makes no tap" {
 	net setup >/dev/null
-	for bad in "uid:=901234" "uid:=0 gid:=0" "uid:=-5 gid:=1" 'uid:="x" gid:=1'; do
+	for bad in "uid:=901234" "uid:=0 gid:=0" "uid:=-5 gid:=1" 'uid:="x" gid:=1' "uid:=1.5 gid:=2"; do
 		run net tap-add id=8i5agfx2 $bad
 		assert_failure 100
 		assert_output --partial '"ok":false'

@@ -204,27 +204,27 @@ int fcm_vm_teardown(const char *id, const char *name)
 		}
 		free(tname);
 	}
-	/* 2. Its jail and cgroups, if the VMM was confined (a crash may have
+	/* 1b. Its jail and cgroups, if the VMM was confined (a crash may have
 	 * left them). */
 	helper = fcm_helper("fc");
 	if (access(helper, X_OK) == 0)
 		step("release the VM's jail", fcm_call("fc", id_req("release", id)), &failed);
 	free(helper);
-	/* 3. Network: tap and lease. */
+	/* 2. Network: tap and lease. */
 	helper = fcm_helper("net");
 	if (access(helper, X_OK) == 0) {
 		step("delete the VM's tap", fcm_call("net", id_req("tap-del", id)), &failed);
 		step("free the VM's address", fcm_call("net", id_req("free", id)), &failed);
 	}
 	free(helper);
-	/* 4. Git repo. */
+	/* 3. Git repo. */
 	helper = fcm_helper("repo");
 	if (name && access(helper, X_OK) == 0)
 		step("delete the VM's git repo", fcm_call("repo",
 		    jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string("delete")),
 		    jv_string("name"), jv_string(name))), &failed);
 	free(helper);
-	/* 5. Disk and directory. */
+	/* 4. Disk and directory. */
 	helper = fcm_helper("disk");
 	if (access(helper, X_OK) == 0)
 		step("delete the VM's disk", fcm_call("disk", id_req("delete", id)), &failed);
@@ -233,7 +233,7 @@ int fcm_vm_teardown(const char *id, const char *name)
 		fcm_warn_sys("unable to remove %s", dir);
 		failed = 1;
 	}
-	/* 6. Its route, if a proxy is in use. */
+	/* 5. Its route, if a proxy is in use. */
 	if (fcm_proxy_enabled()) {
 		jv r = fcm_proxy_sync();
 		if (!fcm_reply_ok(r))
