@@ -209,10 +209,15 @@ except OSError as e:
 	[ "$(stat -L -c %d:%i "/proc/$new/root")" = "$(stat -c %d:%i "$(jail_of "$id")/root")" ]
 	run vm_ssh "$(vm_field jail-one ip)" hostname
 	assert_output jail-one
-	# logs and the console go through the jail's paths too
+	# logs and the serial console go through the jail's paths too
 	run fcm-logs jail-one
 	assert_success
 	assert_output --partial "guest is ready"
+	run fcm-tty status "$FCM_ROOT/vms/$id/console.sock"
+	assert_success
+	held=$(echo "$output" | jq .pid)
+	run ps -o args= -p "$held"
+	assert_output --partial "fcm-fc vmm $(jail_of "$id")/root/firecracker.pid -- $FCM_JAILER --id $id"
 }
 
 @test "destroy leaves no jail, cgroup, uid or tap" {
