@@ -16,7 +16,10 @@ teardown() {
 	local p
 	p=$(cat "$BASE/firecracker/t1/root/firecracker.pid" 2>/dev/null || true)
 	[ -z "$p" ] || kill -9 "$p" 2>/dev/null || true
-	rmdir "/sys/fs/cgroup/cpu/fcmt-jailer-$$/t1" "/sys/fs/cgroup/cpu/fcmt-jailer-$$" 2>/dev/null || true
+	local cg=/sys/fs/cgroup/cpu/fcmt-jailer-$$ i
+	[ -d "$cg" ] || return 0
+	for i in $(seq 50); do rmdir "$cg/t1" 2>/dev/null || [ ! -d "$cg/t1" ] && break; sleep 0.1; done
+	rmdir "$cg" 2>/dev/null || true
 }
 
 # jail ARGS...: the jailer with the required arguments and ARGS.
