@@ -580,16 +580,31 @@ static jv op_tap_add(jv req)
 	static const struct fcm_field spec[] = {
 		{ "op", JV_KIND_STRING, 1 },
 		{ "id", JV_KIND_STRING, 1 },
+		{ "uid", JV_KIND_NUMBER, 0 },
+		{ "gid", JV_KIND_NUMBER, 0 },
 		{ NULL, 0, 0 },
 	};
 	char tap[FCM_IFNAMSIZ];
 	struct conf c;
 	const char *id;
-	jv fail;
+	jv fail, juid, jgid;
 	int br, idx, created = 0;
+	long uid = -1, gid = -1;
 
 	if (fields(req, spec, &fail) < 0 || !(id = id_get(req, &fail)) || conf_need(&c, &fail) < 0)
 		return fail;
+	/* A confined VM's tap belongs to its uid and gid (doc/security.md). */
+	juid = jv_object_get(jv_copy(req), jv_string("uid"));
+	jgid = jv_object_get(jv_copy(req), jv_string("gid"));
+	if (jv_get_kind(juid) == JV_KIND_NUMBER)	/* a whole number, else refused below */
+		uid = jv_number_value(juid) == (double)(long)jv_number_value(juid) ? (long)jv_number_value(juid) : 0;
+	if (jv_get_kind(jgid) == JV_KIND_NUMBER)
+		gid = jv_number_value(jgid) == (double)(long)jv_number_value(jgid) ? (long)jv_number_value(jgid) : 0;
+	jv_free(juid);
+	jv_free(jgid);
+	if ((uid != -1 && (uid < 1 || uid > 0xfffffffeL)) || (gid != -1 && (gid < 1 || gid > 0xfffffffeL)) ||
+	    (uid == -1) != (gid == -1))
+		return fcm_fail(FCM_E_USAGE, "uid and gid go together, each a number from 1 to 4294967294");
 	snprintf(tap, sizeof tap, TAP_PREFIX "%s", id);
 	if ((br = fcm_link_get(c.bridge, NULL, NULL, NULL)) < 0)
 		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
@@ -603,14 +618,19 @@ static jv op_tap_add(jv req)
 			return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 		created = 1;
 	}
-	if (fcm_link_up(tap, br) < 0 || fcm_brport_isolate(tap) < 0) {
+	if ((uid != -1 && fcm_tap_owner(tap, uid, gid) < 0) ||
+	    fcm_link_up(tap, br) < 0 || fcm_brport_isolate(tap) < 0) {
 		jv r = fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 		if (created)
 			fcm_link_delete(tap);	/* no half tap */
 		return r;
 	}
-	return jv_object_set(jv_object_set(jv_object_set(fcm_ok(), jv_string("tap"), jv_string(tap)),
+	jv r = jv_object_set(jv_object_set(jv_object_set(fcm_ok(), jv_string("tap"), jv_string(tap)),
 	    jv_string("bridge"), jv_string(c.bridge)), jv_string("created"), jv_bool(created));
+	if (uid != -1)
+		r = jv_object_set(jv_object_set(r, jv_string("uid"), jv_number((double)uid)),
+		    jv_string("gid"), jv_number((double)gid));
+	return r;
 }
 
 static jv op_tap_del(jv req)

@@ -23,6 +23,7 @@
 #include "vm/expose.h"
 #include "core/err.h"
 #include "core/atomic.h"
+#include "vm/jail.h"
 #include "vm/lifecycle.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
@@ -30,6 +31,7 @@
 #include "core/run.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
+#include "vm/vmm.h"
 #include "auth/token.h"
 
 static char *templates_dir(void)
@@ -250,6 +252,14 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	if (reload)
 		fcm_die(FCM_E_USAGE, "fcm daemon is not running on %s: nothing to reload", fcm_root());
 	prepare(scan);
+	/* Say it once, loudly: no jailer, no confinement (doc/security.md). */
+	char why[512];
+	char *fc = fcm_vmm_path(why, sizeof why), *jailer = fc ? fcm_vmm_jailer(fc) : NULL;
+	if (fc && !jailer)
+		fcm_warn("Firecracker's jailer is not installed (FCM_JAILER, PATH, or beside %s): every VMM will run as root, unconfined — a guest that escapes its VMM owns this host; 'fcm ls --json' shows \"confined\": false",
+		    fc);
+	free(fc);
+	free(jailer);
 	fprintf(stderr, "fcm-daemon: supervising %s\n", scan);
 	char *a[] = { "s6-svscan", scan, NULL };
 	execvp(a[0], a);

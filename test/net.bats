@@ -224,6 +224,33 @@ pings_eventually() {
 	assert_output '{"ok":true,"tap":"tap_8i5agfx2","deleted":false}'
 }
 
+@test "tap-add uid= gid= gives the tap to them (TUNSETOWNER/TUNSETGROUP), also an existing one" {
+	net setup >/dev/null
+	run net tap-add id=8i5agfx2 uid:=901234 gid:=901235
+	assert_success
+	assert_output '{"ok":true,"tap":"tap_8i5agfx2","bridge":"fcm0","created":true,"uid":901234,"gid":901235}'
+	[ "$(in_ns "$NS" cat /sys/class/net/tap_8i5agfx2/owner)" = 901234 ]
+	[ "$(in_ns "$NS" cat /sys/class/net/tap_8i5agfx2/group)" = 901235 ]
+	run net tap-add id=8i5agfx2 uid:=901236 gid:=901236
+	assert_success
+	assert_output --partial '"created":false'
+	[ "$(in_ns "$NS" cat /sys/class/net/tap_8i5agfx2/owner)" = 901236 ]
+	run in_ns "$NS" ip -d link show tap_8i5agfx2
+	assert_output --partial "isolated on"
+}
+
+@test "tap-add refuses a uid without a gid, or 0, and makes no tap" {
+	net setup >/dev/null
+	for bad in "uid:=901234" "uid:=0 gid:=0" "uid:=-5 gid:=1" 'uid:="x" gid:=1' "uid:=1.5 gid:=2"; do
+		run net tap-add id=8i5agfx2 $bad
+		assert_failure 100
+		assert_output --partial '"ok":false'
+		assert_output --partial '"kind":"usage"'
+		run in_ns "$NS" ip link show tap_8i5agfx2
+		assert_failure
+	done
+}
+
 @test "tap-add without the bridge fails and leaves no tap" {
 	net setup >/dev/null
 	net teardown >/dev/null

@@ -36,6 +36,10 @@ int fcm_brport_isolate(const char *name);
 int fcm_link_delete(const char *name);
 /* Create a persistent tap (TUNSETIFF IFF_TAP|IFF_NO_PI, TUNSETPERSIST). */
 int fcm_tap_create(const char *name);
+/* Give tap `name` to uid and gid (TUNSETOWNER, TUNSETGROUP): then only a
+ * process of that uid or gid (or root) may attach to it.  The tap must
+ * exist and not be attached.  0, or -1 with the message in fcm_net_error(). */
+int fcm_tap_owner(const char *name, long uid, long gid);
 
 /* Every link: [{"name","index","kind","master","up"}]. */
 jv fcm_links(void);
