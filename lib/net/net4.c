@@ -96,6 +96,35 @@ int fcm_subnet_parse(const char *s, struct fcm_subnet *sn, char *why, size_t why
 	return 0;
 }
 
+int fcm_cidr4_parse(const char *s, uint32_t *net, uint32_t *mask, char *why, size_t whylen)
+{
+	char addr[FCM_NET4_STRLEN], netstr[FCM_NET4_STRLEN];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long prefix = 32;
+	char *end;
+	uint32_t ip, m;
+
+	if (alen >= sizeof addr || (memcpy(addr, s, alen), addr[alen] = '\0', fcm_ip4_parse(addr, &ip) < 0)) {
+		snprintf(why, whylen, "'%.40s' is not an IPv4 network such as 10.1.0.0/16", s);
+		return -1;
+	}
+	if (slash && (!(slash[1] >= '0' && slash[1] <= '9') || (prefix = strtoul(slash + 1, &end, 10), *end) ||
+	    (slash[1] == '0' && slash[2]) || prefix > 32)) {
+		snprintf(why, whylen, "'%.40s' has a bad prefix length: give /0 to /32", s);
+		return -1;
+	}
+	m = prefix ? 0xffffffffu << (32 - prefix) : 0;
+	if (ip & ~m) {
+		fcm_ip4_format(ip & m, netstr);
+		snprintf(why, whylen, "'%.40s' is not a network address: did you mean %s/%lu?", s, netstr, prefix);
+		return -1;
+	}
+	*net = ip;
+	*mask = m;
+	return 0;
+}
+
 uint32_t fcm_subnet_pool_size(const struct fcm_subnet *sn)
 {
 	return sn->last - sn->first + 1;

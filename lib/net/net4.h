@@ -29,6 +29,9 @@ void fcm_ip4_format(uint32_t ip, char out[FCM_NET4_STRLEN]);
  * 172.16.0.48/28 it is .50 too) and ends before the broadcast address.
  * 0, or -1 with the reason in why (a sentence fragment naming s). */
 int fcm_subnet_parse(const char *s, struct fcm_subnet *sn, char *why, size_t whylen);
+/* Parse "a.b.c.d/len" with len 0..32 (a bare address is /32), a network
+ * address (no host bits).  0, or -1 with why naming s. */
+int fcm_cidr4_parse(const char *s, uint32_t *net, uint32_t *mask, char *why, size_t whylen);
 /* Number of addresses in the pool. */
 uint32_t fcm_subnet_pool_size(const struct fcm_subnet *sn);
 
