@@ -21,6 +21,7 @@
 
 #include "cmd/cmd.h"
 #include "vm/expose.h"
+#include "vm/guestkey.h"
 #include "core/err.h"
 #include "core/atomic.h"
 #include "vm/lifecycle.h"
@@ -190,6 +191,9 @@ static void prepare(const char *scan)
 			jv_free(rec);
 			continue;
 		}
+		/* A VM made before fcm recorded host keys: its key from its disk. */
+		if (fcm_hostkey_adopt(id, err, sizeof err) < 0)
+			fcm_warn("%s", err);
 		char *sdir = fcm_vm_svcdir(id);
 		char *name = fcm_asprintf("vm-%s", id);
 		struct stat st;
