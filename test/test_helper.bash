@@ -110,8 +110,21 @@ fcm_install_image() {
 	fcm-image add dir="$FCM_IMAGE_DIR" >/dev/null
 }
 
+# Caddy runs as its own user (s6/caddy/run): it must be able to pass
+# through the directories above $FCM_ROOT/caddy.  Adds search permission
+# (o+x, never read) to those that lack it — the test's own temporary ones.
+fcm_root_searchable() {
+	local d=$FCM_ROOT
+	while [ -n "$d" ] && [ "$d" != / ]; do
+		[ -d "$d" ] && [ "$(stat -c %A "$d" | cut -c10)" = - ] && chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+	return 0
+}
+
 # fcm daemon inside $NS; waits until s6-svscan answers.
 daemon_start() {
+	fcm_root_searchable
 	in_ns "$NS" fcm daemon > "$BATS_FILE_TMPDIR/daemon.log" 2>&1 &
 	local i
 	for i in $(seq 1 100); do
