@@ -295,7 +295,7 @@ static char *write_env(char *tmpd, jv rec, const char *name, const char *sha)
 	if (!mkdtemp(tmpd))
 		failed("unable to make a temporary directory: %s", strerror(errno));
 	path = fcm_asprintf("%s/deploy.env", tmpd);
-	if (fcm_write_atomic(path, text, len, 0644) < 0) {
+	if (fcm_write_atomic(path, text, len, 0600) < 0) {
 		rmdir(tmpd);
 		failed("unable to write %s: %s", path, strerror(errno));
 	}
@@ -445,7 +445,7 @@ int main(int argc, char **argv)
 	vmdir = fcm_vm_dir(fcm_get_str(rec, "id"));
 	lockp = fcm_asprintf("%s/deploy.lock", vmdir);
 	logp = fcm_asprintf("%s/deploy.log", vmdir);
-	logfd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	logfd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (logfd >= 0) {
 		char when[64];
 		struct tm tm;

@@ -234,7 +234,7 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 	for (int tries = 0;; tries++) {
 		fcm_id_new(idbuf);
 		char *dir = fcm_vm_dir(idbuf);
-		int r = mkdir(dir, 0755), e = errno;
+		int r = mkdir(dir, 0700), e = errno;	/* root's alone */
 		free(dir);
 		if (r == 0)
 			break;

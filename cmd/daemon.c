@@ -25,6 +25,7 @@
 #include "core/err.h"
 #include "core/atomic.h"
 #include "vm/lifecycle.h"
+#include "vm/private.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
 #include "core/paths.h"
@@ -152,8 +153,11 @@ static void prepare(const char *scan)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", ctl);
 	free(ctl);
 	char *vms = fcm_path("vms");
-	fcm_mkdirs(vms, 0755);
+	fcm_mkdirs(vms, 0700);
 	free(vms);
+	/* Tenant data is root's alone: fix what an older fcm (or a hand)
+	 * left readable by others. */
+	fcm_private_fix();
 	if (fcm_admin_token_ensure(err, sizeof err) < 0)
 		fcm_die(FCM_E_INTERNAL, "%s", err);
 

@@ -53,7 +53,7 @@ setup_file() {
 	git config --global user.name pusher
 	git config --global user.email pusher@example.org
 	git config --global init.defaultBranch main
-	fcm keys add "$HOME/.ssh/id_ed25519.pub" >/dev/null
+	fcm keys add --admin "$HOME/.ssh/id_ed25519.pub" >/dev/null
 
 	# The host's sshd, as doc/deploy.md sets it up, on port 22 of $NS.
 	mkdir -p /run/sshd

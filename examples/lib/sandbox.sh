@@ -81,7 +81,7 @@ sandbox_up() {
 	git config --global user.email demo@example.org
 	git config --global init.defaultBranch main
 	git config --global advice.detachedHead false
-	fcm keys add "$HOME/.ssh/id_ed25519.pub" >/dev/null || sb_die "fcm keys add failed"
+	fcm keys add --admin "$HOME/.ssh/id_ed25519.pub" >/dev/null || sb_die "fcm keys add failed"
 
 	# The host's sshd, reading fcm's authorized_keys (doc/deploy.md).
 	mkdir -p /run/sshd
