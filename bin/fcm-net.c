@@ -752,15 +752,22 @@ static jv op_tap_add(jv req)
 	 * first); a tap with no lease may send nothing. */
 	if ((fd = net_lock(&fail)) < 0)
 		return fail;
-	if ((found = lease_find(id, &l, why, sizeof why)) < 0 || guard_load(NULL, why, sizeof why) < 0 ||
-	    (found && (lease_mac(l.ip, mac), fcm_neigh_set(c.bridge, l.ip, mac) < 0) &&
-	    snprintf(why, sizeof why, "%s", fcm_net_error()))) {
-		fcm_unlock(fd);
-		if (created)
-			fcm_link_delete(tap);
-		return fcm_fail(FCM_E_INTERNAL, "%s", why);
+	found = lease_find(id, &l, why, sizeof why);
+	if (found >= 0 && guard_load(NULL, why, sizeof why) < 0)
+		found = -1;
+	if (found > 0) {
+		lease_mac(l.ip, mac);
+		if (fcm_neigh_set(c.bridge, l.ip, mac) < 0) {
+			snprintf(why, sizeof why, "%s", fcm_net_error());
+			found = -1;
+		}
 	}
 	fcm_unlock(fd);
+	if (found < 0) {
+		if (created)
+			fcm_link_delete(tap);	/* no half tap */
+		return fcm_fail(FCM_E_INTERNAL, "%s", why);
+	}
 	return jv_object_set(jv_object_set(jv_object_set(fcm_ok(), jv_string("tap"), jv_string(tap)),
 	    jv_string("bridge"), jv_string(c.bridge)), jv_string("created"), jv_bool(created));
 }
@@ -789,13 +796,16 @@ static jv op_tap_del(jv req)
 	if (conf_load(&c, why, sizeof why) > 0 && (tables = fcm_nft_table_exists("bridge")) >= 0) {
 		if ((fd = net_lock(&fail)) < 0)
 			return fail;
-		if ((found = lease_find(id, &l, why, sizeof why)) < 0 ||
-		    (tables && guard_load(id, why, sizeof why) < 0) ||
-		    (found && fcm_neigh_del(c.bridge, l.ip) < 0 && snprintf(why, sizeof why, "%s", fcm_net_error()))) {
-			fcm_unlock(fd);
-			return fcm_fail(FCM_E_INTERNAL, "%s", why);
+		found = lease_find(id, &l, why, sizeof why);
+		if (found >= 0 && tables && guard_load(id, why, sizeof why) < 0)
+			found = -1;
+		if (found > 0 && fcm_neigh_del(c.bridge, l.ip) < 0) {
+			snprintf(why, sizeof why, "%s", fcm_net_error());
+			found = -1;
 		}
 		fcm_unlock(fd);
+		if (found < 0)
+			return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	}
 	return jv_object_set(jv_object_set(fcm_ok(), jv_string("tap"), jv_string(tap)),
 	    jv_string("deleted"), jv_bool(r > 0));

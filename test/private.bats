@@ -17,6 +17,12 @@ setup_file() {
 	 echo "=== a deploy log with alice's settings ===" >"$FCM_ROOT/vms/abcd1234/deploy.log"
 	 echo "ref: refs/heads/main" >"$FCM_ROOT/git/app.git/HEAD"
 	 echo "restrict ssh-ed25519 AAAA" >"$FCM_ROOT/ssh/authorized_keys")
+	# a VM made before fcm recorded host keys: a disk, no known_hosts
+	fake_image "$BATS_FILE_TMPDIR/img" v1
+	fcm-image add dir="$BATS_FILE_TMPDIR/img" >/dev/null
+	fcm-disk create id=ijkl9012 name=legacy-app | jq -r .host_key >"$BATS_FILE_TMPDIR/legacy.key"
+	echo '{"id":"ijkl9012","name":"legacy-app","owner":"bob","state":"stopped","created_at":1}' \
+		>"$FCM_ROOT/vms/ijkl9012/config.json"
 	netns_create "$NS"
 	daemon_start
 	daemon_stop
@@ -65,4 +71,11 @@ as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 	# service directory are behind these 0700 directories)
 	run find "$FCM_ROOT/vms" -maxdepth 2 -perm /077
 	assert_output ""
+}
+
+@test "a VM made before host keys were recorded gets its key from its disk at daemon start" {
+	[ -s "$BATS_FILE_TMPDIR/legacy.key" ]
+	run cat "$FCM_ROOT/vms/ijkl9012/known_hosts"
+	assert_output "fcm-ijkl9012 $(cat "$BATS_FILE_TMPDIR/legacy.key")"
+	[ "$(stat -c %a "$FCM_ROOT/vms/ijkl9012/known_hosts")" = 600 ]
 }

@@ -155,6 +155,32 @@ char *fcm_hostkey_refused(const char *name, const char *id)
 	return msg;
 }
 
+/* Run argv with stdin and stderr on /dev/null; its stdout (at most
+ * PUBKEY_MAX - 1 bytes, malloc'd, NUL-terminated), or NULL when it could
+ * not start. */
+static char *capture_quiet(char *const argv[])
+{
+	struct fcm_child c = { .argv = argv, .in = FCM_CHILD_NULL, .out = FCM_CHILD_PIPE, .err = FCM_CHILD_NULL };
+	size_t n = 0;
+	ssize_t r;
+	char *out;
+
+	if (fcm_child_start(&c) < 0)
+		return NULL;
+	out = fcm_malloc(PUBKEY_MAX);
+	while (n < PUBKEY_MAX - 1 && (r = read(c.fd_out, out + n, PUBKEY_MAX - 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		n += (size_t)r;
+	}
+	out[n] = '\0';
+	close(c.fd_out);
+	fcm_child_finish(&c);
+	return out;
+}
+
 /* The key of a known_hosts or ssh-keyscan line: its 2nd and 3rd words. */
 static int key_of(const char *line, char *out, size_t len)
 {
@@ -178,9 +204,6 @@ int fcm_hostkey_check(const char *id, const char *ip)
 	char *path = fcm_hostkey_path(id), *rec = fcm_read_file(path, PUBKEY_MAX, NULL), *got = NULL;
 	char want[PUBKEY_MAX], have[PUBKEY_MAX];
 	char *argv[] = { "ssh-keyscan", "-T", "20", "-t", "ed25519", (char *)ip, NULL };
-	struct fcm_child c = { .argv = argv, .in = FCM_CHILD_NULL, .out = FCM_CHILD_PIPE, .err = FCM_CHILD_NULL };
-	size_t n = 0;
-	ssize_t r;
 	int result = -1;
 
 	free(path);
@@ -189,20 +212,8 @@ int fcm_hostkey_check(const char *id, const char *ip)
 		return -2;	/* nothing recorded: nothing can be trusted */
 	}
 	free(rec);
-	if (fcm_child_start(&c) < 0)
+	if (!(got = capture_quiet(argv)))
 		return -1;
-	got = fcm_malloc(PUBKEY_MAX);
-	while (n < PUBKEY_MAX - 1 && (r = read(c.fd_out, got + n, PUBKEY_MAX - 1 - n)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		n += (size_t)r;
-	}
-	got[n] = '\0';
-	close(c.fd_out);
-	fcm_child_finish(&c);
 	for (char *line = got; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		if (*line == '#' || key_of(line, have, sizeof have) < 0)
 			continue;
@@ -228,9 +239,6 @@ int fcm_hostkey_adopt(const char *id, char *why, size_t whylen)
 {
 	char *kh = fcm_hostkey_path(id), *disk = fcm_path("vms/%s/disk.img", id), *out = NULL;
 	char *argv[] = { "debugfs", "-R", "cat /upper/etc/ssh/ssh_host_ed25519_key.pub", disk, NULL };
-	struct fcm_child c = { .argv = argv, .in = FCM_CHILD_NULL, .out = FCM_CHILD_PIPE, .err = FCM_CHILD_NULL };
-	size_t n = 0;
-	ssize_t r;
 	int ret = -1;
 
 	if (access(kh, F_OK) == 0 || access(disk, R_OK) < 0) {
@@ -243,21 +251,10 @@ int fcm_hostkey_adopt(const char *id, char *why, size_t whylen)
 		argv[0] = "/usr/sbin/debugfs";
 	else if (access("/sbin/debugfs", X_OK) == 0)
 		argv[0] = "/sbin/debugfs";
-	if (fcm_child_start(&c) < 0) {
+	if (!(out = capture_quiet(argv))) {
 		snprintf(why, whylen, "unable to run debugfs to read VM %s's host key: %s", id, strerror(errno));
 		goto out;
 	}
-	out = fcm_malloc(PUBKEY_MAX);
-	while (n < PUBKEY_MAX - 1 && (r = read(c.fd_out, out + n, PUBKEY_MAX - 1 - n)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		n += (size_t)r;
-	}
-	out[n] = '\0';
-	close(c.fd_out);
-	fcm_child_finish(&c);
 	out[strcspn(out, "\n")] = '\0';
 	ret = fcm_hostkey_record(id, out, why, whylen);
 out:
