@@ -408,8 +408,11 @@ int main(int argc, char **argv)
 		name = repo_name_from_cwd();
 		repo = fcm_path("git/%s.git", name);
 		ref = pick_ref(sha, sizeof sha);
-		if (!ref)
-			return 0;
+		if (!ref) {
+			free(name);
+			free(repo);
+			return 0;	/* nothing to deploy */
+		}
 	} else {
 		rec = fcm_vm_from_arg(argv[1]);
 		if (!jv_is_valid(rec)) {

@@ -173,8 +173,12 @@ int main(int argc, char **argv)
 	if (!jv_is_valid(rec))
 		refuse("no app '%s' here: its VM is gone (see 'fcm ls')", name);
 	vm_owner = fcm_get_str(rec, "owner");
-	if (strcmp(owner, "admin") && (!vm_owner || strcmp(vm_owner, owner)))
+	if (strcmp(owner, "admin") && (!vm_owner || strcmp(vm_owner, owner))) {
+		jv_free(rec);
+		free(repo);
+		free(meta);
 		refuse("app '%s' is not yours: key %s belongs to %s", name, id, owner);
+	}
 
 	/* For fcm-deploy's log: who pushed. */
 	setenv("FCM_PUSH_KEY", id, 1);

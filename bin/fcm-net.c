@@ -405,16 +405,6 @@ static jv merge(jv into, jv from)
 
 /* --- the guard: each tap speaks only as its VM (doc/fcm-net.md) ---------- */
 
-static void lease_mac(uint32_t ip, uint8_t mac[6])
-{
-	mac[0] = 0x06;
-	mac[1] = 0x00;
-	mac[2] = (uint8_t)(ip >> 24);
-	mac[3] = (uint8_t)(ip >> 16);
-	mac[4] = (uint8_t)(ip >> 8);
-	mac[5] = (uint8_t)ip;
-}
-
 /* Load the anti-spoofing rules of every lease but `except`'s (NULL: all).
  * 0, or -1 with why. */
 static int guard_load(const char *except, char *why, size_t len)
@@ -431,7 +421,7 @@ static int guard_load(const char *except, char *why, size_t len)
 		if (!ls[i].id[0] || (except && !strcmp(ls[i].id, except)))
 			continue;
 		snprintf(g[k].tap, sizeof g[k].tap, TAP_PREFIX "%s", ls[i].id);
-		lease_mac(ls[i].ip, g[k].mac);
+		fcm_mac_bytes_from_ip4(ls[i].ip, g[k].mac);
 		g[k].ip = ls[i].ip;
 		k++;
 	}
@@ -471,7 +461,7 @@ static int neigh_all(const struct conf *c, char *why, size_t len)
 	if (leases_read(&ls, &n, why, len) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		lease_mac(ls[i].ip, mac);
+		fcm_mac_bytes_from_ip4(ls[i].ip, mac);
 		if (fcm_neigh_set(c->bridge, ls[i].ip, mac) < 0) {
 			snprintf(why, len, "%s", fcm_net_error());
 			free(ls);
@@ -756,7 +746,7 @@ static jv op_tap_add(jv req)
 	if (found >= 0 && guard_load(NULL, why, sizeof why) < 0)
 		found = -1;
 	if (found > 0) {
-		lease_mac(l.ip, mac);
+		fcm_mac_bytes_from_ip4(l.ip, mac);
 		if (fcm_neigh_set(c.bridge, l.ip, mac) < 0) {
 			snprintf(why, sizeof why, "%s", fcm_net_error());
 			found = -1;
@@ -832,7 +822,7 @@ static jv op_teardown(jv req)
 	};
 	char why[512], kind[FCM_IFNAMSIZ];
 	struct conf c;
-	jv fail, links, taps = jv_array();
+	jv fail, links, taps;
 	int br, bridge_deleted = 0;
 
 	if (fields(req, spec, &fail) < 0)
@@ -841,6 +831,7 @@ static jv op_teardown(jv req)
 		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	if ((br = fcm_link_get(c.bridge, kind, NULL, NULL)) < 0)
 		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
+	taps = jv_array();
 	links = fcm_links();
 	if (!jv_is_valid(links)) {
 		jv_free(links);
@@ -889,7 +880,7 @@ static jv op_status(jv req)
 	size_t n;
 	int had, br, up = 0, inet, bridge;
 	char *fwd;
-	jv fail, r, b, addrs, links, taps = jv_array();
+	jv fail, r, b, addrs, links, taps;
 
 	if (fields(req, spec, &fail) < 0)
 		return fail;
@@ -906,6 +897,7 @@ static jv op_status(jv req)
 		jv_free(links);
 		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	}
+	taps = jv_array();
 	jv_array_foreach(links, i, l) {
 		if (is_fcm_tap(l, br)) {
 			jv m = jv_object_get(jv_copy(l), jv_string("master"));

@@ -48,6 +48,7 @@ sandbox_up() {
 	img=$(sb_image) || sb_die "no guest image: run 'make image'"
 
 	SB_TMP=$(mktemp -d /tmp/fcm-sandbox.XXXXXX)
+	chmod 0711 "$SB_TMP"	# Caddy runs as its own user: it must pass through to $FCM_ROOT/caddy
 	trap sandbox_down EXIT
 	trap 'exit 130' INT TERM
 	export PATH=$SB_SRC/bin:$PATH

@@ -130,8 +130,20 @@ uint32_t fcm_subnet_pool_size(const struct fcm_subnet *sn)
 	return sn->last - sn->first + 1;
 }
 
+void fcm_mac_bytes_from_ip4(uint32_t ip, uint8_t out[6])
+{
+	out[0] = 0x06;
+	out[1] = 0x00;
+	out[2] = (uint8_t)(ip >> 24);
+	out[3] = (uint8_t)(ip >> 16);
+	out[4] = (uint8_t)(ip >> 8);
+	out[5] = (uint8_t)ip;
+}
+
 void fcm_mac_from_ip4(uint32_t ip, char out[18])
 {
-	snprintf(out, 18, "06:00:%02x:%02x:%02x:%02x", ip >> 24, ip >> 16 & 255,
-	    ip >> 8 & 255, ip & 255);
+	uint8_t m[6];
+
+	fcm_mac_bytes_from_ip4(ip, m);
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }

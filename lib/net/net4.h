@@ -38,5 +38,7 @@ uint32_t fcm_subnet_pool_size(const struct fcm_subnet *sn);
 /* The VM's MAC: 06:00 (locally administered, unicast) and the four bytes of
  * its address, "06:00:ac:10:00:32" for 172.16.0.50. */
 void fcm_mac_from_ip4(uint32_t ip, char out[18]);
+/* The same MAC as six bytes. */
+void fcm_mac_bytes_from_ip4(uint32_t ip, uint8_t out[6]);
 
 #endif
