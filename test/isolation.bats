@@ -30,14 +30,7 @@ setup_file() {
 	ip -n "$NS" route add default via 198.51.100.2
 	ip -n "$WAN" addr add 198.51.100.2/24 dev eth0
 	ip -n "$WAN" link set eth0 up
-	ip link add lan0 netns "$NS" type veth peer name eth0 netns "$LAN"
-	ip -n "$NS" addr add 10.99.0.1/24 dev lan0
-	ip -n "$NS" link set lan0 up
-	ip -n "$NS" route add 169.254.169.254/32 via 10.99.0.2
-	ip -n "$LAN" addr add 10.99.0.2/24 dev eth0
-	ip -n "$LAN" addr add 169.254.169.254/32 dev lo
-	ip -n "$LAN" link set eth0 up
-	ip -n "$LAN" route add default via 10.99.0.1
+	netns_private_net "$NS" "$LAN"
 	# something to reach on each: one line, "hello from <where>"
 	local D=$BATS_FILE_TMPDIR
 	in_ns "$WAN" socat TCP-LISTEN:8080,bind=198.51.100.2,reuseaddr,fork SYSTEM:'echo hello from wan' >"$D/wan.log" 2>&1 3>&- &

@@ -66,14 +66,7 @@ wan() {
 lan() {
 	LAN=$NSP-lan
 	netns_create "$LAN"
-	in_ns "$NS" ip link add lan0 type veth peer name eth0 netns "$LAN"
-	ip -n "$NS" addr add 10.99.0.1/24 dev lan0
-	ip -n "$NS" link set lan0 up
-	ip -n "$NS" route add 169.254.169.254/32 via 10.99.0.2
-	ip -n "$LAN" addr add 10.99.0.2/24 dev eth0
-	ip -n "$LAN" addr add 169.254.169.254/32 dev lo
-	ip -n "$LAN" link set eth0 up
-	ip -n "$LAN" route add default via 10.99.0.1
+	netns_private_net "$NS" "$LAN"
 }
 
 pings() { in_ns "$NSP-$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
