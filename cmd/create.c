@@ -22,6 +22,7 @@
 #include "core/utf8.h"
 #include "vm/dotfcm.h"
 #include "vm/expose.h"
+#include "vm/guestkey.h"
 #include "vm/image.h"
 #include "vm/lifecycle.h"
 #include "vm/jail.h"
@@ -239,7 +240,7 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 	for (int tries = 0;; tries++) {
 		fcm_id_new(idbuf);
 		char *dir = fcm_vm_dir(idbuf);
-		int r = mkdir(dir, 0755), e = errno;
+		int r = mkdir(dir, 0700), e = errno;	/* root's alone */
 		free(dir);
 		if (r == 0)
 			break;
@@ -348,6 +349,12 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	dreq = jv_object_set(dreq, jv_string("keys"), jv_get_kind(keys) == JV_KIND_ARRAY ? keys : (jv_free(keys), jv_array()));
 	reply = fcm_call("disk", dreq);
 	rec = merge(rec, reply, (const char *const[]){ "image", NULL });
+	/* Its own ssh host key, made with the disk: from now on the only key
+	 * the host accepts from this guest (lib/vm/guestkey.h). */
+	if (fcm_reply_ok(reply) && fcm_hostkey_record(id, fcm_get_str(reply, "host_key"), err, sizeof err) < 0) {
+		jv_free(reply);
+		fail(FCM_E_INTERNAL, "%s", err);
+	}
 	check_reply("create the disk", reply);
 	progress("Disk ready");
 

@@ -21,10 +21,12 @@
 
 #include "cmd/cmd.h"
 #include "vm/expose.h"
+#include "vm/guestkey.h"
 #include "core/err.h"
 #include "core/atomic.h"
 #include "vm/jail.h"
 #include "vm/lifecycle.h"
+#include "vm/private.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
 #include "core/paths.h"
@@ -153,8 +155,11 @@ static void prepare(const char *scan)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", ctl);
 	free(ctl);
 	char *vms = fcm_path("vms");
-	fcm_mkdirs(vms, 0755);
+	fcm_mkdirs(vms, 0700);
 	free(vms);
+	/* Tenant data is root's alone: fix what an older fcm (or a hand)
+	 * left readable by others. */
+	fcm_private_fix();
 	if (fcm_admin_token_ensure(err, sizeof err) < 0)
 		fcm_die(FCM_E_INTERNAL, "%s", err);
 
@@ -192,6 +197,9 @@ static void prepare(const char *scan)
 			jv_free(rec);
 			continue;
 		}
+		/* A VM made before fcm recorded host keys: its key from its disk. */
+		if (fcm_hostkey_adopt(id, err, sizeof err) < 0)
+			fcm_warn("%s", err);
 		char *sdir = fcm_vm_svcdir(id);
 		char *name = fcm_asprintf("vm-%s", id);
 		struct stat st;

@@ -81,6 +81,16 @@ int fcm_nl_open(void)
 	return 0;
 }
 
+struct nl_sock *fcm_nl_sock(void)
+{
+	return sk;
+}
+
+const char *fcm_nl_strerror(int err)
+{
+	return nlerr(err);
+}
+
 void fcm_nl_close(void)
 {
 	if (sk)

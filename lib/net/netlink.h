@@ -20,6 +20,11 @@ int fcm_net_fail(const char *reason, const char *fmt, ...) __attribute__((format
 /* Connect to rtnetlink (once; later calls reuse the socket). */
 int fcm_nl_open(void);
 void fcm_nl_close(void);
+/* The socket fcm_nl_open connected (NULL before), and libnl's error codes
+ * as strerror says them: for the other files of lib/net (neigh.c). */
+struct nl_sock;
+struct nl_sock *fcm_nl_sock(void);
+const char *fcm_nl_strerror(int err);
 
 /* A link's index, its kind ("bridge", "tun", "veth", "" when none) and
  * whether it is up.  Returns the index, 0 when there is no such link. */
