@@ -78,7 +78,7 @@ CMD_SRC  := $(filter-out cmd/list.c,$(sort $(wildcard cmd/*.c)))
 CMDS     := $(sort $(shell sed -n 's/^const struct fcm_cmd fcm_cmd_\([a-z0-9_]*\) = {/\1/p' $(CMD_SRC)))
 CMD_LINKS := $(CMDS:%=bin/fcm-%)
 DOUBLE_SRC := $(sort $(wildcard test/firecracker/*.c))
-DOUBLES  := $(if $(DOUBLE_SRC),test/firecracker/firecracker)
+DOUBLES  := $(if $(DOUBLE_SRC),test/firecracker/firecracker) test/jailer/jailer
 
 # Rebuild everything when the build flags change (e.g. SANITIZE=1 and back).
 FLAGS_STAMP := .build-flags
@@ -121,6 +121,10 @@ bin/%: bin/%.c $$(call archives,$$(USES_$$*)) $(LIB_HDR) $(FLAGS_STAMP)
 
 test/firecracker/firecracker: $(DOUBLE_SRC) $(wildcard test/firecracker/*.h) $(call archives,$(USES_firecracker)) $(LIB_HDR) $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(DOUBLE_SRC) $(call archives,$(USES_firecracker)) $(call libs_of,$(USES_firecracker)) $(LDLIBS_firecracker)
+
+# The jailer double (doc/testing-firecracker.md): one file, libc only.
+test/jailer/jailer: test/jailer/jailer.c $(FLAGS_STAMP)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-format-truncation $(LDFLAGS) -o $@ $<
 
 # The suite: every test/*.bats, TAP counted into one closing line.
 # TESTS=test/name.bats runs a subset.

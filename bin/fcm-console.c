@@ -108,7 +108,8 @@ static void winsize(unsigned *rows, unsigned *cols)
 
 /* Start `fcm-tty serve SOCK -- ssh ... root@IP` in a session of its own,
  * detached from us, and wait until it listens (its --ready-fd). */
-static void start_session(const char *sock, const char *ip, const char *name, const char *session)
+static void start_session(const char *sock, const char *id, const char *ip, const char *name,
+    const char *session)
 {
 	char *tty = fcm_helper("tty"), *key = fcm_guestkey_path();
 	char *target = fcm_asprintf("root@%s", ip), rows_s[16], cols_s[16];
@@ -128,11 +129,29 @@ static void start_session(const char *sock, const char *ip, const char *name, co
 	winsize(&rows, &cols);
 	snprintf(rows_s, sizeof rows_s, "%u", rows);
 	snprintf(cols_s, sizeof cols_s, "%u", cols);
-	char *argv[] = {
+	/* The guest must show the host key recorded at create: say so
+	 * plainly here, and its ssh below checks it strictly anyway. */
+	switch (fcm_hostkey_check(id, ip)) {
+	case 0:
+		fcm_die(FCM_E_CONFLICT, "%s", fcm_hostkey_refused(name, id));
+	case -2:
+		fcm_die(FCM_E_CONFLICT, "%s", fcm_hostkey_unrecorded(name, id));
+	default:
+		break;
+	}
+	char *pin[FCM_GUEST_SSH_NOPTS + 1], *argv[40] = {
 		tty, "serve", (char *)sock, "--ready-fd", "3", "--rows", rows_s, "--cols", cols_s, "--",
-		"ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-		"-o", "ServerAliveInterval=2", "-o", "LogLevel=ERROR", "-tt", target, NULL,
+		"ssh", "-i", key, "-o", "ServerAliveInterval=2", "-o", "LogLevel=ERROR", "-tt",
 	};
+	size_t na = 0;
+
+	while (argv[na])
+		na++;
+	fcm_guest_ssh_opts(id, pin);
+	for (size_t i = 0; pin[i]; i++)
+		argv[na++] = pin[i];
+	argv[na++] = target;
+	argv[na] = NULL;
 
 	if (pipe2(rp, O_CLOEXEC) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to make a pipe");
@@ -162,6 +181,7 @@ static void start_session(const char *sock, const char *ip, const char *name, co
 		    START_TIMEOUT_MS / 1000);
 	}
 out:
+	fcm_guest_ssh_opts_free(pin);
 	free(tty);
 	free(key);
 	free(target);
@@ -192,7 +212,7 @@ static char *ensure_session(jv rec, const char *session)
 		fcm_die(FCM_E_USAGE, "VM '%s' has no IP address: use 'fcm console %s --serial'", name, name);
 	if (fcm_mkdirs(dir, 0700) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", dir);
-	start_session(sock, ip, name, session);
+	start_session(sock, id, ip, name, session);
 	free(dir);
 	return sock;
 }

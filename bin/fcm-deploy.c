@@ -295,7 +295,7 @@ static char *write_env(char *tmpd, jv rec, const char *name, const char *sha)
 	if (!mkdtemp(tmpd))
 		failed("unable to make a temporary directory: %s", strerror(errno));
 	path = fcm_asprintf("%s/deploy.env", tmpd);
-	if (fcm_write_atomic(path, text, len, 0644) < 0) {
+	if (fcm_write_atomic(path, text, len, 0600) < 0) {
 		rmdir(tmpd);
 		failed("unable to write %s: %s", path, strerror(errno));
 	}
@@ -303,29 +303,40 @@ static char *write_env(char *tmpd, jv rec, const char *name, const char *sha)
 	return path;
 }
 
-/* Stream git archive | ssh, relaying the guest's lines.  Returns ssh's status. */
+/* Stream git archive | ssh, relaying the guest's lines.  Returns ssh's
+ * status; *refused when ssh refused the guest's host key. */
 static int ship(const char *gitdir, const char *sha, const char *guest, const char *envfile,
-    const char *ip, const char *key)
+    const char *ip, const char *key, const char *id, int *refused)
 {
+	char *pin[FCM_GUEST_SSH_NOPTS + 1];
 	char *gd = gitdir ? fcm_asprintf("--git-dir=%s", gitdir) : NULL;
 	char *add1 = fcm_asprintf("--add-file=%s/deploy", guest);
 	char *add2 = fcm_asprintf("--add-file=%s", envfile);
 	char *target = fcm_asprintf("root@%s", ip);
 	char *gargv[12];
 	int ga = 0;
-	char *sargv[] = {
+	char *sargv[40] = {
 		"ssh", "-T", "-F", "/dev/null", "-i", (char *)key,
 		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
 		"-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
 		"-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6",
-		target, (char *)guest_cmd, NULL,
 	};
+	size_t sa = 0;
 	int tar[2], o[2];
 	struct fcm_child git = { .argv = gargv }, ssh = { .argv = sargv };
 	int gst, sst;
 	FILE *f;
 	char line[4096];
+
+	while (sargv[sa])
+		sa++;
+	fcm_guest_ssh_opts(id, pin);	/* the guest's own host key, strictly */
+	for (size_t i = 0; pin[i]; i++)
+		sargv[sa++] = pin[i];
+	sargv[sa++] = target;
+	sargv[sa++] = (char *)guest_cmd;
+	sargv[sa] = NULL;
+	*refused = 0;
 
 	gargv[ga++] = "git";
 	if (gd)
@@ -356,6 +367,8 @@ static int ship(const char *gitdir, const char *sha, const char *guest, const ch
 		fcm_die_nomem();
 	while (fgets(line, sizeof line, f)) {
 		line[strcspn(line, "\n")] = '\0';
+		if (fcm_hostkey_refusal(line))
+			*refused = 1;
 		out("%s", line);
 	}
 	fclose(f);
@@ -365,6 +378,7 @@ static int ship(const char *gitdir, const char *sha, const char *guest, const ch
 	free(add1);
 	free(add2);
 	free(target);
+	fcm_guest_ssh_opts_free(pin);
 	if (gst != 0 && sst == 0)
 		failed("git archive %s failed (exit %d)", sha, gst);
 	return sst;
@@ -375,7 +389,7 @@ int main(int argc, char **argv)
 	char sha[80] = "", why[256];
 	const char *ref = NULL, *state, *ip, *owner;
 	char *name = NULL, *repo, *key, *guest, *guestf, *vmdir, *lockp, *logp, *tmpd, *envf;
-	int hook = 0, lk, st;
+	int hook = 0, lk, st, refused;
 	struct in_addr a;
 	jv rec;
 	time_t t0 = time(NULL);
@@ -394,8 +408,11 @@ int main(int argc, char **argv)
 		name = repo_name_from_cwd();
 		repo = fcm_path("git/%s.git", name);
 		ref = pick_ref(sha, sizeof sha);
-		if (!ref)
-			return 0;
+		if (!ref) {
+			free(name);
+			free(repo);
+			return 0;	/* nothing to deploy */
+		}
 	} else {
 		rec = fcm_vm_from_arg(argv[1]);
 		if (!jv_is_valid(rec)) {
@@ -431,7 +448,7 @@ int main(int argc, char **argv)
 	vmdir = fcm_vm_dir(fcm_get_str(rec, "id"));
 	lockp = fcm_asprintf("%s/deploy.lock", vmdir);
 	logp = fcm_asprintf("%s/deploy.log", vmdir);
-	logfd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	logfd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (logfd >= 0) {
 		char when[64];
 		struct tm tm;
@@ -450,6 +467,11 @@ int main(int argc, char **argv)
 	if (!ip || inet_pton(AF_INET, ip, &a) != 1)
 		failed("VM '%s' has no IPv4 address in its record", name);
 
+	{
+		char *none = fcm_hostkey_unrecorded(name, fcm_get_str(rec, "id"));
+		if (none)
+			failed("%s", none);
+	}
 	key = fcm_guestkey_path();
 	if (access(key, R_OK) < 0)
 		failed("no ssh key %s to reach the VM with: it is made when fcm makes its first VM", key);
@@ -465,11 +487,15 @@ int main(int argc, char **argv)
 	tmpd = fcm_strdup("/tmp/fcm-deploy.XXXXXX");
 	envf = write_env(tmpd, rec, name, sha);
 
-	st = ship(hook ? NULL : repo, sha, guest, envf, ip, key);
+	st = ship(hook ? NULL : repo, sha, guest, envf, ip, key, fcm_get_str(rec, "id"), &refused);
 	unlink(envf);
 	rmdir(tmpd);
 	fcm_unlock(lk);
 
+	if (st == 255 && refused) {
+		char *msg = fcm_hostkey_refused(name, fcm_get_str(rec, "id"));
+		failed("%s", msg);
+	}
 	if (st == 255)
 		failed("unable to reach VM '%s' over ssh at %s (see 'fcm logs %s')", name, ip, name);
 	if (st != 0) {

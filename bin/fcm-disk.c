@@ -375,9 +375,9 @@ static jv create(jv req)
 
 	if (lstat(vmdir, &st) < 0) {
 		char *vms = fcm_path("vms");
-		int r = fcm_mkdirs(vms, 0755);
+		int r = fcm_mkdirs(vms, 0700);
 		free(vms);
-		if (r < 0 || mkdir(vmdir, 0755) < 0) {
+		if (r < 0 || mkdir(vmdir, 0700) < 0) {
 			reply = fcm_fail(FCM_E_INTERNAL, "unable to create %s: %s", vmdir, strerror(errno));
 			goto out;
 		}

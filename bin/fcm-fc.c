@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -42,13 +44,15 @@
 #include "core/name.h"
 #include "core/paths.h"
 #include "core/run.h"
+#include "core/lock.h"
+#include "vm/jail.h"
 #include "vm/svc.h"
 #include "vm/image.h"
 #include "vm/vm.h"
 #include "vm/vmm.h"
 
 static const char usage[] =
-    "fcm-fc run ID | fcm-fc finish ID CODE SIGNAL | fcm-fc OP id=ID (ops: render, state, pause, resume, ctrl-alt-del)";
+    "fcm-fc run ID | fcm-fc finish ID CODE SIGNAL | fcm-fc OP id=ID (ops: render, state, pause, resume, ctrl-alt-del, release)";
 
 #define CRASH_WINDOW 60		/* seconds */
 #define CRASH_LIMIT 5		/* crashes within the window before giving up */
@@ -89,33 +93,82 @@ static const char *need_str(jv rec, const char *key)
 /* --- the Firecracker configuration (only fields documented in the v1.7
  * API: boot-source, drives, machine-config, network-interfaces) --------- */
 
-static jv render(jv rec, char *err, size_t errlen)
+/* The files a VM's Firecracker opens: on the host, and as its config names
+ * them (the same, or their names inside the jail's root).  An image that
+ * boots without an initramfs has none: files[F_INITRD] is NULL. */
+enum { F_KERNEL, F_INITRD, F_ROOTFS, F_DISK, F_N };
+static const char *const jail_name[F_N] = { "/vmlinux", "/initramfs.cpio.gz", "/rootfs.ext4", "/disk.img" };
+
+/* The VM's files, and in *b how its image boots; -1 with err when the
+ * image's manifest cannot be read. */
+static int host_files(jv rec, char *files[F_N], struct fcm_image_boot *b, char *err, size_t errlen)
 {
-	const char *id = need_str(rec, "id"), *name = need_str(rec, "name");
-	const char *image = need_str(rec, "image"), *ip = need_str(rec, "ip");
+	const char *id = need_str(rec, "id"), *image = need_str(rec, "image");
+
+	memset(files, 0, F_N * sizeof *files);
+	if (fcm_image_boot(image, b, err, errlen) < 0)
+		return -1;
+	files[F_KERNEL] = fcm_path("images/%s/vmlinux", image);
+	files[F_INITRD] = b->initramfs ? fcm_path("images/%s/%s", image, FCM_IMAGE_INITRD) : NULL;
+	files[F_ROOTFS] = fcm_path("images/%s/rootfs.ext4", image);
+	files[F_DISK] = fcm_path("vms/%s/disk.img", id);
+	return 0;
+}
+
+static void free_files(char *files[F_N])
+{
+	for (int i = 0; i < F_N; i++)
+		free(files[i]);
+}
+
+/* Firecracker's RateLimiter: token buckets refilled every second. */
+static jv rate_limiter(long bytes_per_s, long ops_per_s)
+{
+	jv rl = jv_object();
+
+	if (bytes_per_s > 0)
+		rl = jv_object_set(rl, jv_string("bandwidth"), jv_object_set(jv_object_set(jv_object(),
+		    jv_string("size"), jv_number((double)bytes_per_s)),
+		    jv_string("refill_time"), jv_number(1000)));
+	if (ops_per_s > 0)
+		rl = jv_object_set(rl, jv_string("ops"), jv_object_set(jv_object_set(jv_object(),
+		    jv_string("size"), jv_number((double)ops_per_s)),
+		    jv_string("refill_time"), jv_number(1000)));
+	return rl;
+}
+
+static jv render(jv rec, int jailed, char *err, size_t errlen)
+{
+	const char *name = need_str(rec, "name");
+	const char *ip = need_str(rec, "ip");
 	const char *gw = need_str(rec, "gateway"), *mask = need_str(rec, "netmask");
 	const char *mac = need_str(rec, "mac"), *tap = need_str(rec, "tap");
+	char *files[F_N], *args = NULL;
+	const char *path[F_N] = { NULL };
 	struct fcm_image_boot b;
-	if (fcm_image_boot(image, &b, err, errlen) < 0)
-		return jv_invalid();
-	char *kernel = fcm_path("images/%s/vmlinux", image);
-	char *initrd = b.initramfs ? fcm_path("images/%s/%s", image, FCM_IMAGE_INITRD) : NULL;
-	char *rootfs = fcm_path("images/%s/rootfs.ext4", image);
-	char *disk = fcm_path("vms/%s/disk.img", id);
-	char *args = fcm_asprintf("console=ttyS0 reboot=k panic=1%s%s ip=%s::%s:%s:%s:eth0:off",
-	    *b.args ? " " : "", b.args, ip, gw, mask, name);
-	const char *files[] = { kernel, rootfs, disk, initrd };
+	long disk_rate = get_long(rec, "disk_rate", FCM_DEFAULT_DISK_RATE);
+	long disk_iops = get_long(rec, "disk_iops", FCM_DEFAULT_DISK_IOPS);
+	long net_rate = get_long(rec, "net_rate", FCM_DEFAULT_NET_RATE);
+	long net_pps = get_long(rec, "net_pps", FCM_DEFAULT_NET_PPS);
 	jv cfg = jv_invalid();
 
-	for (size_t i = 0; i < sizeof files / sizeof files[0] && files[i]; i++)
+	if (host_files(rec, files, &b, err, errlen) < 0)
+		goto out;
+	for (int i = 0; i < F_N; i++) {
+		if (!files[i])
+			continue;
+		path[i] = jailed ? jail_name[i] : files[i];
 		if (access(files[i], R_OK) < 0) {
 			snprintf(err, errlen, "unable to use %s: %s%s", files[i], strerror(errno),
-			    i != 2 ? " (is the image installed? see 'make image')" : "");
+			    i < F_DISK ? " (is the image installed? see 'make image')" : "");
 			goto out;
 		}
-	jv src = jv_object_set(jv_object(), jv_string("kernel_image_path"), jv_string(kernel));
-	if (initrd)
-		src = jv_object_set(src, jv_string("initrd_path"), jv_string(initrd));
+	}
+	args = fcm_asprintf("console=ttyS0 reboot=k panic=1%s%s ip=%s::%s:%s:%s:eth0:off",
+	    *b.args ? " " : "", b.args, ip, gw, mask, name);
+	jv src = jv_object_set(jv_object(), jv_string("kernel_image_path"), jv_string(path[F_KERNEL]));
+	if (path[F_INITRD])
+		src = jv_object_set(src, jv_string("initrd_path"), jv_string(path[F_INITRD]));
 	src = jv_object_set(src, jv_string("boot_args"), jv_string(args));
 	cfg = jv_object_set(jv_object(), jv_string("boot-source"), src);
 	/* The base image first (vda, read-only and shared), then the VM's own
@@ -124,14 +177,16 @@ static jv render(jv rec, char *err, size_t errlen)
 	 * (Firecracker then appends "root=/dev/vda ro"). */
 	jv base = jv_object();
 	base = jv_object_set(base, jv_string("drive_id"), jv_string("base"));
-	base = jv_object_set(base, jv_string("path_on_host"), jv_string(rootfs));
+	base = jv_object_set(base, jv_string("path_on_host"), jv_string(path[F_ROOTFS]));
 	base = jv_object_set(base, jv_string("is_root_device"), jv_bool(!b.initramfs));
 	base = jv_object_set(base, jv_string("is_read_only"), jv_true());
+	base = jv_object_set(base, jv_string("rate_limiter"), rate_limiter(disk_rate * 1048576L, disk_iops));
 	jv own = jv_object();
 	own = jv_object_set(own, jv_string("drive_id"), jv_string("disk"));
-	own = jv_object_set(own, jv_string("path_on_host"), jv_string(disk));
+	own = jv_object_set(own, jv_string("path_on_host"), jv_string(path[F_DISK]));
 	own = jv_object_set(own, jv_string("is_root_device"), jv_false());
 	own = jv_object_set(own, jv_string("is_read_only"), jv_false());
+	own = jv_object_set(own, jv_string("rate_limiter"), rate_limiter(disk_rate * 1048576L, disk_iops));
 	cfg = jv_object_set(cfg, jv_string("drives"), JV_ARRAY(base, own));
 	cfg = jv_object_set(cfg, jv_string("machine-config"),
 	    jv_object_set(jv_object_set(jv_object_set(jv_object(),
@@ -142,19 +197,19 @@ static jv render(jv rec, char *err, size_t errlen)
 	nic = jv_object_set(nic, jv_string("iface_id"), jv_string("eth0"));
 	nic = jv_object_set(nic, jv_string("guest_mac"), jv_string(mac));
 	nic = jv_object_set(nic, jv_string("host_dev_name"), jv_string(tap));
+	nic = jv_object_set(nic, jv_string("rx_rate_limiter"), rate_limiter(net_rate * 125000L, net_pps));
+	nic = jv_object_set(nic, jv_string("tx_rate_limiter"), rate_limiter(net_rate * 125000L, net_pps));
 	cfg = jv_object_set(cfg, jv_string("network-interfaces"), JV_ARRAY(nic));
 out:
-	free(kernel);
-	free(initrd);
-	free(rootfs);
-	free(disk);
+	free_files(files);
 	free(args);
 	return cfg;
 }
 
-static char *render_file(jv rec, char *err, size_t errlen)
+/* vms/<id>/firecracker.json (the config as Firecracker reads it). */
+static char *render_file(jv rec, int jailed, char *err, size_t errlen)
 {
-	jv cfg = render(rec, err, errlen);
+	jv cfg = render(rec, jailed, err, errlen);
 	char *path;
 
 	if (!jv_is_valid(cfg))
@@ -267,6 +322,289 @@ static char *find_firecracker(void)
 	return fc;
 }
 
+/* Set the record's "confined" (under the table lock: others write it too). */
+static void record_confined(const char *id, int confined)
+{
+	int lk = fcm_vm_table_lock();
+	jv rec = fcm_vm_load(id);
+
+	if (jv_is_valid(rec)) {
+		if (fcm_vm_save(jv_object_set(rec, jv_string("confined"), jv_bool(confined))) < 0)
+			fcm_warn_sys("unable to write the VM record");
+	} else
+		jv_free(rec);
+	if (lk >= 0)
+		fcm_unlock(lk);
+}
+
+/* The VMM's cgroup limits, as jailer arguments (v1 when the host has the
+ * cpu and memory controllers there, else v2 when its unified hierarchy
+ * offers them, else none).  CPU: its vCPUs' worth of each 100 ms period;
+ * memory: its memory plus the VMM's own ($FCM_VMM_OVERHEAD_MIB, 128). */
+static int cgroup_args(char **av, int n, jv rec)
+{
+	FILE *m = fopen("/proc/mounts", "re");
+	char line[4096], unified[2048] = "";
+	int v1cpu = 0, v1mem = 0;
+	long cpus = get_long(rec, "cpus", 1), mem = get_long(rec, "memory", 1024), over = 128;
+	const char *e = getenv("FCM_VMM_OVERHEAD_MIB");
+
+	if (e && *e && strtol(e, NULL, 10) >= 0)
+		over = strtol(e, NULL, 10);
+	while (m && fgets(line, sizeof line, m)) {
+		char src[512], dir[2048], type[64], opts[1024];
+		if (sscanf(line, "%511s %2047s %63s %1023s", src, dir, type, opts) != 4)
+			continue;
+		if (!strcmp(type, "cgroup2") && !unified[0])
+			snprintf(unified, sizeof unified, "%s", dir);
+		if (strcmp(type, "cgroup"))
+			continue;
+		char *save = NULL;
+		for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+			v1cpu |= !strcmp(o, "cpu");
+			v1mem |= !strcmp(o, "memory");
+		}
+	}
+	if (m)
+		fclose(m);
+	long long bytes = (long long)(mem + over) * 1048576LL;
+	if (v1cpu && v1mem) {
+		av[n++] = fcm_strdup("--cgroup");
+		av[n++] = fcm_strdup("cpu.cfs_period_us=100000");
+		av[n++] = fcm_strdup("--cgroup");
+		av[n++] = fcm_asprintf("cpu.cfs_quota_us=%ld", cpus * 100000);
+		av[n++] = fcm_strdup("--cgroup");
+		av[n++] = fcm_asprintf("memory.limit_in_bytes=%lld", bytes);
+		return n;
+	}
+	if (unified[0]) {
+		char *ctl = fcm_asprintf("%s/cgroup.controllers", unified);
+		char *text = fcm_read_file(ctl, 4096, NULL);
+		int ok = text && strstr(text, "cpu") && strstr(text, "memory");
+		free(ctl);
+		free(text);
+		if (ok) {
+			av[n++] = fcm_strdup("--cgroup-version");
+			av[n++] = fcm_strdup("2");
+			av[n++] = fcm_strdup("--cgroup");
+			av[n++] = fcm_asprintf("cpu.max=%ld 100000", cpus * 100000);
+			av[n++] = fcm_strdup("--cgroup");
+			av[n++] = fcm_asprintf("memory.max=%lld", bytes);
+			return n;
+		}
+	}
+	fcm_warn("this host has no cgroup with the cpu and memory controllers: the VMM runs without CPU and memory limits");
+	return n;
+}
+
+/* Put a file into the jail: a hard link (same filesystem), else a bind
+ * mount, read-only unless rw — never a copy. */
+static void jail_link(const char *from, const char *to, int rw)
+{
+	if (link(from, to) == 0)
+		return;
+	if (errno != EXDEV)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to link %s into the jail as %s", from, to);
+	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", to);
+	close(fd);
+	if (mount(from, to, NULL, MS_BIND, NULL) < 0 ||
+	    (!rw && mount(NULL, to, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0))
+		fcm_die_sys(FCM_E_INTERNAL, "unable to bind %s into the jail as %s", from, to);
+}
+
+/* Make VM id's jail for the jailer: a clean <jail>/root holding the kernel,
+ * initramfs and base image (root's, read-only to the VM), the VM's disk
+ * (its uid's, 0600) and the config; the tap given to its uid.  Returns the
+ * jailer's argv (malloc'd) and sets *pidfile, where the VMM's pid will be. */
+static char **jail_prepare(jv rec, const char *jailer, const char *fc, char **pidfile)
+{
+	const char *id = fcm_get_str(rec, "id");
+	char err[512], *files[F_N], *jail = fcm_jail_dir(id, fc), *root, *sock, *link_to, *cfgpath;
+	char **av = fcm_malloc(64 * sizeof *av);
+	long uid;
+	int n = 0;
+	struct stat st;
+
+	if (fcm_jail_release(id, err, sizeof err) < 0)
+		fcm_die(FCM_E_INTERNAL, "%s", err);
+	if ((uid = fcm_jail_uid_claim(id, err, sizeof err)) < 0)
+		fcm_die(FCM_E_INTERNAL, "%s", err);
+	jv_free(rec);
+	rec = load_vm(id);
+	root = fcm_asprintf("%s/root", jail);
+	if (fcm_mkdirs(root, 0755) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make the jail %s", root);
+	{
+		struct fcm_image_boot b;
+		if (host_files(rec, files, &b, err, sizeof err) < 0)
+			fcm_die(FCM_E_INTERNAL, "%s", err);
+	}
+	for (int i = 0; i < F_N; i++) {
+		if (!files[i])
+			continue;
+		char *to = fcm_asprintf("%s%s", root, jail_name[i]);
+		jail_link(files[i], to, i == F_DISK);
+		free(to);
+	}
+	/* The disk is the VM's alone; what it shares stays root's, read-only. */
+	if (chown(files[F_DISK], (uid_t)uid, (gid_t)uid) < 0 || chmod(files[F_DISK], 0600) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to give %s to uid %ld", files[F_DISK], uid);
+	if (stat(files[F_DISK], &st) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to read %s", files[F_DISK]);
+	jv cfg = render(rec, 1, err, sizeof err);
+	if (!jv_is_valid(cfg))
+		fcm_die(FCM_E_INTERNAL, "%s", err);
+	cfgpath = fcm_asprintf("%s/firecracker.json", root);
+	if (fcm_write_json_atomic(cfgpath, jv_copy(cfg), 0600) < 0 ||
+	    chown(cfgpath, (uid_t)uid, (gid_t)uid) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write %s", cfgpath);
+	free(cfgpath);
+	cfgpath = fcm_path("vms/%s/firecracker.json", id);
+	if (fcm_write_json_atomic(cfgpath, cfg, 0600) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to write %s", cfgpath);
+	free(cfgpath);
+	/* The API socket lives in the jail; vms/<id>/firecracker.socket points there. */
+	sock = fcm_path("vms/%s/firecracker.socket", id);
+	link_to = fcm_asprintf("%s/run/firecracker.socket", root);
+	if ((unlink(sock) < 0 && errno != ENOENT) || symlink(link_to, sock) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to link %s to %s", sock, link_to);
+	free(link_to);
+	free(sock);
+	/* Only its uid may attach to its tap. */
+	jv treq = jv_object_set(jv_object_set(jv_object_set(jv_object_set(jv_object(),
+	    jv_string("op"), jv_string("tap-add")), jv_string("id"), jv_string(id)),
+	    jv_string("uid"), jv_number((double)uid)), jv_string("gid"), jv_number((double)uid));
+	jv treply = fcm_call("net", treq);
+	if (!fcm_reply_ok(treply))
+		fcm_die(FCM_E_INTERNAL, "unable to give the tap to uid %ld: %s", uid, fcm_reply_error(treply));
+	jv_free(treply);
+
+	char *base = fcm_path("jailer");
+	av[n++] = fcm_strdup(jailer);
+	av[n++] = fcm_strdup("--id");
+	av[n++] = fcm_strdup(id);
+	av[n++] = fcm_strdup("--exec-file");
+	av[n++] = fcm_strdup(fc);
+	av[n++] = fcm_strdup("--uid");
+	av[n++] = fcm_asprintf("%ld", uid);
+	av[n++] = fcm_strdup("--gid");
+	av[n++] = fcm_asprintf("%ld", uid);
+	av[n++] = fcm_strdup("--chroot-base-dir");
+	av[n++] = base;
+	av[n++] = fcm_strdup("--new-pid-ns");
+	av[n++] = fcm_strdup("--parent-cgroup");
+	av[n++] = fcm_strdup(FCM_CGROUP_PARENT);
+	n = cgroup_args(av, n, rec);
+	/* No file bigger than its disk; Firecracker's own fd bound. */
+	av[n++] = fcm_strdup("--resource-limit");
+	av[n++] = fcm_asprintf("fsize=%lld", (long long)st.st_size);
+	av[n++] = fcm_strdup("--resource-limit");
+	av[n++] = fcm_strdup("no-file=2048");
+	av[n++] = fcm_strdup("--");
+	av[n++] = fcm_strdup("--api-sock");
+	av[n++] = fcm_strdup("/run/firecracker.socket");
+	av[n++] = fcm_strdup("--config-file");
+	av[n++] = fcm_strdup("/firecracker.json");
+	av[n] = NULL;
+	{
+		char *real = realpath(fc, NULL);
+		const char *name = real ? strrchr(real, '/') + 1 : "firecracker";
+		*pidfile = fcm_asprintf("%s/%s.pid", root, name);
+		free(real);
+	}
+	fcm_info("jail %s: uid and gid %ld", root, uid);
+	free_files(files);
+	free(root);
+	free(jail);
+	jv_free(rec);
+	return av;
+}
+
+/* --- vmm: the jailed VMM's parent --------------------------------------------
+ * With --new-pid-ns the jailer forks Firecracker into a new PID namespace
+ * and exits; Firecracker would be nobody's child.  `fcm-fc vmm PIDFILE --
+ * JAILER...` (what fcm-tty runs) is a child subreaper: Firecracker becomes
+ * its child when the jailer exits, it waits for it and exits as it did, so
+ * that fcm-tty, fcm-fc run and s6 see the VMM's life as if they ran it.
+ * SIGTERM and SIGINT are passed on (Firecracker, init of its namespace,
+ * ignores them unless it handles them: SIGKILL follows after 3 s); SIGHUP
+ * (the console's holder is gone) kills it. */
+static _Noreturn void cmd_vmm(const char *pidfile, char **argv)
+{
+	sigset_t set;
+	int sfd;
+	pid_t jailer, vmm = 0, gone[64];
+	int gone_st[64], ngone = 0, jailer_done = 0;
+	int64_t kill_at = 0;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to become a child subreaper");
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make a signalfd");
+	struct fcm_child c = { .argv = argv };
+	if (fcm_child_start(&c) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", argv[0]);
+	jailer = c.pid;
+	for (;;) {
+		struct pollfd p = { sfd, POLLIN, 0 };
+		int st;
+		pid_t w;
+
+		if (kill_at && fcm_now_ms() >= kill_at) {
+			kill(vmm > 0 ? vmm : jailer, SIGKILL);
+			kill_at = 0;
+		}
+		if (poll(&p, 1, 200) > 0) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD) {
+				pid_t to = vmm > 0 ? vmm : jailer;
+				if (si.ssi_signo == SIGHUP)
+					kill(to, SIGKILL);
+				else {
+					kill(to, (int)si.ssi_signo);
+					if (!kill_at)
+						kill_at = fcm_now_ms() + 3000;
+				}
+			}
+		}
+		while ((w = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+			if (w == jailer) {
+				jailer_done = 1;
+				if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+					fcm_warn("the jailer failed (%s %d)", WIFEXITED(st) ? "exit" : "signal",
+					    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+					exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+				}
+				char *text = fcm_read_file(pidfile, 64, NULL);
+				vmm = text ? (pid_t)strtol(text, NULL, 10) : 0;
+				free(text);
+				if (vmm <= 0)
+					fcm_die(FCM_E_INTERNAL, "the jailer wrote no pid to %s", pidfile);
+			} else if (ngone < 64) {
+				gone[ngone] = w;
+				gone_st[ngone++] = st;
+			}
+		}
+		if (jailer_done && vmm > 0) {
+			for (int i = 0; i < ngone; i++)
+				if (gone[i] == vmm)
+					exit(WIFEXITED(gone_st[i]) ? WEXITSTATUS(gone_st[i]) : 128 + WTERMSIG(gone_st[i]));
+			ngone = 0;
+			if (kill(vmm, 0) < 0 && errno == ESRCH)
+				exit(111);	/* gone, and not our child: nothing to wait for */
+		}
+	}
+}
+
 /* Does the guest's sshd accept connections on ip:22?  (Only the handshake:
  * an emulated guest may take many seconds to send its banner.) */
 static int guest_ready(const char *ip)
@@ -297,7 +635,7 @@ static _Noreturn void cmd_run(const char *id)
 {
 	jv rec = load_vm(id);
 	char err[512];
-	char *cfg, *sock, *console, *fc, *tty;
+	char *cfg, *sock, *console, *fc, *tty, *jailer, *self, *pidfile = NULL, **vmm_argv = NULL;
 	const char *ip = fcm_get_str(rec, "ip");
 	int notify = -1, sfd, stopping = 0, killed = 0;
 	int64_t deadline = 0, next_probe = 0, next_cad = 0;
@@ -310,14 +648,22 @@ static _Noreturn void cmd_run(const char *id)
 	fcm_set_instance(id);
 	if (e && *e)
 		stop_timeout = strtol(e, NULL, 10) > 0 ? strtol(e, NULL, 10) : 30;
-	cfg = render_file(rec, err, sizeof err);
-	if (!cfg)
-		fcm_die(FCM_E_INTERNAL, "%s", err);
 	fc = find_firecracker();
+	jailer = fcm_vmm_jailer(fc);
 	sock = fcm_path("vms/%s/firecracker.socket", id);
 	console = fcm_path("vms/%s/console.sock", id);
 	if (unlink(sock) < 0 && errno != ENOENT)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to remove stale %s", sock);
+	if (jailer) {
+		vmm_argv = jail_prepare(jv_copy(rec), jailer, fc, &pidfile);
+		cfg = NULL;
+	} else {
+		fcm_warn("no jailer (FCM_JAILER, or jailer on PATH or beside %s): the VMM runs as root, unconfined", fc);
+		cfg = render_file(rec, 0, err, sizeof err);
+		if (!cfg)
+			fcm_die(FCM_E_INTERNAL, "%s", err);
+	}
+	record_confined(id, jailer != NULL);
 	/* s6 hands us the readiness pipe as fd 3 (notification-fd). */
 	if (fcntl(3, F_GETFD) >= 0) {
 		notify = 3;
@@ -337,13 +683,25 @@ static _Noreturn void cmd_run(const char *id)
 	/* Firecracker under fcm-tty (its serial console), or alone without
 	 * one; in a process group of its own, so that a kill reaches both. */
 	tty = fcm_helper("tty");
+	self = fcm_helper("fc");
 	char *argv[] = { tty, "serve", console, "--log", "--", fc, "--api-sock", sock, "--config-file", cfg, NULL };
-	struct fcm_child vmm = { .argv = access(tty, X_OK) == 0 ? argv : argv + 5, .flags = FCM_CHILD_SETPGID };
+	char *jargv[] = { tty, "serve", console, "--log", "--", self, "vmm", pidfile, "--", NULL };
+	char **run_argv = argv;
+	if (jailer) {
+		/* tty serve ... -- fcm-fc vmm PIDFILE -- jailer ... */
+		int n = 0;
+		while (vmm_argv[n])
+			n++;
+		run_argv = fcm_malloc(((size_t)n + 10) * sizeof *run_argv);
+		memcpy(run_argv, jargv, 9 * sizeof *run_argv);
+		memcpy(run_argv + 9, vmm_argv, ((size_t)n + 1) * sizeof *run_argv);
+	}
+	struct fcm_child vmm = { .argv = access(tty, X_OK) == 0 ? run_argv : run_argv + 5, .flags = FCM_CHILD_SETPGID };
 	if (fcm_child_start(&vmm) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", vmm.argv[0]);
 	child = vmm.pid;
-	fcm_info("started %s (pid %ld), %ld vCPU, %ld MiB", fc, (long)child,
-	    get_long(rec, "cpus", 1), get_long(rec, "memory", 1024));
+	fcm_info("started %s%s (pid %ld), %ld vCPU, %ld MiB", fc, jailer ? " through the jailer" : ", unconfined",
+	    (long)child, get_long(rec, "cpus", 1), get_long(rec, "memory", 1024));
 
 	for (;;) {
 		struct pollfd p = { sfd, POLLIN, 0 };
@@ -422,6 +780,10 @@ static _Noreturn void cmd_finish(const char *id, const char *code, const char *s
 	if (fcm_id_check(id) < 0)
 		fcm_die(FCM_E_USAGE, "'%.64s' is not a VM id", id);
 	unlink(sock);
+	/* The jail, its cgroups (the uid stays the VM's until it is destroyed). */
+	char err[512];
+	if (fcm_jail_release(id, err, sizeof err) < 0)
+		fcm_warn("%s", err);
 	/* Console sessions end with the VM. */
 	char *console = fcm_helper("console");
 	if (access(console, X_OK) == 0) {
@@ -509,7 +871,11 @@ static jv op_render(jv req)
 
 	if (jv_get_kind(r) != JV_KIND_NULL)
 		return r;
-	path = render_file(rec, err, sizeof err);
+	char why[512];
+	char *fc = fcm_vmm_path(why, sizeof why), *jailer = fc ? fcm_vmm_jailer(fc) : NULL;
+	path = render_file(rec, jailer != NULL, err, sizeof err);
+	free(fc);
+	free(jailer);
 	jv_free(rec);
 	if (!path)
 		return fcm_fail(FCM_E_INTERNAL, "%s", err);
@@ -575,7 +941,29 @@ static jv op_cad(jv req)
 	return rc < 0 ? fcm_fail(FCM_E_INTERNAL, "%s", err) : fcm_ok();
 }
 
+/* Take the VM's jail and cgroups apart (destroy, and after a crash). */
+static jv op_release(jv req)
+{
+	static const struct fcm_field spec[] = {
+		{ "op", JV_KIND_STRING, 1 },
+		{ "id", JV_KIND_STRING, 1 },
+		{ NULL, 0, 0 },
+	};
+	char err[512];
+	const char *id;
+
+	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
+		return fcm_fail(FCM_E_USAGE, "%s", err);
+	id = fcm_get_str(req, "id");
+	if (fcm_id_check(id) < 0)
+		return fcm_fail(FCM_E_USAGE, "'%.64s' is not a VM id (8 characters of a-z and 0-9)", id);
+	if (fcm_jail_release(id, err, sizeof err) < 0)
+		return fcm_fail(FCM_E_INTERNAL, "%s", err);
+	return fcm_ok();
+}
+
 static const struct fcm_op ops[] = {
+	{ "release", op_release },
 	{ "render", op_render },
 	{ "state", op_state },
 	{ "pause", op_pause },
@@ -592,6 +980,11 @@ int main(int argc, char **argv)
 		if (argc != 3)
 			fcm_die_usage("fcm-fc run ID");
 		cmd_run(argv[2]);
+	}
+	if (argc >= 2 && !strcmp(argv[1], "vmm")) {
+		if (argc < 5 || strcmp(argv[3], "--"))
+			fcm_die_usage("fcm-fc vmm PIDFILE -- JAILER [ARG...]");
+		cmd_vmm(argv[2], argv + 4);
 	}
 	if (argc >= 2 && !strcmp(argv[1], "finish")) {
 		/* s6-supervise passes the exit code, the signal, then (s6 2.11)

@@ -173,14 +173,30 @@ int main(int argc, char **argv)
 	if (!jv_is_valid(rec))
 		refuse("no app '%s' here: its VM is gone (see 'fcm ls')", name);
 	vm_owner = fcm_get_str(rec, "owner");
-	if (strcmp(owner, "admin") && (!vm_owner || strcmp(vm_owner, owner)))
+	if (strcmp(owner, "admin") && (!vm_owner || strcmp(vm_owner, owner))) {
+		jv_free(rec);
+		free(repo);
+		free(meta);
 		refuse("app '%s' is not yours: key %s belongs to %s", name, id, owner);
+	}
 
 	/* For fcm-deploy's log: who pushed. */
 	setenv("FCM_PUSH_KEY", id, 1);
 	setenv("FCM_PUSH_OWNER", owner, 1);
 	{
-		char *gargv[] = { "git", (char *)service, repo, NULL };
+		/* Every object of a push is checked (receive.fsckObjects), a
+		 * push is at most FCM_PUSH_MAX (receive.maxInputSize), and what
+		 * it writes is root's alone (core.sharedRepository=0600). */
+		const char *max = getenv("FCM_PUSH_MAX");
+		char *lim;
+		if (!max || !*max)
+			max = "1g";
+		size_t nd = strspn(max, "0123456789");
+		if (nd == 0 || nd > 12 || (max[nd] && (!strchr("kmgKMG", max[nd]) || max[nd + 1])))
+			refuse("FCM_PUSH_MAX must be a size such as 512m or 2g, not '%.16s': ask the host's admin", max);
+		lim = fcm_asprintf("receive.maxInputSize=%s", max);
+		char *gargv[] = { "git", "-c", "receive.fsckObjects=true", "-c", lim,
+			"-c", "core.sharedRepository=0600", (char *)service, repo, NULL };
 		execvp("git", gargv);
 	}
 	fcm_die_sys(FCM_E_INTERNAL, "unable to run git %s", service);

@@ -28,6 +28,7 @@
 #include "vm/svc.h"
 #include "vm/vm.h"
 #include "net/net4.h"
+#include "net/neigh.h"
 #include "net/netlink.h"
 #include "net/nft.h"
 
@@ -45,6 +46,8 @@ struct conf {
 	char bridge[FCM_IFNAMSIZ];
 	uint16_t tcp[FCM_NFT_PORTS_MAX], udp[FCM_NFT_PORTS_MAX];
 	size_t ntcp, nudp;
+	uint32_t nets[FCM_NFT_PORTS_MAX], masks[FCM_NFT_PORTS_MAX];	/* allow_nets */
+	size_t nnets;
 };
 
 struct lease {
@@ -94,6 +97,48 @@ static int ports_parse(jv arr, const char *key, uint16_t *out, size_t *n, char *
 		out[(*n)++] = (uint16_t)d;
 	}
 	return 0;
+}
+
+/* allow_nets: ["10.1.0.0/16", "192.168.5.7", ...] */
+static int nets_parse(jv arr, struct conf *c, char *why, size_t len)
+{
+	c->nnets = 0;
+	if (jv_array_length(jv_copy(arr)) > FCM_NFT_PORTS_MAX) {
+		snprintf(why, len, "allow_nets lists more than %d networks", FCM_NFT_PORTS_MAX);
+		return -1;
+	}
+	jv_array_foreach(arr, i, v) {	/* borrows arr */
+		char inner[200];
+		if (jv_get_kind(v) != JV_KIND_STRING) {
+			jv_free(v);
+			snprintf(why, len, "allow_nets must list IPv4 networks as strings (item %d is not one)", i);
+			return -1;
+		}
+		if (fcm_cidr4_parse(jv_string_value(v), &c->nets[c->nnets], &c->masks[c->nnets],
+		    inner, sizeof inner) < 0) {
+			jv_free(v);
+			snprintf(why, len, "allow_nets: %s", inner);
+			return -1;
+		}
+		jv_free(v);
+		c->nnets++;
+	}
+	return 0;
+}
+
+static jv nets_jv(const struct conf *c)
+{
+	char ip[FCM_NET4_STRLEN];
+	jv a = jv_array();
+
+	for (size_t i = 0; i < c->nnets; i++) {
+		unsigned prefix = 0;
+		for (uint32_t m = c->masks[i]; m; m <<= 1)
+			prefix++;
+		fcm_ip4_format(c->nets[i], ip);
+		a = jv_array_append(a, jv_string_fmt("%s/%u", ip, prefix));
+	}
+	return a;
 }
 
 static jv ports_jv(const uint16_t *p, size_t n)
@@ -156,6 +201,7 @@ static jv conf_jv(const struct conf *c)
 	    jv_string("size"), jv_number(fcm_subnet_pool_size(&c->sn))));
 	o = jv_object_set(o, jv_string("allow_tcp"), ports_jv(c->tcp, c->ntcp));
 	o = jv_object_set(o, jv_string("allow_udp"), ports_jv(c->udp, c->nudp));
+	o = jv_object_set(o, jv_string("allow_nets"), nets_jv(c));
 	return o;
 }
 
@@ -187,6 +233,12 @@ static int conf_build(struct conf *c, jv obj, char *why, size_t len)
 	jv_free(a);
 	a = jv_object_get(jv_copy(obj), jv_string("allow_udp"));
 	if (jv_get_kind(a) == JV_KIND_ARRAY && ports_parse(a, "allow_udp", c->udp, &c->nudp, why, len) < 0) {
+		jv_free(a);
+		return -1;
+	}
+	jv_free(a);
+	a = jv_object_get(jv_copy(obj), jv_string("allow_nets"));
+	if (jv_get_kind(a) == JV_KIND_ARRAY && nets_parse(a, c, why, len) < 0) {
 		jv_free(a);
 		return -1;
 	}
@@ -351,6 +403,75 @@ static jv merge(jv into, jv from)
 	return into;
 }
 
+/* --- the guard: each tap speaks only as its VM (doc/fcm-net.md) ---------- */
+
+/* Load the anti-spoofing rules of every lease but `except`'s (NULL: all).
+ * 0, or -1 with why. */
+static int guard_load(const char *except, char *why, size_t len)
+{
+	struct fcm_nft_guest *g;
+	struct lease *ls;
+	size_t n, k = 0;
+	int r;
+
+	if (leases_read(&ls, &n, why, len) < 0)
+		return -1;
+	g = fcm_malloc((n ? n : 1) * sizeof *g);
+	for (size_t i = 0; i < n; i++) {
+		if (!ls[i].id[0] || (except && !strcmp(ls[i].id, except)))
+			continue;
+		snprintf(g[k].tap, sizeof g[k].tap, TAP_PREFIX "%s", ls[i].id);
+		fcm_mac_bytes_from_ip4(ls[i].ip, g[k].mac);
+		g[k].ip = ls[i].ip;
+		k++;
+	}
+	r = fcm_nft_guard(TAP_PREFIX, g, k);
+	if (r < 0)
+		snprintf(why, len, "%s", fcm_net_error());
+	free(g);
+	free(ls);
+	return r;
+}
+
+/* The lease of id: 1 found (in *out), 0 none, -1 with why. */
+static int lease_find(const char *id, struct lease *out, char *why, size_t len)
+{
+	struct lease *ls;
+	size_t n;
+	int found = 0;
+
+	if (leases_read(&ls, &n, why, len) < 0)
+		return -1;
+	for (size_t i = 0; i < n && !found; i++)
+		if (!strcmp(ls[i].id, id)) {
+			*out = ls[i];
+			found = 1;
+		}
+	free(ls);
+	return found;
+}
+
+/* Permanent neighbour entries on the bridge for every lease. */
+static int neigh_all(const struct conf *c, char *why, size_t len)
+{
+	struct lease *ls;
+	uint8_t mac[6];
+	size_t n;
+
+	if (leases_read(&ls, &n, why, len) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		fcm_mac_bytes_from_ip4(ls[i].ip, mac);
+		if (fcm_neigh_set(c->bridge, ls[i].ip, mac) < 0) {
+			snprintf(why, len, "%s", fcm_net_error());
+			free(ls);
+			return -1;
+		}
+	}
+	free(ls);
+	return 0;
+}
+
 /* Create leases/<ip> holding id: written to a temporary file, then linked
  * into place, which fails if the address is taken. */
 static int lease_create(uint32_t ip, const char *id)
@@ -388,6 +509,7 @@ static jv op_setup(jv req)
 		{ "bridge", JV_KIND_STRING, 0 },
 		{ "allow_tcp", JV_KIND_ARRAY, 0 },
 		{ "allow_udp", JV_KIND_ARRAY, 0 },
+		{ "allow_nets", JV_KIND_ARRAY, 0 },
 		{ NULL, 0, 0 },
 	};
 	struct conf old, c;
@@ -429,6 +551,7 @@ static jv op_setup(jv req)
 	struct fcm_nft_conf nc = {
 		.bridge = c.bridge, .tap_prefix = TAP_PREFIX, .net = c.sn.net, .mask = c.sn.mask, .gateway = c.sn.gateway,
 		.tcp = c.tcp, .ntcp = c.ntcp, .udp = c.udp, .nudp = c.nudp,
+		.nets = c.nets, .masks = c.masks, .nnets = c.nnets,
 	};
 	if ((br = fcm_bridge_ensure(c.bridge)) < 0 ||
 	    fcm_addr4_ensure(br, c.bridge, c.sn.gateway, c.sn.prefix) < 0 ||
@@ -437,6 +560,10 @@ static jv op_setup(jv req)
 	    fcm_nft_apply(&nc) < 0) {
 		fcm_unlock(fd);
 		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
+	}
+	if (guard_load(NULL, why, sizeof why) < 0 || neigh_all(&c, why, sizeof why) < 0) {
+		fcm_unlock(fd);
+		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	}
 	reply = conf_jv(&c);
 	char *path = net_path("config.json");
@@ -580,16 +707,33 @@ static jv op_tap_add(jv req)
 	static const struct fcm_field spec[] = {
 		{ "op", JV_KIND_STRING, 1 },
 		{ "id", JV_KIND_STRING, 1 },
+		{ "uid", JV_KIND_NUMBER, 0 },
+		{ "gid", JV_KIND_NUMBER, 0 },
 		{ NULL, 0, 0 },
 	};
-	char tap[FCM_IFNAMSIZ];
+	char tap[FCM_IFNAMSIZ], why[512];
 	struct conf c;
+	struct lease l;
+	uint8_t mac[6];
 	const char *id;
-	jv fail;
-	int br, idx, created = 0;
+	jv fail, juid, jgid;
+	int br, idx, fd, found, created = 0;
+	long uid = -1, gid = -1;
 
 	if (fields(req, spec, &fail) < 0 || !(id = id_get(req, &fail)) || conf_need(&c, &fail) < 0)
 		return fail;
+	/* A confined VM's tap belongs to its uid and gid (doc/security.md). */
+	juid = jv_object_get(jv_copy(req), jv_string("uid"));
+	jgid = jv_object_get(jv_copy(req), jv_string("gid"));
+	if (jv_get_kind(juid) == JV_KIND_NUMBER)	/* a whole number, else refused below */
+		uid = jv_number_value(juid) == (double)(long)jv_number_value(juid) ? (long)jv_number_value(juid) : 0;
+	if (jv_get_kind(jgid) == JV_KIND_NUMBER)
+		gid = jv_number_value(jgid) == (double)(long)jv_number_value(jgid) ? (long)jv_number_value(jgid) : 0;
+	jv_free(juid);
+	jv_free(jgid);
+	if ((uid != -1 && (uid < 1 || uid > 0xfffffffeL)) || (gid != -1 && (gid < 1 || gid > 0xfffffffeL)) ||
+	    (uid == -1) != (gid == -1))
+		return fcm_fail(FCM_E_USAGE, "uid and gid go together, each a number from 1 to 4294967294");
 	snprintf(tap, sizeof tap, TAP_PREFIX "%s", id);
 	if ((br = fcm_link_get(c.bridge, NULL, NULL, NULL)) < 0)
 		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
@@ -603,14 +747,39 @@ static jv op_tap_add(jv req)
 			return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 		created = 1;
 	}
-	if (fcm_link_up(tap, br) < 0 || fcm_brport_isolate(tap) < 0) {
+	if ((uid != -1 && fcm_tap_owner(tap, uid, gid) < 0) ||
+	    fcm_link_up(tap, br) < 0 || fcm_brport_isolate(tap) < 0) {
 		jv r = fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 		if (created)
 			fcm_link_delete(tap);	/* no half tap */
 		return r;
 	}
-	return jv_object_set(jv_object_set(jv_object_set(fcm_ok(), jv_string("tap"), jv_string(tap)),
+	/* The guard and the neighbour entry follow the lease (alloc comes
+	 * first); a tap with no lease may send nothing. */
+	if ((fd = net_lock(&fail)) < 0)
+		return fail;
+	found = lease_find(id, &l, why, sizeof why);
+	if (found >= 0 && guard_load(NULL, why, sizeof why) < 0)
+		found = -1;
+	if (found > 0) {
+		fcm_mac_bytes_from_ip4(l.ip, mac);
+		if (fcm_neigh_set(c.bridge, l.ip, mac) < 0) {
+			snprintf(why, sizeof why, "%s", fcm_net_error());
+			found = -1;
+		}
+	}
+	fcm_unlock(fd);
+	if (found < 0) {
+		if (created)
+			fcm_link_delete(tap);	/* no half tap */
+		return fcm_fail(FCM_E_INTERNAL, "%s", why);
+	}
+	jv r = jv_object_set(jv_object_set(jv_object_set(fcm_ok(), jv_string("tap"), jv_string(tap)),
 	    jv_string("bridge"), jv_string(c.bridge)), jv_string("created"), jv_bool(created));
+	if (uid != -1)
+		r = jv_object_set(jv_object_set(r, jv_string("uid"), jv_number((double)uid)),
+		    jv_string("gid"), jv_number((double)gid));
+	return r;
 }
 
 static jv op_tap_del(jv req)
@@ -620,16 +789,34 @@ static jv op_tap_del(jv req)
 		{ "id", JV_KIND_STRING, 1 },
 		{ NULL, 0, 0 },
 	};
-	char tap[FCM_IFNAMSIZ];
+	char tap[FCM_IFNAMSIZ], why[512];
+	struct conf c;
+	struct lease l;
 	const char *id;
 	jv fail;
-	int r;
+	int r, fd, found, tables;
 
 	if (fields(req, spec, &fail) < 0 || !(id = id_get(req, &fail)))
 		return fail;
 	snprintf(tap, sizeof tap, TAP_PREFIX "%s", id);
 	if ((r = fcm_link_delete(tap)) < 0)
 		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
+	/* Its guard rules and neighbour entry go with it (when there is a
+	 * network left to take them from: tap-del stays idempotent). */
+	if (conf_load(&c, why, sizeof why) > 0 && (tables = fcm_nft_table_exists("bridge")) >= 0) {
+		if ((fd = net_lock(&fail)) < 0)
+			return fail;
+		found = lease_find(id, &l, why, sizeof why);
+		if (found >= 0 && tables && guard_load(id, why, sizeof why) < 0)
+			found = -1;
+		if (found > 0 && fcm_neigh_del(c.bridge, l.ip) < 0) {
+			snprintf(why, sizeof why, "%s", fcm_net_error());
+			found = -1;
+		}
+		fcm_unlock(fd);
+		if (found < 0)
+			return fcm_fail(FCM_E_INTERNAL, "%s", why);
+	}
 	return jv_object_set(jv_object_set(fcm_ok(), jv_string("tap"), jv_string(tap)),
 	    jv_string("deleted"), jv_bool(r > 0));
 }
@@ -655,7 +842,7 @@ static jv op_teardown(jv req)
 	};
 	char why[512], kind[FCM_IFNAMSIZ];
 	struct conf c;
-	jv fail, links, taps = jv_array();
+	jv fail, links, taps;
 	int br, bridge_deleted = 0;
 
 	if (fields(req, spec, &fail) < 0)
@@ -664,6 +851,7 @@ static jv op_teardown(jv req)
 		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	if ((br = fcm_link_get(c.bridge, kind, NULL, NULL)) < 0)
 		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
+	taps = jv_array();
 	links = fcm_links();
 	if (!jv_is_valid(links)) {
 		jv_free(links);
@@ -712,7 +900,7 @@ static jv op_status(jv req)
 	size_t n;
 	int had, br, up = 0, inet, bridge;
 	char *fwd;
-	jv fail, r, b, addrs, links, taps = jv_array();
+	jv fail, r, b, addrs, links, taps;
 
 	if (fields(req, spec, &fail) < 0)
 		return fail;
@@ -729,6 +917,7 @@ static jv op_status(jv req)
 		jv_free(links);
 		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	}
+	taps = jv_array();
 	jv_array_foreach(links, i, l) {
 		if (is_fcm_tap(l, br)) {
 			jv m = jv_object_get(jv_copy(l), jv_string("master"));

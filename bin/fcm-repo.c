@@ -98,8 +98,8 @@ static int write_hook(const char *repo, const char *name)
 		goto out;
 	}
 	text = fcm_asprintf(hook_fmt, name, fcm_root(), deploy);
-	if (fcm_mkdirs(hooks, 0755) == 0)
-		r = fcm_write_atomic(path, text, strlen(text), 0755);
+	if (fcm_mkdirs(hooks, 0700) == 0)
+		r = fcm_write_atomic(path, text, strlen(text), 0700);
 	free(text);
 out:
 	free(deploy);
@@ -158,7 +158,7 @@ static jv op_create(jv req)
 		free(url);
 	}
 
-	lk = fcm_lock_dir("git", 0755);
+	lk = fcm_lock_dir("git", 0700);
 	if (lk < 0)
 		return fcm_fail(FCM_E_INTERNAL, "unable to lock %s/git: %s", fcm_root(), strerror(errno));
 	path = fcm_path("git/%s.git", name);
@@ -185,7 +185,8 @@ static jv op_create(jv req)
 	tmp = fcm_path("git/.new-%s-%ld", name, (long)getpid());
 	fcm_rm_tree(tmp);
 	{
-		char *argv[] = { "git", "init", "--quiet", "--bare", "--template=",
+		/* Root's alone: directories 0700, files 0600 (doc/isolation.md). */
+		char *argv[] = { "git", "init", "--quiet", "--bare", "--template=", "--shared=0600",
 			"--initial-branch=main", tmp, NULL };
 		int st = git_quiet(argv);
 		if (st != 0) {
@@ -200,9 +201,13 @@ static jv op_create(jv req)
 		char *cfg = fcm_asprintf("%s/config", tmp);
 		char *a1[] = { "git", "config", "--file", cfg, "receive.denyNonFastForwards", "false", NULL };
 		char *a2[] = { "git", "config", "--file", cfg, "receive.denyDeleteCurrent", "true", NULL };
+		/* Every pushed object is checked (fcm-git-shell says so too). */
+		char *a3[] = { "git", "config", "--file", cfg, "receive.fsckObjects", "true", NULL };
 		int st = git_quiet(a1);
 		if (st == 0)
 			st = git_quiet(a2);
+		if (st == 0)
+			st = git_quiet(a3);
 		free(cfg);
 		if (st != 0) {
 			reply = fcm_fail(FCM_E_INTERNAL, "unable to configure %s (git config exit %d)", tmp, st);
@@ -220,7 +225,7 @@ static jv op_create(jv req)
 		jv m = jv_object_set(jv_object(), jv_string("id"), jv_string(id));
 		m = jv_object_set(m, jv_string("name"), jv_string(name));
 		m = jv_object_set(m, jv_string("owner"), jv_string(owner));
-		int r = fcm_write_json_atomic(tmeta, m, 0644);
+		int r = fcm_write_json_atomic(tmeta, m, 0600);
 		free(tmeta);
 		if (r < 0) {
 			reply = fcm_fail(FCM_E_INTERNAL, "unable to write %s/fcm.json: %s", tmp, strerror(errno));

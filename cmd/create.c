@@ -22,8 +22,10 @@
 #include "core/utf8.h"
 #include "vm/dotfcm.h"
 #include "vm/expose.h"
+#include "vm/guestkey.h"
 #include "vm/image.h"
 #include "vm/lifecycle.h"
+#include "vm/jail.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 #include "vm/vmm.h"
@@ -238,7 +240,7 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 	for (int tries = 0;; tries++) {
 		fcm_id_new(idbuf);
 		char *dir = fcm_vm_dir(idbuf);
-		int r = mkdir(dir, 0755), e = errno;
+		int r = mkdir(dir, 0700), e = errno;	/* root's alone */
 		free(dir);
 		if (r == 0)
 			break;
@@ -257,6 +259,11 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 	rec = jv_object_set(rec, jv_string("cpus"), jv_number((double)get_num(req, "cpus", 1)));
 	rec = jv_object_set(rec, jv_string("memory"), jv_number((double)get_num(req, "memory", 1024)));
 	rec = jv_object_set(rec, jv_string("disk"), jv_string(fcm_get_str(req, "disk") ? fcm_get_str(req, "disk") : "2G"));
+	/* Its rate limits (fcm-fc renders them into Firecracker's config). */
+	rec = jv_object_set(rec, jv_string("disk_rate"), jv_number((double)get_num(req, "disk_rate", FCM_DEFAULT_DISK_RATE)));
+	rec = jv_object_set(rec, jv_string("disk_iops"), jv_number((double)get_num(req, "disk_iops", FCM_DEFAULT_DISK_IOPS)));
+	rec = jv_object_set(rec, jv_string("net_rate"), jv_number((double)get_num(req, "net_rate", FCM_DEFAULT_NET_RATE)));
+	rec = jv_object_set(rec, jv_string("net_pps"), jv_number((double)get_num(req, "net_pps", FCM_DEFAULT_NET_PPS)));
 	rec = jv_object_set(rec, jv_string("expose"), jv_null());
 	rec = jv_object_set(rec, jv_string("url"), jv_null());
 	rec = jv_object_set(rec, jv_string("created_at"), jv_number((double)time(NULL)));
@@ -342,6 +349,12 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	dreq = jv_object_set(dreq, jv_string("keys"), jv_get_kind(keys) == JV_KIND_ARRAY ? keys : (jv_free(keys), jv_array()));
 	reply = fcm_call("disk", dreq);
 	rec = merge(rec, reply, (const char *const[]){ "image", NULL });
+	/* Its own ssh host key, made with the disk: from now on the only key
+	 * the host accepts from this guest (lib/vm/guestkey.h). */
+	if (fcm_reply_ok(reply) && fcm_hostkey_record(id, fcm_get_str(reply, "host_key"), err, sizeof err) < 0) {
+		jv_free(reply);
+		fail(FCM_E_INTERNAL, "%s", err);
+	}
 	check_reply("create the disk", reply);
 	progress("Disk ready");
 
@@ -420,6 +433,10 @@ static const struct fcm_opt opts[] = {
 	{ "memory", 0, FCM_OPT_NUMBER, NULL, NULL, 0, 16L * 1024 * 1024, 0 },
 	{ "disk", 0, FCM_OPT_STRING, NULL, NULL, 0, 0, 0 },
 	{ "expose", 0, FCM_OPT_NUMBER, NULL, NULL, 1, 65535, 0 },
+	{ "disk-rate", 0, FCM_OPT_NUMBER, "disk_rate", NULL, 0, 100000, 0 },
+	{ "disk-iops", 0, FCM_OPT_NUMBER, "disk_iops", NULL, 0, 10000000, 0 },
+	{ "net-rate", 0, FCM_OPT_NUMBER, "net_rate", NULL, 0, 100000, 0 },
+	{ "net-pps", 0, FCM_OPT_NUMBER, "net_pps", NULL, 0, 100000000, 0 },
 	{ "no-expose", 0, FCM_OPT_FLAG, "expose", "false", 0, 0, 0 },
 	{ "ssh-key", 0, FCM_OPT_LIST, NULL, NULL, 0, 0, FCM_OPT_CLIENT },
 	{ "keys", 0, FCM_OPT_LIST, NULL, NULL, 0, 0, FCM_OPT_WORD },
@@ -439,6 +456,7 @@ const struct fcm_cmd fcm_cmd_create = {
 	.name = "create",
 	.summary = "create a VM: name, disk, network, service; prints its URL and git remote",
 	.usage = "fcm create [--name NAME] [--cpus N] [--memory MIB] [--disk SIZE] [--expose PORT | --no-expose]\n"
+	    "                  [--disk-rate MIB_S] [--disk-iops N] [--net-rate MBIT_S] [--net-pps N]\n"
 	    "                  [--ssh-key FILE]... [--owner USER] [--image VERSION] [--no-wait] [--no-dotfile] [--json]",
 	.opts = opts,
 	.routes = routes,

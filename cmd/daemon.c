@@ -21,15 +21,19 @@
 
 #include "cmd/cmd.h"
 #include "vm/expose.h"
+#include "vm/guestkey.h"
 #include "core/err.h"
 #include "core/atomic.h"
+#include "vm/jail.h"
 #include "vm/lifecycle.h"
+#include "vm/private.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
 #include "core/paths.h"
 #include "core/run.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
+#include "vm/vmm.h"
 #include "auth/token.h"
 
 static char *templates_dir(void)
@@ -151,8 +155,11 @@ static void prepare(const char *scan)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", ctl);
 	free(ctl);
 	char *vms = fcm_path("vms");
-	fcm_mkdirs(vms, 0755);
+	fcm_mkdirs(vms, 0700);
 	free(vms);
+	/* Tenant data is root's alone: fix what an older fcm (or a hand)
+	 * left readable by others. */
+	fcm_private_fix();
 	if (fcm_admin_token_ensure(err, sizeof err) < 0)
 		fcm_die(FCM_E_INTERNAL, "%s", err);
 
@@ -190,6 +197,9 @@ static void prepare(const char *scan)
 			jv_free(rec);
 			continue;
 		}
+		/* A VM made before fcm recorded host keys: its key from its disk. */
+		if (fcm_hostkey_adopt(id, err, sizeof err) < 0)
+			fcm_warn("%s", err);
 		char *sdir = fcm_vm_svcdir(id);
 		char *name = fcm_asprintf("vm-%s", id);
 		struct stat st;
@@ -250,6 +260,14 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	if (reload)
 		fcm_die(FCM_E_USAGE, "fcm daemon is not running on %s: nothing to reload", fcm_root());
 	prepare(scan);
+	/* Say it once, loudly: no jailer, no confinement (doc/security.md). */
+	char why[512];
+	char *fc = fcm_vmm_path(why, sizeof why), *jailer = fc ? fcm_vmm_jailer(fc) : NULL;
+	if (fc && !jailer)
+		fcm_warn("Firecracker's jailer is not installed (FCM_JAILER, PATH, or beside %s): every VMM will run as root, unconfined — a guest that escapes its VMM owns this host; 'fcm ls --json' shows \"confined\": false",
+		    fc);
+	free(fc);
+	free(jailer);
 	fprintf(stderr, "fcm-daemon: supervising %s\n", scan);
 	char *a[] = { "s6-svscan", scan, NULL };
 	execvp(a[0], a);

@@ -1,6 +1,6 @@
 /* fcm keys — the ssh keys allowed to git push to fcm apps.
  *
- *   fcm keys add [--owner OWNER] [--json] KEY | FILE | -
+ *   fcm keys add (--owner OWNER | --admin) [--json] KEY | FILE | -
  *   fcm keys ls [--owner OWNER] [--json]
  *   fcm keys rm [--json] ID | SHA256:FINGERPRINT
  *   fcm keys sshd                  the sshd_config line that enables them (on the host)
@@ -407,8 +407,16 @@ static jv add_run(jv req, jv none, const struct fcm_principal *who)
 	int lk, lineno = 0;
 
 	(void)none;
-	if (!owner)
+	/* An admin key may push to every VM: never by default (doc/isolation.md). */
+	if (jv_get_kind(jv_object_get(jv_copy(req), jv_string("admin"))) == JV_KIND_TRUE) {
+		if (fcm_get_str(req, "owner"))
+			fcm_die(FCM_E_USAGE, "--admin or --owner, not both: an admin key belongs to no user");
+		if (!who->admin)
+			fcm_die(FCM_E_FORBIDDEN, "only an admin may add an admin key");
 		owner = "admin";
+	} else if (!owner)
+		fcm_die(FCM_E_USAGE, "say whose key this is: --owner USER for a user's key (pushes to that user's VMs), "
+		    "or --admin for a key that may push to every VM");
 	/* Check every line first: all or nothing. */
 	for (char *line = text, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
@@ -609,12 +617,19 @@ static const struct fcm_opt owner_opt[] = {
 	{ NULL },
 };
 
+static const struct fcm_opt add_opt[] = {
+	{ "owner", 'o', FCM_OPT_STRING, NULL, NULL, 0, 0, 0 },
+	{ "admin", 0, FCM_OPT_FLAG, NULL, NULL, 0, 0, 0 },
+	{ "keys", 0, FCM_OPT_STRING, NULL, NULL, 0, 0, FCM_OPT_WORD },
+	{ NULL },
+};
+
 extern const struct fcm_cmd fcm_cmd_keys;
 
 static const struct fcm_cmd keys_add = {
 	.name = "add",
-	.usage = "fcm keys add [--owner OWNER] [--json] KEY|FILE|-",
-	.opts = owner_opt,
+	.usage = "fcm keys add (--owner OWNER | --admin) [--json] KEY|FILE|-",
+	.opts = add_opt,
 	.args = (const char *const[]){ "source", NULL },
 	.routes = (const struct fcm_cmd_route[]){ { "POST", "/v1/keys", 0 }, { NULL } },
 	.status = 200,
@@ -666,7 +681,7 @@ static const struct fcm_cmd keys_guest = {
 const struct fcm_cmd fcm_cmd_keys = {
 	.name = "keys",
 	.summary = "the ssh keys allowed to git push, and the host's key into its guests",
-	.usage = "fcm keys add [--owner OWNER] [--json] KEY|FILE|- | fcm keys ls [--owner OWNER] [--json] | "
+	.usage = "fcm keys add (--owner OWNER | --admin) [--json] KEY|FILE|- | fcm keys ls [--owner OWNER] [--json] | "
 	    "fcm keys rm [--json] ID|SHA256:FP | fcm keys sshd | fcm keys guest [--json]",
 	.subs = (const struct fcm_cmd *const[]){ &keys_add, &keys_ls, &keys_rm, &keys_sshd, &keys_guest, NULL },
 };

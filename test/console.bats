@@ -25,6 +25,15 @@ export PS1='guest\$ '
 exec bash --norc --noprofile -i
 SH
 	chmod +x "$FAKEBIN/ssh"
+	# The VM's host key as recorded at create, and the guest's answer to
+	# ssh-keyscan (a test sets GUEST_KEY to another key).
+	echo "fcm-$ID ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRecorded root@$NAME" > "$VMDIR/known_hosts"
+	cat > "$FAKEBIN/ssh-keyscan" <<'SH'
+#!/bin/bash
+echo "# ${@: -1}:22 SSH-2.0-OpenSSH_9.2"
+echo "${@: -1} ssh-ed25519 ${GUEST_KEY:-AAAAC3NzaC1lZDI1NTE5AAAAIRecorded}"
+SH
+	chmod +x "$FAKEBIN/ssh-keyscan"
 	export PATH="$FAKEBIN:$PATH"
 	SERIAL_PID=
 }
@@ -93,14 +102,20 @@ vm_running() {
 	assert_output "-i
 $FCM_ROOT/ssh/id_ed25519
 -o
-StrictHostKeyChecking=no
--o
-UserKnownHostsFile=/dev/null
--o
 ServerAliveInterval=2
 -o
 LogLevel=ERROR
 -tt
+-o
+StrictHostKeyChecking=yes
+-o
+UserKnownHostsFile=$VMDIR/known_hosts
+-o
+GlobalKnownHostsFile=/dev/null
+-o
+HostKeyAlias=fcm-$ID
+-o
+CheckHostIP=no
 root@172.16.0.50"
 	[ -S "$VMDIR/sessions/main.sock" ]
 	[ "$(stat -c %a "$VMDIR/sessions")" = 700 ]
@@ -263,6 +278,20 @@ root@172.16.0.50"
 	assert_success
 	run fcm-console --cleanup nope
 	assert_failure 100
+}
+
+@test "a guest showing another host key than the one recorded is refused; so is one with none recorded" {
+	vm_running
+	GUEST_KEY=AAAAC3NzaC1lZDI1NTE5AAAAIAnother run fcm-console "$NAME" </dev/null
+	assert_failure
+	assert_output --partial "VM '$NAME' answered with an ssh host key other than the one recorded when it was created ($VMDIR/known_hosts): refusing to connect"
+	[ ! -e "$VMDIR/sessions/main.sock" ]
+	ls "$BATS_TEST_TMPDIR"/ssh-args.* 2>/dev/null && fail "ssh ran"
+	rm "$VMDIR/known_hosts"
+	run fcm-console "$NAME" </dev/null
+	assert_failure
+	assert_output --partial "no ssh host key is recorded for VM '$NAME'"
+	[ ! -e "$VMDIR/sessions/main.sock" ]
 }
 
 @test "usage errors" {

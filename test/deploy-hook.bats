@@ -11,7 +11,7 @@ setup() {
 	    >"$FCM_ROOT/vms/aaaa1111/config.json"
 	fcm-repo create id=aaaa1111 name=app1 >/dev/null
 	ssh-keygen -q -t ed25519 -N '' -f "$BATS_TEST_TMPDIR/key"
-	export FAKE_SSH_KEY=$(fcm keys add "$BATS_TEST_TMPDIR/key.pub" | jq -r .key.id)
+	export FAKE_SSH_KEY=$(fcm keys add --admin "$BATS_TEST_TMPDIR/key.pub" | jq -r .key.id)
 	export GIT_SSH_COMMAND=$FCM_SRC/test/deploy/fake-ssh
 	export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t
 	APP=$BATS_TEST_TMPDIR/app

@@ -7,12 +7,13 @@
 #   $NS   fcm (bridge 172.16.0.1/24, taps, guests), Caddy, the test sshd on
 #         port 22, every git push and curl;
 #   $IX   "the internet": a package index (python3 -m http.server) on
-#         10.99.0.2, joined to $NS by a veth pair only.
+#         198.51.100.2 (a documentation range: guests reach only public
+#         addresses, doc/isolation.md), joined to $NS by a veth pair only.
 # No link leads out of them; nothing is installed from the internet.
 load test_helper
 
 GW=172.16.0.1
-IX_ADDR=10.99.0.2
+IX_ADDR=198.51.100.2
 
 setup_file() {
 	require_image_file
@@ -36,7 +37,7 @@ setup_file() {
 
 	# The package index, one veth away.
 	ip link add dix0 netns "$NS" type veth peer name dix1 netns "$IX"
-	ip -n "$NS" addr add 10.99.0.1/24 dev dix0
+	ip -n "$NS" addr add 198.51.100.1/24 dev dix0
 	ip -n "$IX" addr add "$IX_ADDR/24" dev dix1
 	ip -n "$NS" link set dix0 up
 	ip -n "$IX" link set dix1 up
@@ -55,7 +56,7 @@ setup_file() {
 	git config --global user.name pusher
 	git config --global user.email pusher@example.org
 	git config --global init.defaultBranch main
-	fcm keys add "$HOME/.ssh/id_ed25519.pub" >/dev/null
+	fcm keys add --admin "$HOME/.ssh/id_ed25519.pub" >/dev/null
 
 	# The host's sshd, as doc/deploy.md sets it up, on port 22 of $NS.
 	mkdir -p /run/sshd

@@ -675,3 +675,15 @@ EOF
 	[ "$FC_STATUS" -eq 0 ]
 	grep -q 'shutting down' "$T/out"
 }
+
+@test "a drive's rate_limiter is enforced: QEMU throttles the drive to its buckets' rates" {
+	export FCM_TEST_QEMU=$FAKE
+	fc_start
+	configure_basic
+	run api PUT /drives/disk "{\"drive_id\":\"disk\",\"path_on_host\":\"$T/disk.img\",\"is_root_device\":false,\"is_read_only\":false,\"rate_limiter\":{\"bandwidth\":{\"size\":1048576,\"refill_time\":500},\"ops\":{\"size\":100,\"refill_time\":1000}}}"
+	assert_output "204 "
+	run api PUT /actions '{"action_type":"InstanceStart"}'
+	assert_output "204 "
+	grep -qx "id=disk,file=$T/disk.img,format=raw,if=none,throttling.bps-total=2097152,throttling.iops-total=100" "$FAKE_QEMU_ARGV"
+	grep -qx "id=base,file=$T/base.img,format=raw,if=none,readonly=on" "$FAKE_QEMU_ARGV"
+}

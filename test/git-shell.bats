@@ -18,7 +18,7 @@ setup() {
 	ssh-keygen -q -t ed25519 -N '' -C admin -f "$K/admin"
 	ssh-keygen -q -t ed25519 -N '' -C alice -f "$K/alice"
 	ssh-keygen -q -t ed25519 -N '' -C bob -f "$K/bob"
-	ADMIN=$(fcm keys add "$K/admin.pub" | jq -r .key.id)
+	ADMIN=$(fcm keys add --admin "$K/admin.pub" | jq -r .key.id)
 	ALICE=$(fcm keys add --owner alice "$K/alice.pub" | jq -r .key.id)
 	BOB=$(fcm keys add --owner bob "$K/bob.pub" | jq -r .key.id)
 	make_vm alice-app aaaa1111 alice
@@ -121,4 +121,41 @@ unchanged() { [ "$SNAP" = "$(tree_snapshot "$FCM_ROOT")" ]; }
 	run git clone -q root@host:alice-app.git "$BATS_TEST_TMPDIR/clone"
 	assert_success
 	unchanged
+}
+
+@test "pushed objects are checked: a malformed commit is refused, a good one accepted" {
+	git init -q -b main "$BATS_TEST_TMPDIR/app"
+	cd "$BATS_TEST_TMPDIR/app"
+	export GIT_SSH_COMMAND="$FCM_SRC/test/deploy/fake-ssh" FAKE_SSH_KEY=$ALICE
+	tree=$(git mktree </dev/null)
+	bad=$(printf 'tree %s\nauthor nobody <x> notadate\ncommitter nobody <x> notadate\n\nbad\n' "$tree" |
+		git hash-object -t commit -w --stdin --literally)
+	run git push root@host:alice-app.git "$bad:refs/heads/feature"
+	assert_failure
+	assert_output --partial "fsck"
+	run git --git-dir="$FCM_ROOT/git/alice-app.git" rev-parse -q --verify refs/heads/feature
+	assert_failure
+	echo hi >f && git add f && git -c user.name=t -c user.email=t@t commit -qm one
+	run git push root@host:alice-app.git main:feature
+	assert_success
+	# what the push wrote is root's alone
+	run find "$FCM_ROOT/git" -perm /077
+	assert_output ""
+}
+
+@test "a push larger than FCM_PUSH_MAX is refused; a bad FCM_PUSH_MAX is said plainly" {
+	git init -q -b main "$BATS_TEST_TMPDIR/app"
+	cd "$BATS_TEST_TMPDIR/app"
+	export GIT_SSH_COMMAND="$FCM_SRC/test/deploy/fake-ssh" FAKE_SSH_KEY=$ALICE
+	head -c 200000 /dev/urandom >big && git add big && git -c user.name=t -c user.email=t@t commit -qm big
+	FCM_PUSH_MAX=50k run git push root@host:alice-app.git main:feature
+	assert_failure
+	assert_output --partial "maximum allowed size"
+	FCM_PUSH_MAX=lots run git push root@host:alice-app.git main:feature
+	assert_failure
+	assert_output --partial "FCM_PUSH_MAX must be a size such as 512m or 2g, not 'lots'"
+	run git --git-dir="$FCM_ROOT/git/alice-app.git" rev-parse -q --verify refs/heads/feature
+	assert_failure
+	FCM_PUSH_MAX=1m run git push root@host:alice-app.git main:feature
+	assert_success
 }

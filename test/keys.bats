@@ -14,7 +14,7 @@ setup() {
 fp() { ssh-keygen -lf "$1" | awk '{print $2}'; }
 
 @test "add a key from a .pub file: authorized_keys forces fcm-git-shell" {
-	run fcm keys add "$K/alice.pub"
+	run fcm keys add --admin "$K/alice.pub"
 	assert_success
 	id=$(jq -r .key.id <<<"$output")
 	[[ $id =~ ^[0-9a-f]{12}$ ]]
@@ -30,7 +30,7 @@ fp() { ssh-keygen -lf "$1" | awk '{print $2}'; }
 	run fcm keys add --owner bob - <"$K/bob.pub"
 	assert_success
 	[ "$(jq -r .key.owner <<<"$output")" = bob ]
-	run fcm keys add "$(cat "$K/alice.pub")"
+	run fcm keys add --admin "$(cat "$K/alice.pub")"
 	assert_success
 	run fcm keys ls
 	assert_success
@@ -43,9 +43,9 @@ fp() { ssh-keygen -lf "$1" | awk '{print $2}'; }
 }
 
 @test "adding the same key again is a no-op; another owner is refused" {
-	fcm keys add "$K/alice.pub"
+	fcm keys add --admin "$K/alice.pub"
 	before=$(cat "$AK")
-	run fcm keys add "$K/alice.pub"
+	run fcm keys add --admin "$K/alice.pub"
 	assert_success
 	[ "$(jq -r .key.added <<<"$output")" = false ]
 	run fcm keys add --owner bob "$K/alice.pub"
@@ -55,21 +55,21 @@ fp() { ssh-keygen -lf "$1" | awk '{print $2}'; }
 }
 
 @test "bad keys are refused with a clear message and nothing is written" {
-	fcm keys add "$K/bob.pub"
+	fcm keys add --admin "$K/bob.pub"
 	snap=$(tree_snapshot "$FCM_ROOT")
 	blob=$(awk '{print $2}' "$K/alice.pub")
 	for bad in "ssh-ed25519 AAAA" "ssh-ed25519 ${blob}x" "ssh-dss $blob" \
 	    "ssh-rsa $blob" "command=\"sh\" ssh-ed25519 $blob" \
 	    "ssh-ed25519 $blob evil\"quote" "ssh-ed25519 $blob back\\slash" \
 	    "$K/alice" "$K/missing.pub" ""; do
-		run fcm keys add "$bad"
+		run fcm keys add --admin "$bad"
 		assert_failure 100
 		[ -n "$output" ]
 	done
-	run fcm keys add - </dev/null
+	run fcm keys add --admin - </dev/null
 	assert_failure 100
 	printf 'ssh-ed25519 %s ok\nnot a key\n' "$blob" >"$K/two.pub"
-	run fcm keys add "$K/two.pub"
+	run fcm keys add --admin "$K/two.pub"
 	assert_failure 100
 	assert_output --partial 'line 2'
 	run fcm keys add --owner 'a b' "$K/alice.pub"
@@ -78,15 +78,15 @@ fp() { ssh-keygen -lf "$1" | awk '{print $2}'; }
 }
 
 @test "a private key is refused, naming the public one" {
-	run fcm keys add "$K/alice"
+	run fcm keys add --admin "$K/alice"
 	assert_failure 100
 	assert_output --partial 'private key'
 	[ ! -e "$AK" ]
 }
 
 @test "rm by id or fingerprint; unknown keys refused" {
-	id=$(fcm keys add "$K/alice.pub" | jq -r .key.id)
-	fcm keys add "$K/bob.pub"
+	id=$(fcm keys add --admin "$K/alice.pub" | jq -r .key.id)
+	fcm keys add --admin "$K/bob.pub"
 	run fcm keys rm "$id"
 	assert_success
 	! grep -q "$id" "$AK"
@@ -144,6 +144,20 @@ fp() { ssh-keygen -lf "$1" | awk '{print $2}'; }
 	[ "$stderr" = "fcm-keys: fatal: unable to lock $FCM_ROOT/ssh/.lock: Not a directory" ]
 	jq -e '.ok == false and .kind == "internal"' <<<"$output"
 	[ -f "$FCM_ROOT/ssh" ] && [ ! -s "$FCM_ROOT/ssh" ]
+}
+
+@test "an admin key is never a default: without --owner, --admin must be said" {
+	snap=$(tree_snapshot "$FCM_ROOT")
+	run --separate-stderr fcm keys add "$K/alice.pub"
+	assert_failure 100
+	[ "$stderr" = "fcm-keys: fatal: say whose key this is: --owner USER for a user's key (pushes to that user's VMs), or --admin for a key that may push to every VM" ]
+	run fcm keys add --admin --owner bob "$K/alice.pub"
+	assert_failure 100
+	assert_output --partial "--admin or --owner, not both"
+	[ "$snap" = "$(tree_snapshot "$FCM_ROOT")" ]
+	run fcm keys add --admin "$K/alice.pub"
+	assert_success
+	[ "$(jq -r .key.owner <<<"$output")" = admin ]
 }
 
 @test "usage errors" {

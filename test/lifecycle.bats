@@ -59,6 +59,10 @@ vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
 	assert_success
 	[ "$(echo "$output" | jq -r 'select(.name=="life-one") | .state')" = running ]
 	[ "$(echo "$output" | jq -r 'select(.name=="life-one") | .ip')" = "$ip" ]
+	# No jailer here (none set, none on PATH or beside the VMM): the VM
+	# runs, unconfined, and everyone is told (doc/security.md).
+	[ "$(echo "$output" | jq -r 'select(.name=="life-one") | .confined')" = false ]
+	grep -q "warning: Firecracker's jailer is not installed" "$BATS_FILE_TMPDIR/daemon.log"
 	run bash -c 'fcm-ls | jq -r .name'
 	assert_output --partial life-one
 }

@@ -31,11 +31,15 @@ ns_state() {
 }
 
 # vm NAME ID IP: a namespace "VM" joined to the bridge by a veth whose host
-# end is named like the VM's tap, attached by fcm-net tap-add.
+# end is named like the VM's tap, attached by fcm-net tap-add, with the
+# address (IP, checked) and MAC of the lease fcm-net alloc gives ID.
 vm() {
-	local name=$NSP-$1 id=$2 ip=$3
+	local name=$NSP-$1 id=$2 ip=$3 lease
+	lease=$(net alloc "id=$id") || return 1
+	[ "$(jq -r .ip <<<"$lease")" = "$ip" ] || { echo "the lease of $id is not $ip: $lease" >&2; return 1; }
 	netns_create "$name"
 	in_ns "$NS" ip link add "tap_$id" type veth peer name eth0 netns "$name"
+	ip -n "$name" link set eth0 address "$(jq -r .mac <<<"$lease")"
 	ip -n "$name" addr add "$ip/24" dev eth0
 	ip -n "$name" link set eth0 up
 	ip -n "$name" route add default via 172.16.0.1
@@ -43,17 +47,26 @@ vm() {
 	net tap-add "id=$id" >/dev/null
 }
 
-# The "internet": a namespace behind uplink up0 (10.99.0.1 here,
-# 10.99.0.2 there), the host namespace's default route pointing into it.
+# The "internet": a namespace behind uplink up0 (198.51.100.1 here,
+# 198.51.100.2 there, a documentation range standing in for a public one),
+# the host namespace's default route pointing into it.
 wan() {
 	WAN=$NSP-wan
 	netns_create "$WAN"
 	in_ns "$NS" ip link add up0 type veth peer name eth0 netns "$WAN"
-	ip -n "$NS" addr add 10.99.0.1/24 dev up0
+	ip -n "$NS" addr add 198.51.100.1/24 dev up0
 	ip -n "$NS" link set up0 up
-	ip -n "$NS" route add default via 10.99.0.2
-	ip -n "$WAN" addr add 10.99.0.2/24 dev eth0
+	ip -n "$NS" route add default via 198.51.100.2
+	ip -n "$WAN" addr add 198.51.100.2/24 dev eth0
 	ip -n "$WAN" link set eth0 up
+}
+
+# The host's other private network: lan0 (10.99.0.1 here, 10.99.0.2 there),
+# where the "cloud metadata service" 169.254.169.254 lives too.
+lan() {
+	LAN=$NSP-lan
+	netns_create "$LAN"
+	netns_private_net "$NS" "$LAN"
 }
 
 pings() { in_ns "$NSP-$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
@@ -96,15 +109,19 @@ pings_eventually() {
 	[ "$(tree_snapshot "$FCM_ROOT")" = "$snap" ]
 }
 
-@test "setup takes a subnet, a bridge name and allowed ports" {
-	run net setup subnet=10.20.0.0/16 bridge=vmbr allow_tcp:='[8053]' allow_udp:='[53]'
+@test "setup takes a subnet, a bridge name, allowed ports and networks" {
+	run net setup subnet=10.20.0.0/16 bridge=vmbr allow_tcp:='[8053]' allow_udp:='[53]' \
+		allow_nets:='["10.5.0.0/16","192.168.1.7"]'
 	assert_success
-	[ "$(echo "$output" | jq -c '[.gateway, .prefix, .pool.first, .pool.size, .allow_tcp, .allow_udp]')" = \
-		'["10.20.0.1",16,"10.20.0.50",65485,[8053],[53]]' ]
+	[ "$(echo "$output" | jq -c '[.gateway, .prefix, .pool.first, .pool.size, .allow_tcp, .allow_udp, .allow_nets]')" = \
+		'["10.20.0.1",16,"10.20.0.50",65485,[8053],[53],["10.5.0.0/16","192.168.1.7/32"]]' ]
 	in_ns "$NS" ip -4 -o addr show dev vmbr | grep -q '10.20.0.1/16'
 	run in_ns "$NS" nft list ruleset
 	assert_output --partial 'tcp dport 8053 accept'
 	assert_output --partial 'udp dport 53 accept'
+	assert_output --partial 'iifname "vmbr" ip saddr 10.20.0.0/16 ip daddr 10.5.0.0/16 accept'
+	assert_output --partial 'iifname "vmbr" ip saddr 10.20.0.0/16 ip daddr 192.168.1.7 accept'
+	assert_output --partial 'iifname "vmbr" ip daddr 169.254.0.0/16 drop'
 	# a re-run without the fields keeps them
 	run net setup
 	[ "$(echo "$output" | jq -c '[.subnet, .bridge, .allow_tcp]')" = '["10.20.0.0/16","vmbr",[8053]]' ]
@@ -224,6 +241,33 @@ pings_eventually() {
 	assert_output '{"ok":true,"tap":"tap_8i5agfx2","deleted":false}'
 }
 
+@test "tap-add uid= gid= gives the tap to them (TUNSETOWNER/TUNSETGROUP), also an existing one" {
+	net setup >/dev/null
+	run net tap-add id=8i5agfx2 uid:=901234 gid:=901235
+	assert_success
+	assert_output '{"ok":true,"tap":"tap_8i5agfx2","bridge":"fcm0","created":true,"uid":901234,"gid":901235}'
+	[ "$(in_ns "$NS" cat /sys/class/net/tap_8i5agfx2/owner)" = 901234 ]
+	[ "$(in_ns "$NS" cat /sys/class/net/tap_8i5agfx2/group)" = 901235 ]
+	run net tap-add id=8i5agfx2 uid:=901236 gid:=901236
+	assert_success
+	assert_output --partial '"created":false'
+	[ "$(in_ns "$NS" cat /sys/class/net/tap_8i5agfx2/owner)" = 901236 ]
+	run in_ns "$NS" ip -d link show tap_8i5agfx2
+	assert_output --partial "isolated on"
+}
+
+@test "tap-add refuses a uid without a gid, or 0, and makes no tap" {
+	net setup >/dev/null
+	for bad in "uid:=901234" "uid:=0 gid:=0" "uid:=-5 gid:=1" 'uid:="x" gid:=1' "uid:=1.5 gid:=2"; do
+		run net tap-add id=8i5agfx2 $bad
+		assert_failure 100
+		assert_output --partial '"ok":false'
+		assert_output --partial '"kind":"usage"'
+		run in_ns "$NS" ip link show tap_8i5agfx2
+		assert_failure
+	done
+}
+
 @test "tap-add without the bridge fails and leaves no tap" {
 	net setup >/dev/null
 	net teardown >/dev/null
@@ -312,6 +356,10 @@ pings_eventually() {
 		setup bridge=Br0
 		setup allow_tcp:='[70000]'
 		setup allow_udp:='["53"]'
+		setup allow_nets:='["10.0.0.1/8"]'
+		setup allow_nets:='["10.0.0.0/33"]'
+		setup allow_nets:='[10]'
+		setup allow_nets:='"10.0.0.0/8"'
 		setup subnet:=24
 		teardown now=yes
 		status verbose=1
@@ -394,12 +442,12 @@ pings_eventually() {
 	in_ns "$WAN" tcpdump -i eth0 -n -l icmp >"$BATS_TEST_TMPDIR/cap" 2>"$BATS_TEST_TMPDIR/tcpdump.err" &
 	tcpdump=$!
 	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/tcpdump.err" && break; sleep 0.1; done
-	pings_eventually vm1 10.99.0.2	# and the reply comes back (established)
+	pings_eventually vm1 198.51.100.2	# and the reply comes back (established)
 	sleep 0.3
 	kill "$tcpdump"; wait "$tcpdump" || true
 	run cat "$BATS_TEST_TMPDIR/cap"
-	assert_output --partial "IP 10.99.0.1 > 10.99.0.2: ICMP echo request"
-	assert_output --partial "IP 10.99.0.2 > 10.99.0.1: ICMP echo reply"
+	assert_output --partial "IP 198.51.100.1 > 198.51.100.2: ICMP echo request"
+	assert_output --partial "IP 198.51.100.2 > 198.51.100.1: ICMP echo reply"
 	refute_output --partial "172.16.0"
 }
 
@@ -407,11 +455,11 @@ pings_eventually() {
 	net setup >/dev/null
 	vm vm1 aaaaaaa1 172.16.0.50
 	wan
-	ip -n "$WAN" route add 172.16.0.0/24 via 10.99.0.1
+	ip -n "$WAN" route add 172.16.0.0/24 via 198.51.100.1
 	run in_ns "$WAN" ping -c 1 -W 1 172.16.0.50
 	assert_failure
 	# the host's uplink address is not the gateway
-	run pings vm1 10.99.0.1
+	run pings vm1 198.51.100.1
 	assert_failure
 	# a host service on the gateway address: closed unless allowed
 	in_ns "$NS" socat TCP-LISTEN:8080,bind=172.16.0.1,reuseaddr,fork SYSTEM:'echo hello' &
@@ -424,6 +472,103 @@ pings_eventually() {
 	assert_success
 	assert_output hello
 	kill "$socat" || true
+}
+
+@test "packets: a VM emits only its own MAC, ARP for its own address and IPv4 from it" {
+	net setup >/dev/null
+	vm vm1 aaaaaaa1 172.16.0.50
+	vm vm2 aaaaaaa2 172.16.0.51
+	pings_eventually vm1 172.16.0.1
+	pings_eventually vm2 172.16.0.1
+	in_ns "$NS" ping -c 1 -W 1 172.16.0.51 >/dev/null
+	in_ns "$NS" tcpdump -i fcm0 -n -l -A >"$BATS_TEST_TMPDIR/br" 2>"$BATS_TEST_TMPDIR/br.err" &
+	cap1=$!
+	in_ns "$NSP-vm2" tcpdump -i eth0 -n -l -A >"$BATS_TEST_TMPDIR/vm2" 2>"$BATS_TEST_TMPDIR/vm2.err" &
+	cap2=$!
+	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/br.err" && grep -q listening "$BATS_TEST_TMPDIR/vm2.err" && break; sleep 0.1; done
+	for kind in garp arp-reply mac ip-victim ip-gw ipv6; do
+		in_ns "$NSP-vm1" python3 "$FCM_SRC/test/spoof.py" eth0 "$kind" 172.16.0.51 06:00:ac:10:00:33 172.16.0.1
+	done
+	# the host still sends vm2's traffic to vm2: a static entry, the FDB
+	# entry of vm2's MAC on vm2's port, and vm2 answers
+	run in_ns "$NS" ip neigh show 172.16.0.51 dev fcm0
+	assert_output --regexp '^172\.16\.0\.51 lladdr 06:00:ac:10:00:33 PERMANENT *$'
+	in_ns "$NS" ping -c 1 -W 1 172.16.0.51 >/dev/null
+	run in_ns "$NS" bridge fdb show br fcm0
+	refute_output --partial "06:00:ac:10:00:33 dev tap_aaaaaaa1"
+	sleep 0.3
+	kill "$cap1" "$cap2"; wait "$cap1" "$cap2" || true
+	# nothing forged reached the host or vm2; vm2 saw the host's ping
+	run grep -c fcm-spoof "$BATS_TEST_TMPDIR/br" "$BATS_TEST_TMPDIR/vm2"
+	assert_output "$BATS_TEST_TMPDIR/br:0
+$BATS_TEST_TMPDIR/vm2:0"
+	grep -q "172.16.0.1 > 172.16.0.51: ICMP echo request" "$BATS_TEST_TMPDIR/vm2"
+	# control: without the guard the same frames get in and take vm2's MAC
+	in_ns "$NS" nft flush chain bridge fcm prerouting
+	in_ns "$NS" tcpdump -i fcm0 -n -l -A >"$BATS_TEST_TMPDIR/br2" 2>"$BATS_TEST_TMPDIR/br2.err" &
+	cap1=$!
+	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/br2.err" && break; sleep 0.1; done
+	in_ns "$NSP-vm1" python3 "$FCM_SRC/test/spoof.py" eth0 mac 172.16.0.51 06:00:ac:10:00:33 172.16.0.1
+	sleep 0.3
+	kill "$cap1"; wait "$cap1" || true
+	grep -q fcm-spoof "$BATS_TEST_TMPDIR/br2"
+	in_ns "$NS" bridge fdb show br fcm0 | grep -q "06:00:ac:10:00:33 dev tap_aaaaaaa1"
+}
+
+@test "packets: a tap without a lease sends nothing; tap-del takes the VM's rules and entry away" {
+	net setup >/dev/null
+	vm vm1 aaaaaaa1 172.16.0.50
+	pings_eventually vm1 172.16.0.1
+	net free id=aaaaaaa1 >/dev/null
+	net tap-add id=aaaaaaa1 >/dev/null	# the guard follows the leases
+	run pings vm1 172.16.0.1
+	assert_failure
+	run net tap-del id=aaaaaaa1
+	assert_success
+	run in_ns "$NS" nft list chain bridge fcm prerouting
+	refute_output --partial tap_aaaaaaa1
+	vm vm2 aaaaaaa2 172.16.0.50
+	pings_eventually vm2 172.16.0.1
+	net tap-del id=aaaaaaa2 >/dev/null
+	run in_ns "$NS" ip neigh show 172.16.0.50 dev fcm0
+	assert_output ""
+	run in_ns "$NS" nft list chain bridge fcm prerouting
+	refute_output --partial tap_aaaaaaa2
+}
+
+@test "packets: egress reaches the internet only, not link-local, other private networks or the host" {
+	net setup >/dev/null
+	vm vm1 aaaaaaa1 172.16.0.50
+	wan
+	lan
+	# controls: the host reaches all of them
+	in_ns "$NS" ping -c 1 -W 1 10.99.0.2 >/dev/null
+	in_ns "$NS" ping -c 1 -W 1 169.254.169.254 >/dev/null
+	pings_eventually vm1 198.51.100.2
+	for dst in 169.254.169.254 10.99.0.2 10.99.0.1 198.51.100.1; do
+		run pings vm1 "$dst"
+		[ "$status" -ne 0 ] || fail "vm1 reached $dst"
+	done
+	# the host's own services on any of its addresses
+	in_ns "$NS" socat TCP-LISTEN:2222,reuseaddr,fork SYSTEM:'echo hello' &
+	socat=$!
+	for _ in $(seq 50); do in_ns "$NS" ss -ltn | grep -q ':2222 ' && break; sleep 0.1; done
+	for dst in 172.16.0.1 10.99.0.1 198.51.100.1 127.0.0.1; do
+		run in_ns "$NSP-vm1" timeout 3 socat -T2 - "TCP:$dst:2222,connect-timeout=1"
+		[ "$status" -ne 0 ] || fail "vm1 reached the host's port 2222 at $dst"
+	done
+	in_ns "$NS" timeout 3 socat -T2 - TCP:10.99.0.1:2222,connect-timeout=1 | grep -q hello
+	kill "$socat" || true
+	# the documented setting opens a network, never the host's own address
+	net setup allow_nets:='["10.99.0.0/24"]' >/dev/null
+	pings_eventually vm1 10.99.0.2
+	run pings vm1 10.99.0.1
+	assert_failure
+	run pings vm1 169.254.169.254
+	assert_failure
+	# control: the path is there, the rules are what stop it
+	in_ns "$NS" nft flush chain inet fcm forward
+	pings_eventually vm1 169.254.169.254
 }
 
 @test "the machine's own namespace holds nothing of fcm-net's" {

@@ -200,7 +200,7 @@ while True:
 	fcm_install_image
 	daemon_start
 	wait_for "API" in_ns "$NS" curl -sf http://127.0.0.1:7777/v1/health
-	wait_for "Caddy" in_ns "$NS" curl -sf http://127.0.0.1:2019/config/
+	wait_for "Caddy" in_ns "$NS" curl -sf -H 'Host;' --unix-socket "$FCM_ROOT/caddy/admin.sock" http://localhost/config/
 	export TOKEN
 	TOKEN=$(cat "$FCM_ROOT/.token")
 	# The second root: an API and no daemon.

@@ -15,7 +15,7 @@ load proxy_helper
 	run fcm-proxy render
 	assert_success
 	cfg=$(echo "$output" | jq -c .config)
-	[ "$(echo "$cfg" | jq -r '.admin.listen')" = 127.0.0.1:2099 ]
+	[ "$(echo "$cfg" | jq -r '.admin.listen')" = "unix/$ADMIN_SOCK" ]
 	[ "$(echo "$cfg" | jq -c '[.apps.http.servers.fcm.routes[] | {h: .match[0].host[0], d: .handle[0].upstreams[0].dial}]')" = \
 	  "[{\"h\":\"cosmic-nova.$DOMAIN\",\"d\":\"10.240.0.50:8000\"}]" ]
 	[ "$(echo "$cfg" | jq -c '.apps.tls.automation.policies[0].issuers')" = '[{"module":"internal"}]' ]
@@ -53,7 +53,7 @@ load proxy_helper
 	[ "$status" -eq 111 ]
 	assert_output --partial '"ok":false'
 	assert_output --partial "Caddy is not running"
-	assert_output --partial "127.0.0.1:2099"
+	assert_output --partial "unix/$ADMIN_SOCK"
 	run proxy status
 	assert_success
 	[ "$(echo "$output" | head -1 | jq -c '.running')" = false ]
@@ -106,7 +106,7 @@ load proxy_helper
 	run fetch_once lunar-reef
 	assert_failure
 	# nothing duplicated in Caddy's config
-	in_ns "$NS" curl -s http://127.0.0.1:2099/config/ > "$BATS_TEST_TMPDIR/cfg"
+	in_ns "$NS" curl -s -H 'Host;' --unix-socket "$ADMIN_SOCK" http://localhost/config/ > "$BATS_TEST_TMPDIR/cfg"
 	[ "$(jq '.apps.http.servers.fcm.routes | length' "$BATS_TEST_TMPDIR/cfg")" -eq 1 ]
 	[ "$(jq '.apps.tls.automation.policies | length' "$BATS_TEST_TMPDIR/cfg")" -eq 1 ]
 }
@@ -185,7 +185,7 @@ load proxy_helper
 	start_caddy
 	other='{"servers":{"other":{"listen":[":8080"],"routes":[{"handle":[{"handler":"static_response","body":"other site"}]}]}}}'
 	in_ns "$NS" curl -sf -X PUT -H 'Content-Type: application/json' -d "$other" \
-	    http://127.0.0.1:2099/config/apps/http
+	    -H 'Host;' --unix-socket "$ADMIN_SOCK" http://localhost/config/apps/http
 	vm_record aaaa0001 cosmic-nova 10.240.0.50
 	run proxy sync
 	assert_success
@@ -195,7 +195,7 @@ load proxy_helper
 	rm -r "$FCM_ROOT/vms/aaaa0001"
 	run proxy sync
 	assert_success
-	in_ns "$NS" curl -s http://127.0.0.1:2099/config/ > "$BATS_TEST_TMPDIR/cfg"
+	in_ns "$NS" curl -s -H 'Host;' --unix-socket "$ADMIN_SOCK" http://localhost/config/ > "$BATS_TEST_TMPDIR/cfg"
 	[ "$(jq -c '.apps.http.servers | keys' "$BATS_TEST_TMPDIR/cfg")" = '["other"]' ]
 	[ "$(jq -c '.apps.tls' "$BATS_TEST_TMPDIR/cfg")" = null ]
 }
@@ -212,16 +212,34 @@ load proxy_helper
 	[ "$(echo "$output" | tail -1 | jq -r '[.routes[].host] | join(" ")')" = "cosmic-nova.$DOMAIN" ]
 }
 
-@test "the admin endpoint may be a unix socket, as Caddy's unix//path" {
-	export FCM_CADDY_ADMIN=unix/$BATS_TEST_TMPDIR/admin.sock
+@test "Caddy runs as its own user, listens on TCP for HTTP and HTTPS only; its admin socket is for root alone" {
 	vm_record aaaa0001 cosmic-nova 10.240.0.50
 	serve 10.240.0.50 "via the socket"
-	in_ns "$NS" "$FCM_SRC/s6/caddy/run" >>"$CADDY_LOG" 2>&1 3>&- &
-	for _ in $(seq 100); do [ -S "$BATS_TEST_TMPDIR/admin.sock" ] && break; sleep 0.1; done
+	start_caddy
 	run proxy status
 	assert_success
-	[ "$(echo "$output" | jq -c '[.running, .in_sync]')" = '[true,true]' ]
+	[ "$(echo "$output" | jq -c '[.admin, .running, .in_sync]')" = "[\"unix/$ADMIN_SOCK\",true,true]" ]
 	run fetch cosmic-nova
 	assert_output "via the socket
 200"
+	# not root: Caddy's uid is its user's
+	pid=$(caddy_pids)
+	[ -n "$pid" ]
+	[ "$(stat -c %u "/proc/$pid")" = "$(id -u caddy)" ]
+	[ "$(stat -c %u "/proc/$pid")" != 0 ]
+	# its TCP listeners: 80 and 443, nothing else (no admin port)
+	run bash -c "ip netns exec '$NS' ss -Hltnp | grep 'pid=$pid,' | awk '{print \$4}' | sed 's/.*://' | sort -u | tr '\n' ' '"
+	assert_output "443 80 "
+	# the socket's directory: Caddy's, 0700; another user cannot open the socket
+	[ "$(stat -c '%a %U' "$FCM_ROOT/caddy")" = "700 caddy" ]
+	[ -S "$ADMIN_SOCK" ]
+	run in_ns "$NS" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		socat -u /dev/null "UNIX-CONNECT:$ADMIN_SOCK"
+	assert_failure
+	assert_output --partial "Permission denied"
+	in_ns "$NS" socat -u /dev/null "UNIX-CONNECT:$ADMIN_SOCK"	# control: root may
+	# nor can Caddy read fcm's secrets
+	echo secret > "$FCM_ROOT/.token"; chmod 600 "$FCM_ROOT/.token"
+	run in_ns "$NS" setpriv --reuid=caddy --regid=caddy --clear-groups cat "$FCM_ROOT/.token"
+	assert_failure
 }

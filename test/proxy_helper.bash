@@ -14,8 +14,11 @@ setup() {
 	ip -n "$NS" link set px0 up
 	ip -n "$NS" link set px1 up
 	export FCM_TLS=internal FCM_PUBLIC_IP=$CADDY_ADDR
-	export FCM_CADDY_ADMIN=http://127.0.0.1:2099
-	unset FCM_DOMAIN FCM_ACME_EMAIL FCM_PUBLISH_API FCM_CADDY_LISTEN
+	# Caddy's admin API: the default, a unix socket in its own directory
+	unset FCM_CADDY_ADMIN FCM_DOMAIN FCM_ACME_EMAIL FCM_PUBLISH_API FCM_CADDY_LISTEN
+	ADMIN_SOCK=$FCM_ROOT/caddy/admin.sock
+	mkdir -p "$FCM_ROOT"
+	fcm_root_searchable
 	CADDY_LOG=$BATS_TEST_TMPDIR/caddy.log
 }
 
@@ -51,7 +54,7 @@ serve() {
 
 wait_admin() {
 	for _ in $(seq 100); do
-		in_ns "$NS" curl -sf -o /dev/null "${FCM_CADDY_ADMIN%/}/config/" && return 0
+		in_ns "$NS" curl -sf -o /dev/null -H 'Host;' --unix-socket "$ADMIN_SOCK" http://localhost/config/ && return 0
 		sleep 0.1
 	done
 	echo "Caddy did not start:" >&2

@@ -69,6 +69,21 @@ netns_delete() {
 # in_ns NAME cmd...: run a command inside the namespace.
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# netns_private_net HOST PEER: the host's "other private network" for the
+# egress tests: lan0 in HOST (10.99.0.1/24) joined to eth0 in PEER
+# (10.99.0.2), where the "cloud metadata service" 169.254.169.254 lives too.
+netns_private_net() {
+	local host=$1 peer=$2
+	ip link add lan0 netns "$host" type veth peer name eth0 netns "$peer"
+	ip -n "$host" addr add 10.99.0.1/24 dev lan0
+	ip -n "$host" link set lan0 up
+	ip -n "$host" route add 169.254.169.254/32 via 10.99.0.2
+	ip -n "$peer" addr add 10.99.0.2/24 dev eth0
+	ip -n "$peer" addr add 169.254.169.254/32 dev lo
+	ip -n "$peer" link set eth0 up
+	ip -n "$peer" route add default via 10.99.0.1
+}
+
 # --- the guest image ---------------------------------------------------------
 # fcm_cached_image [FLAVOR]: the cached image that `make image` builds from
 # this checkout's recipe (FLAVOR fcm, the default, or debian), or fail.
@@ -109,8 +124,21 @@ fcm_install_image() {
 	fcm-image add dir="$FCM_IMAGE_DIR" >/dev/null
 }
 
+# Caddy runs as its own user (s6/caddy/run): it must be able to pass
+# through the directories above $FCM_ROOT/caddy.  Adds search permission
+# (o+x, never read) to those that lack it — the test's own temporary ones.
+fcm_root_searchable() {
+	local d=$FCM_ROOT
+	while [ -n "$d" ] && [ "$d" != / ]; do
+		[ -d "$d" ] && [ "$(stat -c %A "$d" | cut -c10)" = - ] && chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+	return 0
+}
+
 # fcm daemon inside $NS; waits until s6-svscan answers.
 daemon_start() {
+	fcm_root_searchable
 	in_ns "$NS" fcm daemon > "$BATS_FILE_TMPDIR/daemon.log" 2>&1 &
 	local i
 	for i in $(seq 1 100); do

@@ -48,6 +48,7 @@ sandbox_up() {
 	img=$(sb_image) || sb_die "no guest image: run 'make image'"
 
 	SB_TMP=$(mktemp -d /tmp/fcm-sandbox.XXXXXX)
+	chmod 0711 "$SB_TMP"	# Caddy runs as its own user: it must pass through to $FCM_ROOT/caddy
 	trap sandbox_down EXIT
 	trap 'exit 130' INT TERM
 	export PATH=$SB_SRC/bin:$PATH
@@ -81,7 +82,7 @@ sandbox_up() {
 	git config --global user.email demo@example.org
 	git config --global init.defaultBranch main
 	git config --global advice.detachedHead false
-	fcm keys add "$HOME/.ssh/id_ed25519.pub" >/dev/null || sb_die "fcm keys add failed"
+	fcm keys add --admin "$HOME/.ssh/id_ed25519.pub" >/dev/null || sb_die "fcm keys add failed"
 
 	# The host's sshd, reading fcm's authorized_keys (doc/deploy.md).
 	mkdir -p /run/sshd

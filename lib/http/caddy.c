@@ -7,14 +7,20 @@
 
 #include "http/caddy.h"
 #include "core/err.h"
+#include "core/paths.h"
 
 #define RESP_MAX (16L * 1024 * 1024)
 
 const char *fcm_caddy_admin(void)
 {
+	static char *def;
 	const char *a = getenv("FCM_CADDY_ADMIN");
 
-	return a && *a ? a : FCM_CADDY_ADMIN_DEFAULT;
+	if (a && *a)
+		return a;
+	if (!def)
+		def = fcm_asprintf("unix/%s/caddy/admin.sock", fcm_root());
+	return def;
 }
 
 static int sane(const char *s)

@@ -1,16 +1,17 @@
 /* caddy.h — Caddy's admin API over libcurl (doc/fcm-proxy.md).
  *
- * The endpoint is $FCM_CADDY_ADMIN, default http://127.0.0.1:2019; as in
- * Caddy's own "admin.listen", "unix//path/to/socket" names a unix socket.
- * A bare "host:port" means http://host:port. */
+ * The endpoint is $FCM_CADDY_ADMIN, default unix/$FCM_ROOT/caddy/admin.sock:
+ * a unix socket in Caddy's own directory (mode 0700, Caddy's user), so that
+ * no other local user can reach the API, which has no authentication of
+ * its own (doc/isolation.md).  As in Caddy's own "admin.listen",
+ * "unix//path/to/socket" names a unix socket; "http://host:port" or a bare
+ * "host:port" a TCP one. */
 #ifndef FCM_CADDY_H
 #define FCM_CADDY_H
 
 #include <stddef.h>
 
-#define FCM_CADDY_ADMIN_DEFAULT "http://127.0.0.1:2019"
-
-/* The configured endpoint as given (never NULL). */
+/* The configured endpoint as given, or the default (never NULL). */
 const char *fcm_caddy_admin(void);
 /* The endpoint in Caddy's "admin.listen" form ("127.0.0.1:2019" or
  * "unix//path"), malloc'd; NULL with the reason in err when it is malformed. */

@@ -96,13 +96,54 @@ int fcm_subnet_parse(const char *s, struct fcm_subnet *sn, char *why, size_t why
 	return 0;
 }
 
+int fcm_cidr4_parse(const char *s, uint32_t *net, uint32_t *mask, char *why, size_t whylen)
+{
+	char addr[FCM_NET4_STRLEN], netstr[FCM_NET4_STRLEN];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long prefix = 32;
+	char *end;
+	uint32_t ip, m;
+
+	if (alen >= sizeof addr || (memcpy(addr, s, alen), addr[alen] = '\0', fcm_ip4_parse(addr, &ip) < 0)) {
+		snprintf(why, whylen, "'%.40s' is not an IPv4 network such as 10.1.0.0/16", s);
+		return -1;
+	}
+	if (slash && (!(slash[1] >= '0' && slash[1] <= '9') || (prefix = strtoul(slash + 1, &end, 10), *end) ||
+	    (slash[1] == '0' && slash[2]) || prefix > 32)) {
+		snprintf(why, whylen, "'%.40s' has a bad prefix length: give /0 to /32", s);
+		return -1;
+	}
+	m = prefix ? 0xffffffffu << (32 - prefix) : 0;
+	if (ip & ~m) {
+		fcm_ip4_format(ip & m, netstr);
+		snprintf(why, whylen, "'%.40s' is not a network address: did you mean %s/%lu?", s, netstr, prefix);
+		return -1;
+	}
+	*net = ip;
+	*mask = m;
+	return 0;
+}
+
 uint32_t fcm_subnet_pool_size(const struct fcm_subnet *sn)
 {
 	return sn->last - sn->first + 1;
 }
 
+void fcm_mac_bytes_from_ip4(uint32_t ip, uint8_t out[6])
+{
+	out[0] = 0x06;
+	out[1] = 0x00;
+	out[2] = (uint8_t)(ip >> 24);
+	out[3] = (uint8_t)(ip >> 16);
+	out[4] = (uint8_t)(ip >> 8);
+	out[5] = (uint8_t)ip;
+}
+
 void fcm_mac_from_ip4(uint32_t ip, char out[18])
 {
-	snprintf(out, 18, "06:00:%02x:%02x:%02x:%02x", ip >> 24, ip >> 16 & 255,
-	    ip >> 8 & 255, ip & 255);
+	uint8_t m[6];
+
+	fcm_mac_bytes_from_ip4(ip, m);
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }

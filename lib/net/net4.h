@@ -29,11 +29,16 @@ void fcm_ip4_format(uint32_t ip, char out[FCM_NET4_STRLEN]);
  * 172.16.0.48/28 it is .50 too) and ends before the broadcast address.
  * 0, or -1 with the reason in why (a sentence fragment naming s). */
 int fcm_subnet_parse(const char *s, struct fcm_subnet *sn, char *why, size_t whylen);
+/* Parse "a.b.c.d/len" with len 0..32 (a bare address is /32), a network
+ * address (no host bits).  0, or -1 with why naming s. */
+int fcm_cidr4_parse(const char *s, uint32_t *net, uint32_t *mask, char *why, size_t whylen);
 /* Number of addresses in the pool. */
 uint32_t fcm_subnet_pool_size(const struct fcm_subnet *sn);
 
 /* The VM's MAC: 06:00 (locally administered, unicast) and the four bytes of
  * its address, "06:00:ac:10:00:32" for 172.16.0.50. */
 void fcm_mac_from_ip4(uint32_t ip, char out[18]);
+/* The same MAC as six bytes. */
+void fcm_mac_bytes_from_ip4(uint32_t ip, uint8_t out[6]);
 
 #endif

@@ -81,6 +81,16 @@ int fcm_nl_open(void)
 	return 0;
 }
 
+struct nl_sock *fcm_nl_sock(void)
+{
+	return sk;
+}
+
+const char *fcm_nl_strerror(int err)
+{
+	return nlerr(err);
+}
+
 void fcm_nl_close(void)
 {
 	if (sk)
@@ -240,6 +250,29 @@ int fcm_tap_create(const char *name)
 		e = errno;
 		close(fd);
 		return fail(strerror(e), "unable to create tap %s", name);
+	}
+	close(fd);
+	return 0;
+}
+
+int fcm_tap_owner(const char *name, long uid, long gid)
+{
+	struct ifreq ifr;
+	int fd, e;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return fail(strerror(ENAMETOOLONG), "unable to give tap %s to uid %ld", name, uid);
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return fail(strerror(errno), "unable to give tap %s to uid %ld: unable to open /dev/net/tun", name, uid);
+	memset(&ifr, 0, sizeof ifr);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETOWNER, uid) < 0 ||
+	    ioctl(fd, TUNSETGROUP, gid) < 0) {
+		e = errno;
+		close(fd);
+		return fail(strerror(e), "unable to give tap %s to uid %ld", name, uid);
 	}
 	close(fd);
 	return 0;

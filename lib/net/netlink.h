@@ -20,6 +20,11 @@ int fcm_net_fail(const char *reason, const char *fmt, ...) __attribute__((format
 /* Connect to rtnetlink (once; later calls reuse the socket). */
 int fcm_nl_open(void);
 void fcm_nl_close(void);
+/* The socket fcm_nl_open connected (NULL before), and libnl's error codes
+ * as strerror says them: for the other files of lib/net (neigh.c). */
+struct nl_sock;
+struct nl_sock *fcm_nl_sock(void);
+const char *fcm_nl_strerror(int err);
 
 /* A link's index, its kind ("bridge", "tun", "veth", "" when none) and
  * whether it is up.  Returns the index, 0 when there is no such link. */
@@ -36,6 +41,10 @@ int fcm_brport_isolate(const char *name);
 int fcm_link_delete(const char *name);
 /* Create a persistent tap (TUNSETIFF IFF_TAP|IFF_NO_PI, TUNSETPERSIST). */
 int fcm_tap_create(const char *name);
+/* Give tap `name` to uid and gid (TUNSETOWNER, TUNSETGROUP): then only a
+ * process of that uid or gid (or root) may attach to it.  The tap must
+ * exist and not be attached.  0, or -1 with the message in fcm_net_error(). */
+int fcm_tap_owner(const char *name, long uid, long gid);
 
 /* Every link: [{"name","index","kind","master","up"}]. */
 jv fcm_links(void);

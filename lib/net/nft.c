@@ -174,9 +174,8 @@ static void batch_say(struct batch *bt, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void batch_start(struct batch *bt)
+static void batch_start(struct batch *bt, size_t size)
 {
-	size_t size = 256 * 1024;
 
 	bt->buf = fcm_malloc(size);
 	bt->b = mnl_nlmsg_batch_start(bt->buf, size);
@@ -337,7 +336,7 @@ int fcm_nft_apply(const struct fcm_nft_conf *c)
 	struct batch bt;
 	size_t i;
 
-	batch_start(&bt);
+	batch_start(&bt, 256 * 1024);
 	batch_drop(&bt, NFPROTO_INET);
 	batch_drop(&bt, NFPROTO_BRIDGE);
 
@@ -361,6 +360,26 @@ int fcm_nft_apply(const struct fcm_nft_conf *c)
 	ifname(r, NFT_META_OIFNAME, NFT_CMP_EQ, br);
 	verdict(r, NF_DROP);
 	batch_rule(&bt, r);
+	/* iifname BRIDGE ip daddr NET accept: what the operator allows beyond ... */
+	for (i = 0; i < c->nnets; i++) {
+		r = rule(NFPROTO_INET, "forward");
+		ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, br);
+		ipv4(r);
+		ip_in(r, 12, c->net, c->mask);
+		ip_in(r, 16, c->nets[i], c->masks[i]);
+		verdict(r, NF_ACCEPT);
+		batch_rule(&bt, r);
+	}
+	/* ... iifname BRIDGE ip daddr BLOCKED drop: no private, link-local
+	 * (cloud metadata), loopback, multicast or reserved destination */
+	for (i = 0; fcm_nft_blocked[i][1]; i++) {
+		r = rule(NFPROTO_INET, "forward");
+		ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, br);
+		ipv4(r);
+		ip_in(r, 16, fcm_nft_blocked[i][0], fcm_nft_blocked[i][1]);
+		verdict(r, NF_DROP);
+		batch_rule(&bt, r);
+	}
 	/* iifname BRIDGE ip saddr SUBNET accept: VMs go out */
 	r = rule(NFPROTO_INET, "forward");
 	ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, br);
@@ -438,14 +457,100 @@ int fcm_nft_apply(const struct fcm_nft_conf *c)
 	verdict(r, NF_DROP);
 	batch_rule(&bt, r);
 
+	/* The guard's chain, filled by fcm_nft_guard: until then every frame
+	 * from a tap is dropped. */
+	batch_chain(&bt, NFPROTO_BRIDGE, "prerouting", "filter", NF_BR_PRE_ROUTING, NF_BR_PRI_FILTER_BRIDGED);
+	r = rule(NFPROTO_BRIDGE, "prerouting");
+	ifprefix(r, NFT_META_IIFNAME, c->tap_prefix);
+	verdict(r, NF_DROP);
+	batch_rule(&bt, r);
+
 	return batch_send(&bt, "load nftables tables inet fcm and bridge fcm");
+}
+
+/* --- the guard: no VM poses as another ------------------------------------- */
+
+const uint32_t fcm_nft_blocked[][2] = {
+	{ 0x00000000u, 0xff000000u },	/* 0.0.0.0/8 "this network" */
+	{ 0x0a000000u, 0xff000000u },	/* 10.0.0.0/8 private */
+	{ 0x64400000u, 0xffc00000u },	/* 100.64.0.0/10 shared (CGNAT) */
+	{ 0x7f000000u, 0xff000000u },	/* 127.0.0.0/8 loopback */
+	{ 0xa9fe0000u, 0xffff0000u },	/* 169.254.0.0/16 link-local, metadata */
+	{ 0xac100000u, 0xfff00000u },	/* 172.16.0.0/12 private */
+	{ 0xc0000000u, 0xffffff00u },	/* 192.0.0.0/24 IETF protocol assignments */
+	{ 0xc0a80000u, 0xffff0000u },	/* 192.168.0.0/16 private */
+	{ 0xc6120000u, 0xfffe0000u },	/* 198.18.0.0/15 benchmarking */
+	{ 0xe0000000u, 0xf0000000u },	/* 224.0.0.0/4 multicast */
+	{ 0xf0000000u, 0xf0000000u },	/* 240.0.0.0/4 reserved, broadcast */
+	{ 0, 0 },
+};
+
+/* payload LL/NETWORK at off == data */
+static void payload_eq(struct nftnl_rule *r, uint32_t base, uint32_t off, const void *data, uint32_t len)
+{
+	payload(r, base, off, len);
+	cmp(r, NFT_CMP_EQ, data, len);
+}
+
+static void guard_rules(struct batch *bt, const struct fcm_nft_guest *g)
+{
+	static const uint8_t ip_type[2] = { 0x08, 0x00 }, arp_type[2] = { 0x08, 0x06 };
+	/* ARP for Ethernet (htype 1) and IPv4 (ptype 0x0800), lengths 6 and 4 */
+	static const uint8_t arp_eth_ip4[6] = { 0x00, 0x01, 0x08, 0x00, 0x06, 0x04 };
+	uint32_t ip = htonl(g->ip);
+	struct nftnl_rule *r;
+
+	/* iifname TAP ether saddr MAC ether type ip ip saddr IP accept */
+	r = rule(NFPROTO_BRIDGE, "prerouting");
+	ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, g->tap);
+	payload_eq(r, NFT_PAYLOAD_LL_HEADER, 6, g->mac, 6);
+	payload_eq(r, NFT_PAYLOAD_LL_HEADER, 12, ip_type, 2);
+	payload_eq(r, NFT_PAYLOAD_NETWORK_HEADER, 12, &ip, 4);
+	verdict(r, NF_ACCEPT);
+	batch_rule(bt, r);
+	/* iifname TAP ether saddr MAC ether type arp arp htype 1 ptype ip
+	 * hlen 6 plen 4 arp saddr ether MAC arp saddr ip IP accept */
+	r = rule(NFPROTO_BRIDGE, "prerouting");
+	ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, g->tap);
+	payload_eq(r, NFT_PAYLOAD_LL_HEADER, 6, g->mac, 6);
+	payload_eq(r, NFT_PAYLOAD_LL_HEADER, 12, arp_type, 2);
+	payload_eq(r, NFT_PAYLOAD_NETWORK_HEADER, 0, arp_eth_ip4, 6);
+	payload_eq(r, NFT_PAYLOAD_NETWORK_HEADER, 8, g->mac, 6);
+	payload_eq(r, NFT_PAYLOAD_NETWORK_HEADER, 14, &ip, 4);
+	verdict(r, NF_ACCEPT);
+	batch_rule(bt, r);
+}
+
+int fcm_nft_guard(const char *tap_prefix, const struct fcm_nft_guest *g, size_t n)
+{
+	struct nftnl_rule *r;
+	struct nlmsghdr *nlh;
+	struct batch bt;
+
+	batch_start(&bt, 64 * 1024 + n * 2048);
+	/* flush chain bridge fcm prerouting: a rule message with no handle */
+	r = rule(NFPROTO_BRIDGE, "prerouting");
+	batch_say(&bt, "flush chain bridge fcm prerouting");
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt.b), NFT_MSG_DELRULE, NFPROTO_BRIDGE,
+	    NLM_F_ACK, bt.seq++);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	batch_next(&bt);
+	for (size_t i = 0; i < n; i++)
+		guard_rules(&bt, &g[i]);
+	/* iifname "tap_*" drop: anything else a tap emits */
+	r = rule(NFPROTO_BRIDGE, "prerouting");
+	ifprefix(r, NFT_META_IIFNAME, tap_prefix);
+	verdict(r, NF_DROP);
+	batch_rule(&bt, r);
+	return batch_send(&bt, "load the anti-spoofing rules (nftables chain bridge fcm prerouting)");
 }
 
 int fcm_nft_delete(void)
 {
 	struct batch bt;
 
-	batch_start(&bt);
+	batch_start(&bt, 256 * 1024);
 	batch_drop(&bt, NFPROTO_INET);
 	batch_drop(&bt, NFPROTO_BRIDGE);
 	return batch_send(&bt, "delete nftables tables inet fcm and bridge fcm");

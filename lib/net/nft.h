@@ -6,6 +6,8 @@
  *     chain input        VMs reach the gateway: replies, ICMP echo, allowed ports
  *   table bridge fcm
  *     chain forward      no frame bridged from or to a tap (VM-to-VM)
+ *     chain prerouting   anti-spoofing: a tap emits only its VM's MAC, ARP
+ *                        for its VM's address and IPv4 from it (the guard)
  *
  * Both tables are replaced in one netlink batch (a transaction): a re-run
  * leaves exactly the same ruleset, and a failure leaves the old one.
@@ -27,9 +29,31 @@ struct fcm_nft_conf {
 	size_t ntcp;
 	const uint16_t *udp;
 	size_t nudp;
+	const uint32_t *nets;		/* destinations VMs may reach though */
+	const uint32_t *masks;		/* in a private or special range */
+	size_t nnets;
 };
 
+/* One VM's port, for the guard: its tap, MAC and address (the lease). */
+struct fcm_nft_guest {
+	char tap[16];
+	uint8_t mac[6];
+	uint32_t ip;			/* host byte order */
+};
+
+/* The destinations no VM reaches unless allowed (fcm_nft_conf.nets):
+ * private, shared, link-local, loopback, multicast and reserved ranges. */
+extern const uint32_t fcm_nft_blocked[][2];	/* {net, mask}, ends with {0, 0} */
+
+/* Load both tables (the guard's chain empty: fill it with fcm_nft_guard). */
 int fcm_nft_apply(const struct fcm_nft_conf *c);
+/* Replace the rules of chain bridge fcm prerouting, in one transaction, by
+ * the guard of the n VMs in g: from tap T only frames with T's MAC as
+ * source, carrying IPv4 from T's address or Ethernet/IPv4 ARP whose sender
+ * is T's MAC and address; every other frame from a tap_prefix link is
+ * dropped (a tap with no lease, IPv6, VLAN tags, any other protocol).
+ * The tables must be loaded.  0, or -1 with fcm_net_error(). */
+int fcm_nft_guard(const char *tap_prefix, const struct fcm_nft_guest *g, size_t n);
 /* Delete both tables; absent tables are success. */
 int fcm_nft_delete(void);
 /* Is table fcm of that family ("inet" or "bridge") there? 1, 0, or -1. */

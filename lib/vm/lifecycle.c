@@ -204,6 +204,12 @@ int fcm_vm_teardown(const char *id, const char *name)
 		}
 		free(tname);
 	}
+	/* 1b. Its jail and cgroups, if the VMM was confined (a crash may have
+	 * left them). */
+	helper = fcm_helper("fc");
+	if (access(helper, X_OK) == 0)
+		step("release the VM's jail", fcm_call("fc", id_req("release", id)), &failed);
+	free(helper);
 	/* 2. Network: tap and lease. */
 	helper = fcm_helper("net");
 	if (access(helper, X_OK) == 0) {

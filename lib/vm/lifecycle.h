@@ -17,8 +17,8 @@ int fcm_vm_link(const char *id, char *err, size_t errlen);
 int fcm_vm_wait_ready(const char *id, long timeout, char *err, size_t errlen);
 /* Wait until the VMM is gone, at most timeout seconds.  0 or -1. */
 int fcm_vm_wait_down(const char *id, long timeout);
-/* Take everything a VM has apart: service, tap, lease, disk, git repo, its
- * directory, its proxy route.  Every step tolerates a missing part.  Warnings
+/* Take everything a VM has apart: service, jail and cgroups (fcm-fc
+ * release), tap, lease, disk, git repo, its directory, its proxy route.  Every step tolerates a missing part.  Warnings
  * go to stderr; returns 0, or -1 if some part could not be removed. */
 int fcm_vm_teardown(const char *id, const char *name);
 /* The last non-empty line of the VM's log (malloc'd), or NULL. */

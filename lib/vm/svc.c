@@ -159,7 +159,7 @@ int fcm_svc_make(const char *id, int down)
 	    "#!/bin/sh\nexec s6-log -b n10 s1000000 T %s\n", vmlog);
 	int r = -1;
 
-	if (fcm_mkdirs(logdir, 0755) < 0 || fcm_mkdirs(vmlog, 0755) < 0)
+	if (fcm_mkdirs(logdir, 0700) < 0 || fcm_mkdirs(vmlog, 0700) < 0)
 		goto out;
 	if (down > 0 && write_file(dir, "down", "") < 0)
 		goto out;

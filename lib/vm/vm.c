@@ -146,12 +146,12 @@ int fcm_vm_save(jv rec)
 		return -1;
 	}
 	path = fcm_path("vms/%s/config.json", id);
-	r = fcm_write_json_atomic(path, rec, 0644);
+	r = fcm_write_json_atomic(path, rec, 0600);
 	free(path);
 	return r;
 }
 
 int fcm_vm_table_lock(void)
 {
-	return fcm_lock_dir("vms", 0755);
+	return fcm_lock_dir("vms", 0700);
 }

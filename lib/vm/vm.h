@@ -1,6 +1,9 @@
 /* vm.h — VM records: $FCM_ROOT/vms/<id>/config.json, one JSON object:
  *   {"id","name","ip","mac","tap","image","owner","state","expose",
- *    "url","cpus","memory","disk","created_at"}
+ *    "url","cpus","memory","disk","created_at",
+ *    "disk_rate","disk_iops","net_rate","net_pps"   rate limits (vm/jail.h)
+ *    "uid","gid","confined"}   its VMM's uid and gid, and whether the jailer
+ *                              confined it when it last started (fcm-fc)
  * Records are written atomically; creating or removing one happens under the
  * VM table lock so that names stay unique. */
 #ifndef FCM_VM_H

@@ -15,10 +15,31 @@
 #define ACPI_MAJOR 1
 #define ACPI_MINOR 8
 
+/* The first executable `name` in a directory of $PATH, or NULL. */
+static char *on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy, *save = NULL;
+
+	if (!path)
+		return NULL;
+	copy = fcm_strdup(path);
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *p = fcm_asprintf("%s/%s", d, name);
+		if (*d == '/' && access(p, X_OK) == 0) {
+			free(copy);
+			return p;
+		}
+		free(p);
+	}
+	free(copy);
+	return NULL;
+}
+
 char *fcm_vmm_path(char *why, size_t whylen)
 {
 	const char *e = getenv("FCM_FIRECRACKER");
-	const char *path = getenv("PATH");
+	char *p;
 
 	if (e && *e) {
 		if (access(e, X_OK) < 0) {
@@ -27,19 +48,35 @@ char *fcm_vmm_path(char *why, size_t whylen)
 		}
 		return fcm_strdup(e);
 	}
-	if (path) {
-		char *copy = fcm_strdup(path), *save = NULL;
-		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-			char *p = fcm_asprintf("%s/firecracker", d);
-			if (*d == '/' && access(p, X_OK) == 0) {
-				free(copy);
-				return p;
-			}
-			free(p);
-		}
-		free(copy);
-	}
+	if ((p = on_path("firecracker")))
+		return p;
 	snprintf(why, whylen, "unable to find firecracker: install Firecracker or set FCM_FIRECRACKER");
+	return NULL;
+}
+
+char *fcm_vmm_jailer(const char *firecracker)
+{
+	const char *e = getenv("FCM_JAILER");
+	char *p;
+
+	if (e && !strcmp(e, "off"))
+		return NULL;
+	if (e && *e) {
+		if (access(e, X_OK) < 0)
+			fcm_die_sys(FCM_E_INTERNAL, "unable to run FCM_JAILER=%s", e);
+		return fcm_strdup(e);
+	}
+	if ((p = on_path("jailer")))
+		return p;
+	if (firecracker && strchr(firecracker, '/')) {
+		char *dir = fcm_strdup(firecracker);
+		*strrchr(dir, '/') = '\0';
+		p = fcm_asprintf("%s/jailer", *dir ? dir : "");
+		free(dir);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
 	return NULL;
 }
 

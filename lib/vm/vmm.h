@@ -14,6 +14,11 @@
  * why. */
 char *fcm_vmm_path(char *why, size_t whylen);
 
+/* Firecracker's jailer: $FCM_JAILER, else `jailer` on PATH, else beside
+ * firecracker (malloc'd).  NULL when there is none, or FCM_JAILER=off;
+ * FCM_JAILER naming no executable dies (doc/security.md). */
+char *fcm_vmm_jailer(const char *firecracker);
+
 /* Its release, from `firecracker --version` ("Firecracker v1.7.0"): 0 with
  * *major, *minor, *patch set, or -1 with the reason in why. */
 int fcm_vmm_version(int *major, int *minor, int *patch, char *why, size_t whylen);

@@ -84,6 +84,34 @@ static int gbool(jv o, const char *k)
 	return r;
 }
 
+/* A drive's rate_limiter as Firecracker enforces it, in QEMU's terms: each
+ * token bucket (size per refill_time ms) becomes a steady rate
+ * (throttling.bps-total, throttling.iops-total; see
+ * doc/testing-firecracker.md). */
+static void drive_throttle(char *buf, size_t len, jv d)
+{
+	static const char *const bucket[] = { "bandwidth", "ops" };
+	static const char *const opt[] = { "bps-total", "iops-total" };
+	jv rl = jv_object_get(jv_copy(d), jv_string("rate_limiter"));
+
+	for (int i = 0; i < 2 && jv_get_kind(rl) == JV_KIND_OBJECT; i++) {
+		jv b = jv_object_get(jv_copy(rl), jv_string(bucket[i]));
+		if (jv_get_kind(b) == JV_KIND_OBJECT) {
+			jv sz = jv_object_get(jv_copy(b), jv_string("size"));
+			jv rt = jv_object_get(jv_copy(b), jv_string("refill_time"));
+			double size = jv_get_kind(sz) == JV_KIND_NUMBER ? jv_number_value(sz) : 0;
+			double ms = jv_get_kind(rt) == JV_KIND_NUMBER ? jv_number_value(rt) : 0;
+			size_t l = strlen(buf);
+			if (size > 0 && ms > 0)
+				snprintf(buf + l, len - l, ",throttling.%s=%.0f", opt[i], size * 1000.0 / ms);
+			jv_free(sz);
+			jv_free(rt);
+		}
+		jv_free(b);
+	}
+	jv_free(rl);
+}
+
 static int build_argv(struct argv *a, char *err, size_t errlen)
 {
 	char buf[8192], id[300];
@@ -171,6 +199,7 @@ static int build_argv(struct argv *a, char *err, size_t errlen)
 		snprintf(buf, sizeof buf, "id=%s,file=%s,format=raw,if=none%s", id, file,
 		         gbool(d, "is_read_only") ? ",readonly=on" : "");
 		free(file);
+		drive_throttle(buf, sizeof buf, d);
 		av_add(a, "-drive");
 		av_add(a, buf);
 		snprintf(buf, sizeof buf, "virtio-blk-device,drive=%s", id);
