@@ -71,7 +71,7 @@ GUEST_VIEW='cat /proc/cmdline; if [ -e /sys/firmware/acpi/tables/DSDT ]; then ec
 	assert_line acpi=no
 	assert_line overlay
 	id=$(vm_field boot-fcm id)
-	grep -q 'fcm-boot: base /dev/vda (root), disk /dev/vdb' "$FCM_ROOT/vms/$id/log/current"
+	grep -q 'fcm-boot: base /dev/vda, disk /dev/vdb' "$FCM_ROOT/vms/$id/log/current"
 	grep -q 'Running Firecracker v1.7.0' "$FCM_ROOT/vms/$id/log/current"
 	# Firecracker boots it without an initrd
 	jq -e '."boot-source" | has("initrd_path") | not' "$FCM_ROOT/vms/$id/firecracker.json"
@@ -119,7 +119,8 @@ GUEST_VIEW='cat /proc/cmdline; if [ -e /sys/firmware/acpi/tables/DSDT ]; then ec
 	assert_line acpi=yes
 	assert_line overlay
 	id=$(vm_field boot-deb id)
-	grep -q 'fcm-initramfs: base /dev/vd., disk /dev/vd.' "$FCM_ROOT/vms/$id/log/current"
+	grep -q 'fcm-initramfs: base /dev/vd.' "$FCM_ROOT/vms/$id/log/current"
+	grep -q 'fcm-boot: base /dev/vd., disk /dev/vd.' "$FCM_ROOT/vms/$id/log/current"
 	jq -e '."boot-source" | has("initrd_path")' "$FCM_ROOT/vms/$id/firecracker.json"
 	run fcmns stop boot-deb
 	assert_success

@@ -653,7 +653,7 @@ EOF
 	assert_output "204 "
 	# the kernel, then the guest's boot program, speak on the serial console (our stdout)
 	local n=0
-	until grep -q 'fcm-boot: base /dev/vda (root), disk /dev/vdb' "$T/out"; do
+	until grep -q 'fcm-boot: base /dev/vda, disk /dev/vdb' "$T/out"; do
 		n=$((n + 1))
 		[ $n -lt 600 ] || { tail -30 "$T/out" >&2; false; }
 		kill -0 "$FC_PID" || { tail -30 "$T/out" >&2; false; }

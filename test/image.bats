@@ -186,8 +186,8 @@ qmp() {	# qmp ID JSON-COMMAND
 	grep -q 'vms/vmbbbbbb/disk.img' "/proc/$(cat "$T/vmbbbbbb.pid")/cmdline"
 	# the boot program found the VM disk by its label; the kernel found the
 	# devices on its command line (A) or in ACPI (B)
-	grep -q 'fcm-boot: base /dev/vda (root), disk /dev/vdb' "$T/vmaaaaaa.console"
-	grep -q 'fcm-boot: base /dev/vda (root), disk /dev/vdb' "$T/vmbbbbbb.console"
+	grep -q 'fcm-boot: base /dev/vda, disk /dev/vdb' "$T/vmaaaaaa.console"
+	grep -q 'fcm-boot: base /dev/vda, disk /dev/vdb' "$T/vmbbbbbb.console"
 	grep -q 'Kernel command line: .*virtio_mmio.device=' "$T/vmaaaaaa.console"
 	! grep -q 'Kernel command line: .*virtio_mmio.device=' "$T/vmbbbbbb.console"
 	run vm_ssh "$IP_A" 'test -e /sys/firmware/acpi/tables/DSDT && echo acpi || echo no-acpi'
