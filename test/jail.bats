@@ -221,6 +221,24 @@ except OSError as e:
 	assert_output --partial "fcm-fc vmm $(jail_of "$id")/root/firecracker.pid -- $FCM_JAILER --id $id"
 }
 
+@test "a git push deploys into the jailed VM and its app answers" {
+	ip=$(vm_field jail-one ip)
+	app=$BATS_TEST_TMPDIR/app
+	mkdir -p "$app"
+	echo 'web: python3 -m http.server $PORT' > "$app/Procfile"
+	echo "jailed and deployed" > "$app/index.html"
+	git -C "$app" init -q -b main
+	git -C "$app" add -A
+	git -C "$app" -c user.email=t@example.org -c user.name=t commit -qm app
+	# a push on the host runs the repo's hook, which deploys over ssh into the guest
+	FCM_DEPLOY_TIMEOUT=600 run nsenter --net="/run/netns/$NS" git -C "$app" push "$FCM_ROOT/git/jail-one.git" main
+	assert_success
+	assert_output --partial "Deploy successful"
+	run in_ns "$NS" curl -fsS --max-time 30 "http://$ip:8000/"
+	assert_success
+	assert_output --partial "jailed and deployed"
+}
+
 @test "destroy leaves no jail, cgroup, uid or tap" {
 	id=$(vm_field jail-one id)
 	uid=$(vm_field jail-one uid)
