@@ -327,15 +327,27 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	sigprocmask(SIG_BLOCK, &block, NULL);
 
 	/* The image, and whether this host's Firecracker can boot it: refused
-	 * here, before anything is made. */
+	 * here, before anything is made.  (With no image installed at all,
+	 * fcm-disk says so below, as the host's failure it is.) */
 	jv bad = jv_invalid();
-	char *image = fcm_image_resolve(fcm_get_str(req, "image"), &bad);
-	if (!image)
+	const char *want = fcm_get_str(req, "image");
+	char *image = fcm_image_resolve(want, &bad);
+	if (!image && want)
 		fcm_die_reply(bad);
-	if (fcm_vmm_can_boot(image, err, sizeof err) < 0)
+	jv_free(bad);
+	if (image && fcm_vmm_can_boot(image, err, sizeof err) < 0)
 		fcm_die(FCM_E_CONFLICT, "%s", err);
+	/* Whether its VMM will be confined, as fcm-fc decides at each start. */
+	int confined = 0;
+	{
+		char *fc = fcm_vmm_path(err, sizeof err), *jailer = fc ? fcm_vmm_jailer(fc) : NULL;
+		confined = jailer != NULL;
+		free(fc);
+		free(jailer);
+	}
 
 	rec = make_record(req, owner, idbuf);
+	rec = jv_object_set(rec, jv_string("confined"), jv_bool(confined));
 	progress("Creating %s (%ld vCPU, %ld MiB, %s disk)", vm_name, get_num(req, "cpus", 1),
 	    get_num(req, "memory", 1024), fcm_get_str(rec, "disk"));
 
@@ -344,7 +356,8 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	jv dreq = op("create", id);
 	dreq = jv_object_set(dreq, jv_string("name"), jv_string(vm_name));
 	dreq = jv_object_set(dreq, jv_string("size"), jv_string(fcm_get_str(rec, "disk")));
-	dreq = jv_object_set(dreq, jv_string("image"), jv_string(image));
+	if (image)
+		dreq = jv_object_set(dreq, jv_string("image"), jv_string(image));
 	free(image);
 	dreq = jv_object_set(dreq, jv_string("keys"), jv_get_kind(keys) == JV_KIND_ARRAY ? keys : (jv_free(keys), jv_array()));
 	reply = fcm_call("disk", dreq);
