@@ -287,6 +287,10 @@ api_restart() {
 	check "$(mint 'alg=none')" "signature is missing"
 	check "$(mint 'nonce=old')" "its nonce is not the one this login sent" new
 	check "not-a-jwt" "not a JWT"
+	# A signature one decoded byte too long for any key (1,368 characters:
+	# 1,026 bytes) is refused; under 'make asan' fcm-api runs sanitized.
+	long=$(mint 'sub=frank')
+	check "${long%.*}.$(printf 'A%.0s' $(seq 1368))" "the token's signature is not base64url of a signature"
 	assert_equal "$(ls "$FCM_ROOT/tokens" | wc -l)" "$before"
 	# The one good login kept the issuer's user store consistent.
 	assert_equal "$(jq length "$FCM_ROOT/auth/users.json")" 3
@@ -330,4 +334,16 @@ api_restart() {
 	assert_equal "$(jq -r .client_id <<< "$output")" fcm-test
 	login alice
 	[ -s "$BATS_TEST_TMPDIR/home-alice/.fcm-token" ]
+}
+
+@test "the JWT decoder refuses a 1,368-character signature and writes nothing past its buffer (AddressSanitizer)" {
+	# test/fuzz/jwt.c built as a unit test (its main runs the edge cases)
+	# with AddressSanitizer and UBSan; the same file is the libFuzzer target
+	# of 'make fuzz'.
+	cc -std=c11 -D_GNU_SOURCE -DFCM_UNIT -DFCM_VERSION='"test"' -Wall -Wextra -Werror -g -O1 \
+	    -fsanitize=address,undefined -fno-sanitize-recover=undefined -iquote "$FCM_SRC/lib" \
+	    -o "$BATS_TEST_TMPDIR/jwt" "$FCM_SRC/test/fuzz/jwt.c" "$FCM_SRC/lib/auth/jwt.c" "$FCM_SRC/lib/core/err.c" -ljq
+	ASAN_OPTIONS=detect_leaks=1 run "$BATS_TEST_TMPDIR/jwt"
+	assert_success
+	assert_output 'all jwt checks passed'
 }
