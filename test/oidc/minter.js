@@ -5,10 +5,11 @@
 //
 //   node minter.js [ISSUERFILE]         prints "listening http://127.0.0.1:PORT"
 //   GET /mint?sub=S&email=E&aud=A&iss=I&exp=SECONDS&nonce=N&alg=RS256|ES256|HS256|none
-//            &key=good|other&tamper=1   -> the token (text)
+//            &key=good|other&tamper=1&verified=true|false|absent   -> the token (text)
 // exp is relative to now (negative: expired).  key=other signs with a key
 // the JWK set does not hold (a forged token); tamper=1 changes the payload
-// after signing.
+// after signing.  verified sets email_verified (default true; absent: no
+// such claim).
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -33,6 +34,8 @@ function mint(q, issuer) {
     name: q.get('name') || 'Carol Example',
   };
   if (q.get('nonce')) claims.nonce = q.get('nonce');
+  if (q.get('verified') === 'false') claims.email_verified = false;
+  if (q.get('verified') === 'absent') delete claims.email_verified;
   const kid = alg === 'ES256' ? 'ec-1' : 'rsa-1';
   const head = b64(JSON.stringify({ alg, kid, typ: 'JWT' }));
   let body = b64(JSON.stringify(claims));
