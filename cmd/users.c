@@ -5,6 +5,7 @@
  *   fcm users deny [--json] ADDRESS | @DOMAIN
  *   fcm users admin [--remove] [--json] ADDRESS
  *   fcm users reassign [--json] FROM TO
+ *   fcm users quota [--user USER] [--vms N] [--cpus N] [--memory MIB] [--disk SIZE] [--clear] [--json]
  *
  * Admins only (the host's admin token, root on the host, or a named admin),
  * here and through the API.  The lists are lib/auth/users.h's
@@ -12,7 +13,8 @@
  * lock, and then every known user whom the lists no longer let in is marked
  * "allowed":false and loses their tokens at once.  Their VMs stay, owned by
  * them; `reassign` gives every VM of one owner to another (an admin may also
- * destroy them as any VM). */
+ * destroy them as any VM).  `quota` shows or sets the host's default quota,
+ * or one user's (lib/vm/quota.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,8 @@
 #include "core/lock.h"
 #include "core/name.h"
 #include "core/paths.h"
+#include "core/size.h"
+#include "vm/quota.h"
 #include "vm/vm.h"
 
 #define ACCESS_MAX 10000	/* entries in one list */
@@ -246,8 +250,8 @@ static char *owner_of(const char *s, int known_only)
 		fcm_die(FCM_E_NOT_FOUND, "no user '%.128s' who may log in (see 'fcm users ls'); or give 'admin'", s);
 	if (strchr(s, '@'))
 		fcm_die(FCM_E_NOT_FOUND, "no user with the address '%.128s' (see 'fcm users ls')", s);
-	if (fcm_owner_check(s, why, sizeof why) < 0)
-		fcm_die(FCM_E_USAGE, "%s", why);
+	if (fcm_name_check(s, why, sizeof why) < 0)
+		fcm_die(FCM_E_USAGE, "'%.128s' is not a user id: %s", s, why);
 	return fcm_strdup(s);
 }
 
@@ -323,6 +327,84 @@ static jv ls_run(jv req, jv none, const struct fcm_principal *who)
 		r = jv_object_set(r, k, v);
 	jv_free(access);
 	return jv_object_set(r, jv_string("users"), users);
+}
+
+/* --- quotas ---------------------------------------------------------------------- */
+
+static jv quota_run(jv req, jv none, const struct fcm_principal *who)
+{
+	static const char *const keys[] = { "vms", "cpus", "memory", "disk" };
+	const char *user = fcm_get_str(req, "user"), *disk = fcm_get_str(req, "disk");
+	jv clear = jv_object_get(jv_copy(req), jv_string("clear")), all, entry, r;
+	int lk, set = 0;
+	char *uid = NULL;
+
+	(void)none;
+	admin_only(who);
+	if (user && strcmp(user, "default"))
+		uid = owner_of(user, 0);
+	if (uid && !strcmp(uid, "admin"))
+		fcm_die(FCM_E_USAGE, "the host's admin has no quota");
+	if (disk && !fcm_size_parse(disk))
+		fcm_die(FCM_E_USAGE, "--disk must be a size like 20G or 512M, not '%.32s'", disk);
+	lk = fcm_vm_table_lock();
+	all = fcm_quota_load();
+	entry = uid ? jv_object_get(jv_object_get(jv_copy(all), jv_string("users")), jv_string(uid)) :
+	    jv_object_get(jv_copy(all), jv_string("default"));
+	if (jv_get_kind(entry) != JV_KIND_OBJECT || jv_get_kind(clear) == JV_KIND_TRUE) {
+		jv_free(entry);
+		entry = jv_object();
+		set = jv_get_kind(clear) == JV_KIND_TRUE;
+	}
+	for (int i = 0; i < 4; i++) {
+		jv v = jv_object_get(jv_copy(req), jv_string(keys[i]));
+		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL) {
+			entry = jv_object_set(entry, jv_string(keys[i]), v);
+			set = 1;
+		} else
+			jv_free(v);
+	}
+	if (set) {
+		if (uid) {
+			jv users = jv_object_get(jv_copy(all), jv_string("users"));
+			users = jv_object_length(jv_copy(entry)) ? jv_object_set(users, jv_string(uid), jv_copy(entry)) :
+			    jv_object_delete(users, jv_string(uid));
+			all = jv_object_set(all, jv_string("users"), users);
+		} else
+			all = jv_object_set(all, jv_string("default"), jv_copy(entry));
+		if (fcm_quota_save(jv_copy(all)) < 0)
+			fcm_die_sys(FCM_E_INTERNAL, "unable to write %s/quota.json", fcm_root());
+	}
+	fcm_unlock(lk);
+	r = fcm_ok();
+	r = jv_object_set(r, jv_string("user"), uid ? jv_string(uid) : jv_string("default"));
+	r = jv_object_set(r, jv_string("set"), entry);
+	if (uid) {
+		struct fcm_usage q, u;
+		fcm_quota_of(uid, &q);
+		fcm_usage_of(uid, &u);
+		r = jv_object_set(r, jv_string("quota"), fcm_usage_json(&q, 1));
+		r = jv_object_set(r, jv_string("usage"), fcm_usage_json(&u, 0));
+	}
+	jv_free(all);
+	jv_free(clear);
+	free(uid);
+	return r;
+}
+
+static void quota_print(jv reply, jv req)
+{
+	jv shown = jv_object_get(jv_copy(reply), jv_string("quota"));
+	jv d;
+
+	(void)req;
+	if (jv_get_kind(shown) != JV_KIND_OBJECT) {
+		jv_free(shown);
+		shown = jv_object_get(jv_copy(reply), jv_string("set"));
+	}
+	d = jv_dump_string(shown, 0);
+	printf("quota of %s: %s\n", fcm_get_str(reply, "user"), jv_string_value(d));
+	jv_free(d);
 }
 
 static void print_list(const char *what, jv reply, const char *key)
@@ -407,6 +489,16 @@ static const struct fcm_opt admin_opt[] = {
 	{ NULL },
 };
 
+static const struct fcm_opt quota_opt[] = {
+	{ "user", 'u', FCM_OPT_STRING, NULL, NULL, 0, 0, 0 },
+	{ "vms", 0, FCM_OPT_NUMBER, NULL, NULL, 0, 100000, 0 },
+	{ "cpus", 0, FCM_OPT_NUMBER, NULL, NULL, 0, 1000000, 0 },
+	{ "memory", 0, FCM_OPT_NUMBER, NULL, NULL, 0, 1L << 40, 0 },
+	{ "disk", 0, FCM_OPT_STRING, NULL, NULL, 0, 0, 0 },
+	{ "clear", 0, FCM_OPT_FLAG, NULL, NULL, 0, 0, 0 },
+	{ NULL },
+};
+
 extern const struct fcm_cmd fcm_cmd_users;
 
 static const struct fcm_cmd users_ls = {
@@ -467,11 +559,23 @@ static const struct fcm_cmd users_reassign = {
 	.parent = &fcm_cmd_users,
 };
 
+static const struct fcm_cmd users_quota = {
+	.name = "quota",
+	.usage = "fcm users quota [--user USER] [--vms N] [--cpus N] [--memory MIB] [--disk SIZE] [--clear] [--json]",
+	.opts = quota_opt,
+	.routes = (const struct fcm_cmd_route[]){ { "POST", "/v1/users/quota", 0 }, { NULL } },
+	.status = 200,
+	.run = quota_run,
+	.print = quota_print,
+	.parent = &fcm_cmd_users,
+};
+
 const struct fcm_cmd fcm_cmd_users = {
 	.name = "users",
 	.summary = "who may log in, who is an admin, and whose VMs are whose",
 	.usage = "fcm users ls [--json] | fcm users allow|deny [--json] ADDRESS|@DOMAIN | "
-	    "fcm users admin [--remove] [--json] ADDRESS | fcm users reassign [--json] FROM TO",
+	    "fcm users admin [--remove] [--json] ADDRESS | fcm users reassign [--json] FROM TO | "
+	    "fcm users quota [--user USER] [--vms N] [--cpus N] [--memory MIB] [--disk SIZE] [--clear] [--json]",
 	.subs = (const struct fcm_cmd *const[]){ &users_ls, &users_allow, &users_deny, &users_admin,
-	    &users_reassign, NULL },
+	    &users_reassign, &users_quota, NULL },
 };

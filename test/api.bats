@@ -30,7 +30,10 @@ records() {
 @test "GET /v1/auth/me names the admin" {
 	run api GET /v1/auth/me
 	assert_line -n 0 200
-	assert_line -n 1 '{"name":"admin","admin":true}'
+	assert_equal "$(jq -c '[.name,.admin]' <<< "${lines[1]}")" '["admin",true]'
+	# the admin has no quota; usage counts the VMs it owns
+	assert_equal "$(jq -c .quota <<< "${lines[1]}")" '{"vms":null,"cpus":null,"memory":null,"disk":null}'
+	assert_equal "$(jq -c '.usage.vms' <<< "${lines[1]}")" 2
 }
 
 @test "the token file is made on first start, 0600, 64 hex digits" {
@@ -455,7 +458,7 @@ records() {
 	alice=$(user_token alice)
 	A="Authorization: Bearer $alice"
 	run curl -s -H "$A" "$API/v1/auth/me"
-	assert_output '{"name":"alice","admin":false}'
+	assert_equal "$(jq -c '[.name,.admin,.usage.vms]' <<< "$output")" '["alice",false,1]'
 	run curl -s -H "$A" "$API/v1/vms"
 	assert_equal "$(jq -r 'map(.name)|join(",")' <<< "$output")" alice-app
 	run curl -s -w ' %{http_code}' -H "$A" "$API/v1/vms/alice-app"

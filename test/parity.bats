@@ -186,6 +186,11 @@ PARITY_TABLE=$(cat <<'TABLE'
 100  users reassign nobody-abcdef nobody@example.net
 100  users reassign
 100  users frobnicate
+0    users quota --vms 5 --cpus 64 --json
+0    users quota --user bob --disk 20G
+100  users quota --disk 2X
+100  users quota --user Bad_User --vms 1
+100  users quota --vms -1
 TABLE
 )
 
