@@ -257,6 +257,16 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 		}
 	}
 	id = idbuf;
+	/* Held until this process ends: a "creating" record whose lock is free
+	 * is half-made, not in progress (lib/vm/repair.h). */
+	{
+		char *busy = fcm_path("vms/%s/.busy", id);
+		if (fcm_lock_try(busy) < 0) {
+			fcm_unlock(lk);
+			fcm_die_sys(FCM_E_INTERNAL, "unable to lock %s", busy);
+		}
+		free(busy);
+	}
 	jv rec = jv_object();
 	rec = jv_object_set(rec, jv_string("id"), jv_string(id));
 	rec = jv_object_set(rec, jv_string("name"), jv_string(name));
