@@ -334,6 +334,29 @@ records() {
 	grep -q 'fcm-logs --request --as admin --admin {"follow":true,"lines":2,"vm":"cosmic-nova"}' "$FCM_ROOT/calls.log"
 }
 
+@test "40 clients following logs do not stop another user's fcm ls (streams have slots of their own)" {
+	vm_new alice-app alice > /dev/null
+	vm_new bob-app bob > /dev/null
+	alice=$(user_token alice)
+	bob=$(user_token bob)
+	local pids=() p i
+	for i in $(seq 40); do
+		curl -s -N -H "Authorization: Bearer $alice" "$API/v1/vms/alice-app/logs?follow=1" > /dev/null 3>&- &
+		pids+=($!)
+	done
+	# every follower runs (more than FCM_API_MAX_JOBS, 32)
+	for i in $(seq 300); do
+		[ "$(grep -c 'fcm-logs --request --as alice {"follow":true' "$FCM_ROOT/calls.log")" -ge 40 ] && break
+		sleep 0.1
+	done
+	assert_equal "$(grep -c 'fcm-logs --request --as alice {"follow":true' "$FCM_ROOT/calls.log")" 40
+	# and a short request of another user still runs at once
+	run timeout 60 ip netns exec "$NS" env FCM_HOST=127.0.0.1:$API_PORT FCM_TOKEN="$bob" "$FCM_SRC/bin/fcm" ls --json
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	assert_success
+	assert_equal "$(jq -sr 'map(.name)|join(",")' <<< "$output")" bob-app
+}
+
 # --- routing: 404, 405, path tricks -------------------------------------------------
 
 @test "unknown endpoints are 404, wrong methods 405 with Allow" {

@@ -471,3 +471,49 @@ api_restart() {
 	run nsfcm ls --json
 	assert_equal "$(jq -sr "map(select(.owner==\"$bob_id\"))|map(.name)|join(\",\")" <<< "$output")" alice-one
 }
+
+@test "1,000 login attempts without a token from one address are throttled (429, Retry-After); requests with a token are not" {
+	run ip netns exec "$NS" python3 - "$API_PORT" <<'PY'
+import http.client, sys, collections
+port = int(sys.argv[1]); seen = collections.Counter(); retry = set()
+for i in range(1000):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/v1/auth/login", body=b'{"id_token":"x"}')
+    r = c.getresponse(); r.read()
+    seen[r.status] += 1
+    if r.status == 429: retry.add(r.getheader("Retry-After"))
+    c.close()
+print(seen[429], sum(v for k, v in seen.items() if k != 429), ",".join(sorted(x or "-" for x in retry)))
+PY
+	assert_success
+	read -r throttled passed retry <<< "$output"
+	# a burst of 30, then 30 a minute (FCM_API_AUTH_BURST, FCM_API_AUTH_RATE)
+	[ "$passed" -ge 30 ] && [ "$passed" -le 60 ] || fail "$passed answered, $throttled throttled"
+	[ "$throttled" -ge 940 ] || fail "only $throttled of 1000 throttled"
+	[[ $retry =~ ^[0-9]+(,[0-9]+)*$ ]] || fail "Retry-After: $retry"
+	run curl -s -w '\n%{http_code}' -X POST -d '{}' "$API/v1/auth/login"
+	assert_line -n 0 --partial '"error":"too many requests without a token from 127.0.0.1: try again in'
+	assert_line -n 1 429
+	run curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$API/v1/vms"
+	assert_output 200
+}
+
+@test "the issuer's discovery document and keys are cached as their Cache-Control says, not fetched per login" {
+	export FCM_OIDC_ISSUER=$MINTER
+	api_restart
+	before=$(curl -s "$MINTER/stats")
+	for i in 1 2 3 4 5; do
+		run login_id_token "$(mint "sub=carol&nonce=n-$i")" "n-$i"
+		assert_line -n 0 200
+	done
+	after=$(curl -s "$MINTER/stats")
+	d() { echo $(( $(jq -r ".[\"$1\"] // 0" <<< "$after") - $(jq -r ".[\"$1\"] // 0" <<< "$before") )); }
+	assert_equal "$(d /.well-known/openid-configuration)" 1
+	assert_equal "$(d /jwks)" 1
+	run stat -c %a "$FCM_ROOT/auth/cache"
+	assert_output 700
+	# a token signed with a key the cached set lacks makes one fresh fetch (rotation), and is refused
+	run login_id_token "$(mint 'key=other&nonce=n-1')" n-1
+	assert_line -n 0 401
+	assert_equal "$(( $(curl -s "$MINTER/stats" | jq -r '.["/jwks"]') - $(jq -r '.["/jwks"] // 0' <<< "$before") ))" 2
+}
