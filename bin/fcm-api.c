@@ -980,6 +980,7 @@ int main(int argc, char **argv)
 	fcm_ratelimit_init(env_num("FCM_API_AUTH_RATE", 30, 1, 100000), env_num("FCM_API_AUTH_BURST", 30, 1, 100000));
 	job_timeout = env_num("FCM_API_JOB_TIMEOUT", job_timeout, 1, 86400);
 	relays_max = env_num("FCM_API_MAX_CONSOLES", relays_max, 1, 65536);
+	fcm_relays_set_slow(env_num("FCM_API_SLOW_CLIENT", 30, 1, 3600));
 	drain_secs = env_num("FCM_API_DRAIN", drain_secs, 0, 3600);
 
 	fcm_root();

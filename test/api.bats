@@ -545,6 +545,26 @@ records() {
 	assert_success
 }
 
+@test "console: a client that never reads is disconnected, and the API's memory stays bounded" {
+	api_stop
+	export FCM_API_SLOW_CLIENT=3
+	api_start
+	console_session cosmic-nova
+	rss() { awk '/^VmRSS/ {print $2}' "/proc/$API_PID/status"; }
+	before=$(rss)
+	# the session prints without end; the client reads nothing for 10 s
+	run timeout 90 ip netns exec "$NS" python3 "$API_TOOL" ws "$API_PORT" /v1/vms/cosmic-nova/console "$TOKEN" \
+		'send:yes a-line-the-client-never-reads\n' stall:10 drain:30
+	after=$(rss)
+	assert_success
+	assert_line --regexp '^eof after [0-9]+ bytes$'
+	grep -q 'the client read nothing for too long' "$API_LOG"
+	# at most the 1 MiB queue and its frames, not what `yes` printed in 10 s
+	[ $((after - before)) -lt 16384 ] || fail "RSS grew from $before to $after KiB"
+	run api GET /v1/vms
+	assert_line -n 0 200
+}
+
 @test "console: bad frames get the right close code; bad control messages an error" {
 	console_session cosmic-nova
 	run timeout 20 ip netns exec "$NS" python3 "$API_TOOL" ws "$API_PORT" /v1/vms/cosmic-nova/console "$TOKEN" unmasked
