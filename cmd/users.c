@@ -176,9 +176,11 @@ static jv deny_run(jv req, jv none, const struct fcm_principal *who)
 	if (s[0] != '@') {
 		struct fcm_auth_config c;
 		int admin, named;
+		jv empty = jv_object();
 		config_load(&c);
-		named = fcm_access_admits(&c, jv_object(), s, &admin);
+		named = fcm_access_admits(&c, empty, s, &admin);
 		fcm_auth_config_free(&c);
+		jv_free(empty);
 		if (named)
 			fcm_die(FCM_E_CONFLICT, "%s is an admin named in %s/auth.json (or FCM_OIDC_ADMINS): remove it there",
 			    s, fcm_root());
