@@ -49,6 +49,7 @@
 #include "cmd/cmd.h"
 #include "http/http.h"
 #include "http/jobs.h"
+#include "http/ratelimit.h"
 #include "http/relay.h"
 #include "auth/token.h"
 #include "auth/users.h"
@@ -67,6 +68,7 @@ static const char usage[] = "fcm-api [--listen ADDR:PORT] [--notify FD]";
 static unsigned conn_limit = 1024;	/* FCM_API_MAX_CONN */
 static unsigned conn_timeout = 30;	/* FCM_API_TIMEOUT, seconds idle */
 static unsigned jobs_max = 32;		/* FCM_API_MAX_JOBS, commands at once */
+static unsigned streams_max = 256;	/* FCM_API_MAX_STREAMS, logs -f at once, beside them */
 static unsigned job_timeout = 900;	/* FCM_API_JOB_TIMEOUT, seconds */
 static unsigned relays_max = 256;	/* FCM_API_MAX_CONSOLES */
 static unsigned drain_secs = 20;	/* FCM_API_DRAIN, on SIGTERM */
@@ -89,6 +91,7 @@ struct req {
 	char *url;			/* the path, decoded, no query */
 	char path[160];			/* for the log: sanitized, truncated */
 	char peer[64];
+	char retry_after[24];		/* a 429's Retry-After */
 	long t0;
 	unsigned status;		/* queued, for the log */
 	int answered, suspended;
@@ -183,6 +186,8 @@ static enum MHD_Result answer(struct req *r, unsigned status, const char *ctype,
 	}
 	if (status == 503)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (status == 429)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after[0] ? r->retry_after : "60");
 	r->status = status;
 	r->answered = 1;
 	ret = MHD_queue_response(r->conn, status, resp);
@@ -748,9 +753,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		if (st)
 			return answer_error(r, st, err);
-		if (r->route.kind != FCM_R_HEALTH && r->route.kind != FCM_R_AUTH_CONFIG &&
-		    r->route.kind != FCM_R_AUTH_DEVICE && r->route.kind != FCM_R_AUTH_LOGIN &&
-		    (st = auth(r, err, sizeof err)))
+		if (r->route.kind == FCM_R_AUTH_CONFIG || r->route.kind == FCM_R_AUTH_DEVICE ||
+		    r->route.kind == FCM_R_AUTH_LOGIN) {
+			/* No token: a few a minute per client address (lib/http/ratelimit.h). */
+			long wait = fcm_ratelimit_take(r->peer, fcm_now_ms());
+			if (wait > 0) {
+				snprintf(r->retry_after, sizeof r->retry_after, "%ld", wait);
+				snprintf(err, sizeof err, "too many requests without a token from %s: try again in %ld s",
+				    r->peer, wait);
+				return answer_error(r, 429, err);
+			}
+		} else if (r->route.kind != FCM_R_HEALTH && (st = auth(r, err, sizeof err)))
 			return answer_error(r, st, err);
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > FCM_API_BODY_MAX) {
@@ -963,19 +976,22 @@ int main(int argc, char **argv)
 	conn_limit = env_num("FCM_API_MAX_CONN", conn_limit, 1, 100000);
 	conn_timeout = env_num("FCM_API_TIMEOUT", conn_timeout, 1, 86400);
 	jobs_max = env_num("FCM_API_MAX_JOBS", jobs_max, 1, 4096);
+	streams_max = env_num("FCM_API_MAX_STREAMS", streams_max, 1, 65536);
+	fcm_ratelimit_init(env_num("FCM_API_AUTH_RATE", 30, 1, 100000), env_num("FCM_API_AUTH_BURST", 30, 1, 100000));
 	job_timeout = env_num("FCM_API_JOB_TIMEOUT", job_timeout, 1, 86400);
 	relays_max = env_num("FCM_API_MAX_CONSOLES", relays_max, 1, 65536);
+	fcm_relays_set_slow(env_num("FCM_API_SLOW_CLIENT", 30, 1, 3600));
 	drain_secs = env_num("FCM_API_DRAIN", drain_secs, 0, 3600);
 
 	fcm_root();
 	if (fcm_admin_token_ensure(err, sizeof err) < 0)
 		fcm_die(FCM_E_INTERNAL, "%s", err);
 	setenv("FCM_CALLER", "fcm-api", 1);
-	fcm_jobs_init(jobs_max, job_timeout, resume);
+	fcm_jobs_init(jobs_max, streams_max, job_timeout, resume);
 
 	/* Room for every connection, console and command pipe. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rlim_t want = (rlim_t)conn_limit * 2 + (rlim_t)relays_max * 2 + (rlim_t)jobs_max * 2 + 64;
+		rlim_t want = (rlim_t)conn_limit * 2 + (rlim_t)relays_max * 2 + (rlim_t)(jobs_max + streams_max) * 2 + 64;
 		if (rl.rlim_cur < want) {
 			rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
 			setrlimit(RLIMIT_NOFILE, &rl);

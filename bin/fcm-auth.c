@@ -8,14 +8,14 @@
  *   {"op":"device"}    start a device login: user_code, verification_uri, ...
  *   {"op":"login","code":C,"code_verifier":V,"redirect_uri":U,"nonce":N}
  *   {"op":"login","device_code":D}
- *   {"op":"login","id_token":T[,"nonce":N]}
+ *   {"op":"login","id_token":T,"nonce":N}
  *                      verify, record the user, answer a fresh fcm token:
  *                      {"ok":true,"token":...,"expires_at":...,"user":{...}}
  *   {"op":"users"}     every user (host side)
  *   {"op":"revoke","user":ID}   revoke every token of a user
  *
  * A failed reply may carry "status", the HTTP status fcm-api answers with
- * (401 a refused login, 428 a device login not approved yet, 502 the
+ * (401 a refused ID token, 403 a person not allowed to log in, 428 a device login not approved yet, 502 the
  * issuer unreachable), and "pending" for the device flow. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,6 +251,10 @@ static jv op_login(jv req)
 		if (!nonce)
 			return fail_status(400, FCM_E_USAGE, "nonce is required with a code");
 	}
+	/* An ID token handed in directly is bound to this login by its nonce
+	 * alone (a token copied from elsewhere has another one). */
+	if (idt && !nonce)
+		return fail_status(400, FCM_E_USAGE, "nonce is required with an id_token (the nonce of the login that asked for it)");
 	if (dev && !str_ok(dev, 1, 4096))
 		return fail_status(400, FCM_E_USAGE, "device_code must be 1-4096 printable characters");
 	if (load(&c, &reply) < 0)
@@ -274,8 +278,12 @@ static jv op_login(jv req)
 		reply = fail_status(k == -2 ? 502 : 401, k == -2 ? FCM_E_INTERNAL : FCM_E_USAGE, err);
 		goto out;
 	}
-	if (fcm_users_login(&c, claims, &user, err, sizeof err) < 0 ||
-	    fcm_users_token_new(user, c.token_ttl, tok, &expires, err, sizeof err) < 0) {
+	k = fcm_users_login(&c, claims, &user, err, sizeof err);
+	if (k == -2) {
+		reply = fail_status(403, FCM_E_FORBIDDEN, err);
+		goto out;
+	}
+	if (k < 0 || fcm_users_token_new(user, c.token_ttl, tok, &expires, err, sizeof err) < 0) {
 		reply = fail_status(500, FCM_E_INTERNAL, err);
 		goto out;
 	}

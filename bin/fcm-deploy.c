@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -83,6 +84,29 @@ static void out(const char *fmt, ...)
 	}
 }
 
+/* The deploy log is capped: once it holds FCM_DEPLOY_LOG_MAX bytes
+ * (default 1 MiB), it becomes deploy.log.1 (the one before goes) and a new
+ * one starts, as s6-log rotates the VM's own log. */
+static void rotate_log(const char *path)
+{
+	const char *m = getenv("FCM_DEPLOY_LOG_MAX");
+	long max = 1024 * 1024;
+	struct stat st;
+
+	if (m && *m) {
+		char *end;
+		long v = strtol(m, &end, 10);
+		if (!*end && v >= 1024 && v <= (1L << 30))
+			max = v;
+	}
+	if (stat(path, &st) == 0 && st.st_size >= max) {
+		char *old = fcm_asprintf("%s.1", path);
+		if (rename(path, old) < 0)
+			fcm_warn_sys("unable to rotate %s", path);
+		free(old);
+	}
+}
+
 static _Noreturn void failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static _Noreturn void failed(const char *fmt, ...)
 {
@@ -94,6 +118,21 @@ static _Noreturn void failed(const char *fmt, ...)
 	va_end(ap);
 	out("-----> Deploy failed: %s", msg);
 	_exit(1);
+}
+
+/* A whole number from the environment in [min, max], else def. */
+static long env_long(const char *name, long def, long min, long max)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return def;
+	n = strtol(v, &end, 10);
+	if (*end || n < min || n > max)
+		failed("%s must be a whole number from %ld to %ld, not '%.32s'", name, min, max, v);
+	return n;
 }
 
 static int hex_ok(const char *s)
@@ -303,6 +342,21 @@ static char *write_env(char *tmpd, jv rec, const char *name, const char *sha)
 	return path;
 }
 
+/* One line of the guest's (len bytes at s, no newline) to the pusher;
+ * *refused when it is ssh refusing the guest's host key. */
+static void relay_line(const char *s, size_t len, int *refused)
+{
+	char one[4096];
+
+	if (len >= sizeof one)
+		len = sizeof one - 1;
+	memcpy(one, s, len);
+	one[len] = '\0';
+	if (fcm_hostkey_refusal(one))
+		*refused = 1;
+	out("%s", one);
+}
+
 /* Stream git archive | ssh, relaying the guest's lines.  Returns ssh's
  * status; *refused when ssh refused the guest's host key. */
 static int ship(const char *gitdir, const char *sha, const char *guest, const char *envfile,
@@ -325,7 +379,6 @@ static int ship(const char *gitdir, const char *sha, const char *guest, const ch
 	int tar[2], o[2];
 	struct fcm_child git = { .argv = gargv }, ssh = { .argv = sargv };
 	int gst, sst;
-	FILE *f;
 	char line[4096];
 
 	while (sargv[sa])
@@ -362,16 +415,68 @@ static int ship(const char *gitdir, const char *sha, const char *guest, const ch
 	close(tar[0]);
 	close(tar[1]);
 	close(o[1]);
-	f = fdopen(o[0], "r");
-	if (!f)
-		fcm_die_nomem();
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (fcm_hostkey_refusal(line))
-			*refused = 1;
-		out("%s", line);
+	/* Relay the guest's lines, within the host's limits: a deploy may run
+	 * FCM_DEPLOY_HOST_TIMEOUT seconds and print FCM_DEPLOY_OUTPUT_MAX
+	 * bytes; past either it is stopped (whatever the guest's own limit). */
+	{
+		long limit_s = env_long("FCM_DEPLOY_HOST_TIMEOUT", 1800, 1, 86400);
+		long out_max = env_long("FCM_DEPLOY_OUTPUT_MAX", 4L << 20, 1024, 1L << 30);
+		time_t end = time(NULL) + limit_s;
+		size_t have = 0, total = 0;
+		const char *why = NULL;
+
+		for (;;) {
+			struct pollfd p = { o[0], POLLIN, 0 };
+			long left = (long)(end - time(NULL));
+			ssize_t n;
+			if (left <= 0) {
+				why = "time";
+				break;
+			}
+			if (poll(&p, 1, (int)(left > 1000 ? 1000000 : left * 1000)) < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			if (!p.revents)
+				continue;
+			n = read(o[0], line + have, sizeof line - 1 - have);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			total += (size_t)n;
+			have += (size_t)n;
+			/* whole lines out; a line longer than the buffer goes out in parts */
+			char *start = line, *nl;
+			while ((nl = memchr(start, '\n', have - (size_t)(start - line))) ||
+			    (start == line && have == sizeof line - 1)) {
+				size_t len = nl ? (size_t)(nl - start) : have;
+				relay_line(start, len, refused);
+				start += len + (nl ? 1 : 0);
+			}
+			have -= (size_t)(start - line);
+			memmove(line, start, have);
+			if (total > (size_t)out_max) {
+				why = "output";
+				break;
+			}
+		}
+		if (have && !why)
+			relay_line(line, have, refused);
+		if (why) {
+			kill(ssh.pid, SIGTERM);
+			kill(git.pid, SIGTERM);
+			fcm_child_finish(&git);
+			fcm_child_finish(&ssh);
+			close(o[0]);
+			if (!strcmp(why, "time"))
+				failed("the deploy ran longer than %ld s (FCM_DEPLOY_HOST_TIMEOUT): stopped", limit_s);
+			failed("the deploy printed more than %ld bytes (FCM_DEPLOY_OUTPUT_MAX): stopped", out_max);
+		}
+		close(o[0]);
 	}
-	fclose(f);
+
 	gst = fcm_child_finish(&git);
 	sst = fcm_child_finish(&ssh);
 	free(gd);
@@ -448,6 +553,7 @@ int main(int argc, char **argv)
 	vmdir = fcm_vm_dir(fcm_get_str(rec, "id"));
 	lockp = fcm_asprintf("%s/deploy.lock", vmdir);
 	logp = fcm_asprintf("%s/deploy.log", vmdir);
+	rotate_log(logp);
 	logfd = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (logfd >= 0) {
 		char when[64];

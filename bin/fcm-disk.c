@@ -27,6 +27,7 @@
 
 #include "core/atomic.h"
 #include "core/err.h"
+#include "core/size.h"
 #include "core/jsonl.h"
 #include "core/name.h"
 #include "core/paths.h"
@@ -69,39 +70,6 @@ static int mkdir_mode(const char *path, mode_t mode)
 }
 
 /* --- VM disks -------------------------------------------------------------- */
-
-/* "2G", "512M", "10G", "1T", "4096K" or a byte count; 1024-based; optional
- * "i"/"iB"/"B" after the unit.  Bytes, or 0 when not a size. */
-static unsigned long long parse_size(const char *s)
-{
-	unsigned long long n = 0, mul = 1;
-	const char *p = s;
-
-	if (*p < '1' || *p > '9')
-		return 0;
-	while (*p >= '0' && *p <= '9') {
-		if (n > (1ULL << 50))
-			return 0;
-		n = n * 10 + (unsigned long long)(*p++ - '0');
-	}
-	switch (*p) {
-	case 'k': case 'K': mul = 1ULL << 10; p++; break;
-	case 'm': case 'M': mul = 1ULL << 20; p++; break;
-	case 'g': case 'G': mul = 1ULL << 30; p++; break;
-	case 't': case 'T': mul = 1ULL << 40; p++; break;
-	case '\0': break;
-	default: return 0;
-	}
-	if (mul > 1) {
-		if (*p == 'i' && p[1] == 'B')
-			p += 2;
-		else if (*p == 'B')
-			p++;
-	}
-	if (*p || n > (1ULL << 62) / mul)
-		return 0;
-	return n * mul;
-}
 
 static int size_bad(const char *given, unsigned long long bytes, jv *fail)
 {
@@ -330,7 +298,7 @@ static jv create(jv req)
 		if (jv_get_kind(s) == JV_KIND_STRING) {
 			snprintf(sizebuf, sizeof sizebuf, "%s", jv_string_value(s));
 			given = sizebuf;
-			bytes = parse_size(jv_string_value(s));
+			bytes = fcm_size_parse(jv_string_value(s));
 		} else if (jv_get_kind(s) == JV_KIND_NUMBER) {
 			double d = jv_number_value(s);
 			snprintf(sizebuf, sizeof sizebuf, "%.0f", d);
@@ -338,7 +306,7 @@ static jv create(jv req)
 			bytes = d >= 1 && d <= (double)SIZE_MAX_BYTES && d == (double)(unsigned long long)d
 			    ? (unsigned long long)d : 0;
 		} else if (!jv_is_valid(s) || jv_get_kind(s) == JV_KIND_NULL) {
-			bytes = parse_size(SIZE_DEFAULT);
+			bytes = fcm_size_parse(SIZE_DEFAULT);
 		} else {
 			jv_free(s);
 			return fcm_fail(FCM_E_USAGE, "'size' must be a string such as \"2G\"");

@@ -183,6 +183,11 @@ static struct desired desired_get(const struct settings *s)
 
 		if (jv_get_kind(e) != JV_KIND_OBJECT)
 			goto next;
+		/* A VM being made or taken apart has no route: its address may be
+		 * given back at any moment (lib/vm/lifecycle.h). */
+		const char *state = fcm_get_str(rec, "state");
+		if (state && (!strcmp(state, "creating") || !strcmp(state, "destroying")))
+			goto next;
 		domain = fcm_get_str(e, "domain");
 		if (!name || fcm_name_check(name, why, sizeof why) < 0) {
 			fcm_warn("VM %s: not routed: its record has no valid name", id ? id : "?");

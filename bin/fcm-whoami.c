@@ -3,7 +3,8 @@
  *   fcm whoami [--host HOST] [--json]
  *
  * Asks the host (GET /v1/auth/me) with $FCM_TOKEN or ~/.fcm-token and prints
- * email, name, user (the owner name your VMs carry), admin and host; one
+ * email, name, user (the owner name your VMs carry), admin, host, and what
+ * your VMs take against your quota; one
  * JSON object with --json or when stdout is not a terminal. */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,6 +17,21 @@
 #include "http/client.h"
 
 static const char usage[] = "fcm whoami [--host HOST] [--json]";
+
+/* A number or size as text, null as "no limit" (consumed; malloc'd). */
+static char *shown_value(jv v)
+{
+	char *r;
+
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		r = fcm_strdup(jv_string_value(v));
+	else if (jv_get_kind(v) == JV_KIND_NUMBER)
+		r = fcm_asprintf("%.0f", jv_number_value(v));
+	else
+		r = fcm_strdup("no limit");
+	jv_free(v);
+	return r;
+}
 
 int main(int argc, char **argv)
 {
@@ -68,6 +84,20 @@ int main(int argc, char **argv)
 		printf("user:   %s\n", (s = fcm_get_str(v, "name")) ? s : "-");
 		printf("admin:  %s\n", jv_get_kind(a) == JV_KIND_TRUE ? "yes" : "no");
 		printf("host:   %s\n", shown);
+		/* usage against quota, one resource a line */
+		jv use = jv_object_get(jv_copy(v), jv_string("usage")), q = jv_object_get(jv_copy(v), jv_string("quota"));
+		static const char *const keys[] = { "vms", "cpus", "memory", "disk" };
+		static const char *const labels[] = { "VMs:   ", "vCPUs: ", "memory:", "disk:  " };
+		for (int i = 0; i < 4 && jv_get_kind(use) == JV_KIND_OBJECT; i++) {
+			jv u1 = jv_object_get(jv_copy(use), jv_string(keys[i]));
+			jv q1 = jv_get_kind(q) == JV_KIND_OBJECT ? jv_object_get(jv_copy(q), jv_string(keys[i])) : jv_null();
+			char *us = shown_value(u1), *qs = shown_value(q1);
+			printf("%s %s of %s%s\n", labels[i], us, qs, i == 2 ? " (MiB)" : "");
+			free(us);
+			free(qs);
+		}
+		jv_free(use);
+		jv_free(q);
 		jv_free(a);
 		jv_free(v);
 	}

@@ -18,6 +18,7 @@
 #include "core/lock.h"
 #include "core/name.h"
 #include "core/paths.h"
+#include "core/size.h"
 #include "core/run.h"
 #include "core/utf8.h"
 #include "vm/dotfcm.h"
@@ -26,6 +27,7 @@
 #include "vm/image.h"
 #include "vm/lifecycle.h"
 #include "vm/jail.h"
+#include "vm/quota.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 #include "vm/vmm.h"
@@ -146,7 +148,7 @@ static jv check(jv req)
 	if (mem < 128 || mem > host_mem_mib())
 		fcm_die(FCM_E_USAGE, "--memory must be a whole number from 128 to %ld MiB (this host's memory), not '%ld'",
 		    host_mem_mib(), mem);
-	if (disk && !disk_ok(disk))
+	if (disk && (!disk_ok(disk) || !fcm_size_parse(disk)))
 		fcm_die(FCM_E_USAGE, "--disk must be a size like 2G or 512M, not '%.32s'", disk);
 	if (name && fcm_name_check(name, err, sizeof err) < 0)
 		fcm_die(FCM_E_USAGE, "--name: %s", err);
@@ -222,6 +224,17 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 		fcm_unlock(lk);
 		fcm_die(FCM_E_CONFLICT, "name '%s' is already used by a VM: choose another, or leave --name out", name);
 	}
+	/* The owner's quota, under the same lock as the record is written: two
+	 * creates at once cannot both take the last room. */
+	{
+		char why[1024];
+		const char *disk = fcm_get_str(req, "disk");
+		if (fcm_quota_check(owner, get_num(req, "cpus", 1), get_num(req, "memory", 1024),
+		    fcm_disk_mib(disk ? disk : "2G"), why, sizeof why) < 0) {
+			fcm_unlock(lk);
+			fcm_die(FCM_E_FORBIDDEN, "%s", why);
+		}
+	}
 	if (!name) {
 		char *nargv[] = { fcm_helper("name"), NULL }, *out = NULL;
 		int st = fcm_run_capture(nargv, NULL, 0, &out, 4096);
@@ -251,6 +264,16 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 		}
 	}
 	id = idbuf;
+	/* Held until this process ends: a "creating" record whose lock is free
+	 * is half-made, not in progress (lib/vm/repair.h). */
+	{
+		char *busy = fcm_path("vms/%s/.busy", id);
+		if (fcm_lock_try(busy) < 0) {
+			fcm_unlock(lk);
+			fcm_die_sys(FCM_E_INTERNAL, "unable to lock %s", busy);
+		}
+		free(busy);
+	}
 	jv rec = jv_object();
 	rec = jv_object_set(rec, jv_string("id"), jv_string(id));
 	rec = jv_object_set(rec, jv_string("name"), jv_string(name));

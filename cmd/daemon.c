@@ -1,7 +1,8 @@
 /* fcm daemon — run fcm's supervision tree (doc/supervision.md).
  *
  * Sets up what the tree needs — state directories, the admin token, the host
- * network (fcm-net setup) — writes the service directories of the API and
+ * network (fcm-net setup), the repair of what a crash left (lib/vm/repair.h),
+ * every VM's tap on the bridge — writes the service directories of the API and
  * Caddy from the templates in s6/, links every VM's service, and execs
  * s6-svscan on $FCM_ROOT/scan.  From then on s6 runs everything: one
  * service per VM, the API, Caddy.
@@ -27,6 +28,7 @@
 #include "vm/jail.h"
 #include "vm/lifecycle.h"
 #include "vm/private.h"
+#include "vm/repair.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
 #include "core/paths.h"
@@ -145,8 +147,35 @@ static int have_program(const char *name)
 	return found;
 }
 
-/* Everything but exec'ing s6-svscan: safe to run again and again. */
-static void prepare(const char *scan)
+/* What a crash left (lib/vm/repair.h): repaired before any VM starts. */
+static void repair(int starting)
+{
+	jv r = fcm_vm_repair(starting ? FCM_TEARDOWN_NO_PROXY : 0);
+
+	if (!jv_is_valid(r)) {
+		jv msg = jv_invalid_get_msg(r);
+		fcm_warn("unable to check for half-made VMs: %s", jv_string_value(msg));
+		jv_free(msg);
+		return;
+	}
+	jv fixed = jv_object_get(jv_copy(r), jv_string("fixed")), failed = jv_object_get(r, jv_string("failed"));
+	jv_array_foreach(fixed, i, f) {
+		fprintf(stderr, "fcm-daemon: repaired VM %s: it was %s; removed\n", fcm_get_str(f, "id"), fcm_get_str(f, "was"));
+		jv_free(f);
+		(void)i;
+	}
+	jv_array_foreach(failed, i, f) {
+		fcm_warn("VM %s (%s) could not be repaired: run 'fcm doctor'", fcm_get_str(f, "id"), fcm_get_str(f, "was"));
+		jv_free(f);
+		(void)i;
+	}
+	jv_free(fixed);
+	jv_free(failed);
+}
+
+/* Everything but exec'ing s6-svscan: safe to run again and again.
+ * starting: no tree runs yet (a first start, or after a reboot). */
+static void prepare(const char *scan, int starting)
 {
 	char err[512];
 	char *ctl = fcm_asprintf("%s/.s6-svscan", scan);
@@ -173,6 +202,9 @@ static void prepare(const char *scan)
 		fcm_die(FCM_E_INTERNAL, "unable to set up the host network: %s", fcm_reply_error(r));
 	jv_free(r);
 
+	/* Half-made VMs and interrupted destroys, before anything starts. */
+	repair(starting);
+
 	/* The daemon's own services. */
 	setenv("FCM_EXEC_PATH", fcm_exec_dir(), 1);
 	char *svc = install_service("api");
@@ -188,7 +220,10 @@ static void prepare(const char *scan)
 		}
 	}
 
-	/* Every VM: its service (stopped ones keep their down file). */
+	/* Every VM: its tap on the bridge first (after a reboot the host has
+	 * none: a VMM would open a fresh tap on no bridge), then its service
+	 * (stopped ones keep their down file).  Caddy renders every route
+	 * from the records when it starts. */
 	jv list = fcm_vm_list();
 	jv_array_foreach(list, i, rec) {
 		const char *id = fcm_get_str(rec, "id");
@@ -200,6 +235,13 @@ static void prepare(const char *scan)
 		/* A VM made before fcm recorded host keys: its key from its disk. */
 		if (fcm_hostkey_adopt(id, err, sizeof err) < 0)
 			fcm_warn("%s", err);
+		if (fcm_get_str(rec, "tap")) {
+			jv t = fcm_call("net", jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string("tap-add")),
+			    jv_string("id"), jv_string(id)));
+			if (!fcm_reply_ok(t))
+				fcm_warn("VM %s: unable to put its tap on the bridge: %s", id, fcm_reply_error(t));
+			jv_free(t);
+		}
 		char *sdir = fcm_vm_svcdir(id);
 		char *name = fcm_asprintf("vm-%s", id);
 		struct stat st;
@@ -241,7 +283,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	}
 	if (fcm_svscan_running()) {
 		/* Reload: never touches running VMs. */
-		prepare(scan);
+		prepare(scan, 0);
 		char *a[] = { "s6-svscanctl", "-a", scan, NULL };
 		fcm_run(a);
 		char *api = fcm_path("services/api");
@@ -259,7 +301,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	}
 	if (reload)
 		fcm_die(FCM_E_USAGE, "fcm daemon is not running on %s: nothing to reload", fcm_root());
-	prepare(scan);
+	prepare(scan, 1);
 	/* Say it once, loudly: no jailer, no confinement (doc/security.md). */
 	char why[512];
 	char *fc = fcm_vmm_path(why, sizeof why), *jailer = fc ? fcm_vmm_jailer(fc) : NULL;

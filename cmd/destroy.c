@@ -1,6 +1,7 @@
 /* fcm destroy — remove a VM and everything it has: service, VMM, tap,
  * address, disk, git repo, HTTPS route, record.  Safe to run again on a VM
  * whose removal was interrupted. */
+#include <signal.h>
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
@@ -15,10 +16,21 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 {
 	const char *id = fcm_get_str(rec, "id"), *name = fcm_get_str(rec, "name");
 
+	sigset_t block;
+
 	(void)req;
 	(void)who;
-	/* Mark it first, so that a crash part-way leaves a record saying so. */
-	fcm_vm_save(jv_object_set(jv_copy(rec), jv_string("state"), jv_string("destroying")));
+	/* Ctrl-C, SIGTERM, SIGHUP (a client gone) wait until every step is
+	 * done, as in create; kill -9 cannot, and the order of the steps makes
+	 * that safe too (lib/vm/lifecycle.h): the rest is finished by the
+	 * daemon's start or fcm doctor.  They stay held until the process
+	 * ends, so the reply is still written. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &block, NULL);
 	int lk = fcm_vm_table_lock();
 	int r = fcm_vm_teardown(id, name);
 	fcm_unlock(lk);

@@ -30,7 +30,10 @@ records() {
 @test "GET /v1/auth/me names the admin" {
 	run api GET /v1/auth/me
 	assert_line -n 0 200
-	assert_line -n 1 '{"name":"admin","admin":true}'
+	assert_equal "$(jq -c '[.name,.admin]' <<< "${lines[1]}")" '["admin",true]'
+	# the admin has no quota; usage counts the VMs it owns
+	assert_equal "$(jq -c .quota <<< "${lines[1]}")" '{"vms":null,"cpus":null,"memory":null,"disk":null}'
+	assert_equal "$(jq -c '.usage.vms' <<< "${lines[1]}")" 2
 }
 
 @test "the token file is made on first start, 0600, 64 hex digits" {
@@ -331,6 +334,29 @@ records() {
 	grep -q 'fcm-logs --request --as admin --admin {"follow":true,"lines":2,"vm":"cosmic-nova"}' "$FCM_ROOT/calls.log"
 }
 
+@test "40 clients following logs do not stop another user's fcm ls (streams have slots of their own)" {
+	vm_new alice-app alice > /dev/null
+	vm_new bob-app bob > /dev/null
+	alice=$(user_token alice)
+	bob=$(user_token bob)
+	local pids=() p i
+	for i in $(seq 40); do
+		curl -s -N -H "Authorization: Bearer $alice" "$API/v1/vms/alice-app/logs?follow=1" > /dev/null 3>&- &
+		pids+=($!)
+	done
+	# every follower runs (more than FCM_API_MAX_JOBS, 32)
+	for i in $(seq 300); do
+		[ "$(grep -c 'fcm-logs --request --as alice {"follow":true' "$FCM_ROOT/calls.log")" -ge 40 ] && break
+		sleep 0.1
+	done
+	assert_equal "$(grep -c 'fcm-logs --request --as alice {"follow":true' "$FCM_ROOT/calls.log")" 40
+	# and a short request of another user still runs at once
+	run timeout 60 ip netns exec "$NS" env FCM_HOST=127.0.0.1:$API_PORT FCM_TOKEN="$bob" "$FCM_SRC/bin/fcm" ls --json
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	assert_success
+	assert_equal "$(jq -sr 'map(.name)|join(",")' <<< "$output")" bob-app
+}
+
 # --- routing: 404, 405, path tricks -------------------------------------------------
 
 @test "unknown endpoints are 404, wrong methods 405 with Allow" {
@@ -455,7 +481,7 @@ records() {
 	alice=$(user_token alice)
 	A="Authorization: Bearer $alice"
 	run curl -s -H "$A" "$API/v1/auth/me"
-	assert_output '{"name":"alice","admin":false}'
+	assert_equal "$(jq -c '[.name,.admin,.usage.vms]' <<< "$output")" '["alice",false,1]'
 	run curl -s -H "$A" "$API/v1/vms"
 	assert_equal "$(jq -r 'map(.name)|join(",")' <<< "$output")" alice-app
 	run curl -s -w ' %{http_code}' -H "$A" "$API/v1/vms/alice-app"
@@ -517,6 +543,26 @@ records() {
 	run timeout 30 ip netns exec "$NS" python3 "$API_TOOL" ws "$API_PORT" /v1/vms/cosmic-nova/console "$TOKEN" \
 		expect:persist-42 'send:echo again-$X\n' expect:again-persist-42 close
 	assert_success
+}
+
+@test "console: a client that never reads is disconnected, and the API's memory stays bounded" {
+	api_stop
+	export FCM_API_SLOW_CLIENT=3
+	api_start
+	console_session cosmic-nova
+	rss() { awk '/^VmRSS/ {print $2}' "/proc/$API_PID/status"; }
+	before=$(rss)
+	# the session prints without end; the client reads nothing for 10 s
+	run timeout 90 ip netns exec "$NS" python3 "$API_TOOL" ws "$API_PORT" /v1/vms/cosmic-nova/console "$TOKEN" \
+		'send:yes a-line-the-client-never-reads\n' stall:10 drain:30
+	after=$(rss)
+	assert_success
+	assert_line --regexp '^eof after [0-9]+ bytes$'
+	grep -q 'the client read nothing for too long' "$API_LOG"
+	# at most the 1 MiB queue and its frames, not what `yes` printed in 10 s
+	[ $((after - before)) -lt 16384 ] || fail "RSS grew from $before to $after KiB"
+	run api GET /v1/vms
+	assert_line -n 0 200
 }
 
 @test "console: bad frames get the right close code; bad control messages an error" {

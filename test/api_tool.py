@@ -29,8 +29,16 @@ import time
 HOST = "127.0.0.1"
 
 
-def connect(port):
-    return socket.create_connection((HOST, int(port)), timeout=10)
+def connect(port, rcvbuf=0):
+    if not rcvbuf:
+        return socket.create_connection((HOST, int(port)), timeout=10)
+    # a small receive window, set before the handshake, so that what the
+    # client does not read stays with the server
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(10)
+    s.connect((HOST, int(port)))
+    return s
 
 
 def slow(port, n, secs):
@@ -94,7 +102,7 @@ def raw(port):
 
 class WS:
     def __init__(self, port, path, token):
-        self.s = connect(port)
+        self.s = connect(port, 4096)
         key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET %s HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
@@ -224,6 +232,28 @@ def ws(port, path, token, steps):
         elif what == "waitclose":
             c.pump(lambda: c.closed is not None, timeout=float(arg or 10))
             print("close", c.closed, flush=True)
+        elif what == "stall":
+            # a client that reads nothing (a small receive buffer, so the
+            # kernel holds little for it) for arg seconds
+            time.sleep(float(arg))
+        elif what == "drain":
+            # then read to the end: "eof after N bytes", or "still open"
+            n, end = len(c.buf), time.time() + float(arg or 30)
+            c.buf = b""
+            while time.time() < end:
+                r, _, _ = select.select([c.s], [], [], max(0.01, end - time.time()))
+                if not r:
+                    continue
+                try:
+                    d = c.s.recv(65536)
+                except ConnectionResetError:
+                    d = b""
+                if not d:
+                    print("eof after", n, "bytes", flush=True)
+                    return
+                n += len(d)
+            print("still open after", n, "bytes", flush=True)
+            return
         elif what == "msgs":
             c.pump(lambda: False, timeout=0.5)
             for t in c.texts:

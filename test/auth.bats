@@ -48,6 +48,8 @@ setup() {
 	export FCM_OIDC_ISSUER=$PROVIDER FCM_OIDC_CLIENT_ID=fcm-test FCM_OIDC_CLIENT_SECRET=fcm-test-secret
 	unset FCM_OIDC_ADMINS FCM_TOKEN
 	api_setup --no-vms
+	# Who may log in: the provider's people are all @example.test.
+	nsfcm users allow @example.test > /dev/null
 	export FCM_HOST=127.0.0.1:$API_PORT
 	# The "browser": drive the provider's pages as $LOGIN_AS.
 	cat > "$BATS_TEST_TMPDIR/browser" <<SH
@@ -120,11 +122,11 @@ api_restart() {
 	refute_output --partial fcm-test-secret
 }
 
-@test "loopback flow: fcm login stores a 0600 token; whoami prints the user; the first user is admin" {
+@test "loopback flow: fcm login stores a 0600 token; whoami prints the user; the first user is not an admin" {
 	run as alice timeout 60 ip netns exec "$NS" "$FCM_SRC/bin/fcm" login
 	assert_success
 	assert_output --partial "Logged in to 127.0.0.1:$API_PORT as alice@example.test (Alice Example)"
-	assert_output --partial 'an admin'
+	refute_output --partial 'an admin'
 	grep -q 'callback 200' "$BATS_TEST_TMPDIR/browser.log"
 	run stat -c %a "$BATS_TEST_TMPDIR/home-alice/.fcm-token"
 	assert_output 600
@@ -132,7 +134,7 @@ api_restart() {
 	assert_success
 	assert_equal "$(jq -r .email <<< "$output")" alice@example.test
 	assert_equal "$(jq -r .full_name <<< "$output")" "Alice Example"
-	assert_equal "$(jq -r .admin <<< "$output")" true
+	assert_equal "$(jq -r .admin <<< "$output")" false
 	assert_equal "$(jq -r .host <<< "$output")" "127.0.0.1:$API_PORT"
 	[[ $(jq -r .name <<< "$output") =~ ^alice-[0-9a-f]{6}$ ]]
 	# The user store and token files: 0600 in 0700 directories, hashed.
@@ -263,30 +265,43 @@ api_restart() {
 @test "ID tokens: good RS256 and ES256 are taken; expired, forged, tampered, wrong audience or issuer, bad alg refused" {
 	export FCM_OIDC_ISSUER=$MINTER
 	api_restart
-	run login_id_token "$(mint 'sub=carol')"
+	run login_id_token "$(mint 'sub=carol&nonce=n-1')" n-1
 	assert_line -n 0 200
 	tok=$(jq -r .token <<< "${lines[1]}")
 	run curl -s -H "Authorization: Bearer $tok" "$API/v1/auth/me"
 	assert_equal "$(jq -r .email <<< "$output")" carol@example.test
-	run login_id_token "$(mint 'sub=dave&alg=ES256')"
+	run login_id_token "$(mint 'sub=dave&alg=ES256&nonce=n-2')" n-2
 	assert_line -n 0 200
 	run login_id_token "$(mint 'sub=erin&nonce=n-123')" n-123
 	assert_line -n 0 200
 	before=$(ls "$FCM_ROOT/tokens" | wc -l)
 	check() {
-		run login_id_token "$1" "${3:-}"
-		assert_line -n 0 401
+		run login_id_token "$1" "${3:-n-1}"
+		assert_line -n 0 "${4:-401}"
 		assert_line -n 1 --partial "$2"
 	}
-	check "$(mint 'exp=-600')" 'the ID token is refused: it expired at'
-	check "$(mint 'key=other')" "signature does not verify against the issuer's keys"
-	check "$(mint 'tamper=1')" "signature does not verify against the issuer's keys"
-	check "$(mint 'aud=someone-else')" "it is meant for 'someone-else', not for this host's client id 'fcm-test'"
-	check "$(mint 'iss=https://evil.example')" "it was issued by 'https://evil.example', not by this host's issuer '$MINTER'"
-	check "$(mint 'alg=HS256')" "signed with 'HS256': only RS256 and ES256 are accepted"
-	check "$(mint 'alg=none')" "signature is missing"
+	check "$(mint 'exp=-600&nonce=n-1')" 'the ID token is refused: it expired at'
+	check "$(mint 'key=other&nonce=n-1')" "signature does not verify against the issuer's keys"
+	check "$(mint 'tamper=1&nonce=n-1')" "signature does not verify against the issuer's keys"
+	check "$(mint 'aud=someone-else&nonce=n-1')" "it is meant for 'someone-else', not for this host's client id 'fcm-test'"
+	check "$(mint 'iss=https://evil.example&nonce=n-1')" "it was issued by 'https://evil.example', not by this host's issuer '$MINTER'"
+	check "$(mint 'alg=HS256&nonce=n-1')" "signed with 'HS256': only RS256 and ES256 are accepted"
+	check "$(mint 'alg=none&nonce=n-1')" "signature is missing"
 	check "$(mint 'nonce=old')" "its nonce is not the one this login sent" new
 	check "not-a-jwt" "not a JWT"
+	# A direct ID token needs the nonce of its login, whatever it holds.
+	run login_id_token "$(mint 'sub=carol&nonce=n-1')"
+	assert_line -n 0 400
+	assert_line -n 1 --partial 'nonce is required with an id_token'
+	run login_id_token "$(mint 'sub=carol')"
+	assert_line -n 0 400
+	# email_verified must be there and true: who may log in goes by the address.
+	check "$(mint 'sub=gina&verified=absent&nonce=n-1')" 'has not verified the e-mail address gina@example.test' n-1 403
+	check "$(mint 'sub=gina&verified=false&nonce=n-1')" 'has not verified the e-mail address gina@example.test' n-1 403
+	# A signature one decoded byte too long for any key (1,368 characters:
+	# 1,026 bytes) is refused; under 'make asan' fcm-api runs sanitized.
+	long=$(mint 'sub=frank&nonce=n-1')
+	check "${long%.*}.$(printf 'A%.0s' $(seq 1368))" "the token's signature is not base64url of a signature"
 	assert_equal "$(ls "$FCM_ROOT/tokens" | wc -l)" "$before"
 	# The one good login kept the issuer's user store consistent.
 	assert_equal "$(jq length "$FCM_ROOT/auth/users.json")" 3
@@ -330,4 +345,175 @@ api_restart() {
 	assert_equal "$(jq -r .client_id <<< "$output")" fcm-test
 	login alice
 	[ -s "$BATS_TEST_TMPDIR/home-alice/.fcm-token" ]
+}
+
+@test "the JWT decoder refuses a 1,368-character signature and writes nothing past its buffer (AddressSanitizer)" {
+	# test/fuzz/jwt.c built as a unit test (its main runs the edge cases)
+	# with AddressSanitizer and UBSan; the same file is the libFuzzer target
+	# of 'make fuzz'.
+	cc -std=c11 -D_GNU_SOURCE -DFCM_UNIT -DFCM_VERSION='"test"' -Wall -Wextra -Werror -g -O1 \
+	    -fsanitize=address,undefined -fno-sanitize-recover=undefined -iquote "$FCM_SRC/lib" \
+	    -o "$BATS_TEST_TMPDIR/jwt" "$FCM_SRC/test/fuzz/jwt.c" "$FCM_SRC/lib/auth/jwt.c" "$FCM_SRC/lib/core/err.c" -ljq
+	ASAN_OPTIONS=detect_leaks=1 run "$BATS_TEST_TMPDIR/jwt"
+	assert_success
+	assert_output 'all jwt checks passed'
+}
+
+# --- who may log in ----------------------------------------------------------------
+
+@test "an empty allow-list lets nobody in: a clear refusal at login and no token" {
+	nsfcm users deny @example.test > /dev/null
+	run nsfcm users ls --json
+	assert_equal "$(jq -c '[.allow,.admins,.deny]' <<< "$output")" '[[],[],[]]'
+	run as alice timeout 60 ip netns exec "$NS" "$FCM_SRC/bin/fcm" login
+	assert_failure
+	assert_output --partial "alice@example.test may not log in to this host: an admin must allow it first ('fcm users allow alice@example.test')"
+	[ ! -e "$BATS_TEST_TMPDIR/home-alice/.fcm-token" ]
+	assert_equal "$(ls "$FCM_ROOT/tokens" | wc -l)" 0
+	# the same through the direct ID-token login: 403, no token
+	export FCM_OIDC_ISSUER=$MINTER
+	api_restart
+	run login_id_token "$(mint 'sub=carol&nonce=n-1')" n-1
+	assert_line -n 0 403
+	assert_line -n 1 --partial '"kind":"forbidden"'
+	refute_line -n 1 --partial '"token"'
+	assert_equal "$(ls "$FCM_ROOT/tokens" | wc -l)" 0
+}
+
+@test "allow-list: an exact address and a domain let in; others are refused; deny by name beats the domain" {
+	nsfcm users deny @example.test > /dev/null
+	export FCM_OIDC_ISSUER=$MINTER
+	api_restart
+	nsfcm users allow Carol@Example.TEST > /dev/null
+	nsfcm users allow example.org > /dev/null
+	run login_id_token "$(mint 'sub=carol&nonce=n-1')" n-1
+	assert_line -n 0 200
+	run login_id_token "$(mint 'sub=dave&nonce=n-1')" n-1
+	assert_line -n 0 403
+	assert_line -n 1 --partial 'dave@example.test may not log in to this host'
+	run login_id_token "$(mint 'sub=erin&email=erin@example.org&nonce=n-1')" n-1
+	assert_line -n 0 200
+	run login_id_token "$(mint 'sub=erin&email=erin@sub.example.org&nonce=n-1')" n-1
+	assert_line -n 0 403
+	nsfcm users deny erin@example.org > /dev/null
+	run login_id_token "$(mint 'sub=erin&email=erin@example.org&nonce=n-1')" n-1
+	assert_line -n 0 403
+	run nsfcm users ls --json
+	assert_equal "$(jq -c '[.allow,.deny]' <<< "$output")" '[["carol@example.test","@example.org"],["erin@example.org"]]'
+	# bad entries: one clear line, nothing changed
+	before=$(cat "$FCM_ROOT/auth/access.json")
+	for bad in 'a b@example.org' 'x@@example.org' 'nodot' '@' 'x@exa_mple.org'; do
+		run nsfcm users allow "$bad"
+		assert_failure 100
+		assert_equal "${#lines[@]}" 1
+	done
+	run nsfcm users deny nobody@example.net
+	assert_failure 100
+	assert_output --partial 'is not on the allow-list'
+	assert_equal "$(cat "$FCM_ROOT/auth/access.json")" "$before"
+}
+
+@test "admins are named: fcm users admin makes one (and takes it back); only admins manage users, here or through the API" {
+	login alice
+	login bob
+	assert_equal "$(as alice fcm whoami --json | jq -r .admin)" false
+	run as alice fcm users ls
+	assert_failure 100
+	assert_output --partial 'only an admin may manage users'
+	run as alice fcm users allow alice2@example.net
+	assert_failure 100
+	# the admin token (through the API) names bob; his token is an admin's at once
+	run ip netns exec "$NS" env FCM_TOKEN="$TOKEN" "$FCM_SRC/bin/fcm" users admin bob@example.test --json
+	assert_success
+	assert_equal "$(jq -c .admins <<< "$output")" '["bob@example.test"]'
+	assert_equal "$(as bob fcm whoami --json | jq -r .admin)" true
+	run as bob fcm users ls --json
+	assert_success
+	assert_equal "$(jq -r '.users|map(select(.admin))|map(.email)|join(",")' <<< "$output")" bob@example.test
+	assert_equal "$(jq -r '.users|length' <<< "$output")" 2
+	run as bob fcm users admin --remove bob@example.test
+	assert_success
+	assert_equal "$(as bob fcm whoami --json | jq -r .admin)" false
+}
+
+@test "removing a user revokes their tokens; their VMs stay, owned; an admin reassigns or destroys them" {
+	login alice
+	login bob
+	alice_id=$(as alice fcm whoami --json | jq -r .name)
+	bob_id=$(as bob fcm whoami --json | jq -r .name)
+	as alice fcm create --name alice-one --json > /dev/null
+	as alice fcm create --name alice-two --json > /dev/null
+	old=$(token_of alice)
+	nsfcm users deny alice@example.test > /dev/null
+	run curl -s -w '%{http_code}' -H "Authorization: Bearer $old" "$API/v1/vms"
+	assert_line -n 0 '{"ok":false,"kind":"unauthorized","error":"invalid token"}'
+	assert_line -n 1 401
+	run as alice fcm login
+	assert_failure
+	assert_output --partial 'may not log in to this host'
+	run nsfcm users ls --json
+	assert_equal "$(jq -r ".users[]|select(.id==\"$alice_id\")|[.allowed,.vms]|@csv" <<< "$output")" 'false,2'
+	run nsfcm ls --json
+	assert_equal "$(jq -sr "map(select(.owner==\"$alice_id\"))|map(.name)|sort|join(\",\")" <<< "$output")" alice-one,alice-two
+	# bob may not take them; the admin gives them to bob, then destroys one
+	run as bob fcm users reassign "$alice_id" bob@example.test
+	assert_failure 100
+	run nsfcm users reassign alice@example.test nobody@example.test
+	assert_failure 100
+	assert_output --partial "no user 'nobody@example.test' who may log in"
+	run nsfcm users reassign alice@example.test bob@example.test --json
+	assert_success
+	assert_equal "$(jq -c .vms <<< "$output")" '["alice-one","alice-two"]'
+	run as bob fcm ls --json
+	assert_equal "$(jq -sr 'map(.name)|sort|join(",")' <<< "$output")" alice-one,alice-two
+	run ip netns exec "$NS" env FCM_TOKEN="$TOKEN" "$FCM_SRC/bin/fcm" destroy alice-two
+	assert_success
+	run nsfcm ls --json
+	assert_equal "$(jq -sr "map(select(.owner==\"$bob_id\"))|map(.name)|join(\",\")" <<< "$output")" alice-one
+}
+
+@test "1,000 login attempts without a token from one address are throttled (429, Retry-After); requests with a token are not" {
+	run ip netns exec "$NS" python3 - "$API_PORT" <<'PY'
+import http.client, sys, collections
+port = int(sys.argv[1]); seen = collections.Counter(); retry = set()
+for i in range(1000):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/v1/auth/login", body=b'{"id_token":"x"}')
+    r = c.getresponse(); r.read()
+    seen[r.status] += 1
+    if r.status == 429: retry.add(r.getheader("Retry-After"))
+    c.close()
+print(seen[429], sum(v for k, v in seen.items() if k != 429), ",".join(sorted(x or "-" for x in retry)))
+PY
+	assert_success
+	read -r throttled passed retry <<< "$output"
+	# a burst of 30, then 30 a minute (FCM_API_AUTH_BURST, FCM_API_AUTH_RATE)
+	[ "$passed" -ge 30 ] && [ "$passed" -le 60 ] || fail "$passed answered, $throttled throttled"
+	[ "$throttled" -ge 940 ] || fail "only $throttled of 1000 throttled"
+	[[ $retry =~ ^[0-9]+(,[0-9]+)*$ ]] || fail "Retry-After: $retry"
+	run curl -s -w '\n%{http_code}' -X POST -d '{}' "$API/v1/auth/login"
+	assert_line -n 0 --partial '"error":"too many requests without a token from 127.0.0.1: try again in'
+	assert_line -n 1 429
+	run curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$API/v1/vms"
+	assert_output 200
+}
+
+@test "the issuer's discovery document and keys are cached as their Cache-Control says, not fetched per login" {
+	export FCM_OIDC_ISSUER=$MINTER
+	api_restart
+	before=$(curl -s "$MINTER/stats")
+	for i in 1 2 3 4 5; do
+		run login_id_token "$(mint "sub=carol&nonce=n-$i")" "n-$i"
+		assert_line -n 0 200
+	done
+	after=$(curl -s "$MINTER/stats")
+	d() { echo $(( $(jq -r ".[\"$1\"] // 0" <<< "$after") - $(jq -r ".[\"$1\"] // 0" <<< "$before") )); }
+	assert_equal "$(d /.well-known/openid-configuration)" 1
+	assert_equal "$(d /jwks)" 1
+	run stat -c %a "$FCM_ROOT/auth/cache"
+	assert_output 700
+	# a token signed with a key the cached set lacks makes one fresh fetch (rotation), and is refused
+	run login_id_token "$(mint 'key=other&nonce=n-1')" n-1
+	assert_line -n 0 401
+	assert_equal "$(( $(curl -s "$MINTER/stats" | jq -r '.["/jwks"]') - $(jq -r '.["/jwks"] // 0' <<< "$before") ))" 2
 }

@@ -83,3 +83,80 @@ setup() {
 	assert_failure 100
 	assert_output --partial 'nothing pushed to app1 yet'
 }
+
+@test "the deploy log is capped and rotated: past FCM_DEPLOY_LOG_MAX it becomes deploy.log.1" {
+	export FCM_DEPLOY_LOG_MAX=4096
+	log=$FCM_ROOT/vms/aaaa1111/deploy.log
+	head -c 5000 /dev/zero | tr '\0' x > "$log"
+	echo old-one > "$log.1"
+	run git push root@host:app1.git main
+	assert_failure
+	# the full log moved aside (the older one gone); the new one holds this push only
+	assert_equal "$(wc -c < "$log.1")" 5000
+	! grep -q old-one "$log.1"
+	grep -q "Deploy failed: VM 'app1' is not running" "$log"
+	[ "$(wc -c < "$log")" -lt 4096 ]
+	# below the cap, it is appended to
+	run git push root@host:app1.git main
+	[ "$(grep -c "Deploy failed: VM 'app1' is not running" "$log")" -eq 2 ]
+	[ "$(wc -c < "$log.1")" -eq 5000 ]
+}
+
+# app1 as a running VM to fcm-deploy (its s6 service up and ready), with an
+# `ssh` on PATH standing in for the guest: it takes the tar stream, then
+# does what FAKE_GUEST says (flood: prints without end; hang: never ends).
+fake_running_vm() {
+	local svc=$FCM_ROOT/vms/aaaa1111/service i
+	mkdir -p "$svc" "$BATS_TEST_TMPDIR/bin" "$FCM_ROOT/ssh"
+	printf '#!/bin/sh\necho >&3\nexec sleep 600\n' > "$svc/run"
+	chmod +x "$svc/run"
+	echo 3 > "$svc/notification-fd"
+	jq -c '.state="running"' "$FCM_ROOT/vms/aaaa1111/config.json" > "$BATS_TEST_TMPDIR/r"
+	cp "$BATS_TEST_TMPDIR/r" "$FCM_ROOT/vms/aaaa1111/config.json"
+	s6-supervise "$svc" > /dev/null 2>&1 3>&- &
+	SUPERVISED=$svc
+	for i in $(seq 100); do [ "$(s6-svstat -o ready "$svc" 2>/dev/null)" = true ] && break; sleep 0.1; done
+	ssh-keygen -q -t ed25519 -N '' -f "$FCM_ROOT/ssh/id_ed25519"
+	cat > "$BATS_TEST_TMPDIR/bin/ssh" <<'SH'
+#!/bin/bash
+cat > /dev/null
+case $FAKE_GUEST in
+flood) echo '-----> Building'; exec yes 'a line of build output, again and again' ;;
+hang) echo '-----> Building'; exec sleep 300 ;;
+esac
+SH
+	chmod +x "$BATS_TEST_TMPDIR/bin/ssh"
+	export PATH=$BATS_TEST_TMPDIR/bin:$PATH
+}
+
+teardown() {
+	# the service down and its s6-supervise gone (-x)
+	if [ -n "${SUPERVISED:-}" ]; then
+		s6-svc -dx "$SUPERVISED" 2>/dev/null || true
+		for i in $(seq 50); do s6-svok "$SUPERVISED" 2>/dev/null || break; sleep 0.1; done
+	fi
+}
+
+@test "a deploy that prints without end is stopped on the host at FCM_DEPLOY_OUTPUT_MAX; the push is refused" {
+	fake_running_vm
+	export FAKE_GUEST=flood FCM_DEPLOY_OUTPUT_MAX=100000
+	run timeout 120 git push root@host:app1.git main
+	assert_failure
+	assert_output --partial 'remote: -----> Building'
+	assert_output --partial 'remote: -----> Deploy failed: the deploy printed more than 100000 bytes (FCM_DEPLOY_OUTPUT_MAX): stopped'
+	assert_output --partial '[remote rejected] main -> main (pre-receive hook declined)'
+	# what reached the pusher and the log is bounded
+	[ "$(wc -c < "$FCM_ROOT/vms/aaaa1111/deploy.log")" -lt 200000 ]
+	run pgrep -f "yes a line of build output"
+	assert_failure
+}
+
+@test "a deploy that never ends is stopped on the host at FCM_DEPLOY_HOST_TIMEOUT; the push is refused" {
+	fake_running_vm
+	export FAKE_GUEST=hang FCM_DEPLOY_HOST_TIMEOUT=3
+	run timeout 120 git push root@host:app1.git main
+	assert_failure
+	assert_output --partial 'remote: -----> Deploy failed: the deploy ran longer than 3 s (FCM_DEPLOY_HOST_TIMEOUT): stopped'
+	assert_output --partial '[remote rejected] main -> main (pre-receive hook declined)'
+	[ "$(git -C "$REPO" rev-parse -q --verify refs/heads/main || echo none)" = none ]
+}

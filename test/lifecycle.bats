@@ -247,3 +247,29 @@ vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
 	[ -z "$(ls "$FCM_ROOT/vms")" ]
 	[ -z "$(ls "$FCM_ROOT/net/leases")" ]
 }
+
+@test "a simulated host reboot: the running VM comes back on the network with its disk, the stopped one stays stopped" {
+	run fcmns create --name boot-run --no-dotfile --json
+	assert_success
+	ip=$(vm_field boot-run ip)
+	id=$(vm_field boot-run id)
+	vm_ssh "$ip" 'echo kept-across-reboot > /root/marker; sync'
+	fcmns create --name boot-stop --no-dotfile --no-wait > /dev/null
+	fcmns stop boot-stop > /dev/null
+	# The reboot: every process in the namespace killed at once, the
+	# namespace (bridge, taps, nftables) gone, then made again, empty.
+	netns_delete "$NS"
+	netns_create "$NS"
+	daemon_start
+	s6-svwait -U -t 300000 "$FCM_ROOT/vms/$id/service"
+	run ip -n "$NS" -o link show "tap_$id"
+	assert_output --partial 'master fcm0'
+	run vm_ssh "$ip" cat /root/marker
+	assert_success
+	assert_output kept-across-reboot
+	[ "$(vm_field boot-run state)" = running ]
+	[ "$(vm_field boot-stop state)" = stopped ]
+	[ -z "$(vmm_pids "$(vm_field boot-stop id)")" ]
+	fcmns destroy boot-run > /dev/null
+	fcmns destroy boot-stop > /dev/null
+}

@@ -169,6 +169,28 @@ PARITY_TABLE=$(cat <<'TABLE'
 100  remote pv
 100  remote ghost                                                    | git init -q
 100  remote                                                          | git init -q
+# users: who may log in (admins only; the table's sides are both admins)
+0    users allow @example.org
+0    users allow Alice@Example.NET --json
+0    users deny @example.org                                         | fcm users allow @example.org
+0    users deny bob@example.org --json                               | fcm users allow bob@example.org
+0    users admin carol@example.org                                   | fcm users deny carol@example.org || true
+0    users admin --remove carol@example.org                          | fcm users admin carol@example.org
+0    users ls --json                                                 | fcm users allow @example.org
+0    users reassign nobody-abcdef admin --json
+100  users allow 'a b@example.org'
+100  users allow nodot
+100  users allow
+100  users deny nobody@example.net
+100  users admin @example.org
+100  users reassign nobody-abcdef nobody@example.net
+100  users reassign
+100  users frobnicate
+0    users quota --vms 5 --cpus 64 --json
+0    users quota --user bob --disk 20G
+100  users quota --disk 2X
+100  users quota --user Bad_User --vms 1
+100  users quota --vms -1
 TABLE
 )
 
@@ -370,9 +392,10 @@ parity() {
 @test "parity: expose" { parity expose; }
 @test "parity: unexpose" { parity unexpose; }
 @test "parity: remote" { parity remote; }
+@test "parity: users" { parity users; }
 
 @test "every row of the table belongs to a test above and is well-formed" {
-	local tested=" create ls start stop destroy logs expose unexpose remote " row words
+	local tested=" create ls start stop destroy logs expose unexpose remote users " row words
 	while IFS= read -r row; do
 		[[ -z $row || $row == \#* ]] && continue
 		[[ $row =~ ^(0|100|111|124)\  ]] || fail "row without an exit status: $row"

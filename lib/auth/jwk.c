@@ -24,8 +24,9 @@ static unsigned char *member(jv key, const char *name, size_t *len)
 
 	if (!s || strlen(s) > B64_MAX)
 		return NULL;
-	out = fcm_malloc(strlen(s) * 3 / 4 + 4);
-	if (fcm_b64url_decode(s, strlen(s), out, len) < 0 || *len == 0) {
+	size_t cap = strlen(s) * 3 / 4 + 3;
+	out = fcm_malloc(cap);
+	if (fcm_b64url_decode(s, strlen(s), out, cap, len) < 0 || *len == 0) {
 		free(out);
 		return NULL;
 	}

@@ -21,7 +21,7 @@ static int b64val(unsigned char c)
 	return -1;
 }
 
-int fcm_b64url_decode(const char *s, size_t n, unsigned char *out, size_t *outlen)
+int fcm_b64url_decode(const char *s, size_t n, unsigned char *out, size_t outmax, size_t *outlen)
 {
 	unsigned acc = 0;
 	int bits = 0;
@@ -39,6 +39,8 @@ int fcm_b64url_decode(const char *s, size_t n, unsigned char *out, size_t *outle
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
+			if (o == outmax)
+				return -1;
 			out[o++] = (unsigned char)(acc >> bits);
 		}
 	}
@@ -79,11 +81,11 @@ char *fcm_b64url_encode(const unsigned char *p, size_t n)
 /* A base64url part holding a JSON object. */
 static jv json_part(const char *s, size_t n, const char *what, char *err, size_t errlen)
 {
-	unsigned char *buf = fcm_malloc(n * 3 / 4 + 4);
-	size_t len = 0;
+	size_t cap = n * 3 / 4 + 3, len = 0;
+	unsigned char *buf = fcm_malloc(cap);
 	jv v;
 
-	if (fcm_b64url_decode(s, n, buf, &len) < 0) {
+	if (fcm_b64url_decode(s, n, buf, cap, &len) < 0) {
 		free(buf);
 		snprintf(err, errlen, "the token's %s is not base64url", what);
 		return jv_invalid();
@@ -120,8 +122,9 @@ int fcm_jwt_parse(const char *tok, size_t len, struct fcm_jwt *j, char *err, siz
 		return -1;
 	}
 	size_t slen = len - (size_t)(d2 + 1 - tok);
-	if (slen == 0 || slen > FCM_JWT_SIG_MAX * 4 / 3 + 4 ||
-	    fcm_b64url_decode(d2 + 1, slen, j->sig, &j->sig_len) < 0 || j->sig_len > FCM_JWT_SIG_MAX) {
+	/* The decoder stops at sizeof j->sig: a longer signature (e.g. 1,368
+	 * characters, 1,026 bytes) is refused, never written past the buffer. */
+	if (slen == 0 || fcm_b64url_decode(d2 + 1, slen, j->sig, sizeof j->sig, &j->sig_len) < 0) {
 		snprintf(err, errlen, "the token's signature is %s", slen ? "not base64url of a signature" : "missing");
 		return -1;
 	}

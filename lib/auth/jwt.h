@@ -16,10 +16,11 @@
 #define FCM_JWT_MAX (16 * 1024)		/* longer tokens are refused */
 #define FCM_JWT_SIG_MAX 1024		/* RSA-8192 signature: 1024 bytes */
 
-/* Decode base64url without padding (padding '=' at the end is accepted).
- * out must hold n * 3 / 4 + 3 bytes.  0 with *outlen, or -1 when s[0..n)
- * is not base64url. */
-int fcm_b64url_decode(const char *s, size_t n, unsigned char *out, size_t *outlen);
+/* Decode base64url without padding (padding '=' at the end is accepted)
+ * into out[0..outmax).  0 with *outlen, or -1 when s[0..n) is not
+ * base64url or decodes to more than outmax bytes (nothing is ever written
+ * past out[outmax - 1]).  n * 3 / 4 + 3 bytes always suffice. */
+int fcm_b64url_decode(const char *s, size_t n, unsigned char *out, size_t outmax, size_t *outlen);
 /* Encode without padding (malloc'd, NUL-terminated). */
 char *fcm_b64url_encode(const unsigned char *p, size_t n);
 

@@ -18,6 +18,7 @@
 #include "auth/jwk.h"
 #include "auth/jwt.h"
 #include "auth/oidc.h"
+#include "auth/token.h"
 #include "core/paths.h"
 
 #define HTTP_MAX (1024 * 1024)
@@ -268,11 +269,95 @@ static jv parse_body(struct buf *b, const char *url, char *err, size_t errlen)
 	return v;
 }
 
+/* --- the cache of GETs (discovery document, JWKS) ------------------------------ */
+
+#define CACHE_MAX_AGE (24L * 3600)	/* longer max-ages are cut to a day */
+
+/* Cache-Control of an answer: its max-age in seconds, or 0 when it may not
+ * be kept (no-store, no-cache, private is fine: we are its one client). */
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	long *max_age = arg;
+	size_t len = size * n;
+
+	if (len > 14 && !strncasecmp(p, "cache-control:", 14)) {
+		char v[256];
+		size_t k = len - 14 < sizeof v - 1 ? len - 14 : sizeof v - 1;
+		memcpy(v, p + 14, k);
+		v[k] = '\0';
+		for (char *q = v; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
+		char *m = strstr(v, "max-age=");
+		if (strstr(v, "no-store") || strstr(v, "no-cache"))
+			*max_age = 0;
+		else if (m) {
+			long a = strtol(m + 8, NULL, 10);
+			*max_age = a < 0 ? 0 : a > CACHE_MAX_AGE ? CACHE_MAX_AGE : a;
+		}
+	}
+	return len;
+}
+
+static char *cache_path(const char *url)
+{
+	char hash[65];
+
+	fcm_token_hash(url, strlen(url), hash);
+	return fcm_path("auth/cache/%s.json", hash);
+}
+
+/* The cached answer of url, while fresh; else invalid. */
+static jv cache_get(const char *url)
+{
+	char *path = cache_path(url);
+	jv c = fcm_read_json(path), body = jv_invalid();
+	long exp;
+	char err[64];
+
+	free(path);
+	if (jv_is_valid(c) && jv_get_kind(c) == JV_KIND_OBJECT && fcm_get_str(c, "url") &&
+	    !strcmp(fcm_get_str(c, "url"), url) &&
+	    fcm_get_int(c, "expires_at", 0, 1L << 40, &exp, err, sizeof err) == 1 && exp > (long)time(NULL)) {
+		body = jv_object_get(jv_copy(c), jv_string("body"));
+		if (jv_get_kind(body) != JV_KIND_OBJECT) {
+			jv_free(body);
+			body = jv_invalid();
+		}
+	}
+	jv_free(c);
+	return body;
+}
+
+static void cache_put(const char *url, jv body, long max_age)
+{
+	char *dir = fcm_path("auth/cache"), *path;
+	jv c;
+
+	if (max_age <= 0 || (fcm_mkdirs(dir, 0700) < 0 && errno != EEXIST)) {
+		free(dir);
+		jv_free(body);
+		return;
+	}
+	free(dir);
+	path = cache_path(url);
+	c = jv_object_set(jv_object(), jv_string("url"), jv_string(url));
+	c = jv_object_set(c, jv_string("expires_at"), jv_number((double)(time(NULL) + max_age)));
+	c = jv_object_set(c, jv_string("body"), body);
+	if (fcm_write_json_atomic(path, c, 0600) < 0)
+		fcm_warn_sys("unable to write %s", path);
+	free(path);
+}
+
 jv fcm_oidc_get_json(const char *url, int *why, char *err, size_t errlen)
+{
+	return fcm_oidc_get_json_cached(url, 1, why, err, errlen);
+}
+
+jv fcm_oidc_get_json_cached(const char *url, int use_cache, int *why, char *err, size_t errlen)
 {
 	CURL *h;
 	struct buf b = { 0 };
-	long status = 0;
+	long status = 0, max_age = 0;
 	CURLcode cc;
 	jv v = jv_invalid();
 
@@ -281,9 +366,13 @@ jv fcm_oidc_get_json(const char *url, int *why, char *err, size_t errlen)
 		snprintf(err, errlen, "'%.200s' is not an https URL (or http on a loopback address)", url);
 		return v;
 	}
+	if (use_cache && jv_is_valid(v = cache_get(url)))
+		return v;
 	if (!(h = curl_easy_init()))
 		fcm_die_nomem();
 	curl_common(h, url, &b);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &max_age);
 	cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(h);
@@ -296,6 +385,8 @@ jv fcm_oidc_get_json(const char *url, int *why, char *err, size_t errlen)
 		snprintf(err, errlen, "%.200s answered HTTP %ld", url, status);
 	} else {
 		v = parse_body(&b, url, err, errlen);
+		if (jv_is_valid(v))
+			cache_put(url, jv_copy(v), max_age);
 	}
 	free(b.p);
 	return v;
@@ -508,6 +599,18 @@ int fcm_oidc_verify(const struct fcm_auth_config *c, jv disco, const char *idtok
 	}
 	k = fcm_jwk_verify(&j, idtok, jwks, why, sizeof why);
 	jv_free(jwks);
+	if (k != 1) {
+		/* The keys may have rotated since they were cached: once more,
+		 * fresh from the issuer. */
+		jwks = fcm_oidc_get_json_cached(fcm_get_str(disco, "jwks_uri"), 0, &fetch, why, sizeof why);
+		if (!jv_is_valid(jwks)) {
+			snprintf(err, errlen, "unable to get the issuer's keys: %s", why);
+			fcm_jwt_free(&j);
+			return fetch;
+		}
+		k = fcm_jwk_verify(&j, idtok, jwks, why, sizeof why);
+		jv_free(jwks);
+	}
 	if (k != 1) {
 		snprintf(err, errlen, "the ID token is refused: %s", why);
 		goto refuse;

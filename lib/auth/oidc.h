@@ -45,8 +45,14 @@ int fcm_oidc_loopback_redirect_ok(const char *url);
 
 /* Where fetching failed: -1 a refusal (the answer was bad), -2 the issuer
  * could not be reached or answered an HTTP error. */
-/* GET url as JSON (an object).  Invalid with *why (-1/-2) and err. */
+/* GET url as JSON (an object).  Invalid with *why (-1/-2) and err.
+ * Answers are kept in $FCM_ROOT/auth/cache/ (0700; files 0600) for as long
+ * as their Cache-Control max-age says (at most a day); no-store, no-cache
+ * or no Cache-Control: not kept.  So the discovery document and the JWKS
+ * are not fetched per login. */
 jv fcm_oidc_get_json(const char *url, int *why, char *err, size_t errlen);
+/* The same; use_cache 0 fetches afresh (and refreshes the cache). */
+jv fcm_oidc_get_json_cached(const char *url, int use_cache, int *why, char *err, size_t errlen);
 /* POST an application/x-www-form-urlencoded body (pairs of key, value,
  * NULL-terminated) to url, authenticating as the client (HTTP Basic with
  * the client secret, or client_id alone when there is none).  The JSON

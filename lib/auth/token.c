@@ -18,6 +18,7 @@
 #include "core/name.h"
 #include "core/paths.h"
 #include "auth/token.h"
+#include "auth/users.h"
 
 int fcm_token_syntax_ok(const char *s, size_t n)
 {
@@ -197,6 +198,22 @@ static int user_token(const char *tok, size_t len, struct fcm_principal *p, char
 	v = jv_object_get(jv_copy(rec), jv_string("admin"));
 	p->admin = jv_get_kind(v) == JV_KIND_TRUE;
 	jv_free(v);
+	/* A user who logged in: admin as the user store says now (fcm users
+	 * admin), and nothing once no longer allowed (fcm users deny). */
+	jv u = fcm_users_get(user);
+	if (jv_is_valid(u)) {
+		jv al = jv_object_get(jv_copy(u), jv_string("allowed"));
+		v = jv_object_get(jv_copy(u), jv_string("admin"));
+		int denied = jv_get_kind(al) == JV_KIND_FALSE;
+		p->admin = jv_get_kind(v) == JV_KIND_TRUE;
+		jv_free(al);
+		jv_free(v);
+		jv_free(u);
+		if (denied) {
+			p->admin = 0;
+			goto out;
+		}
+	}
 	snprintf(p->name, sizeof p->name, "%s", user);
 	r = 1;
 out:

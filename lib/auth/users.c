@@ -97,19 +97,16 @@ jv fcm_users_get(const char *id)
 	return found;
 }
 
-static int listed_admin(const struct fcm_auth_config *c, jv claims)
+/* --- who may log in ------------------------------------------------------ */
+
+static int in_list(jv list, const char *s)
 {
-	const char *email = fcm_get_str(claims, "email");
-	jv ev = jv_object_get(jv_copy(claims), jv_string("email_verified"));
-	int verified = jv_get_kind(ev) != JV_KIND_FALSE && !(jv_get_kind(ev) == JV_KIND_STRING &&
-	    !strcmp(jv_string_value(ev), "false"));
 	int yes = 0;
 
-	jv_free(ev);
-	if (!email || !verified)
+	if (jv_get_kind(list) != JV_KIND_ARRAY)
 		return 0;
-	jv_array_foreach(c->admins, i, a) {
-		if (jv_get_kind(a) == JV_KIND_STRING && !strcasecmp(jv_string_value(a), email))
+	jv_array_foreach(list, i, a) {
+		if (jv_get_kind(a) == JV_KIND_STRING && !strcasecmp(jv_string_value(a), s))
 			yes = 1;
 		jv_free(a);
 		(void)i;
@@ -117,28 +114,166 @@ static int listed_admin(const struct fcm_auth_config *c, jv claims)
 	return yes;
 }
 
+char *fcm_access_entry(const char *s, char *why, size_t whylen)
+{
+	const char *at = s ? strchr(s, '@') : NULL, *dom;
+	size_t n = s ? strlen(s) : 0;
+	char *out, *p;
+
+	if (!s || n == 0 || n > 254) {
+		snprintf(why, whylen, "give an e-mail address (alice@example.com) or a domain (@example.com)");
+		return NULL;
+	}
+	dom = at ? at + 1 : s;
+	for (p = (char *)s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= ' ' || c >= 127 || strchr("\"(),:;<>[\\]", c) || (*p == '@' && p != at)) {
+			snprintf(why, whylen, "'%.64s' is not an e-mail address or a domain: one '@' at most, no blanks or quotes", s);
+			return NULL;
+		}
+	}
+	if ((at && at != s && at == s + n - 1) || !*dom || !strchr(dom, '.') || *dom == '.' ||
+	    dom[strlen(dom) - 1] == '.' || strstr(dom, "..")) {
+		snprintf(why, whylen, "'%.64s' names no domain with a dot (alice@example.com, @example.com)", s);
+		return NULL;
+	}
+	for (p = (char *)dom; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.')) {
+			snprintf(why, whylen, "'%.64s': the domain may hold letters, digits, '-' and '.' only", s);
+			return NULL;
+		}
+	/* "example.com" and "@example.com" are the domain; the rest an address */
+	out = (at && at != s) ? fcm_strdup(s) : fcm_asprintf("@%s", dom);
+	for (p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return out;
+}
+
+jv fcm_access_load(void)
+{
+	char *path = fcm_path("auth/access.json");
+	jv v = fcm_read_json(path), r = jv_object();
+
+	free(path);
+	if (jv_is_valid(v) && jv_get_kind(v) == JV_KIND_OBJECT)
+		for (int k = 0; k < 3; k++) {
+			const char *key = k == 2 ? "deny" : k ? "admins" : "allow";
+			jv a = jv_object_get(jv_copy(v), jv_string(key));
+			r = jv_object_set(r, jv_string(key), jv_get_kind(a) == JV_KIND_ARRAY ? a : (jv_free(a), jv_array()));
+		}
+	else
+		r = jv_object_set(jv_object_set(jv_object_set(r, jv_string("allow"), jv_array()),
+		    jv_string("admins"), jv_array()), jv_string("deny"), jv_array());
+	jv_free(v);
+	return r;
+}
+
+int fcm_access_admits(const struct fcm_auth_config *c, jv access, const char *email, int *admin)
+{
+	const char *at = email ? strrchr(email, '@') : NULL;
+	jv allow = jv_object_get(jv_copy(access), jv_string("allow"));
+	jv admins = jv_object_get(jv_copy(access), jv_string("admins"));
+	jv deny = jv_object_get(jv_copy(access), jv_string("deny"));
+	int yes = 0;
+
+	*admin = 0;
+	if (email && at) {
+		/* auth.json's admins are the operator's: no list overrides them */
+		if (c && in_list(c->admins, email))
+			yes = *admin = 1;
+		else if (!in_list(deny, email)) {
+			*admin = in_list(admins, email);
+			yes = *admin || in_list(allow, email) || in_list(allow, at);
+		}
+	}
+	jv_free(allow);
+	jv_free(admins);
+	jv_free(deny);
+	return yes;
+}
+
+/* Is the claim email_verified present and true (JSON true, or the string
+ * "true" some issuers send)? */
+static int email_verified(jv claims)
+{
+	jv ev = jv_object_get(jv_copy(claims), jv_string("email_verified"));
+	int yes = jv_get_kind(ev) == JV_KIND_TRUE ||
+	    (jv_get_kind(ev) == JV_KIND_STRING && !strcmp(jv_string_value(ev), "true"));
+
+	jv_free(ev);
+	return yes;
+}
+
+int fcm_users_lock(char *err, size_t errlen)
+{
+	char *lockp;
+	int lk;
+
+	if (store_dirs(err, errlen) < 0)
+		return -1;
+	lockp = fcm_path("auth/.lock");
+	if ((lk = fcm_lock(lockp, 1)) < 0)
+		snprintf(err, errlen, "unable to lock %s: %s", lockp, strerror(errno));
+	free(lockp);
+	return lk;
+}
+
+int fcm_users_save(jv all, jv access, char *err, size_t errlen)
+{
+	const char *names[2] = { "auth/users.json", "auth/access.json" };
+	jv vals[2] = { all, access };
+	int r = 0;
+
+	for (int i = 0; i < 2; i++) {
+		if (!jv_is_valid(vals[i]))
+			continue;
+		char *path = fcm_path("%s", names[i]);
+		if (r == 0 && fcm_write_json_atomic(path, jv_copy(vals[i]), 0600) < 0) {
+			snprintf(err, errlen, "unable to write %s: %s", path, strerror(errno));
+			r = -1;
+		}
+		free(path);
+		jv_free(vals[i]);
+	}
+	return r;
+}
+
 int fcm_users_login(const struct fcm_auth_config *c, jv claims, jv *user, char *err, size_t errlen)
 {
 	const char *iss = fcm_get_str(claims, "iss"), *sub = fcm_get_str(claims, "sub");
 	const char *email = fcm_get_str(claims, "email"), *name = fcm_get_str(claims, "name");
-	char *path = NULL, *lockp = NULL, id[FCM_USER_MAX + 1], why[128];
+	char id[FCM_USER_MAX + 1], why[128];
 	long now = (long)time(NULL);
-	int lk = -1, r = -1, at = -1, admin;
-	jv all, rec;
+	int lk, r = -1, at = -1, admin;
+	jv all, rec, access;
 
 	*user = jv_invalid();
 	if (!iss || !sub) {
 		snprintf(err, errlen, "the ID token names no issuer or subject");
 		return -1;
 	}
-	if (store_dirs(err, errlen) < 0)
+	/* Who may log in goes by the e-mail address, so it must be one the
+	 * issuer checked. */
+	if (!email || !strchr(email, '@') || strlen(email) > 254) {
+		snprintf(err, errlen, "the ID token carries no e-mail address: fcm needs the 'email' scope to know who may log in");
+		return -2;
+	}
+	if (!email_verified(claims)) {
+		snprintf(err, errlen, "the issuer has not verified the e-mail address %.254s (email_verified is not true): log in with a verified address", email);
+		return -2;
+	}
+	if ((lk = fcm_users_lock(err, errlen)) < 0)
 		return -1;
-	lockp = fcm_path("auth/.lock");
-	path = fcm_path("auth/users.json");
-	if ((lk = fcm_lock(lockp, 1)) < 0) {
-		snprintf(err, errlen, "unable to lock %s: %s", lockp, strerror(errno));
+	access = fcm_access_load();
+	if (!fcm_access_admits(c, access, email, &admin)) {
+		snprintf(err, errlen, "%.254s may not log in to this host: an admin must allow it first ('fcm users allow %.254s')",
+		    email, email);
+		jv_free(access);
+		r = -2;
 		goto out;
 	}
+	jv_free(access);
 	all = fcm_users_list();
 	jv_array_foreach(all, i, u) {
 		const char *ui = fcm_get_str(u, "iss"), *us = fcm_get_str(u, "sub");
@@ -148,10 +283,6 @@ int fcm_users_login(const struct fcm_auth_config *c, jv claims, jv *user, char *
 	}
 	if (at >= 0) {
 		rec = jv_array_get(jv_copy(all), at);
-		jv a = jv_object_get(jv_copy(rec), jv_string("admin"));
-		admin = jv_get_kind(c->admins) == JV_KIND_ARRAY && jv_array_length(jv_copy(c->admins)) > 0 ?
-		    listed_admin(c, claims) : jv_get_kind(a) == JV_KIND_TRUE;
-		jv_free(a);
 	} else {
 		fcm_user_id(email, iss, sub, id);
 		if (fcm_name_check(id, why, sizeof why) < 0) {
@@ -159,21 +290,19 @@ int fcm_users_login(const struct fcm_auth_config *c, jv claims, jv *user, char *
 			jv_free(all);
 			goto out;
 		}
-		admin = jv_array_length(jv_copy(c->admins)) > 0 ? listed_admin(c, claims) :
-		    jv_array_length(jv_copy(all)) == 0;
 		rec = jv_object_set(jv_object(), jv_string("id"), jv_string(id));
 		rec = jv_object_set(rec, jv_string("iss"), jv_string(iss));
 		rec = jv_object_set(rec, jv_string("sub"), jv_string(sub));
 		rec = jv_object_set(rec, jv_string("created_at"), jv_number((double)now));
 		at = jv_array_length(jv_copy(all));
 	}
-	rec = jv_object_set(rec, jv_string("email"), email ? jv_string(email) : jv_null());
+	rec = jv_object_set(rec, jv_string("email"), jv_string(email));
 	rec = jv_object_set(rec, jv_string("name"), name ? jv_string(name) : jv_null());
 	rec = jv_object_set(rec, jv_string("admin"), jv_bool(admin));
+	rec = jv_object_set(rec, jv_string("allowed"), jv_true());
 	rec = jv_object_set(rec, jv_string("last_login"), jv_number((double)now));
 	all = jv_array_set(all, at, jv_copy(rec));
-	if (fcm_write_json_atomic(path, all, 0600) < 0) {
-		snprintf(err, errlen, "unable to write %s: %s", path, strerror(errno));
+	if (fcm_users_save(all, jv_invalid(), err, errlen) < 0) {
 		jv_free(rec);
 		goto out;
 	}
@@ -181,8 +310,6 @@ int fcm_users_login(const struct fcm_auth_config *c, jv claims, jv *user, char *
 	r = 0;
 out:
 	fcm_unlock(lk);
-	free(lockp);
-	free(path);
 	return r;
 }
 

@@ -25,6 +25,22 @@ int fcm_lock(const char *path, int exclusive)
 	return fd;
 }
 
+int fcm_lock_try(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600), r;
+
+	if (fd < 0)
+		return -1;
+	r = fd_lock(fd, 1, 1);
+	if (r < 1) {
+		int e = r == 0 ? EWOULDBLOCK : errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 void fcm_unlock(int fd)
 {
 	if (fd < 0)

@@ -8,6 +8,7 @@
 #include "http/http.h"
 #include "core/jsonl.h"
 #include "auth/users.h"
+#include "vm/quota.h"
 
 char *fcm_authapi_request(int kind, const char *body, size_t len, size_t *outlen,
     char *err, size_t errlen)
@@ -66,5 +67,11 @@ jv fcm_authapi_me(const struct fcm_principal *p)
 		me = jv_object_set(me, jv_string("issuer"), jv_get_kind(i) == JV_KIND_STRING ? i : (jv_free(i), jv_null()));
 	}
 	jv_free(u);
+	/* What the user's VMs take, against their quota (lib/vm/quota.h). */
+	struct fcm_usage use, q;
+	fcm_usage_of(p->name, &use);
+	fcm_quota_of(p->name, &q);
+	me = jv_object_set(me, jv_string("usage"), fcm_usage_json(&use, 0));
+	me = jv_object_set(me, jv_string("quota"), fcm_usage_json(&q, 1));
 	return me;
 }

@@ -19,8 +19,10 @@ char *fcm_authapi_request(int kind, const char *body, size_t len, size_t *outlen
 /* The HTTP status for fcm-auth's reply (its "status", else 200 for a
  * success, 500 otherwise), and the reply without "status" (consumed). */
 unsigned fcm_authapi_status(jv *reply, int exit);
-/* GET /v1/auth/me: {"name","admin"} and, for a user who logged in,
- * "email", "full_name", "issuer". */
+/* GET /v1/auth/me: {"name","admin","usage","quota"} and, for a user who
+ * logged in, "email", "full_name", "issuer".  usage and quota are
+ * {"vms","cpus","memory","disk"} (memory MiB, disk "NM"; a quota's null is
+ * no limit). */
 jv fcm_authapi_me(const struct fcm_principal *p);
 
 #endif

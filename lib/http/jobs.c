@@ -18,12 +18,13 @@
 #define QUEUED_MAX 4096
 
 static struct fcm_job *jobs;
-static unsigned running, queued, running_max = 32, timeout_s = 900;
+static unsigned running, streaming, queued, running_max = 32, streams_max = 256, timeout_s = 900;
 static void (*wake)(void *owner);
 
-void fcm_jobs_init(unsigned max_running, unsigned max_seconds, void (*w)(void *owner))
+void fcm_jobs_init(unsigned max_running, unsigned max_streams, unsigned max_seconds, void (*w)(void *owner))
 {
 	running_max = max_running;
+	streams_max = max_streams;
 	timeout_s = max_seconds;
 	wake = w;
 }
@@ -72,8 +73,12 @@ int fcm_job_done(const struct fcm_job *j)
  * owner.  Freed later, by fcm_jobs_start, never while the loop holds it. */
 static void finished(struct fcm_job *j)
 {
-	if (j->pid > 0)
-		running--;
+	if (j->pid > 0) {
+		if (j->stream)
+			streaming--;
+		else
+			running--;
+	}
 	if (j->infd >= 0) {
 		close(j->infd);
 		j->infd = -1;
@@ -106,7 +111,10 @@ static void start(struct fcm_job *j)
 	if (j->infd >= 0)
 		fcntl(j->infd, F_SETFL, O_NONBLOCK);
 	j->started = fcm_now_ms();
-	running++;
+	if (j->stream)
+		streaming++;
+	else
+		running++;
 }
 
 void fcm_jobs_start(void)
@@ -117,7 +125,9 @@ void fcm_jobs_start(void)
 			job_free(j);
 			continue;
 		}
-		if (!j->pid && running < running_max)
+		/* Streams (logs -f) have slots of their own: however many
+		 * follow, short commands still start. */
+		if (!j->pid && (j->stream ? streaming < streams_max : running < running_max))
 			start(j);
 		pp = &j->next;
 	}

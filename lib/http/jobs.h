@@ -39,9 +39,11 @@ struct fcm_job {
 };
 
 /* At most max_running commands at once, each for at most max_seconds
- * (then SIGTERM, SIGKILL 5 s later; streams have no limit).  wake(owner)
- * is called from the loop's calls when a job is done, or a stream has more. */
-void fcm_jobs_init(unsigned max_running, unsigned max_seconds, void (*wake)(void *owner));
+ * (then SIGTERM, SIGKILL 5 s later), and beside them at most max_streams
+ * streams (no time limit): long-lived requests never take the slots short
+ * ones need.  wake(owner) is called from the loop's calls when a job is
+ * done, or a stream has more. */
+void fcm_jobs_init(unsigned max_running, unsigned max_streams, unsigned max_seconds, void (*wake)(void *owner));
 
 /* Queue argv (argv[0] a path; argv and its strings malloc'd, taken) for
  * owner, with in[0..inlen) on its stdin (taken, wiped when freed; NULL:

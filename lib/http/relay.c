@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,12 +36,20 @@ struct fcm_relay {
 	int closing;			/* our close frame is queued: flush, then end */
 	int shut;			/* flushed and shut down for writing: drain */
 	long close_deadline;
+	long progress_ms;		/* when the client last took bytes (or had none waiting) */
+	unsigned long long sent, acked;	/* bytes written to the socket; of them, taken by the client */
 	char vm[FCM_NAME_MAX + 1], who[FCM_USER_MAX + 1], peer[64];
 	long t0;
 	struct fcm_relay *next;
 };
 static struct fcm_relay *relays;
 static unsigned relays_active;
+static long slow_ms = 30000;	/* fcm_relays_set_slow */
+
+void fcm_relays_set_slow(unsigned seconds)
+{
+	slow_ms = (long)seconds * 1000;
+}
 
 static void ws_send(struct fcm_relay *x, int opcode, const void *p, size_t n)
 {
@@ -93,6 +103,7 @@ void fcm_relay_new(MHD_socket sock, struct MHD_UpgradeResponseHandle *urh, const
 	x->tty = s->fd;
 	x->urh = urh;
 	x->t0 = fcm_now_ms();
+	x->progress_ms = x->t0;
 	snprintf(x->vm, sizeof x->vm, "%s", s->vm);
 	snprintf(x->who, sizeof x->who, "%s", s->who);
 	snprintf(x->peer, sizeof x->peer, "%s", s->peer);
@@ -328,9 +339,13 @@ static void relay_pump(struct fcm_relay *x, short wsev, short ttyev)
 		x->tty = -1;
 		ws_close(x, FCM_WS_CLOSE_GOING_AWAY, "the console session ended");
 	}
-	if (x->ws_out.len && fcm_tty_buf_flush(&x->ws_out, x->ws) < 0) {
-		relay_free(x, "connection error");
-		return;
+	if (x->ws_out.len) {
+		size_t before = x->ws_out.len;
+		if (fcm_tty_buf_flush(&x->ws_out, x->ws) < 0) {
+			relay_free(x, "connection error");
+			return;
+		}
+		x->sent += before - x->ws_out.len;
 	}
 	/* Closing: once our close frame is out, shut down our side and read
 	 * what the client still sends until it closes too (closing at once
@@ -366,6 +381,8 @@ int fcm_relays_poll(void (*add)(void *arg, int fd, short events, struct fcm_rela
 		}
 		if (x->closing)
 			timeout = 100;
+		else if (timeout < 0 || timeout > 1000)
+			timeout = 1000;		/* to see whether its client takes what waits */
 	}
 	return timeout;
 }
@@ -384,6 +401,21 @@ void fcm_relays_pump(void)
 		short wsev = x->wsev, ttyev = x->ttyev;
 		next = x->next;
 		x->wsev = x->ttyev = 0;
+		/* A client that takes nothing of what waits for it is let go (its
+		 * output is never buffered past QUEUE_MAX meanwhile). */
+		int q = 0;
+		if (ioctl(x->ws, SIOCOUTQ, &q) < 0 || q < 0)
+			q = 0;
+		if ((unsigned long long)q <= x->sent && x->sent - (unsigned long long)q > x->acked) {
+			x->acked = x->sent - (unsigned long long)q;
+			x->progress_ms = fcm_now_ms();
+		}
+		if (!x->ws_out.len && !q)
+			x->progress_ms = fcm_now_ms();
+		else if (!x->closing && fcm_now_ms() - x->progress_ms > slow_ms) {
+			relay_free(x, "the client read nothing for too long");
+			continue;
+		}
 		if (wsev || ttyev || x->closing)
 			relay_pump(x, wsev, ttyev);
 	}

@@ -29,6 +29,10 @@ struct fcm_relay_session {
 void fcm_relay_new(MHD_socket sock, struct MHD_UpgradeResponseHandle *urh, const char *extra,
     size_t extra_len, const struct fcm_relay_session *s);
 
+/* A client that takes none of the bytes waiting for it for this long is
+ * disconnected (default 30 s); meanwhile at most 1 MiB waits for it. */
+void fcm_relays_set_slow(unsigned seconds);
+
 /* How many relays there are. */
 unsigned fcm_relays_count(void);
 

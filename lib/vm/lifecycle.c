@@ -18,6 +18,7 @@
 #include "core/rmtree.h"
 #include "core/run.h"
 #include "vm/svc.h"
+#include "vm/vm.h"
 
 void fcm_need_daemon(void)
 {
@@ -178,17 +179,37 @@ static jv id_req(const char *op, const char *id)
 
 int fcm_vm_teardown(const char *id, const char *name)
 {
+	return fcm_vm_teardown_ex(id, name, 0);
+}
+
+int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags)
+{
 	char *scan = fcm_scandir();
 	char *link = fcm_asprintf("%s/vm-%s", scan, id);
 	char *dir = fcm_path("vms/%s", id);
 	char *helper;
 	struct stat st;
 	int failed = 0;
+	jv rec;
 
 	if (fcm_id_check(id) < 0) {
 		fcm_warn("refusing to take apart '%.64s': not a VM id", id);
+		free(scan);
+		free(link);
+		free(dir);
 		return -1;
 	}
+	/* 0. The record says so first: the proxy routes no VM being taken
+	 * apart, and a crash from here on leaves a record that says what to
+	 * finish (the daemon's start and fcm doctor do). */
+	rec = fcm_vm_load(id);
+	if (jv_is_valid(rec) && jv_get_kind(rec) == JV_KIND_OBJECT) {
+		const char *state = fcm_get_str(rec, "state");
+		if (!state || strcmp(state, "destroying"))
+			if (fcm_vm_save(jv_object_set(jv_copy(rec), jv_string("state"), jv_string("destroying"))) < 0)
+				fcm_warn_sys("unable to mark VM %s as being destroyed", id);
+	}
+	jv_free(rec);
 	/* 1. The service: stop it and unlink it (s6-svunlink waits for s6-supervise). */
 	if (lstat(link, &st) == 0) {
 		char *tname = fcm_asprintf("vm-%s", id);
@@ -210,35 +231,42 @@ int fcm_vm_teardown(const char *id, const char *name)
 	if (access(helper, X_OK) == 0)
 		step("release the VM's jail", fcm_call("fc", id_req("release", id)), &failed);
 	free(helper);
-	/* 2. Network: tap and lease. */
+	/* 2. Its route, before its address is given back: a route must never
+	 * point at an address another VM may get.  Should the proxy not take
+	 * the change, the address stays leased (and the record says
+	 * destroying) until a later destroy, the daemon's start or fcm doctor. */
+	int routed = 1;
+	if (fcm_proxy_enabled() && !(flags & FCM_TEARDOWN_NO_PROXY)) {
+		jv r = fcm_proxy_sync();
+		if (!fcm_reply_ok(r)) {
+			fcm_warn("unable to remove the VM's route from the proxy: %s", fcm_reply_error(r));
+			failed = 1;
+			routed = 0;
+		}
+		jv_free(r);
+	}
+	/* 3. Network: tap and lease. */
 	helper = fcm_helper("net");
-	if (access(helper, X_OK) == 0) {
+	if (routed && access(helper, X_OK) == 0) {
 		step("delete the VM's tap", fcm_call("net", id_req("tap-del", id)), &failed);
 		step("free the VM's address", fcm_call("net", id_req("free", id)), &failed);
 	}
 	free(helper);
-	/* 3. Git repo. */
+	/* 4. Git repo. */
 	helper = fcm_helper("repo");
 	if (name && access(helper, X_OK) == 0)
 		step("delete the VM's git repo", fcm_call("repo",
 		    jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string("delete")),
 		    jv_string("name"), jv_string(name))), &failed);
 	free(helper);
-	/* 4. Disk and directory. */
+	/* 5. Disk and directory (with the record: last, once all else is gone). */
 	helper = fcm_helper("disk");
 	if (access(helper, X_OK) == 0)
 		step("delete the VM's disk", fcm_call("disk", id_req("delete", id)), &failed);
 	free(helper);
-	if (fcm_rm_tree(dir) < 0) {
+	if (!failed && fcm_rm_tree(dir) < 0) {
 		fcm_warn_sys("unable to remove %s", dir);
 		failed = 1;
-	}
-	/* 5. Its route, if a proxy is in use. */
-	if (fcm_proxy_enabled()) {
-		jv r = fcm_proxy_sync();
-		if (!fcm_reply_ok(r))
-			fcm_warn("unable to update the proxy: %s", fcm_reply_error(r));
-		jv_free(r);
 	}
 	free(scan);
 	free(link);

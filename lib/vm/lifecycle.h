@@ -17,10 +17,20 @@ int fcm_vm_link(const char *id, char *err, size_t errlen);
 int fcm_vm_wait_ready(const char *id, long timeout, char *err, size_t errlen);
 /* Wait until the VMM is gone, at most timeout seconds.  0 or -1. */
 int fcm_vm_wait_down(const char *id, long timeout);
-/* Take everything a VM has apart: service, jail and cgroups (fcm-fc
- * release), tap, lease, disk, git repo, its directory, its proxy route.  Every step tolerates a missing part.  Warnings
- * go to stderr; returns 0, or -1 if some part could not be removed. */
+/* Take everything a VM has apart, in an order that a crash at any point
+ * cannot make unsafe: the record marked "destroying" (fcm-proxy routes no
+ * such VM), the service, its jail and cgroups (fcm-fc release), the proxy
+ * route, then the tap and the lease (never before the route is gone), the
+ * git repo, the disk, and last the directory with the record.  Every step tolerates a missing part; run it again to
+ * finish.  Call under the VM table lock.  Warnings go to stderr; returns 0,
+ * or -1 if some part could not be removed (the directory and record are
+ * then kept). */
 int fcm_vm_teardown(const char *id, const char *name);
+/* The same with flags: FCM_TEARDOWN_NO_PROXY when no proxy runs (the
+ * daemon's start: Caddy renders its routes from the records when it starts,
+ * and a destroying VM is not among them). */
+#define FCM_TEARDOWN_NO_PROXY 1
+int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags);
 /* The last non-empty line of the VM's log (malloc'd), or NULL. */
 char *fcm_vm_log_tail(const char *id);
 /* Is HTTPS routing through Caddy in use?  Yes when fcm-proxy is installed,

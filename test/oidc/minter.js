@@ -5,10 +5,13 @@
 //
 //   node minter.js [ISSUERFILE]         prints "listening http://127.0.0.1:PORT"
 //   GET /mint?sub=S&email=E&aud=A&iss=I&exp=SECONDS&nonce=N&alg=RS256|ES256|HS256|none
-//            &key=good|other&tamper=1   -> the token (text)
+//            &key=good|other&tamper=1&verified=true|false|absent   -> the token (text)
+// GET /stats -> {"<path>": hits}; the discovery document and the JWK set
+// are sent with Cache-Control: public, max-age=300.
 // exp is relative to now (negative: expired).  key=other signs with a key
 // the JWK set does not hold (a forged token); tamper=1 changes the payload
-// after signing.
+// after signing.  verified sets email_verified (default true; absent: no
+// such claim).
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -33,6 +36,8 @@ function mint(q, issuer) {
     name: q.get('name') || 'Carol Example',
   };
   if (q.get('nonce')) claims.nonce = q.get('nonce');
+  if (q.get('verified') === 'false') claims.email_verified = false;
+  if (q.get('verified') === 'absent') delete claims.email_verified;
   const kid = alg === 'ES256' ? 'ec-1' : 'rsa-1';
   const head = b64(JSON.stringify({ alg, kid, typ: 'JWT' }));
   let body = b64(JSON.stringify(claims));
@@ -50,10 +55,16 @@ function mint(q, issuer) {
   return `${head}.${body}.${sig}`;
 }
 
+const hits = {};
 const server = http.createServer((req, res) => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
   const u = new URL(req.url, issuer);
   const json = (o) => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(o)); };
+  hits[u.pathname] = (hits[u.pathname] || 0) + 1;
+  // The discovery document and the keys may be kept 5 minutes, as Google says of its own.
+  if (u.pathname === '/.well-known/openid-configuration' || u.pathname === '/jwks')
+    res.setHeader('cache-control', 'public, max-age=300');
+  if (u.pathname === '/stats') return json(hits);
   if (u.pathname === '/.well-known/openid-configuration') {
     return json({
       issuer, jwks_uri: `${issuer}/jwks`, token_endpoint: `${issuer}/token`,

@@ -1,0 +1,66 @@
+/* fcm doctor — find and repair what a crash left behind (lib/vm/repair.h):
+ * VM directories without a record, destroys killed part-way, creates whose
+ * process is gone.  Says what it checked and what it fixed.  `fcm daemon`
+ * does the same when it starts.  On the host only, as root. */
+#include <stdio.h>
+
+#include "cmd/cmd.h"
+#include "core/err.h"
+#include "core/jsonl.h"
+#include "vm/lifecycle.h"
+#include "vm/repair.h"
+#include "vm/svc.h"
+
+static jv run(jv req, jv none, const struct fcm_principal *who)
+{
+	jv r, failed;
+
+	(void)req;
+	(void)none;
+	(void)who;
+	/* With no daemon there is no Caddy either: it renders its routes from
+	 * the records when it starts. */
+	r = fcm_vm_repair(fcm_svscan_running() ? 0 : FCM_TEARDOWN_NO_PROXY);
+	if (!jv_is_valid(r)) {
+		jv msg = jv_invalid_get_msg(r);
+		fcm_die(FCM_E_INTERNAL, "%s", jv_string_value(msg));
+	}
+	failed = jv_object_get(jv_copy(r), jv_string("failed"));
+	if (jv_array_length(jv_copy(failed)) > 0) {
+		jv first = jv_array_get(jv_copy(failed), 0);
+		fcm_die(FCM_E_INTERNAL, "%d VM%s could not be repaired, e.g. %s (%s): see the warnings above and run 'fcm doctor' again",
+		    jv_array_length(jv_copy(failed)), jv_array_length(jv_copy(failed)) == 1 ? "" : "s",
+		    fcm_get_str(first, "id"), fcm_get_str(first, "was"));
+	}
+	jv_free(failed);
+	jv reply = jv_object_set(fcm_ok(), jv_string("checked"), jv_object_get(jv_copy(r), jv_string("checked")));
+	return jv_object_set(reply, jv_string("fixed"), jv_object_get(r, jv_string("fixed")));
+}
+
+static void print(jv reply, jv req)
+{
+	jv fixed = jv_object_get(jv_copy(reply), jv_string("fixed")), n = jv_object_get(jv_copy(reply), jv_string("checked"));
+
+	(void)req;
+	printf("Checked %d VM director%s.\n", (int)jv_number_value(n), jv_number_value(n) == 1 ? "y" : "ies");
+	if (jv_array_length(jv_copy(fixed)) == 0)
+		printf("Nothing to repair.\n");
+	jv_array_foreach(fixed, i, f) {
+		const char *name = fcm_get_str(f, "name");
+		printf("Repaired %s%s%s%s: it was %s; %s.\n", fcm_get_str(f, "id"), name ? " (" : "", name ? name : "",
+		    name ? ")" : "", fcm_get_str(f, "was"), fcm_get_str(f, "done"));
+		jv_free(f);
+		(void)i;
+	}
+	jv_free(fixed);
+	jv_free(n);
+}
+
+/* On the host only (no route). */
+const struct fcm_cmd fcm_cmd_doctor = {
+	.name = "doctor",
+	.summary = "find and repair what a crash left: half-made VMs, interrupted destroys",
+	.usage = "fcm doctor [--json]",
+	.run = run,
+	.print = print,
+};
