@@ -117,6 +117,10 @@ fake_running_vm() {
 	SUPERVISED=$svc
 	for i in $(seq 100); do [ "$(s6-svstat -o ready "$svc" 2>/dev/null)" = true ] && break; sleep 0.1; done
 	ssh-keygen -q -t ed25519 -N '' -f "$FCM_ROOT/ssh/id_ed25519"
+	# its host key, recorded as fcm create records it (the stand-in never checks it)
+	ssh-keygen -q -t ed25519 -N '' -f "$BATS_TEST_TMPDIR/hostkey"
+	echo "fcm-aaaa1111 $(cat "$BATS_TEST_TMPDIR/hostkey.pub")" > "$FCM_ROOT/vms/aaaa1111/known_hosts"
+	chmod 600 "$FCM_ROOT/vms/aaaa1111/known_hosts"
 	cat > "$BATS_TEST_TMPDIR/bin/ssh" <<'SH'
 #!/bin/bash
 cat > /dev/null
