@@ -287,3 +287,24 @@ Greetings from fcmgreet, fcm!"
 	in_ns "$NS" fcm destroy dep-nr
 	[ ! -e "$FCM_ROOT/git/dep-nr.git" ]
 }
+
+@test "a simulated host reboot: the deployed app is served over HTTPS again, with its release" {
+	before=$(page dep-py)
+	[[ $before == *"Python page two"* ]]
+	id=$(fcm-ls --json dep-py | jq -r .id)
+	# The reboot: every process in the namespace killed at once (daemon, VMs,
+	# Caddy, sshd), the namespace with its bridge, taps and rules gone, then
+	# made again, empty; fcm daemon started on the same FCM_ROOT.
+	netns_delete "$NS"
+	netns_create "$NS"
+	daemon_start
+	s6-svwait -U -t 600000 "$FCM_ROOT/vms/$id/service"
+	local i
+	for i in $(seq 150); do
+		run page dep-py
+		[[ $output == *"Python page two"* ]] && break
+		sleep 2
+	done
+	assert_output "$before"
+	[ "$(fcm-ls --json dep-py | jq -r .state)" = running ]
+}
