@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/users.h"
 #include "core/err.h"
 #include "core/atomic.h"
 #include "vm/expose.h"
@@ -164,6 +165,9 @@ int main(int argc, char **argv)
 	owner = key_owner(id);
 	if (!owner)
 		refuse("key %s is not known to fcm (removed?): add it with 'fcm keys add'", id);
+	if (strcmp(owner, "admin") && !fcm_users_admitted(owner))
+		refuse("key %s belongs to %s, who may no longer use this host: an admin lets them back with 'fcm users allow'",
+		    id, owner);
 
 	repo = fcm_path("git/%s.git", name);
 	meta = fcm_asprintf("%s/fcm.json", repo);

@@ -443,6 +443,12 @@ api_restart() {
 	bob_id=$(as bob fcm whoami --json | jq -r .name)
 	as alice fcm create --name alice-one --json > /dev/null
 	as alice fcm create --name alice-two --json > /dev/null
+	# a push key of alice's: git may use it for her app
+	ssh-keygen -q -t ed25519 -N '' -C alice -f "$BATS_TEST_TMPDIR/alice-key"
+	key=$(nsfcm keys add --owner "$alice_id" "$BATS_TEST_TMPDIR/alice-key.pub" --json | jq -r .key.id)
+	push_as_key() { SSH_ORIGINAL_COMMAND="git-receive-pack 'alice-one.git'" "$FCM_SRC/bin/fcm-git-shell" --root "$FCM_ROOT" "$key" < /dev/null; }
+	run push_as_key
+	assert_output --partial 'report-status'	# let through to git, which advertises its refs
 	old=$(token_of alice)
 	nsfcm users deny alice@example.test > /dev/null
 	run curl -s -w '%{http_code}' -H "Authorization: Bearer $old" "$API/v1/vms"
@@ -451,6 +457,10 @@ api_restart() {
 	run as alice fcm login
 	assert_failure
 	assert_output --partial 'may not log in to this host'
+	# nor may her push keys act for her
+	run push_as_key
+	assert_failure 100
+	assert_output "fcm-git-shell: fatal: key $key belongs to $alice_id, who may no longer use this host: an admin lets them back with 'fcm users allow'"
 	run nsfcm users ls --json
 	assert_equal "$(jq -r ".users[]|select(.id==\"$alice_id\")|[.allowed,.vms]|@csv" <<< "$output")" 'false,2'
 	run nsfcm ls --json

@@ -80,6 +80,30 @@ jv fcm_users_list(void)
 	return v;
 }
 
+int fcm_users_admitted(const char *id)
+{
+	jv u = fcm_users_get(id);
+	const char *email = jv_is_valid(u) ? fcm_get_str(u, "email") : NULL;
+	int r = 1;
+
+	if (email) {
+		struct fcm_auth_config c;
+		char err[256];
+		int admin, have = fcm_auth_config_load(&c, err, sizeof err) == 0;
+		jv access = fcm_access_load();
+		if (!have) {
+			fcm_auth_config_free(&c);
+			memset(&c, 0, sizeof c);
+		}
+		r = fcm_access_admits(have ? &c : NULL, access, email, &admin);
+		jv_free(access);
+		if (have)
+			fcm_auth_config_free(&c);
+	}
+	jv_free(u);
+	return r;
+}
+
 jv fcm_users_get(const char *id)
 {
 	jv all = fcm_users_list(), found = jv_invalid();

@@ -55,6 +55,11 @@ jv fcm_access_load(void);
  * when they are a named admin (in access, borrowed, or c->admins; c may be
  * NULL). */
 int fcm_access_admits(const struct fcm_auth_config *c, jv access, const char *email, int *admin);
+/* Is user id still let in?  A name the user store does not know (a local
+ * user, "admin") is not judged: 1.  A known user whose e-mail the access
+ * list (and the configuration's named admins) no longer admits: 0.  For
+ * what acts for a user without a token, such as their push keys. */
+int fcm_users_admitted(const char *id);
 /* Take the user store's lock (auth/.lock, making the directories): the fd,
  * or -1 with err.  Release with fcm_unlock. */
 int fcm_users_lock(char *err, size_t errlen);
