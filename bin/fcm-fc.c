@@ -310,6 +310,24 @@ static int send_ctrl_alt_del(const char *id, char *err, size_t errlen)
 	return 0;
 }
 
+/* TERM, INT, HUP and CHLD blocked and readable from the returned signalfd
+ * (the set in *set): the one way fcm-fc's long-running modes hear them. */
+static int signals_fd(sigset_t *set)
+{
+	int fd;
+
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, set, NULL);
+	fd = signalfd(-1, set, SFD_CLOEXEC);
+	if (fd < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make a signalfd");
+	return fd;
+}
+
 /* --- run -------------------------------------------------------------------- */
 
 static char *find_firecracker(void)
@@ -541,15 +559,7 @@ static _Noreturn void cmd_vmm(const char *pidfile, char **argv)
 
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to become a child subreaper");
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0)
-		fcm_die_sys(FCM_E_INTERNAL, "unable to make a signalfd");
+	sfd = signals_fd(&set);
 	struct fcm_child c = { .argv = argv };
 	if (fcm_child_start(&c) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", argv[0]);
@@ -670,15 +680,7 @@ static _Noreturn void cmd_run(const char *id)
 		fcntl(notify, F_SETFD, FD_CLOEXEC);
 	}
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0)
-		fcm_die_sys(FCM_E_INTERNAL, "unable to make a signalfd");
+	sfd = signals_fd(&set);
 
 	/* Firecracker under fcm-tty (its serial console), or alone without
 	 * one; in a process group of its own, so that a kill reaches both. */
