@@ -19,22 +19,12 @@ setup_file() {
 	export FCM_PUBLIC_IP=203.0.113.10
 	export FCM_STOP_TIMEOUT=30
 	mkdir -p "$FCM_ROOT"
-	# Paths searchable by every uid, as /var/lib/firecracker is: what keeps
-	# another uid out must be the files' own modes.
-	local p=$FCM_ROOT
-	while [ "$p" != / ]; do chmod o+x "$p"; p=$(dirname "$p"); done
 	netns_create "$NS"
 	fcm_install_image
-	# The daemon joins only the namespace's network: `ip netns exec` would
-	# also mount a sysfs of its own over /sys, hiding the host's cgroups.
-	nsenter --net="/run/netns/$NS" fcm daemon > "$BATS_FILE_TMPDIR/daemon.log" 2>&1 &
-	local i
-	for i in $(seq 1 100); do
-		s6-svscanctl -a "$FCM_ROOT/scan" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	cat "$BATS_FILE_TMPDIR/daemon.log" >&2
-	return 1
+	# Paths to $FCM_ROOT searchable by every uid (daemon_start), as
+	# /var/lib/firecracker is: what keeps another uid out must be the files'
+	# own modes.  The daemon keeps the host's cgroups (--net-only).
+	daemon_start --net-only
 }
 
 teardown_file() {

@@ -136,10 +136,17 @@ fcm_root_searchable() {
 	return 0
 }
 
-# fcm daemon inside $NS; waits until s6-svscan answers.
+# daemon_start [--net-only]: fcm daemon inside $NS; waits until s6-svscan
+# answers.  With --net-only it joins only the namespace's network: `ip netns
+# exec` also mounts a sysfs of its own over /sys, which hides the host's
+# cgroups (the jailer needs them).
 daemon_start() {
 	fcm_root_searchable
-	in_ns "$NS" fcm daemon > "$BATS_FILE_TMPDIR/daemon.log" 2>&1 &
+	if [ "${1:-}" = --net-only ]; then
+		nsenter --net="/run/netns/$NS" fcm daemon > "$BATS_FILE_TMPDIR/daemon.log" 2>&1 &
+	else
+		in_ns "$NS" fcm daemon > "$BATS_FILE_TMPDIR/daemon.log" 2>&1 &
+	fi
 	local i
 	for i in $(seq 1 100); do
 		s6-svscanctl -a "$FCM_ROOT/scan" 2>/dev/null && return 0
