@@ -149,18 +149,23 @@ static jv send_request(const struct fcm_cmd *cmd, jv req)
 	return reply;
 }
 
-/* The subcommand argv[1] names, or dies with the parent's usage. */
-static const struct fcm_cmd *sub_of(const struct fcm_cmd *cmd, int argc, char **argv)
+/* The subcommand argv[1] names (*named set), or the parent's default one
+ * (fcm config [VM] is fcm config ls), or dies with the parent's usage. */
+static const struct fcm_cmd *sub_of(const struct fcm_cmd *cmd, int argc, char **argv, int *named)
 {
-	if (argc < 2)
-		fcm_die(FCM_E_USAGE, "say what to do; usage: %s", cmd->usage);
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	*named = 1;
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
 		printf("usage: %s\n", cmd->usage);
 		exit(0);
 	}
-	for (const struct fcm_cmd *const *s = cmd->subs; *s; s++)
+	for (const struct fcm_cmd *const *s = cmd->subs; argc >= 2 && *s; s++)
 		if (!strcmp((*s)->name, argv[1]))
 			return *s;
+	*named = 0;
+	if (cmd->dflt)
+		return cmd->dflt;
+	if (argc < 2)
+		fcm_die(FCM_E_USAGE, "say what to do; usage: %s", cmd->usage);
 	fcm_die(FCM_E_USAGE, "unknown command '%.64s'; usage: %s", argv[1], cmd->usage);
 }
 
@@ -173,9 +178,10 @@ int fcm_cmd_main(const struct fcm_cmd *cmd, int argc, char **argv)
 	snprintf(prog, sizeof prog, "fcm-%s", cmd->name);
 	fcm_init(prog);
 	if (cmd->subs) {
-		cmd = sub_of(cmd, argc, argv);
-		argc--;
-		argv++;
+		int named;
+		cmd = sub_of(cmd, argc, argv, &named);
+		argc -= named;
+		argv += named;
 	}
 	if (argc > 1 && !strcmp(argv[1], "--request"))
 		return serve_request(cmd, argc, argv);

@@ -86,6 +86,7 @@ struct fcm_cmd {
 	/* A command of subcommands (fcm keys add|ls|rm): those, NULL-ended,
 	 * each with .parent set; the parent has no run of its own. */
 	const struct fcm_cmd *const *subs;
+	const struct fcm_cmd *dflt;	/* the sub run when none is named, or NULL */
 	const struct fcm_cmd *parent;
 };
 
