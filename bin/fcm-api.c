@@ -481,7 +481,8 @@ static enum MHD_Result dispatch(struct req *r)
 		unsigned long rows = 0, cols = 0;
 		const char *mode = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "mode");
 		const char *session = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "session");
-		int serial = 0;
+		const char *run = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "run");
+		int serial = 0, plain = 0;
 		if (!header_has(r, MHD_HTTP_HEADER_UPGRADE, "websocket") ||
 		    !header_has(r, MHD_HTTP_HEADER_CONNECTION, "upgrade"))
 			return answer_error(r, 400, "the console is a WebSocket: send 'Connection: Upgrade' and 'Upgrade: websocket'");
@@ -503,11 +504,27 @@ static enum MHD_Result dispatch(struct req *r)
 			return answer_error(r, 400, "session must be 1 to 32 of a-z, 0-9 and '-'");
 		if (session && serial)
 			return answer_error(r, 400, "serial and session go alone: the serial console is not a session");
+		if (arg_bool(r, "plain", &plain, err, sizeof err) < 0)
+			return answer_error(r, 400, err);
+		/* fcm run: one command in a session of its own (fcm-console --run). */
+		if (run && (serial || (session && strncmp(session, "run-", 4))))
+			return answer_error(r, 400, "run makes a session of its own: no serial, and a session name starting with run-");
+		if (run && (!*run || strlen(run) > 12000 ||
+		    strspn(run, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != strlen(run)))
+			return answer_error(r, 400, "run must be the base64 of the command's words, each ended by a NUL byte (at most 8 KiB)");
+		if (plain && !run)
+			return answer_error(r, 400, "plain goes with run");
 		r->rows = (unsigned)rows;
 		r->cols = (unsigned)cols;
 		r->mode = mode && !strcmp(mode, "ro") ? FCM_TTY_MODE_RO : FCM_TTY_MODE_RW;
 		if ((st = owner_check(r, err, sizeof err)))
 			return answer_error(r, st, err);
+		if (run && session)
+			return run_job(r, ACT_CONSOLE, "console", argv_of("--ensure", "--json", "--run", run,
+			    plain ? "--plain" : "--json", "--session", session, "--", rt->vm, NULL));
+		if (run)
+			return run_job(r, ACT_CONSOLE, "console", argv_of("--ensure", "--json", "--run", run,
+			    plain ? "--plain" : "--json", "--", rt->vm, NULL));
 		if (serial)
 			return run_job(r, ACT_CONSOLE, "console", argv_of("--ensure", "--json", "--serial", "--", rt->vm, NULL));
 		if (session)
