@@ -101,11 +101,18 @@ static jv settings_get(struct settings *s)
 	else if (!plain(s->listen, 128) || !strchr(s->listen, ':'))
 		return fcm_fail(FCM_E_USAGE, "FCM_CADDY_LISTEN must be a Caddy listen address such as ':443', not '%.64s'", s->listen);
 	if (pub && strcmp(pub, "0")) {
-		char *base = fcm_expose_base(err, sizeof err);
-		if (!base)
-			return fcm_fail(FCM_E_USAGE, "%s", err);
-		s->api_host = fcm_asprintf("fcm.%s", base);
-		free(base);
+		const char *host = env("FCM_API_HOST");
+		if (host) {	/* the API's (and dashboard's) own name, doc/web.md */
+			if (fcm_domain_check(host, err, sizeof err) < 0)
+				return fcm_fail(FCM_E_USAGE, "FCM_API_HOST: %s", err);
+			s->api_host = fcm_strdup(host);
+		} else {
+			char *base = fcm_expose_base(err, sizeof err);
+			if (!base)
+				return fcm_fail(FCM_E_USAGE, "%s", err);
+			s->api_host = fcm_asprintf("fcm.%s", base);
+			free(base);
+		}
 		s->api_dial = env("FCM_API_ADDR");
 		if (!s->api_dial)
 			s->api_dial = "127.0.0.1:7777";
