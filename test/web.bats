@@ -5,10 +5,14 @@
 # CA) publishing the dashboard at fcm.172-16-0-1.sslip.io, and one real
 # guest booted by the Firecracker test double for the whole file.
 #
-# NETWORK SAFETY: the daemon, Caddy, the guest, curl, node and chromium all
-# run inside $NS, made in setup_file and deleted in teardown_file; it has no
-# link out.  The browser resolves the dashboard's name by
-# --host-resolver-rules to the namespace's 127.0.0.1: no DNS, no network.
+# NETWORK SAFETY: the daemon, Caddy, the guest and curl run inside $NS; the
+# browser (node and chromium) inside $BNS, whose only link is a veth pair to
+# $NS (10.255.0.2 -> 10.255.0.1); both are made in setup_file and deleted in
+# teardown_file, and neither has a link out.  The browser resolves the
+# dashboard's name by --host-resolver-rules to 10.255.0.1: no DNS, no
+# network beyond.  (The browser has a namespace of its own because chromium
+# aborts requests in flight when its namespace's links change, as they do
+# when a VM's tap comes and goes.)
 # Screenshots of every page go to $SHOTS (test/tmp/web/), printed.
 load test_helper
 
@@ -32,6 +36,13 @@ setup_file() {
 	rm -rf "$SHOTS"
 	mkdir -p "$FCM_ROOT" "$SHOTS"
 	netns_create "$NS"
+	export BNS=fcmt-webb-$$
+	netns_create "$BNS"
+	ip link add wb0 netns "$BNS" type veth peer name wb1 netns "$NS"
+	ip -n "$NS" addr add 10.255.0.1/30 dev wb1
+	ip -n "$BNS" addr add 10.255.0.2/30 dev wb0
+	ip -n "$NS" link set wb1 up
+	ip -n "$BNS" link set wb0 up
 	fcm_install_image
 	daemon_start
 	local i
@@ -56,6 +67,7 @@ setup() {
 teardown_file() {
 	[ -n "${NS:-}" ] || return 0
 	daemon_stop
+	netns_delete "$BNS"
 	netns_delete "$NS"
 }
 
@@ -90,7 +102,7 @@ record() {
 }
 
 drive() {
-	in_ns "$NS" env DASH_URL="https://$HOST" RESOLVE="MAP $HOST 127.0.0.1" SHOTS="$SHOTS" \
+	in_ns "$BNS" env DASH_URL="https://$HOST" RESOLVE="MAP $HOST 10.255.0.1" SHOTS="$SHOTS" \
 		HOME="$BATS_FILE_TMPDIR" "$@"
 }
 browse() {
@@ -214,6 +226,35 @@ session_of() {
 	echo "$output"
 	assert_success
 	assert_output --partial '# isolation: ok'
+}
+
+@test "chromium: sign in with the OIDC issuer (browser redirect flow, PKCE), the same login as the CLI; sign-out revokes it" {
+	[ -d "$FCM_SRC/test/oidc/node_modules/oidc-provider" ] || skip "no test OIDC provider: run 'npm ci --prefix test/oidc'"
+	local f=$BATS_TEST_TMPDIR/issuer i
+	in_ns "$NS" env FCM_TEST_REDIRECT_URI="https://$HOST/login" node "$FCM_SRC/test/oidc/provider.js" "$f" \
+		> "$BATS_TEST_TMPDIR/issuer.log" 2>&1 3>&- &
+	ISSUER_PID=$!
+	for i in $(seq 600); do [ -s "$f" ] && break; sleep 0.1; done
+	issuer=$(cat "$f")
+	# the browser reaches the issuer at the same loopback address, through the veth
+	port=${issuer##*:}
+	in_ns "$NS" socat "TCP-LISTEN:$port,bind=10.255.0.1,fork,reuseaddr" "TCP:127.0.0.1:$port" 3>&- &
+	FWD1=$!
+	in_ns "$BNS" socat "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr" "TCP:10.255.0.1:$port" 3>&- &
+	FWD2=$!
+	printf '{"issuer":"%s","client_id":"fcm-test","client_secret":"fcm-test-secret"}\n' "$issuer" > "$FCM_ROOT/auth.json"
+	chmod 600 "$FCM_ROOT/auth.json"
+	in_ns "$NS" fcm users allow @example.test > /dev/null
+	tokens_before=$(ls "$FCM_ROOT/tokens" | wc -l)
+	run browse oidc OIDC_ISSUER="$issuer" OIDC_USER=carol OIDC_ID=carol-
+	kill "$ISSUER_PID" "$FWD1" "$FWD2" 2>/dev/null || true
+	rm -f "$FCM_ROOT/auth.json"
+	echo "$output"
+	assert_success
+	assert_output --partial '# oidc: ok'
+	# the sign-in made carol's user and a token; the sign-out revoked it
+	[ "$(jq -r '.[] | select(.email == "carol@example.test") | .id' "$FCM_ROOT/auth/users.json")" != "" ]
+	[ "$(ls "$FCM_ROOT/tokens" | wc -l)" -eq "$tokens_before" ]
 }
 
 @test "chromium: sign in, create a VM, see it running, console (type, detach, reattach with the screen restored, a watcher), stop, destroy" {

@@ -50,6 +50,7 @@ let shot = 0;
 let page;
 const violations = [];
 const consoleErrors = [];
+const failedRequests = [];
 
 function step(msg) { console.log(`# ${scenario}: ${msg}`); }
 
@@ -68,9 +69,15 @@ async function newPage(width = 1200, height = 900) {
     });
   });
   p.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  p.on('requestfailed', (r) => failedRequests.push(`${r.url()} ${r.failure() ? r.failure().errorText : ''}`));
+  p.on('response', (r) => { if (r.status() >= 400) failedRequests.push(`${r.request().method()} ${r.url()} ${r.status()}`); });
+  // The dashboard's pages load nothing from elsewhere (the issuer's own
+  // pages, in the OIDC sign-in, are the issuer's business).
   p.on('request', (r) => {
     const u = new URL(r.url());
-    if (u.protocol !== 'data:' && u.origin !== new URL(URL_).origin && !u.href.startsWith(process.env.OIDC_ISSUER || '\0'))
+    const from = r.frame() ? r.frame().url() : '';
+    if (from.startsWith(URL_) && u.protocol !== 'data:' && u.origin !== new URL(URL_).origin &&
+        !u.href.startsWith(process.env.OIDC_ISSUER || '\0'))
       violations.push(`a request outside the dashboard: ${r.url()}`);
   });
   return p;
@@ -82,10 +89,10 @@ async function text(sel) {
 
 async function waitText(sel, re, timeout = 30000) {
   try {
-    await page.waitForFunction((s, src) => {
+    await page.waitForFunction((s, src, flags) => {
       const e = document.querySelector(s);
-      return e && new RegExp(src).test(e.textContent);
-    }, { timeout, polling: 250 }, sel, re.source);
+      return e && new RegExp(src, flags).test(e.textContent);
+    }, { timeout, polling: 250 }, sel, re.source, re.flags);
   } catch (e) {
     const now = await page.$eval(sel, (x) => x.textContent).catch(() => '(no such element)');
     const err = await page.$eval('#error', (x) => (x.hidden ? '' : x.textContent)).catch(() => '');
@@ -103,16 +110,18 @@ async function signIn(token) {
   await page.waitForSelector('#who');
 }
 
+// The terminal's screen as text (xterm.js's DOM renderer: one element per
+// row, spaces as no-break spaces).
 async function terminalText() {
-  return page.$eval('#term .xterm-rows', (e) => [...e.children].map((r) => r.textContent).join('\n'));
+  return page.$eval('#term .xterm-rows', (e) => [...e.children].map((r) => r.textContent.replace(/\u00a0/g, ' ')).join('\n'));
 }
 
 async function waitTerminal(re, timeout = 60000) {
   try {
-    await page.waitForFunction((src) => {
+    await page.waitForFunction((src, flags) => {
       const e = document.querySelector('#term .xterm-rows');
-      return e && new RegExp(src).test([...e.children].map((r) => r.textContent).join('\n'));
-    }, { timeout, polling: 250 }, re.source);
+      return e && new RegExp(src, flags).test([...e.children].map((r) => r.textContent.replace(/\u00a0/g, ' ')).join('\n'));
+    }, { timeout, polling: 250 }, re.source, re.flags);
   } catch {
     await snap('failure');
     throw new Error(`the terminal never showed /${re.source}/; it shows:\n${await terminalText().catch(() => '?')}`);
@@ -161,8 +170,8 @@ async function lifecycle() {
 
   step('console: type a command, see its output');
   await page.goto(`${URL_}/#/console/${vm}`, { waitUntil: 'load' });
-  await waitText('#console-status', /attached as writer/, 120000);
-  await waitTerminal(/[#$] *$/m, 120000);	// a prompt
+  await waitText('#console-status', /attached as writer/, WAIT);	// the guest's sshd is up
+  await waitTerminal(/[#$] *$/m, WAIT);	// a prompt
   await page.click('#term');
   await page.keyboard.type('echo web-$((6*7))-ok\n');
   await waitTerminal(/web-42-ok/);
@@ -171,10 +180,9 @@ async function lifecycle() {
   step('a second page watching: read-only, same screen');
   const writer = page;
   page = await newPage(390, 844);	// a phone
-  await page.goto(`${URL_}/#/console/${vm}`, { waitUntil: 'load' });
-  await page.waitForSelector('#watch');
-  await page.click('#watch');
+  await page.goto(`${URL_}/#/console/${vm}/watch`, { waitUntil: 'load' });
   await waitText('#console-status', /attached as watcher/, 60000);
+  if (!(await page.$eval('#watch', (c) => c.checked))) throw new Error('the watch page is not read-only');
   await waitTerminal(/web-42-ok/);
   await snap('console-watcher-phone');
   await page.close();
@@ -188,6 +196,7 @@ async function lifecycle() {
   await waitText('#console-status', /attached as writer/, 60000);
   await waitTerminal(/web-42-ok/);
   await snap('console-reattached');
+  await page.click('#term');
   await page.keyboard.type('echo again-$((7*6))\n');
   await waitTerminal(/again-42/);
 
@@ -307,6 +316,11 @@ try {
   step('ok');
 } catch (e) {
   console.log(`# ${scenario}: FAILED: ${e.message}`);
+  if (page) {
+    console.log(`# the page was ${page.url()}`);
+    await snap('failed').catch(() => {});
+  }
+  if (failedRequests.length) console.log(`# failed requests: ${failedRequests.join(' | ')}`);
   if (consoleErrors.length) console.log(`# the pages' console errors: ${consoleErrors.join(' | ')}`);
   status = 1;
 }

@@ -312,6 +312,7 @@ function renderApp(name) {
       ...extra.map((c) => h('button', { id: `cmd-${c.name}`, title: c.summary,
         onclick: () => act(c.name, () => api('POST', c.routes[0].path.replace('{vm}', encodeURIComponent(name)))) }, c.name)),
       h('a', { class: 'button primary', id: 'open-console', href: `#/console/${encodeURIComponent(name)}` }, 'Console'),
+      h('a', { class: 'button', id: 'watch-console', href: `#/console/${encodeURIComponent(name)}/watch` }, 'Watch'),
       h('button', { class: 'danger', id: 'destroy', onclick: async () => {
         if (!(await confirmDestroy(name))) return;
         await act('Destroying', async () => {
@@ -337,13 +338,40 @@ function renderApp(name) {
     try { deployLogs.textContent = (await api('GET', `${vmPath(name)}/logs?lines=200&deploy=1`, undefined, { text: true })) || 'No deploy yet.'; } catch (e) { deployLogs.textContent = e.message; }
   }
 
+  // Follow the logs as they come (GET logs?follow=1, a chunked stream).
+  let follow = null;
+  const followBtn = h('button', { id: 'follow-logs' }, 'Follow');
+  followBtn.addEventListener('click', async () => {
+    if (follow) { follow.abort(); return; }
+    const ctl = new AbortController();
+    follow = ctl;
+    followBtn.textContent = 'Stop following';
+    try {
+      const resp = await fetch(`${vmPath(name)}/logs?follow=1&lines=100`, { signal: ctl.signal, credentials: 'same-origin' });
+      if (!resp.ok) throw new ApiError(resp.status, await resp.json().catch(() => null));
+      logs.textContent = '';
+      const rd = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done } = await rd.read();
+        if (done) break;
+        logs.textContent = (logs.textContent + value).slice(-256 * 1024);
+        logs.scrollTop = logs.scrollHeight;
+      }
+    } catch (e) {
+      if (e.name !== 'AbortError') showError(e.message);
+    }
+    if (follow === ctl) follow = null;
+    followBtn.textContent = 'Follow';
+  });
+  leaving.push(() => { if (follow) follow.abort(); });
+
   view(name,
     h('h1', {}, name),
     h('div', { class: 'card' }, facts, actions),
     h('div', { class: 'card' }, h('h2', {}, 'Expose'), exposeForm),
     h('div', { class: 'card' }, h('h2', {}, 'Git remote'), remote),
     h('div', { class: 'card' }, h('h2', {}, 'Deploy log'), deployLogs),
-    h('div', { class: 'card' }, h('h2', {}, 'Logs ', h('button', { id: 'reload-logs', onclick: loadLogs }, 'Reload')), logs));
+    h('div', { class: 'card' }, h('h2', {}, 'Logs ', h('button', { id: 'reload-logs', onclick: loadLogs }, 'Reload'), ' ', followBtn), logs));
 
   api('GET', `${vmPath(name)}/remote`).then((r) => {
     const code = h('code', { class: 'copy', id: 'git-remote' }, r.git);
@@ -414,11 +442,11 @@ async function renderCreate() {
 
 // --- console ----------------------------------------------------------------------
 
-function renderConsole(name) {
+function renderConsole(name, watchOnly) {
   stopPolling();
   const box = h('div', { id: 'term' });
   const status = h('span', { class: 'status muted', id: 'console-status' }, 'connecting…');
-  const watch = h('input', { type: 'checkbox', id: 'watch' });
+  const watch = h('input', { type: 'checkbox', id: 'watch', checked: watchOnly });
   const detach = h('button', { id: 'detach' }, 'Detach');
   const attach = h('button', { id: 'attach', disabled: true }, 'Reattach');
   view(`Console ${name}`,
@@ -442,6 +470,7 @@ function renderConsole(name) {
     sock.binaryType = 'arraybuffer';
     ws = sock;
     status.textContent = 'connecting…';
+    term.focus();
     attach.disabled = true;
     detach.disabled = false;
     sock.onmessage = (ev) => {
@@ -449,7 +478,11 @@ function renderConsole(name) {
       let m;
       try { m = JSON.parse(ev.data); } catch { return; }
       if (m.type === 'welcome') status.textContent = `attached as ${m.role} (${m.cols}×${m.rows})`;
-      else if (m.type === 'role') status.textContent = `attached as ${m.role}`;
+      else if (m.type === 'role') {
+        status.textContent = `attached as ${m.role}`;
+        // the keyboard came back to us: the terminal takes our size again
+        if (m.role === 'writer') sock.send(JSON.stringify({ type: 'resize', rows: term.rows, cols: term.cols }));
+      }
       else if (m.type === 'exit') status.textContent = `the shell exited (${m.status})`;
       else if (m.type === 'error') showError(m.error);
     };
@@ -505,7 +538,7 @@ async function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   try {
     if (parts[0] === 'app' && parts[1]) renderApp(parts[1]);
-    else if (parts[0] === 'console' && parts[1]) renderConsole(parts[1]);
+    else if (parts[0] === 'console' && parts[1]) renderConsole(parts[1], parts[2] === 'watch');
     else if (parts[0] === 'create') await renderCreate();
     else renderApps();
   } catch (e) { showError(e.message); }
