@@ -184,3 +184,4 @@ install: all
 
 clean:
 	rm -f lib/*/*.o lib/*/*.a cmd/*.o cmd/*.a cmd/list.c $(CMD_LINKS) $(PROGS) $(DOUBLES) $(FLAGS_STAMP)
+	rm -rf web/dist web/dist.tmp

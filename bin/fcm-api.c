@@ -492,6 +492,8 @@ static enum MHD_Result web_file(struct req *r, const char *file, const char *cty
 	return answer(r, 200, ctype, body, len);
 }
 
+/* The Set-Cookie of r's answer: the session of tok (minted by an OIDC
+ * sign-in, or typed), or, tok NULL, its end. */
 static void session_cookie(struct req *r, int minted, const char *tok)
 {
 	free(r->set_cookie);
@@ -1049,6 +1051,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r->tty_fd >= 0)
 		close(r->tty_fd);
 	explicit_bzero(r->stok, sizeof r->stok);
+	if (r->set_cookie)	/* it may hold a token */
+		explicit_bzero(r->set_cookie, strlen(r->set_cookie));
 	free(r->set_cookie);
 	req_unlink(r);
 	free(r->body);
