@@ -759,8 +759,9 @@ static enum MHD_Result finish(struct req *r)
 			goto out;
 		}
 		snprintf(r->who.name, sizeof r->who.name, "%s", id);
-		r->who.admin = jv_get_kind(jv_object_get(jv_copy(user), jv_string("admin"))) == JV_KIND_TRUE;
-		jv_free(user);
+		jv admin = jv_object_get(user, jv_string("admin"));
+		r->who.admin = jv_get_kind(admin) == JV_KIND_TRUE;
+		jv_free(admin);
 		session_cookie(r, 1, tok);
 		jv_free(v);
 		ret = answer_json(r, 200, session_reply(r));

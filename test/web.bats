@@ -155,6 +155,12 @@ session_of() {
 	assert_output '{"ok":false,"kind":"unauthorized","error":"invalid token"} 401'
 	run dashs -d 'not json' /v1/session
 	assert_output --regexp '"kind":"usage".* 400$'
+	# an OIDC code comes back only to a loopback callback (the CLI's) or https://HOST/login
+	v=$(printf 'v%.0s' $(seq 43))
+	for bad in https://evil.example/callback "https://$HOST/login?x=1" http://fcm.example/login; do
+		run dashs -d "{\"code\":\"c\",\"code_verifier\":\"$v\",\"nonce\":\"n\",\"redirect_uri\":\"$bad\"}" /v1/session
+		assert_output --regexp '"error":"redirect_uri must be .*https://HOST/login \(the web dashboard.s\)"\} 400$'
+	done
 	run dash -D "$BATS_TEST_TMPDIR/h" -H 'Content-Type: application/json' -d "{\"token\":\"$ALICE\"}" /v1/session
 	assert_success
 	[ "$(jq -r .name <<< "$output")" = alice ]
