@@ -24,6 +24,7 @@ const struct fcm_cmd *fcm_cmd_find(const char *name)
 	return NULL;
 }
 
+/* One command as data, for fcm_cmd_describe_all. */
 static jv describe(const struct fcm_cmd *cmd)
 {
 	static const char *const types[] = { "", "flag", "string", "number", "list" };

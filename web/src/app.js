@@ -15,6 +15,7 @@ let session = null;	// {name, admin, csrf, ...} of GET /v1/session
 let commands = null;	// GET /v1/commands
 let timer = null;	// the view's polling
 let leaving = [];	// what the view must undo when another replaces it
+let viewSeq = 0;	// which view is on the page: late answers for an older one are dropped
 
 // --- small helpers ------------------------------------------------------------
 
@@ -222,9 +223,11 @@ function renderApps() {
   const empty = h('p', { class: 'muted', id: 'no-vms', hidden: true }, 'No VMs yet. ',
     h('a', { href: '#/create' }, 'Create one'), '.');
   view('Apps', h('h1', {}, 'Apps'), table, empty);
+  const me = viewSeq;
   poll(async () => {
     let vms;
-    try { vms = await api('GET', '/v1/vms'); } catch (e) { showError(e.message); return; }
+    try { vms = await api('GET', '/v1/vms'); } catch (e) { if (me === viewSeq) showError(e.message); return; }
+    if (me !== viewSeq) return;
     showError('');
     empty.hidden = vms.length > 0;
     tbody.replaceChildren(...vms.map((vm) => h('tr', { 'data-vm': vm.name },
@@ -272,6 +275,8 @@ function renderApp(name) {
   const logs = h('pre', { class: 'log', id: 'logs' });
   const deployLogs = h('pre', { class: 'log', id: 'deploy-logs' });
   let rec = null, busy = false;
+  const me = viewSeq;
+  const gone = () => me !== viewSeq;	// another view took the page
 
   async function act(label, fn) {
     if (busy) return;
@@ -281,18 +286,22 @@ function renderApp(name) {
     for (const b of actions.querySelectorAll('button')) b.disabled = true;
     try { await fn(); status.textContent = `${label}: done`; } catch (e) { showError(e.message); status.textContent = ''; }
     busy = false;
-    await refresh();
+    if (!gone()) await refresh();
   }
 
   const post = (verb, body) => api('POST', `${vmPath(name)}/${verb}`, body);
 
   async function refresh() {
-    try { rec = await api('GET', vmPath(name)); } catch (e) {
+    let got;
+    try { got = await api('GET', vmPath(name)); } catch (e) {
+      if (gone()) return;
       stopPolling();
       view(name, h('h1', {}, name), h('p', { id: 'not-found' }, e.message), h('a', { href: '#/' }, 'Back to the apps'));
       showError(e.message);
       return;
     }
+    if (gone()) return;
+    rec = got;
     facts.replaceChildren(
       h('dt', {}, 'State'), h('dd', {}, stateEl(rec.state)),
       h('dt', {}, 'URL'), h('dd', {}, rec.url ? h('a', { href: rec.url, target: '_blank', rel: 'noopener noreferrer' }, rec.url) : 'not exposed'),
@@ -528,6 +537,7 @@ function renderConsole(name, watchOnly) {
 // --- routing ------------------------------------------------------------------------
 
 async function route() {
+  viewSeq++;
   stopPolling();
   for (const f of leaving.splice(0)) { try { f(); } catch { /* gone already */ } }
   if (!session) {
