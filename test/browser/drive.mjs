@@ -233,6 +233,13 @@ async function isolation() {
   if (await page.$(`tr[data-vm="${other}"]`)) throw new Error(`${other} is listed for a user who does not own it`);
   if (await page.$('#vms .owner')) throw new Error('a user sees an owner column');
   await snap('apps-user');
+  step('at phone width the list fits the screen');
+  await page.setViewport({ width: 390, height: 844 });
+  await waitText('#vms tbody', new RegExp(env('OWN')));
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (wide > 390) throw new Error(`at 390 px wide the apps page is ${wide} px wide`);
+  await snap('apps-phone');
+  await page.setViewport({ width: 1200, height: 900 });
   step('its app page shows the API\'s 404');
   await page.goto(`${URL_}/#/app/${other}`, { waitUntil: 'load' });
   await waitText('#error', new RegExp(`no VM named '${other}'`));
@@ -264,6 +271,16 @@ async function security() {
     await noInlineScript();
   }
   await snap('create-checked');
+  step('every page fits a phone-width screen');
+  await page.setViewport({ width: 390, height: 844 });
+  for (const [where, what] of [['#/create', 'create-phone'], [`#/app/${env('OWN')}`, 'app-phone']]) {
+    await page.goto(`${URL_}/${where}`, { waitUntil: 'networkidle0' });
+    await page.waitForSelector('#who');
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (wide > 390) throw new Error(`at 390 px wide ${where} is ${wide} px wide`);
+    await snap(what);
+  }
+  await page.setViewport({ width: 1200, height: 900 });
   step('the page\'s own request without the CSRF token is refused');
   const res = await page.evaluate(async (vm) => {
     const r = await fetch(`/v1/vms/${vm}/stop`, { method: 'POST' });
