@@ -96,6 +96,13 @@ extern const struct fcm_cmd *const fcm_cmds[];
 /* The command of that name, or NULL. */
 const struct fcm_cmd *fcm_cmd_find(const char *name);
 
+/* Every command the API serves, as data for its clients (GET /v1/commands,
+ * the dashboard's forms): [{"name","summary","usage","vm","args",
+ * "options":[{"name","type","key","value"|"min","max","word"}],"routes":
+ * [{"method","path"}],"subs"?}].  Options read by the client only
+ * (FCM_OPT_CLIENT) are left out: they never reach the API. */
+jv fcm_cmd_describe_all(void);
+
 /* Run a command as its program: `fcm <name> args` or `fcm-<name> args`.
  * Parses argv into a request, then runs it here (root on this host, no
  * FCM_HOST) or sends it to the daemon, and prints the reply: a table or
