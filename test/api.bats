@@ -275,11 +275,11 @@ records() {
 
 # --- logs -------------------------------------------------------------------------------
 
-@test "GET /v1/vms/{vm}/logs gives fcm-logs's text; lines= and deploy= are passed on" {
-	run curl -s -H "$AUTH" "$API/v1/vms/cosmic-nova/logs?lines=3"
+@test "GET /v1/vms/{vm}/logs gives fcm-logs's text; lines=, console= and deploy= are passed on" {
+	run curl -s -H "$AUTH" "$API/v1/vms/cosmic-nova/logs?console=1&lines=3"
 	assert_success
 	assert_equal "${#lines[@]}" 3
-	assert_equal "$output" "$(nsfcm logs cosmic-nova -n 3)"
+	assert_equal "$output" "$(nsfcm logs cosmic-nova -n 3 --console)"
 	run curl -s -D - -o "$BATS_TEST_TMPDIR/all" -H "$AUTH" "$API/v1/vms/cosmic-nova/logs"
 	assert_line --partial 'Content-Type: text/plain; charset=utf-8'
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/all")" "$(nsfcm logs cosmic-nova)"
@@ -287,7 +287,7 @@ records() {
 	run curl -s -H "$AUTH" "$API/v1/vms/cosmic-nova/logs?deploy=1&lines=2"
 	assert_output $'deploy line 2\ndeploy line 3'
 	run calls logs
-	assert_line -n 0 '{"lines":3,"vm":"cosmic-nova"}'
+	assert_line -n 0 '{"console":true,"lines":3,"vm":"cosmic-nova"}'
 	assert_line -n 1 '{"vm":"cosmic-nova"}'
 	assert_line -n 2 '{"deploy":true,"lines":2,"vm":"cosmic-nova"}'
 }
@@ -309,8 +309,8 @@ records() {
 
 @test "GET /v1/vms/{vm}/logs?follow=1 streams as lines come; the API serves others meanwhile" {
 	log=$FCM_ROOT/vms/$VM1/log/current
-	last2=$(nsfcm logs cosmic-nova -n 2)
-	curl -s -N -H "$AUTH" "$API/v1/vms/cosmic-nova/logs?follow=1&lines=2" > "$BATS_TEST_TMPDIR/follow" 3>&- &
+	last2=$(nsfcm logs cosmic-nova -n 2 --console)
+	curl -s -N -H "$AUTH" "$API/v1/vms/cosmic-nova/logs?console=1&follow=1&lines=2" > "$BATS_TEST_TMPDIR/follow" 3>&- &
 	cpid=$!
 	for i in $(seq 100); do [ "$(wc -l < "$BATS_TEST_TMPDIR/follow")" -ge 2 ] && break; sleep 0.1; done
 	# Lines as the VM's s6-log would add them, until told to stop.
@@ -331,7 +331,7 @@ records() {
 	wait $tpid
 	run pgrep -f "$SHIMS/fcm-logs --request"
 	assert_failure
-	grep -q 'fcm-logs --request --as admin --admin {"follow":true,"lines":2,"vm":"cosmic-nova"}' "$FCM_ROOT/calls.log"
+	grep -q 'fcm-logs --request --as admin --admin {"console":true,"follow":true,"lines":2,"vm":"cosmic-nova"}' "$FCM_ROOT/calls.log"
 }
 
 @test "40 clients following logs do not stop another user's fcm ls (streams have slots of their own)" {
