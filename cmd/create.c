@@ -118,14 +118,19 @@ static jv prepare(jv req)
 		const char *path = jv_string_value(f);
 		char *text = fcm_read_file(path, 16384, NULL);
 		size_t n;
-		if (!text)
+		if (!text) {
+			jv_free(keys);	/* nothing of ours left behind for LeakSanitizer */
 			fcm_die_sys(FCM_E_USAGE, "unable to read ssh key %s", path);
+		}
 		n = strlen(text);
 		while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
 			text[--n] = '\0';
 		if (!fcm_utf8_valid(text, n) || strchr(text, '\n') ||
-		    (strncmp(text, "ssh-", 4) && strncmp(text, "ecdsa-", 6) && strncmp(text, "sk-", 3)))
+		    (strncmp(text, "ssh-", 4) && strncmp(text, "ecdsa-", 6) && strncmp(text, "sk-", 3))) {
+			jv_free(keys);
+			free(text);
 			fcm_die(FCM_E_USAGE, "%s is not an ssh public key (one line, 'ssh-ed25519 AAAA...')", path);
+		}
 		keys = jv_array_append(keys, jv_string(text));
 		free(text);
 		jv_free(f);
