@@ -151,6 +151,15 @@ int fcm_vm_save(jv rec)
 	return r;
 }
 
+int fcm_vm_visible(jv rec, const char *who, int admin, const char *owner)
+{
+	const char *o = fcm_get_str(rec, "owner");
+
+	if (!admin && (!o || !who || strcmp(o, who)))
+		return 0;
+	return !owner || (o && !strcmp(o, owner));
+}
+
 int fcm_vm_table_lock(void)
 {
 	return fcm_lock_dir("vms", 0700);

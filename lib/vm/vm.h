@@ -25,6 +25,10 @@ int fcm_vm_save(jv rec);
 /* Is a name taken by a VM? */
 int fcm_vm_name_taken(const char *name);
 
+/* Does `fcm ls` show rec to user `who` (every VM to an admin), and is it
+ * owner's when owner is not NULL? */
+int fcm_vm_visible(jv rec, const char *who, int admin, const char *owner);
+
 /* The lock held while names are chosen and records made or removed. */
 int fcm_vm_table_lock(void);
 
