@@ -67,7 +67,7 @@ static const char *const nouns[] = {
 #define NADJ (sizeof adjectives / sizeof adjectives[0])
 #define NNOUN (sizeof nouns / sizeof nouns[0])
 
-/* The names in use, sorted, for bsearch. */
+/* The names handed out by this run (-n), sorted, for bsearch. */
 static char **taken;
 static size_t ntaken;
 
@@ -76,25 +76,11 @@ static int cmpstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void load_taken(void)
-{
-	jv list = fcm_vm_list();
-	size_t n = (size_t)jv_array_length(jv_copy(list));
-
-	taken = fcm_malloc((n + 1) * sizeof *taken);
-	jv_array_foreach(list, i, rec) {
-		const char *name = fcm_get_str(rec, "name");
-		if (name)
-			taken[ntaken++] = fcm_strdup(name);
-		jv_free(rec);
-	}
-	jv_free(list);
-	qsort(taken, ntaken, sizeof *taken, cmpstr);
-}
-
+/* Taken by a VM (the name index: no record is read), or handed out here. */
 static int is_taken(const char *name)
 {
-	return bsearch(&name, taken, ntaken, sizeof *taken, cmpstr) != NULL;
+	return (ntaken && bsearch(&name, taken, ntaken, sizeof *taken, cmpstr) != NULL) ||
+	    fcm_vm_name_taken(name);
 }
 
 /* Mark a name as taken (keeps the array sorted). */
@@ -192,7 +178,6 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 
-	load_taken();
 	if (check) {
 		char why[256];
 		if (fcm_name_check(check, why, sizeof why) < 0)

@@ -264,6 +264,8 @@ int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags)
 	if (access(helper, X_OK) == 0)
 		step("delete the VM's disk", fcm_call("disk", id_req("delete", id)), &failed);
 	free(helper);
+	if (!failed && name)
+		fcm_vm_name_release(name, id);
 	if (!failed && fcm_rm_tree(dir) < 0) {
 		fcm_warn_sys("unable to remove %s", dir);
 		failed = 1;
