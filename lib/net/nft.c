@@ -284,6 +284,16 @@ static int batch_send(struct batch *bt, const char *what)
 		goto out;
 	}
 	portid = mnl_socket_get_portid(nl);
+	{
+		/* Every message is acknowledged, and the acks are queued while the
+		 * kernel runs the batch: room for all of them (a guard of hundreds
+		 * of VMs overflowed the default buffer: ENOBUFS).  An skb of an
+		 * ack takes about 1 KiB of the buffer. */
+		int want = (int)((bt->seq - bt->seq0 + 16) * 1024);
+		if (want > 256 * 1024 &&
+		    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) < 0)
+			setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+	}
 	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt->b), mnl_nlmsg_batch_size(bt->b)) < 0) {
 		err = errno;
 		goto out;
