@@ -76,11 +76,35 @@ static int cmpstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Taken by a VM (the name index: no record is read), or handed out here. */
+static void take(const char *name);
+
+/* Without a complete name index (lib/vm/vm.h), every name in use is read
+ * once into taken; with one, nothing is read: it answers each name. */
+static int indexed;
+
+static void load_taken(void)
+{
+	jv list;
+
+	indexed = fcm_vm_names_complete();
+	if (indexed)
+		return;
+	list = fcm_vm_list();
+	jv_array_foreach(list, i, rec) {
+		const char *name = fcm_get_str(rec, "name");
+		if (name)
+			take(name);
+		jv_free(rec);
+		(void)i;
+	}
+	jv_free(list);
+}
+
+/* Taken by a VM, or handed out here. */
 static int is_taken(const char *name)
 {
 	return (ntaken && bsearch(&name, taken, ntaken, sizeof *taken, cmpstr) != NULL) ||
-	    fcm_vm_name_taken(name);
+	    (indexed && fcm_vm_name_taken(name));
 }
 
 /* Mark a name as taken (keeps the array sorted). */
@@ -178,6 +202,7 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		fcm_die(FCM_E_USAGE, "unexpected argument '%.64s'; usage: %s", argv[optind], usage);
 
+	load_taken();
 	if (check) {
 		char why[256];
 		if (fcm_name_check(check, why, sizeof why) < 0)
