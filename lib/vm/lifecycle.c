@@ -55,7 +55,7 @@ int fcm_vm_link(const char *id, char *err, size_t errlen)
 	char *scan = fcm_scandir();
 	char *svc = fcm_vm_svcdir(id);
 	char *name = fcm_asprintf("vm-%s", id);
-	char *argv[] = { "s6-svlink", "-t", "10000", scan, svc, name, NULL };
+	char *argv[] = { "s6-svlink", "-t", "30000", scan, svc, name, NULL };
 	char *link = fcm_asprintf("%s/%s", scan, name);
 	struct stat st;
 	int r = 0;
