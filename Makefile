@@ -78,7 +78,7 @@ CMD_SRC  := $(filter-out cmd/list.c,$(sort $(wildcard cmd/*.c)))
 CMDS     := $(sort $(shell sed -n 's/^const struct fcm_cmd fcm_cmd_\([a-z0-9_]*\) = {/\1/p' $(CMD_SRC)))
 CMD_LINKS := $(CMDS:%=bin/fcm-%)
 DOUBLE_SRC := $(sort $(wildcard test/firecracker/*.c))
-DOUBLES  := $(if $(DOUBLE_SRC),test/firecracker/firecracker) test/jailer/jailer
+DOUBLES  := $(if $(DOUBLE_SRC),test/firecracker/firecracker) test/jailer/jailer test/vmm-standin/vmm-standin
 
 # Rebuild everything when the build flags change (e.g. SANITIZE=1 and back).
 FLAGS_STAMP := .build-flags
@@ -137,6 +137,10 @@ test/firecracker/firecracker: $(DOUBLE_SRC) $(wildcard test/firecracker/*.h) $(c
 # The jailer double (doc/testing-firecracker.md): one file, libc only.
 test/jailer/jailer: test/jailer/jailer.c $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-format-truncation $(LDFLAGS) -o $@ $<
+
+# Not a double: a VMM stand-in that boots no guest, for bench/scale.
+test/vmm-standin/vmm-standin: test/vmm-standin/vmm-standin.c $(FLAGS_STAMP)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
 # The suite: every test/*.bats, TAP counted into one closing line.
 # TESTS=test/name.bats runs a subset.

@@ -225,6 +225,12 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 
 	if (lk < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to lock the VM table");
+	/* The name index (lib/vm/vm.h) answers "is it taken" without reading
+	 * every record; made from the records first if it is not complete. */
+	if (!fcm_vm_names_complete() && fcm_vm_names_rebuild() < 0) {
+		fcm_unlock(lk);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to index the VMs' names in %s/vms/.names", fcm_root());
+	}
 	if (name && fcm_vm_name_taken(name)) {
 		fcm_unlock(lk);
 		fcm_die(FCM_E_CONFLICT, "name '%s' is already used by a VM: choose another, or leave --name out", name);
@@ -269,6 +275,18 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 		}
 	}
 	id = idbuf;
+	if (fcm_vm_name_claim(name, id) < 0) {
+		int e = errno;
+		char *dir = fcm_vm_dir(id);
+		rmdir(dir);
+		free(dir);
+		id = NULL;
+		fcm_unlock(lk);
+		if (e == EEXIST)
+			fcm_die(FCM_E_CONFLICT, "name '%s' is already used by a VM: choose another, or leave --name out", name);
+		errno = e;
+		fcm_die_sys(FCM_E_INTERNAL, "unable to index the name '%s'", name);
+	}
 	/* Held until this process ends: a "creating" record whose lock is free
 	 * is half-made, not in progress (lib/vm/repair.h). */
 	{

@@ -311,7 +311,10 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	free(fc);
 	free(jailer);
 	fprintf(stderr, "fcm-daemon: supervising %s\n", scan);
-	char *a[] = { "s6-svscan", scan, NULL };
+	/* Each VM is two services (its own and its logger's): s6-svscan's
+	 * default of 500 ran out at about 245 VMs, and it then starts no more
+	 * (create fails in s6-svlink).  10,000 is room for about 4,990 VMs. */
+	char *a[] = { "s6-svscan", "-c", "10000", scan, NULL };
 	execvp(a[0], a);
 	fcm_die_sys(FCM_E_INTERNAL, "unable to run s6-svscan");
 }

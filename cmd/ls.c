@@ -12,11 +12,7 @@
 
 static int visible(jv rec, const struct fcm_principal *who, const char *owner)
 {
-	const char *o = fcm_get_str(rec, "owner");
-
-	if (!who->admin && (!o || strcmp(o, who->name)))
-		return 0;
-	return !owner || (o && !strcmp(o, owner));
+	return fcm_vm_visible(rec, who->name, who->admin, owner);
 }
 
 static jv run(jv req, jv none, const struct fcm_principal *who)
@@ -44,7 +40,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 			jv_free(rec);
 			continue;
 		}
-		rec = jv_object_set(rec, jv_string("state"), jv_string(fcm_vm_state(rec)));
+		rec = fcm_vm_listed(rec);
 		out = jv_array_append(out, rec);
 		(void)i;
 	}

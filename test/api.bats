@@ -110,7 +110,42 @@ records() {
 	[ "$(sed -n 2p <<< "$output" | jq -r 'map(.name) | sort | join(",")')" = cosmic-nova,stellar-comet ]
 	# The very records the local fcm ls prints.
 	assert_equal "$(sed -n 2p <<< "$output")" "$(nsfcm ls --json | jq -sc .)"
-	[ "$(calls ls)" = '{}' ]
+	# Answered by the API itself (lib/vm/vmcache.h): no fcm-ls ran.
+	[ -z "$(calls ls)" ]
+}
+
+@test "GET /v1/vms and /v1/vms/{vm} are never stale: every change reads back at once, in a loop" {
+	id=$(vm_id cosmic-nova)
+	svc=$FCM_ROOT/vms/$id/service
+	run api GET /v1/vms	# the cache is filled
+	for i in 1 2 3 4 5; do
+		s6-svc -d "$svc"
+		s6-svwait -D -t 20000 "$svc"
+		run api GET /v1/vms/cosmic-nova
+		assert_line -n 0 200
+		[ "$(sed -n 2p <<< "$output" | jq -r .state)" = stopped ]
+		run api GET /v1/vms
+		assert_equal "$(sed -n 2p <<< "$output")" "$(nsfcm ls --json | jq -sc .)"
+		s6-svc -u "$svc"
+		s6-svwait -U -t 20000 "$svc"
+		run api GET /v1/vms/cosmic-nova
+		[ "$(sed -n 2p <<< "$output" | jq -r .state)" = running ]
+		run api GET /v1/vms
+		assert_equal "$(sed -n 2p <<< "$output")" "$(nsfcm ls --json | jq -sc .)"
+		# A record rewritten (as fcm writes them: a rename) is read at once.
+		jq -c ".memory = $((256 * i))" "$FCM_ROOT/vms/$id/config.json" > "$FCM_ROOT/vms/$id/config.json.new"
+		mv "$FCM_ROOT/vms/$id/config.json.new" "$FCM_ROOT/vms/$id/config.json"
+		run api GET "/v1/vms/$id"
+		[ "$(sed -n 2p <<< "$output" | jq -r .memory)" = $((256 * i)) ]
+		# A VM made, then destroyed: there at once, then 404 at once.
+		vm_new "loop-$i" --no-wait >/dev/null
+		run api GET "/v1/vms/loop-$i"
+		assert_line -n 0 200
+		nsfcm destroy "loop-$i" >/dev/null
+		run api GET "/v1/vms/loop-$i"
+		assert_line -n 0 404
+	done
+	[ -z "$(calls ls)" ]
 }
 
 @test "GET /v1/vms with no VMs is an empty array" {
@@ -505,6 +540,14 @@ records() {
 	[ "$(nsfcm ls --json alice-two | jq -r .owner)" = alice ]
 	run curl -s -o /dev/null -w '%{http_code}' -X POST -H "$A" "$API/v1/vms/alice-app/stop"
 	assert_output 200
+	# An admin sees every VM, and ?owner= narrows it; all answered by the API itself.
+	run curl -s -H "$AUTH" "$API/v1/vms"
+	assert_equal "$(jq -r 'map(.name)|sort|join(",")' <<< "$output")" alice-app,alice-two,bob-app,cosmic-nova,stellar-comet
+	run curl -s -H "$AUTH" "$API/v1/vms?owner=bob"
+	assert_equal "$(jq -r 'map(.name)|join(",")' <<< "$output")" bob-app
+	run curl -s -H "$A" "$API/v1/vms?owner=bob"
+	assert_output '[]'
+	[ -z "$(calls ls)" ]
 }
 
 @test "an expired user token is 401; the admin may create for another owner" {

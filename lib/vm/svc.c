@@ -122,6 +122,13 @@ const char *fcm_vm_state(jv rec)
 	return "stopped";
 }
 
+jv fcm_vm_listed(jv rec)
+{
+	const char *state = fcm_vm_state(rec);
+
+	return jv_object_set(rec, jv_string("state"), jv_string(state));
+}
+
 static int write_exec(const char *dir, const char *name, const char *text)
 {
 	char *p = fcm_asprintf("%s/%s", dir, name);
