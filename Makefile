@@ -14,6 +14,7 @@
 PREFIX     ?= /usr/local
 LIBEXECDIR ?= $(PREFIX)/lib/fcm
 BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
 DESTDIR    ?=
 VERSION    := 0.1.0
 
@@ -21,7 +22,7 @@ CC      ?= cc
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
-CPPFLAGS += -D_GNU_SOURCE -DFCM_LIBEXECDIR='"$(LIBEXECDIR)"' -DFCM_VERSION='"$(VERSION)"' -iquote lib -I/usr/include/libnl3
+CPPFLAGS += -D_GNU_SOURCE -DFCM_LIBEXECDIR='"$(LIBEXECDIR)"' -DFCM_VERSION='"$(VERSION)"' -DFCM_MANDIR='"$(MANDIR)"' -iquote lib -I/usr/include/libnl3
 LDFLAGS += -Wl,--as-needed
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -86,7 +87,11 @@ FLAGS_NOW   := $(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS)
 $(shell [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
 
 .PHONY: all test asan check-build deps image demo bench install clean fuzz
-all: $(PROGS) $(CMD_LINKS) $(DOUBLES)
+all: $(PROGS) $(CMD_LINKS) $(DOUBLES) man/stamp
+
+# The man pages: roff made by pandoc from doc/fcm*.md (scripts/mkman).
+man/stamp: $(wildcard doc/fcm*.md) scripts/mkman Makefile
+	scripts/mkman man $(VERSION) && touch $@
 
 lib/%.o: lib/%.c $(LIB_HDR) $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
@@ -161,6 +166,7 @@ install: all
 	for c in $(CMDS); do ln -sf $(BINDIR)/fcm $(DESTDIR)$(LIBEXECDIR)/fcm-$$c; done
 	install -d $(DESTDIR)$(PREFIX)/share/doc/fcm
 	install -m 0644 README.md doc/*.md $(DESTDIR)$(PREFIX)/share/doc/fcm/
+	for d in man/man*; do install -d $(DESTDIR)$(MANDIR)/$${d#man/}; cp -P $$d/* $(DESTDIR)$(MANDIR)/$${d#man/}/; done
 	install -d $(DESTDIR)$(LIBEXECDIR)/s6 $(DESTDIR)$(LIBEXECDIR)/rootfs $(DESTDIR)$(LIBEXECDIR)/guest
 	cp -R s6/. $(DESTDIR)$(LIBEXECDIR)/s6/
 	cp -R rootfs/. $(DESTDIR)$(LIBEXECDIR)/rootfs/
@@ -169,4 +175,5 @@ install: all
 	install -m 0755 plugins/fcm-* $(DESTDIR)$(LIBEXECDIR)/plugins/
 
 clean:
+	rm -rf man
 	rm -f lib/*/*.o lib/*/*.a cmd/*.o cmd/*.a cmd/list.c $(CMD_LINKS) $(PROGS) $(DOUBLES) $(FLAGS_STAMP)

@@ -124,6 +124,8 @@ static char *find_cmd(const char *cmd, int *is_builtin)
 	return NULL;
 }
 
+static _Noreturn void run(const char *cmd, int argc, char **argv);
+
 static void set_env(void)
 {
 	const char *host = getenv("FCM_HOST");
@@ -274,7 +276,7 @@ static int help(void)
 	print_group("Commands:", 0, 0);
 	print_group("Plumbing (JSON lines in and out):", 1, 0);
 	print_group("Plugins:", 0, 1);
-	printf("\n'fcm help <command>' or 'fcm <command> --help' shows a command's usage.\n");
+	printf("\n'fcm help <command>' shows its manual, 'fcm <command> --help' its usage.\n");
 	return 0;
 }
 
@@ -330,6 +332,44 @@ static _Noreturn void unknown(const char *cmd)
 		}
 	}
 	exit(FCM_EXIT_USAGE);
+}
+
+/* --- fcm help COMMAND: its man page ---------------------------------------- */
+
+/* The man page of fcm-<cmd>: built beside bin/ in a checkout (man/, made
+ * from doc/ by scripts/mkman), else installed in FCM_MANDIR, compressed or
+ * not.  NULL when there is none. */
+static char *man_page(const char *cmd)
+{
+	static const char *const suffix[] = { "", ".gz" };
+	char *p;
+
+	for (size_t i = 0; i < 2; i++) {
+		p = fcm_asprintf("%s/../man/man1/fcm-%s.1%s", fcm_exec_dir(), cmd, suffix[i]);
+		if (access(p, R_OK) == 0)
+			return p;
+		free(p);
+		p = fcm_asprintf("%s/man1/fcm-%s.1%s", FCM_MANDIR, cmd, suffix[i]);
+		if (access(p, R_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+/* `fcm help cmd`: the command's man page through man(1), the same text as
+ * `man fcm-cmd`; without a page (a plugin) or without man, its usage. */
+static _Noreturn void help_cmd(const char *cmd)
+{
+	char *page = is_cmd_name(cmd) ? man_page(cmd) : NULL;
+
+	if (page) {
+		char *margv[] = { "man", "-l", page, NULL };
+		execvp("man", margv);
+		free(page);
+	}
+	char *hargv[] = { (char *)cmd, "--help", NULL };
+	run(cmd, 2, hargv);
 }
 
 /* The host `fcm login` saved in ~/.fcm-host counts as FCM_HOST when the
@@ -388,8 +428,7 @@ int main(int argc, char **argv)
 			return help();
 		if (argc > 3)
 			fcm_die_usage("fcm help [command]");
-		char *hargv[] = { argv[2], "--help", NULL };
-		run(argv[2], 2, hargv);
+		help_cmd(argv[2]);
 	}
 	if (argv[1][0] == '-') {
 		fprintf(stderr, "fcm: unknown option '%s'\nusage: %s\n", argv[1], usage);

@@ -77,10 +77,10 @@ SH
 	assert_failure 100
 }
 
-@test "fcm help <cmd> and fcm <cmd> --help show its usage" {
+@test "fcm help <cmd> shows its man page, fcm <cmd> --help its usage" {
 	run fcm help name
 	assert_success
-	assert_output --partial "usage: fcm-name"
+	assert_output --partial "fcm-name — a fresh VM name"
 	run fcm name --help
 	assert_success
 	assert_output --partial "usage: fcm-name"
