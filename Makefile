@@ -15,6 +15,8 @@ PREFIX     ?= /usr/local
 LIBEXECDIR ?= $(PREFIX)/lib/fcm
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 DESTDIR    ?=
 VERSION    := 0.1.0
 
@@ -166,6 +168,9 @@ install: all
 	for c in $(CMDS); do ln -sf $(BINDIR)/fcm $(DESTDIR)$(LIBEXECDIR)/fcm-$$c; done
 	install -d $(DESTDIR)$(PREFIX)/share/doc/fcm
 	install -m 0644 README.md doc/*.md $(DESTDIR)$(PREFIX)/share/doc/fcm/
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 completion/fcm.bash $(DESTDIR)$(BASHCOMPDIR)/fcm
+	install -m 0644 completion/_fcm $(DESTDIR)$(ZSHCOMPDIR)/_fcm
 	for d in man/man*; do install -d $(DESTDIR)$(MANDIR)/$${d#man/}; cp -P $$d/* $(DESTDIR)$(MANDIR)/$${d#man/}/; done
 	install -d $(DESTDIR)$(LIBEXECDIR)/s6 $(DESTDIR)$(LIBEXECDIR)/rootfs $(DESTDIR)$(LIBEXECDIR)/guest
 	cp -R s6/. $(DESTDIR)$(LIBEXECDIR)/s6/

@@ -280,6 +280,56 @@ static int help(void)
 	return 0;
 }
 
+/* --- completion: what may come next, for the shells' scripts ------------- */
+
+/* `fcm help --complete [WORD...]` (hidden; completion/fcm.bash and _fcm use
+ * it) prints what may follow `fcm WORD...`, one per line, from the same
+ * tables as everything else: with no word the commands (built-ins, plugins
+ * on PATH); after a command of subcommands those; after a command its
+ * options ("--cpus\tvalue" when one takes a value), "--json", "--help" and
+ * "@vm" when VM names may come (the script gets them from `fcm ls --json`). */
+static int complete(int argc, char **argv)
+{
+	const struct fcm_cmd *c;
+
+	if (argc == 0) {
+		load_cmds();
+		for (size_t i = 0; i < ncmds; i++)
+			printf("%s\n", cmds[i].name);
+		return 0;
+	}
+	c = fcm_cmd_find(argv[0]);
+	if (!c) {
+		printf("--help\n");
+		if (!strcmp(argv[0], "console"))
+			printf("@vm\n");
+		return 0;
+	}
+	if (c->subs) {
+		const struct fcm_cmd *sub = NULL;
+		for (const struct fcm_cmd *const *x = c->subs; argc > 1 && *x; x++)
+			if (!strcmp((*x)->name, argv[1]))
+				sub = *x;
+		if (!sub) {
+			for (const struct fcm_cmd *const *x = c->subs; *x; x++)
+				printf("%s\n", (*x)->name);
+			printf("--help\n");
+			return 0;
+		}
+		c = sub;
+	}
+	for (const struct fcm_opt *o = c->opts; o && o->name; o++)
+		if (o->where != FCM_OPT_WORD)
+			printf("--%s%s\n", o->name, o->type == FCM_OPT_FLAG ? "" : "\tvalue");
+	printf("--json\n--help\n");
+	int vm = (c->flags & FCM_CMD_VM) != 0;
+	for (const char *const *a = c->args; a && *a; a++)
+		vm |= !strcmp(*a, "vms*") || !strcmp(*a, "vm");
+	if (vm)
+		printf("@vm\n");
+	return 0;
+}
+
 /* --- suggestions, as git's help.c: Damerau-Levenshtein distance ---------- */
 
 static int distance(const char *a, const char *b)
@@ -426,6 +476,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "help")) {
 		if (argc == 2)
 			return help();
+		if (!strcmp(argv[2], "--complete"))
+			return complete(argc - 3, argv + 3);
 		if (argc > 3)
 			fcm_die_usage("fcm help [command]");
 		help_cmd(argv[2]);
