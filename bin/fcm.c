@@ -20,6 +20,7 @@
 #include "core/jsonl.h"
 #include "core/lock.h"
 #include "core/paths.h"
+#include "core/stateformat.h"
 #include "vm/svc.h"
 #include "core/utf8.h"
 #include "vm/vm.h"
@@ -468,7 +469,7 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return help(), FCM_EXIT_USAGE;
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("fcm version %s\n", FCM_VERSION);
+		printf("fcm version %s (state format %d)\n", FCM_VERSION, FCM_STATE_FORMAT);
 		return 0;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))

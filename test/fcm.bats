@@ -13,10 +13,10 @@ SH
 	chmod +x "$PLUGDIR/fcm-hello"
 }
 
-@test "fcm --version prints the version" {
+@test "fcm --version prints the version and the state format" {
 	run fcm --version
 	assert_success
-	assert_output --regexp '^fcm version [0-9]+\.[0-9]+\.[0-9]+$'
+	assert_output --regexp '^fcm version [0-9]+\.[0-9]+\.[0-9]+ \(state format [0-9]+\)$'
 }
 
 @test "a plugin on PATH runs with its arguments and the fcm environment" {
