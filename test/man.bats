@@ -3,7 +3,7 @@
 # and what `make install` puts in place.
 load test_helper
 
-@test "every command page of doc/ has a built man page, and each renders without a warning" {
+@test "every command page of doc/ has a built man page; each renders without a warning, whatis reads it" {
 	local md page n=0
 	for md in "$FCM_SRC"/doc/fcm*.md; do
 		head -n 1 "$md" | grep -q '^# fcm.*([0-9])' || continue
@@ -17,6 +17,8 @@ load test_helper
 		[ -z "$stderr" ] || fail "$page: $stderr"
 		assert_line --regexp '^NAME$'
 		assert_line --regexp '^SYNOPSIS$'
+		# whatis (apropos, lintian) can read its NAME
+		lexgrog "$page" >/dev/null || fail "$page: lexgrog cannot parse its NAME"
 	done
 	[ "$n" -ge 25 ]
 }
@@ -24,14 +26,14 @@ load test_helper
 @test "the other names of a page lead to it: fcm-unexpose(1) is fcm-expose(1)" {
 	run env MANWIDTH=80 man -l "$FCM_SRC/man/man1/fcm-unexpose.1"
 	assert_success
-	assert_line --partial 'fcm expose, fcm unexpose'
+	assert_line --partial 'fcm-expose, fcm-unexpose'
 }
 
 @test "fcm help CMD shows the same text as man fcm-CMD; fcm CMD --help its usage" {
 	run env MANWIDTH=80 fcm help create
 	assert_success
 	assert_line --index 0 --regexp '^fcm-create\(1\) +fcm manual +fcm-create\(1\)$'
-	assert_line --partial 'fcm create — make a VM'
+	assert_line --partial 'fcm-create — make a VM'
 	assert_output "$(MANWIDTH=80 man -l "$FCM_SRC/man/man1/fcm-create.1")"
 	run fcm create --help
 	assert_output --partial 'usage: fcm create'
