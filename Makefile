@@ -17,6 +17,8 @@ BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DATADIR    ?= $(PREFIX)/share/fcm
 DESTDIR    ?=
 VERSION    := 0.1.0
 
@@ -88,7 +90,7 @@ FLAGS_STAMP := .build-flags
 FLAGS_NOW   := $(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS)
 $(shell [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
 
-.PHONY: all test asan check-build deps image demo bench install clean fuzz
+.PHONY: all test asan check-build deps image demo bench install clean fuzz deb
 all: $(PROGS) $(CMD_LINKS) $(DOUBLES) man/stamp
 
 # The man pages: roff made by pandoc from doc/fcm*.md (scripts/mkman).
@@ -168,6 +170,10 @@ install: all
 	for c in $(CMDS); do ln -sf $(BINDIR)/fcm $(DESTDIR)$(LIBEXECDIR)/fcm-$$c; done
 	install -d $(DESTDIR)$(PREFIX)/share/doc/fcm
 	install -m 0644 README.md doc/*.md $(DESTDIR)$(PREFIX)/share/doc/fcm/
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DATADIR)/sshd_config.d
+	sed 's|@BINDIR@|$(BINDIR)|g' dist/fcm.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/fcm.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/fcm.service
+	install -m 0644 dist/sshd-fcm.conf $(DESTDIR)$(DATADIR)/sshd_config.d/fcm.conf
 	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0644 completion/fcm.bash $(DESTDIR)$(BASHCOMPDIR)/fcm
 	install -m 0644 completion/_fcm $(DESTDIR)$(ZSHCOMPDIR)/_fcm
@@ -178,6 +184,16 @@ install: all
 	cp -R guest/. $(DESTDIR)$(LIBEXECDIR)/guest/
 	install -d $(DESTDIR)$(LIBEXECDIR)/plugins
 	install -m 0755 plugins/fcm-* $(DESTDIR)$(LIBEXECDIR)/plugins/
+
+# The Debian package (debian/), built from a copy of the committed tree and
+# what the work tree changes, in build/deb/; lintian's verdict after it.
+deb:
+	rm -rf build/deb && mkdir -p build/deb/fcm-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | \
+	  xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+	  cpio -0pdm --quiet build/deb/fcm-$(VERSION)
+	cd build/deb/fcm-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --info build/deb/fcm_$(VERSION)_*.changes || true
 
 clean:
 	rm -rf man
