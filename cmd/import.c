@@ -27,6 +27,7 @@
 #include "core/stateformat.h"
 #include "vm/export.h"
 #include "vm/expose.h"
+#include "vm/guestkey.h"
 #include "vm/image.h"
 #include "vm/lifecycle.h"
 #include "vm/svc.h"
@@ -131,6 +132,60 @@ static jv read_manifest(void)
 	return m;
 }
 
+/* debugfs with argv on the disk image, quietly: 0 or -1. */
+static int debugfs(char *const argv[])
+{
+	struct fcm_child c = { .argv = argv, .in = FCM_CHILD_NULL, .out = FCM_CHILD_NULL, .err = FCM_CHILD_NULL };
+
+	if (fcm_child_start(&c) < 0)
+		return -1;
+	return fcm_child_finish(&c) == 0 ? 0 : -1;
+}
+
+/* This host's key into its guests (fcm keys guest) added to the authorized
+ * keys on the guest's disk — the overlay's upper layer, where fcm-disk
+ * seeded them — so that this host reaches the imported guest (console,
+ * deploys) as it reaches those it made.  The other keys stay. */
+static void authorize_here(void)
+{
+	const char *in = "/upper/root/.ssh/authorized_keys";
+	char why[512], *key = fcm_guestkey(why, sizeof why);
+	char *disk = fcm_path("vms/%s/disk.img", id), *ak = fcm_asprintf("%s/authorized_keys", tmp);
+	char *text, *all, *dump, *cmds;
+	size_t n;
+
+	if (!key)
+		fail(FCM_E_INTERNAL, "%s", why);
+	if (access(disk, F_OK) < 0)
+		fail(FCM_E_USAGE, "the archive holds no disk (vm/disk.img)");
+	dump = fcm_asprintf("dump %s %s", in, ak);
+	char *rargv[] = { "debugfs", "-R", dump, disk, NULL };
+	debugfs(rargv);
+	text = fcm_read_file(ak, 1 << 20, &n);
+	if (!text || !strstr(text, key)) {
+		all = fcm_asprintf("%s%s%s\n", text ? text : "", text && n && text[n - 1] != '\n' ? "\n" : "", key);
+		char *cf = fcm_asprintf("%s/debugfs.cmds", tmp);
+		cmds = fcm_asprintf("rm %s\nwrite %s %s\nsif %s mode 0100600\nsif %s uid 0\nsif %s gid 0\n",
+		    in, ak, in, in, in, in);
+		if (fcm_write_atomic(ak, all, strlen(all), 0600) < 0 || fcm_write_atomic(cf, cmds, strlen(cmds), 0600) < 0)
+			fail(FCM_E_INTERNAL, "unable to write in %s: %s", tmp, strerror(errno));
+		char *wargv[] = { "debugfs", "-w", "-f", cf, disk, NULL };
+		free(text);
+		text = NULL;
+		if (debugfs(wargv) < 0 || unlink(ak) < 0 || debugfs(rargv) < 0 ||
+		    !(text = fcm_read_file(ak, 1 << 20, &n)) || !strstr(text, key))
+			fail(FCM_E_INTERNAL, "unable to add this host's key to the guest's authorized keys on %s", disk);
+		free(all);
+		free(cf);
+		free(cmds);
+	}
+	free(text);
+	free(dump);
+	free(key);
+	free(disk);
+	free(ak);
+}
+
 static jv run(jv req, jv none, const struct fcm_principal *who)
 {
 	char err[1024], idbuf[FCM_ID_LEN + 1];
@@ -229,6 +284,8 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 			closedir(d);
 		free(from);
 	}
+
+	authorize_here();
 
 	/* A new address, MAC and tap here. */
 	reply = fcm_call("net", op("alloc", id));

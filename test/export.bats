@@ -18,8 +18,13 @@ setup() {
 	local v=$A/vms/ab12cd34
 	mkdir -p "$v/service/supervise" "$v/releases" "$A/git"
 	jq -c '.image = "v1"' "$FCM_SRC/test/fixtures/state-1/vms/ab12cd34/config.json" > "$v/config.json"
+	# its disk as fcm-disk makes it: ext4, the overlay's upper layer seeded
+	local seed=$BATS_TEST_TMPDIR/seed
+	mkdir -p "$seed/upper/root/.ssh" "$seed/upper/app/current"
+	echo 'ssh-ed25519 AAAAhostA fcm@host-a' > "$seed/upper/root/.ssh/authorized_keys"
+	echo 'the app, deployed' > "$seed/upper/app/current/index.html"
 	truncate -s 256M "$v/disk.img"
-	printf 'the-app-disk' | dd of="$v/disk.img" bs=1 seek=1048576 conv=notrunc 2>/dev/null
+	mkfs.ext4 -q -F -L fcm-disk -d "$seed" "$v/disk.img"
 	echo 'SECRET_KEY=s3cr3t' > "$v/.env"
 	echo '{"release":1}' > "$v/releases/1.json"
 	echo '172.16.0.50 ssh-ed25519 AAAAtest' > "$v/known_hosts"
@@ -61,7 +66,7 @@ tree_sums() { (cd "$1" && find . -type f ! -name .lock -print0 | sort -z | xargs
 	assert_output --regexp '"archive":"fcm-export","version":1,"state_format":[0-9]+,'
 	assert_output --partial '"secrets":false,"state":"stopped","vm":{"id":"ab12cd34","name":"cosmic-nova"'
 	# the disk stays sparse in the archive
-	[ "$(stat -c %s "$BATS_TEST_TMPDIR/a.tar")" -lt $((4 * 1024 * 1024)) ]
+	[ "$(stat -c %s "$BATS_TEST_TMPDIR/a.tar")" -lt $((64 * 1024 * 1024)) ]	# of 256 MiB
 	assert_equal "$(tree_sums "$A")" "$before"
 	run bash -c 'fcm export cosmic-nova --include-secrets | tar -t'
 	assert_line vm/.env
@@ -86,7 +91,11 @@ tree_sums() { (cd "$1" && find . -type f ! -name .lock -print0 | sort -z | xargs
 	assert_equal "$(jq -r .ip <<< "$rec")" 172.16.9.50
 	assert_equal "$(jq -r .tap <<< "$rec")" "tap_$id"
 	assert_equal "$(jq -r .image <<< "$rec")" v1
-	cmp "$A/vms/ab12cd34/disk.img" "$B/vms/$id/disk.img"
+	# its disk, with this host's key into its guests added to the guest's
+	assert_equal "$(debugfs -R 'cat /upper/app/current/index.html' "$B/vms/$id/disk.img" 2>/dev/null)" 'the app, deployed'
+	run debugfs -R 'cat /upper/root/.ssh/authorized_keys' "$B/vms/$id/disk.img"
+	assert_line 'ssh-ed25519 AAAAhostA fcm@host-a'
+	assert_line "$(fcm keys guest --json | jq -r .key)"
 	assert_equal "$(cat "$B/vms/$id/releases/1.json")" '{"release":1}'
 	[ ! -e "$B/vms/$id/.env" ]	# not exported without --include-secrets
 	assert_equal "$(git --git-dir="$B/git/cosmic-nova.git" rev-parse main)" "$COMMIT"
