@@ -21,6 +21,7 @@
 #include "core/run.h"
 #include "core/stateformat.h"
 #include "vm/export.h"
+#include "vm/guestkey.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 
@@ -28,6 +29,39 @@ static jv fc_op(const char *op, const char *id)
 {
 	return fcm_call("fc", jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string(op)),
 	    jv_string("id"), jv_string(id)));
+}
+
+/* Ask the running guest to write its dirty pages and commit its journal.
+ * Best effort: a guest that does not answer is still paused and copied,
+ * as after a power cut (import repairs the file system: e2fsck). */
+static void guest_sync(jv rec)
+{
+	const char *id = fcm_get_str(rec, "id"), *ip = fcm_get_str(rec, "ip");
+	char *pin[FCM_GUEST_SSH_NOPTS + 1], *key = fcm_guestkey_path(), *target;
+	char *argv[40] = {
+		"ssh", "-T", "-F", "/dev/null", "-i", key,
+		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+		"-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
+	};
+	size_t n = 0;
+
+	if (!ip)
+		return free(key);
+	while (argv[n])
+		n++;
+	fcm_guest_ssh_opts(id, pin);
+	for (size_t i = 0; pin[i]; i++)
+		argv[n++] = pin[i];
+	target = fcm_asprintf("root@%s", ip);
+	argv[n++] = target;
+	argv[n++] = "sync";
+	argv[n] = NULL;
+	struct fcm_child c = { .argv = argv, .in = FCM_CHILD_NULL, .out = FCM_CHILD_NULL, .err = FCM_CHILD_NULL };
+	if (fcm_child_start(&c) < 0 || fcm_child_finish(&c) != 0)
+		fcm_warn("VM '%s' did not sync its disk: the archive holds it as after a power cut", fcm_get_str(rec, "name"));
+	fcm_guest_ssh_opts_free(pin);
+	free(target);
+	free(key);
 }
 
 static jv run(jv req, jv rec, const struct fcm_principal *who)
@@ -65,8 +99,11 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	vmxf = fcm_asprintf("--transform=s,^vms/%s,vm,", id);
 	gitxf = fcm_asprintf("--transform=s,^git/%s\\.git,git,", name);
 
-	/* A consistent copy: the guest does not write while its disk is read. */
+	/* A consistent copy: the guest writes what it holds in memory out
+	 * (sync, through ssh with the host's key, its host key pinned), then
+	 * does not write while its disk is read. */
 	if (!strcmp(fcm_vm_state(rec), "running")) {
+		guest_sync(rec);
 		r = fc_op("pause", id);
 		if (!fcm_reply_ok(r))
 			fcm_die(FCM_E_INTERNAL, "unable to pause VM '%s' for a consistent copy: %s", name, fcm_reply_error(r));
