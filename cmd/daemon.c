@@ -305,6 +305,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 			jv_free(r);
 		}
 		fprintf(stderr, "fcm-daemon: already running on %s: reloaded\n", scan);
+		free(scan);
 		return jv_null();
 	}
 	if (reload)

@@ -111,18 +111,20 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 		paused = 1;
 	}
 	char *argv[64];
-	int n = 0;
+	int n = 0, first_x;
 	argv[n++] = "tar";
 	argv[n++] = "--create";
 	argv[n++] = "--file=-";
 	argv[n++] = "--sparse";
 	argv[n++] = "--format=gnu";
 	argv[n++] = "--numeric-owner";
+	first_x = n;
 	for (const char *const *x = fcm_export_runtime; *x; x++)
 		argv[n++] = fcm_asprintf("--exclude=%s", *x);
 	if (!secrets)
 		for (const char *const *x = fcm_export_secret; *x; x++)
 			argv[n++] = fcm_asprintf("--exclude=%s", *x);
+	int end_x = n;
 	argv[n++] = "-C";
 	argv[n++] = tmp;
 	argv[n++] = FCM_EXPORT_MANIFEST;
@@ -137,6 +139,8 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	free(rp);
 	argv[n] = NULL;
 	st = fcm_run(argv);
+	for (int i = first_x; i < end_x; i++)
+		free(argv[i]);
 	if (paused) {
 		r = fc_op("resume", id);
 		if (!fcm_reply_ok(r))
