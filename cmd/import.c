@@ -16,6 +16,7 @@
 #include <dirent.h>
 
 #include "cmd/cmd.h"
+#include "vmmake.h"
 #include "core/atomic.h"
 #include "core/err.h"
 #include "core/jsonl.h"
@@ -58,12 +59,6 @@ static _Noreturn void fail(int kind, const char *fmt, ...)
 	fcm_die(kind, "%s", msg);
 }
 
-static jv op(const char *name, const char *vmid)
-{
-	return jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string(name)),
-	    jv_string("id"), jv_string(vmid));
-}
-
 static void check_reply(const char *what, jv reply)
 {
 	if (!fcm_reply_ok(reply)) {
@@ -73,18 +68,6 @@ static void check_reply(const char *what, jv reply)
 		fail(FCM_E_INTERNAL, "unable to %s: %s", what, msg);
 	}
 	jv_free(reply);
-}
-
-static jv merge(jv rec, jv reply, const char *const *keys)
-{
-	for (int i = 0; keys[i]; i++) {
-		jv v = jv_object_get(jv_copy(reply), jv_string(keys[i]));
-		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL)
-			rec = jv_object_set(rec, jv_string(keys[i]), v);
-		else
-			jv_free(v);
-	}
-	return rec;
 }
 
 static void save(jv rec)
@@ -296,11 +279,11 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	authorize_here();
 
 	/* A new address, MAC and tap here. */
-	reply = fcm_call("net", op("alloc", id));
-	rec = merge(rec, reply, (const char *const[]){ "ip", "mac", "tap", "gateway", "netmask", "prefix", NULL });
+	reply = fcm_call("net", fcm_vm_op("alloc", id));
+	rec = fcm_vm_merge(rec, reply, (const char *const[]){ "ip", "mac", "tap", "gateway", "netmask", "prefix", NULL });
 	check_reply("allocate an address", reply);
 	save(jv_copy(rec));
-	check_reply("create the tap", fcm_call("net", op("tap-add", id)));
+	check_reply("create the tap", fcm_call("net", fcm_vm_op("tap-add", id)));
 
 	/* Its public URL, on this host's domain. */
 	jv ex = jv_object_get(jv_copy(rec), jv_string("expose")), pj = jv_invalid();
@@ -318,11 +301,11 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	}
 
 	/* A fresh repo (this host's hooks) holding the archive's history. */
-	jv rreq = op("create", id);
+	jv rreq = fcm_vm_op("create", id);
 	rreq = jv_object_set(rreq, jv_string("name"), jv_string(name));
 	rreq = jv_object_set(rreq, jv_string("owner"), jv_string(fcm_get_str(rec, "owner") ? fcm_get_str(rec, "owner") : "admin"));
 	reply = fcm_call("repo", rreq);
-	rec = merge(rec, reply, (const char *const[]){ "git", NULL });
+	rec = fcm_vm_merge(rec, reply, (const char *const[]){ "git", NULL });
 	check_reply("create the git repo", reply);
 	char *oldgit = fcm_asprintf("%s/git", tmp), *newgit = fcm_path("git/%s.git", name);
 	if (access(oldgit, F_OK) == 0) {
