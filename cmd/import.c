@@ -5,6 +5,7 @@
  * is kept unless --name gives another; a name in use is refused.  Any
  * failure undoes every step done, as create does. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "vm/guestkey.h"
 #include "vm/image.h"
 #include "vm/lifecycle.h"
+#include "vm/quota.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 #include "vm/vmprint.h"
@@ -74,6 +76,17 @@ static void save(jv rec)
 {
 	if (fcm_vm_save(rec) < 0)
 		fail(FCM_E_INTERNAL, "unable to write the VM record: %s", strerror(errno));
+}
+
+/* Is this a runtime file of a VM's directory (export.h)?  Such files are
+ * made here, never taken from an archive (a service directory from one
+ * would run what it says). */
+static int runtime(const char *name)
+{
+	for (const char *const *x = fcm_export_runtime; *x; x++)
+		if (fnmatch(*x, name, 0) == 0)
+			return 1;
+	return 0;
 }
 
 /* Only directories and regular files may come out of an archive. */
@@ -228,6 +241,23 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 		fcm_unlock(lk);
 		fail(FCM_E_CONFLICT, "name '%s' is already used by a VM here: import it under another with --name NEW", name);
 	}
+	/* The owner's quota, as create checks it, under the same lock. */
+	{
+		const char *owner = fcm_get_str(rec, "owner"), *disk = fcm_get_str(rec, "disk");
+		jv c = jv_object_get(jv_copy(rec), jv_string("cpus")), mem = jv_object_get(jv_copy(rec), jv_string("memory"));
+		long cpus = jv_get_kind(c) == JV_KIND_NUMBER ? (long)jv_number_value(c) : 1;
+		long mib = jv_get_kind(mem) == JV_KIND_NUMBER ? (long)jv_number_value(mem) : 1024;
+		jv_free(c);
+		jv_free(mem);
+		if (owner && fcm_name_check(owner, err, sizeof err) < 0) {
+			fcm_unlock(lk);
+			fail(FCM_E_USAGE, "the archive's VM owner: %s", err);
+		}
+		if (owner && fcm_quota_check(owner, cpus, mib, fcm_disk_mib(disk ? disk : "2G"), err, sizeof err) < 0) {
+			fcm_unlock(lk);
+			fail(FCM_E_FORBIDDEN, "%s", err);
+		}
+	}
 	vm_name = name;
 	for (int tries = 0;; tries++) {
 		fcm_id_new(idbuf);
@@ -263,7 +293,8 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 		DIR *d = opendir(from);
 		struct dirent *e;
 		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, "config.json"))
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, "config.json") ||
+			    runtime(e->d_name))
 				continue;
 			char *a = fcm_asprintf("%s/%s", from, e->d_name), *b = fcm_path("vms/%s/%s", id, e->d_name);
 			if (rename(a, b) < 0)
