@@ -36,6 +36,7 @@
 #include <microhttpd.h>
 
 #include "core/clock.h"
+#include "core/stateformat.h"
 #include "core/err.h"
 #include "vm/expose.h"
 #include "core/jsonl.h"
@@ -690,8 +691,9 @@ static enum MHD_Result dispatch(struct req *r)
 
 	switch (rt->kind) {
 	case FCM_R_HEALTH:
-		return answer_json(r, 200, jv_object_set(jv_object_set(jv_object(),
-		    jv_string("ok"), jv_true()), jv_string("version"), jv_string(FCM_VERSION)));
+		return answer_json(r, 200, jv_object_set(jv_object_set(jv_object_set(jv_object(),
+		    jv_string("ok"), jv_true()), jv_string("version"), jv_string(FCM_VERSION)),
+		    jv_string("state_format"), jv_number(FCM_STATE_FORMAT)));
 	case FCM_R_ME:
 		return answer_json(r, 200, fcm_authapi_me(&r->who));
 	case FCM_R_AUTH_CONFIG:

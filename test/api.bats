@@ -23,7 +23,7 @@ records() {
 
 @test "GET /v1/health needs no token and gives the version" {
 	run curl -s -w '%{http_code}' "$API/v1/health"
-	assert_line -n 0 "{\"ok\":true,\"version\":\"$(fcm --version | cut -d' ' -f3)\"}"
+	assert_line -n 0 "{\"ok\":true,\"version\":\"$(fcm --version | cut -d' ' -f3)\",\"state_format\":$(fcm --version | sed 's/.*state format \([0-9]*\))$/\1/')}"
 	assert_line -n 1 200
 }
 

@@ -14,6 +14,7 @@
 #include "core/name.h"
 #include "core/paths.h"
 #include "core/rmtree.h"
+#include "core/stateformat.h"
 #include "vm/vm.h"
 
 char *fcm_vm_dir(const char *id)
@@ -28,14 +29,23 @@ jv fcm_vm_load(const char *id)
 
 	if (fcm_id_check(id) < 0)
 		return jv_invalid_with_msg(jv_string_fmt("'%.64s' is not a VM id", id));
+	char err[512];
+
 	path = fcm_path("vms/%s/config.json", id);
 	rec = fcm_read_json(path);
-	free(path);
 	if (jv_is_valid(rec) && jv_get_kind(rec) != JV_KIND_OBJECT) {
 		jv_free(rec);
+		free(path);
 		return jv_invalid_with_msg(jv_string_fmt("the record of VM %s is not a JSON object", id));
 	}
-	return rec;
+	if (jv_is_valid(rec) && fcm_state_check(rec, path, err, sizeof err) < 0) {
+		jv_free(rec);
+		free(path);
+		return jv_invalid_with_msg(jv_string(err));
+	}
+	free(path);
+	/* The format is the file's, not the record's: fcm_vm_save stamps it. */
+	return jv_is_valid(rec) ? jv_object_delete(rec, jv_string("format")) : rec;
 }
 
 static int by_created(const void *a, const void *b)
@@ -279,7 +289,7 @@ int fcm_vm_save(jv rec)
 		return -1;
 	}
 	path = fcm_path("vms/%s/config.json", id);
-	r = fcm_write_json_atomic(path, rec, 0600);
+	r = fcm_write_json_atomic(path, fcm_state_stamp(rec), 0600);
 	free(path);
 	return r;
 }

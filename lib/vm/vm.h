@@ -12,7 +12,9 @@
 #include <jv.h>
 
 char *fcm_vm_dir(const char *id);
-/* The record of VM id; jv_invalid_with_msg when there is none. */
+/* The record of VM id, without the file's "format"; jv_invalid_with_msg
+ * when there is none, or when its file is of a newer state format than
+ * this fcm's (core/stateformat.h). */
 jv fcm_vm_load(const char *id);
 /* The record for a reference: an id or a name.  Invalid with
  * "no VM named 'x'" when there is none, or when ref is not a valid name. */
@@ -20,7 +22,8 @@ jv fcm_vm_find(const char *ref);
 /* Every record, oldest first (an array). Unreadable records are skipped
  * with a warning. */
 jv fcm_vm_list(void);
-/* Write the record (consumed) into its directory, atomically. */
+/* Write the record (consumed) into its directory, atomically, stamped
+ * with this fcm's state format. */
 int fcm_vm_save(jv rec);
 /* Is a name taken by a VM?  O(1) once the name index is complete (below);
  * before, every record is read. */
