@@ -279,6 +279,14 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 		fail(FCM_E_INTERNAL, "unable to lock %s", busy);
 	}
 	free(busy);
+	/* The name index (lib/vm/vm.h), as create claims it. */
+	if (fcm_vm_name_claim(name, id) < 0) {
+		int e = errno;
+		fcm_unlock(lk);
+		if (e == EEXIST)
+			fail(FCM_E_CONFLICT, "name '%s' is already used by a VM here: import it under another with --name NEW", name);
+		fail(FCM_E_INTERNAL, "unable to index the name '%s': %s", name, strerror(e));
+	}
 	const char *drop[] = { "ip", "mac", "tap", "gateway", "netmask", "prefix", "url", "git", "format", NULL };
 	for (int i = 0; drop[i]; i++)
 		rec = jv_object_delete(rec, jv_string(drop[i]));

@@ -135,6 +135,7 @@ tree_sums() { (cd "$1" && find . -type f ! -name .lock -print0 | sort -z | xargs
 	run in_ns "$NS" bash -c "tar -C '$BATS_TEST_TMPDIR/x' -c fcm-export.json vm | fcm import"
 	assert_failure 100
 	assert_output --partial "holds a link or a special file"
-	assert_equal "$(ls -A "$B/vms" | grep -v '^\.lock$' | wc -l)" 0
+	assert_equal "$(ls -A "$B/vms" | grep -v '^\.lock$' | grep -v '^\.names$' | wc -l)" 0
+	assert_equal "$(ls -A "$B/vms/.names" 2>/dev/null | grep -v '^\.complete$' | wc -l)" 0	# no name claimed
 	assert_equal "$(ls -A "$B/tmp")" ""
 }
