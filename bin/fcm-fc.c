@@ -43,9 +43,12 @@
 #include "core/jsonl.h"
 #include "core/name.h"
 #include "core/paths.h"
+#include "core/rmtree.h"
 #include "core/run.h"
 #include "core/lock.h"
+#include "vm/guestkey.h"
 #include "vm/jail.h"
+#include "vm/snapshot.h"
 #include "vm/svc.h"
 #include "vm/image.h"
 #include "vm/vm.h"
@@ -243,10 +246,10 @@ static size_t collect(char *p, size_t sz, size_t n, void *arg)
 	return sz * n;
 }
 
-/* One API call; returns the HTTP status (0 on transport failure, message in
- * err) and the body in out. */
-static long api(const char *id, const char *method, const char *path, const char *body,
-    struct buf *out, char *err, size_t errlen)
+/* One API call, given timeout_ms; returns the HTTP status (0 on transport
+ * failure, message in err) and the body in out. */
+static long api_timeout(const char *id, const char *method, const char *path, const char *body,
+    struct buf *out, char *err, size_t errlen, long timeout_ms)
 {
 	char *sock = fcm_path("vms/%s/firecracker.socket", id);
 	char *url = fcm_asprintf("http://localhost%s", path);
@@ -265,7 +268,7 @@ static long api(const char *id, const char *method, const char *path, const char
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
@@ -282,6 +285,23 @@ static long api(const char *id, const char *method, const char *path, const char
 	free(url);
 	free(sock);
 	return status;
+}
+
+/* One API call that should take no time (5 s at most): as api_timeout. */
+static long api(const char *id, const char *method, const char *path, const char *body,
+    struct buf *out, char *err, size_t errlen)
+{
+	return api_timeout(id, method, path, body, out, err, errlen, 5000L);
+}
+
+/* Saving or loading a snapshot writes or reads the guest's memory: minutes
+ * at most ($FCM_SNAPSHOT_TIMEOUT seconds, default 300). */
+static long snapshot_timeout_ms(void)
+{
+	const char *e = getenv("FCM_SNAPSHOT_TIMEOUT");
+	long s = e && *e ? strtol(e, NULL, 10) : 0;
+
+	return (s > 0 ? s : 300) * 1000L;
 }
 
 /* A failed call's reason: Firecracker's fault_message when there is one. */
@@ -340,19 +360,28 @@ static char *find_firecracker(void)
 	return fc;
 }
 
-/* Set the record's "confined" (under the table lock: others write it too). */
-static void record_confined(const char *id, int confined)
+/* Set a field of VM id's record, consuming value (under the table lock:
+ * others write it too). */
+static void record_set(const char *id, const char *key, jv value)
 {
 	int lk = fcm_vm_table_lock();
 	jv rec = fcm_vm_load(id);
 
 	if (jv_is_valid(rec)) {
-		if (fcm_vm_save(jv_object_set(rec, jv_string("confined"), jv_bool(confined))) < 0)
+		if (fcm_vm_save(jv_object_set(rec, jv_string(key), value)) < 0)
 			fcm_warn_sys("unable to write the VM record");
-	} else
+	} else {
 		jv_free(rec);
+		jv_free(value);
+	}
 	if (lk >= 0)
 		fcm_unlock(lk);
+}
+
+/* The record's "confined": was the VMM jailed when it last started? */
+static void record_confined(const char *id, int confined)
+{
+	record_set(id, "confined", jv_bool(confined));
 }
 
 /* The VMM's cgroup limits, as jailer arguments (v1 when the host has the
@@ -432,11 +461,36 @@ static void jail_link(const char *from, const char *to, int rw)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to bind %s into the jail as %s", from, to);
 }
 
+static const char *const snap_files[] = { "vmstate", "memory" };
+
+/* Link VM id's snapshot into its jail root as /snapshot/<file>, readable by
+ * its uid alone (the files are used once, then removed). */
+static void jail_snapshot_in(const char *id, const char *root, long uid)
+{
+	char *jdir = fcm_asprintf("%s/snapshot", root);
+
+	if (mkdir(jdir, 0700) < 0 || chown(jdir, (uid_t)uid, (gid_t)uid) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", jdir);
+	for (size_t i = 0; i < 2; i++) {
+		char *from = fcm_snapshot_path(id, snap_files[i]);
+		char *to = fcm_asprintf("%s/%s", jdir, snap_files[i]);
+		if (chown(from, (uid_t)uid, (gid_t)uid) < 0 || chmod(from, 0400) < 0)
+			fcm_die_sys(FCM_E_INTERNAL, "unable to give %s to uid %ld", from, uid);
+		jail_link(from, to, 0);
+		free(from);
+		free(to);
+	}
+	free(jdir);
+}
+
 /* Make VM id's jail for the jailer: a clean <jail>/root holding the kernel,
  * initramfs and base image (root's, read-only to the VM), the VM's disk
  * (its uid's, 0600) and the config; the tap given to its uid.  Returns the
- * jailer's argv (malloc'd) and sets *pidfile, where the VMM's pid will be. */
-static char **jail_prepare(jv rec, const char *jailer, const char *fc, char **pidfile)
+ * jailer's argv (malloc'd) and sets *pidfile, where the VMM's pid will be.
+ * With restore, the VM's snapshot is linked in as /snapshot/{vmstate,memory}
+ * (given to its uid, read-only) and Firecracker gets no --config-file: it
+ * will load the snapshot instead (snapshot_load). */
+static char **jail_prepare(jv rec, const char *jailer, const char *fc, char **pidfile, int restore)
 {
 	const char *id = fcm_get_str(rec, "id");
 	char err[512], *files[F_N], *jail = fcm_jail_dir(id, fc), *root, *sock, *link_to, *cfgpath;
@@ -523,8 +577,12 @@ static char **jail_prepare(jv rec, const char *jailer, const char *fc, char **pi
 	av[n++] = fcm_strdup("--");
 	av[n++] = fcm_strdup("--api-sock");
 	av[n++] = fcm_strdup("/run/firecracker.socket");
-	av[n++] = fcm_strdup("--config-file");
-	av[n++] = fcm_strdup("/firecracker.json");
+	if (restore)
+		jail_snapshot_in(id, root, uid);
+	else {
+		av[n++] = fcm_strdup("--config-file");
+		av[n++] = fcm_strdup("/firecracker.json");
+	}
 	av[n] = NULL;
 	{
 		char *real = realpath(fc, NULL);
@@ -641,6 +699,127 @@ static int guest_ready(const char *ip)
 	return ok;
 }
 
+/* --- snapshots (doc/snapshots.md) ------------------------------------------ */
+
+/* The snapshot's files as Firecracker sees them: in its jail, or on the host. */
+static char *snap_fc_path(const char *id, int jailed, const char *name)
+{
+	return jailed ? fcm_asprintf("/snapshot/%s", name) : fcm_snapshot_path(id, name);
+}
+
+/* Have the new VMM (started without a configuration) load VM id's snapshot
+ * and resume it.  0, or -1 with err: the VMM is then unusable (Firecracker
+ * exits after a failed load). */
+static int snapshot_load(const char *id, int jailed, char *err, size_t errlen)
+{
+	struct buf b;
+	long st = 0;
+
+	/* Its API socket appears a moment after it starts. */
+	for (int i = 0; i < 200 && st == 0; i++) {
+		st = api(id, "GET", "/", NULL, &b, err, errlen);
+		if (st == 0)
+			usleep(50000);
+	}
+	if (st == 0)
+		return -1;
+	char *sp = snap_fc_path(id, jailed, "vmstate"), *mp = snap_fc_path(id, jailed, "memory");
+	jv body = jv_object_set(jv_object_set(jv_object_set(jv_object(),
+	    jv_string("snapshot_path"), jv_string(sp)),
+	    jv_string("mem_backend"), jv_object_set(jv_object_set(jv_object(),
+	        jv_string("backend_type"), jv_string("File")), jv_string("backend_path"), jv_string(mp))),
+	    jv_string("resume_vm"), jv_true());
+	jv text = jv_dump_string(body, 0);
+	st = api_timeout(id, "PUT", "/snapshot/load", jv_string_value(text), &b, err, errlen,
+	    snapshot_timeout_ms());
+	jv_free(text);
+	free(sp);
+	free(mp);
+	if (st == 0)
+		return -1;
+	if (st != 204) {
+		snprintf(err, errlen, "Firecracker refused it (HTTP %ld): %s", st, fault(&b));
+		return -1;
+	}
+	return 0;
+}
+
+/* Set the resumed guest's clock to the host's (it stood still while the VM
+ * was suspended), over ssh with the host's key into its guests and the
+ * guest's own host key pinned (guestkey.h).  The guest says when it is
+ * ready to read, then the host sends the time: the error is one trip from
+ * host to guest, not the whole ssh handshake.  0, or -1 with err. */
+static int guest_clock_set(const char *id, const char *ip, char *err, size_t errlen)
+{
+	char *key = fcm_guestkey_path(), *pin[FCM_GUEST_SSH_NOPTS + 1];
+	char *target = fcm_asprintf("root@%s", ip);
+	char *argv[40] = {
+		"ssh", "-T", "-F", "/dev/null", "-i", key,
+		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+		"-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
+		"-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
+	};
+	size_t n = 0;
+	char line[256];
+	size_t len = 0;
+	int rc = -1, sent = 0;
+	long deadline = fcm_now_ms() + 60000;
+
+	while (argv[n])
+		n++;
+	fcm_guest_ssh_opts(id, pin);
+	for (size_t i = 0; pin[i]; i++)
+		argv[n++] = pin[i];
+	argv[n++] = target;
+	argv[n++] = "echo ready; read t && date -u -s \"@$t\" >/dev/null && echo set";
+	argv[n] = NULL;
+	struct fcm_child c = { .argv = argv, .in = FCM_CHILD_PIPE, .out = FCM_CHILD_PIPE,
+	    .err = FCM_CHILD_NULL };
+	snprintf(err, errlen, "ssh into the guest did not answer");
+	if (fcm_child_start(&c) < 0) {
+		snprintf(err, errlen, "unable to run ssh: %s", strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		struct pollfd p = { c.fd_out, POLLIN, 0 };
+		long left = deadline - fcm_now_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+			kill(c.pid, SIGKILL);
+			break;
+		}
+		ssize_t r = read(c.fd_out, line + len, sizeof line - 1 - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		line[len] = '\0';
+		if (!sent && strstr(line, "ready\n")) {
+			struct timespec ts;
+			char t[64];
+			clock_gettime(CLOCK_REALTIME, &ts);
+			int tl = snprintf(t, sizeof t, "%lld.%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+			if (write(c.fd_in, t, (size_t)tl) != tl)
+				break;
+			sent = 1;
+		}
+		if (sent && strstr(line, "set\n")) {
+			rc = 0;
+			break;
+		}
+		if (len >= sizeof line - 1)
+			len = 0;
+	}
+	close(c.fd_in);
+	close(c.fd_out);
+	int st = fcm_child_finish(&c);
+	if (rc < 0 && sent)
+		snprintf(err, errlen, "the guest did not set its clock (ssh exited %d)", st);
+out:
+	fcm_guest_ssh_opts_free(pin);
+	free(target);
+	free(key);
+	return rc;
+}
+
 static _Noreturn void cmd_run(const char *id)
 {
 	jv rec = load_vm(id);
@@ -649,7 +828,7 @@ static _Noreturn void cmd_run(const char *id)
 	const char *ip = fcm_get_str(rec, "ip");
 	int notify = -1, sfd, stopping = 0, killed = 0;
 	int64_t deadline = 0, next_probe = 0, next_cad = 0;
-	int api_failed = 0;
+	int api_failed = 0, restore;
 	long stop_timeout = 30;
 	const char *e = getenv("FCM_STOP_TIMEOUT");
 	sigset_t set;
@@ -664,8 +843,11 @@ static _Noreturn void cmd_run(const char *id)
 	console = fcm_path("vms/%s/console.sock", id);
 	if (unlink(sock) < 0 && errno != ENOENT)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to remove stale %s", sock);
+	/* A suspended VM resumes from its snapshot (used once: removed once
+	 * loaded; should it not load, the same disk boots cold). */
+	restore = fcm_snapshot_exists(id);
 	if (jailer) {
-		vmm_argv = jail_prepare(jv_copy(rec), jailer, fc, &pidfile);
+		vmm_argv = jail_prepare(jv_copy(rec), jailer, fc, &pidfile, restore);
 		cfg = NULL;
 	} else {
 		fcm_warn("no jailer (FCM_JAILER, or jailer on PATH or beside %s): the VMM runs as root, unconfined", fc);
@@ -689,6 +871,8 @@ static _Noreturn void cmd_run(const char *id)
 	char *argv[] = { tty, "serve", console, "--log", "--", fc, "--api-sock", sock, "--config-file", cfg, NULL };
 	char *jargv[] = { tty, "serve", console, "--log", "--", self, "vmm", pidfile, "--", NULL };
 	char **run_argv = argv;
+	if (restore)
+		argv[8] = NULL;	/* no --config-file: the snapshot holds the VM */
 	if (jailer) {
 		/* tty serve ... -- fcm-fc vmm PIDFILE -- jailer ... */
 		int n = 0;
@@ -704,6 +888,46 @@ static _Noreturn void cmd_run(const char *id)
 	child = vmm.pid;
 	fcm_info("started %s%s (pid %ld), %ld vCPU, %ld MiB", fc, jailer ? " through the jailer" : ", unconfined",
 	    (long)child, get_long(rec, "cpus", 1), get_long(rec, "memory", 1024));
+	if (restore) {
+		long t0 = fcm_now_ms();
+		if (snapshot_load(id, jailer != NULL, err, sizeof err) < 0) {
+			/* Firecracker gives up after a failed load: boot the same
+			 * disk from scratch, by running again without the snapshot. */
+			fcm_warn("the snapshot did not load (%s): removed; cold boot of the same disk", err);
+			record_set(id, "resumed", jv_object_set(jv_object_set(jv_object(),
+			    jv_string("from"), jv_string("cold boot")), jv_string("reason"),
+			    jv_string(err)));
+			if (fcm_snapshot_remove(id) < 0)
+				fcm_die_sys(FCM_E_INTERNAL, "unable to remove the snapshot of VM %s", id);
+			kill(-child, SIGKILL);
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+			if (notify >= 0)
+				fcntl(notify, F_SETFD, 0);
+			char *again[] = { self, "run", (char *)id, NULL };
+			execv(self, again);
+			fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", self);
+		}
+		long ms = fcm_now_ms() - t0;
+		if (fcm_snapshot_remove(id) < 0)
+			fcm_warn_sys("unable to remove the loaded snapshot of VM %s", id);
+		if (jailer) {
+			char *jail = fcm_jail_dir(id, fc);
+			for (size_t i = 0; i < 2; i++) {
+				char *f = fcm_asprintf("%s/root/snapshot/%s", jail, snap_files[i]);
+				unlink(f);
+				free(f);
+			}
+			free(jail);
+		}
+		fcm_info("resumed from the snapshot in %ld ms", ms);
+		if (ip && guest_clock_set(id, ip, err, sizeof err) < 0)
+			fcm_warn("the guest's clock was not corrected: %s", err);
+		else if (ip)
+			fcm_info("guest clock set to the host's");
+		record_set(id, "resumed", jv_object_set(jv_object_set(jv_object(),
+		    jv_string("from"), jv_string("snapshot")), jv_string("ms"), jv_number((double)ms)));
+	}
 
 	for (;;) {
 		struct pollfd p = { sfd, POLLIN, 0 };
@@ -749,6 +973,15 @@ static _Noreturn void cmd_run(const char *id)
 				fcm_info("Firecracker killed by signal %d", WTERMSIG(st));
 				exit(stopping ? 0 : 128 + WTERMSIG(st));
 			}
+			continue;
+		}
+		/* Suspended (fcm suspend): the guest is paused and saved, its
+		 * VMM only has to go. */
+		if (!stopping && fcm_snapshot_exists(id)) {
+			stopping = killed = 1;
+			fcm_info("suspended: stopping the paused VMM");
+			kill(-child, SIGKILL);
+			kill(child, SIGKILL);
 			continue;
 		}
 		/* SIGTERM (s6-svc -d), SIGINT, SIGHUP: shut the guest down. */
@@ -943,6 +1176,131 @@ static jv op_cad(jv req)
 	return rc < 0 ? fcm_fail(FCM_E_INTERNAL, "%s", err) : fcm_ok();
 }
 
+/* snapshot id=ID: pause the VM and have Firecracker write a full snapshot
+ * (state and memory) into vms/<id>/snapshot/ -- through its jail when the
+ * VMM is confined, then moved out, root's -- and info.json last.  The VMM
+ * stays paused: the caller stops it (fcm suspend), and `run` resumes from
+ * the snapshot next time.  On failure the VM is resumed and nothing stays. */
+static jv op_snapshot(jv req)
+{
+	jv rec, r = req_vm(req, &rec);
+	char err[512], why[512];
+	struct buf b;
+	long st;
+
+	if (jv_get_kind(r) != JV_KIND_NULL)
+		return r;
+	const char *id = fcm_get_str(rec, "id");
+	jv conf = jv_object_get(jv_copy(rec), jv_string("confined"));
+	int jailed = jv_get_kind(conf) == JV_KIND_TRUE;
+	jv_free(conf);
+	char *dir = fcm_snapshot_path(id, NULL), *jdir = NULL;
+	long long t0 = fcm_now_ms();
+
+	if (fcm_snapshot_remove(id) < 0 || mkdir(dir, 0700) < 0) {
+		r = fcm_fail(FCM_E_INTERNAL, "unable to make %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (jailed) {
+		char *fc = fcm_vmm_path(why, sizeof why);
+		long uid = get_long(rec, "uid", -1);
+		if (!fc || uid < 0) {
+			r = fcm_fail(FCM_E_INTERNAL, "VM %s is confined but %s", id, fc ? "has no uid" : why);
+			free(fc);
+			goto out;
+		}
+		char *jail = fcm_jail_dir(id, fc);
+		jdir = fcm_asprintf("%s/root/snapshot", jail);
+		free(jail);
+		free(fc);
+		fcm_rm_tree(jdir);
+		if (mkdir(jdir, 0700) < 0 || chown(jdir, (uid_t)uid, (gid_t)uid) < 0) {
+			r = fcm_fail(FCM_E_INTERNAL, "unable to make %s: %s", jdir, strerror(errno));
+			goto out;
+		}
+	} else {
+		/* Firecracker opens them with O_TRUNC: made first, 0600, they stay so. */
+		for (size_t i = 0; i < 2; i++) {
+			char *f = fcm_snapshot_path(id, snap_files[i]);
+			int fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd < 0) {
+				r = fcm_fail(FCM_E_INTERNAL, "unable to make %s: %s", f, strerror(errno));
+				free(f);
+				goto out;
+			}
+			close(fd);
+			free(f);
+		}
+	}
+	st = api(id, "PATCH", "/vm", "{\"state\":\"Paused\"}", &b, err, sizeof err);
+	if (st != 204) {
+		r = st ? fcm_fail(FCM_E_INTERNAL, "Firecracker refused to pause the VM (HTTP %ld): %s", st, fault(&b))
+		       : fcm_fail(FCM_E_UNAVAILABLE, "%s", err);
+		goto out;
+	}
+	char *sp = snap_fc_path(id, jailed, "vmstate"), *mp = snap_fc_path(id, jailed, "memory");
+	jv body = jv_object_set(jv_object_set(jv_object_set(jv_object(),
+	    jv_string("snapshot_type"), jv_string("Full")),
+	    jv_string("snapshot_path"), jv_string(sp)), jv_string("mem_file_path"), jv_string(mp));
+	jv text = jv_dump_string(body, 0);
+	st = api_timeout(id, "PUT", "/snapshot/create", jv_string_value(text), &b, err, sizeof err,
+	    snapshot_timeout_ms());
+	jv_free(text);
+	free(sp);
+	free(mp);
+	if (st != 204) {
+		r = st ? fcm_fail(FCM_E_INTERNAL, "Firecracker could not snapshot the VM (HTTP %ld): %s", st, fault(&b))
+		       : fcm_fail(FCM_E_INTERNAL, "%s", err);
+		struct buf b2;
+		if (api(id, "PATCH", "/vm", "{\"state\":\"Resumed\"}", &b2, err, sizeof err) != 204)
+			fcm_warn("unable to resume the VM after the failed snapshot");
+		goto out;
+	}
+	if (jailed) {
+		for (size_t i = 0; i < 2; i++) {
+			char *from = fcm_asprintf("%s/%s", jdir, snap_files[i]);
+			char *to = fcm_snapshot_path(id, snap_files[i]);
+			int bad = rename(from, to) < 0 || chown(to, 0, 0) < 0 || chmod(to, 0600) < 0;
+			if (bad)
+				r = fcm_fail(FCM_E_INTERNAL, "unable to move %s out of the jail: %s", from, strerror(errno));
+			free(from);
+			free(to);
+			if (bad)
+				goto out;
+		}
+	}
+	jv info = jv_object_set(jv_object_set(jv_object(),
+	    jv_string("created_at"), jv_number((double)time(NULL))),
+	    jv_string("ms"), jv_number((double)(fcm_now_ms() - t0)));
+	if (api(id, "GET", "/version", NULL, &b, err, sizeof err) == 200) {
+		jv v = jv_parse(b.data);
+		const char *fv = jv_is_valid(v) ? fcm_get_str(v, "firecracker_version") : NULL;
+		if (fv)
+			info = jv_object_set(info, jv_string("firecracker"), jv_string(fv));
+		jv_free(v);
+	}
+	char *ipath = fcm_snapshot_path(id, "info.json");
+	int wr = fcm_write_json_atomic(ipath, jv_copy(info), 0600);
+	free(ipath);
+	if (wr < 0) {
+		jv_free(info);
+		r = fcm_fail(FCM_E_INTERNAL, "unable to write the snapshot's info.json: %s", strerror(errno));
+		goto out;
+	}
+	r = jv_object_set(jv_object_set(fcm_ok(), jv_string("snapshot"), info),
+	    jv_string("bytes"), jv_number((double)fcm_snapshot_bytes(id)));
+out:
+	if (jdir) {
+		fcm_rm_tree(jdir);
+		free(jdir);
+	}
+	if (!fcm_reply_ok(r))
+		fcm_snapshot_remove(id);
+	free(dir);
+	jv_free(rec);
+	return r;
+}
+
 /* Take the VM's jail and cgroups apart (destroy, and after a crash). */
 static jv op_release(jv req)
 {
@@ -971,6 +1329,7 @@ static const struct fcm_op ops[] = {
 	{ "pause", op_pause },
 	{ "resume", op_resume },
 	{ "ctrl-alt-del", op_cad },
+	{ "snapshot", op_snapshot },
 	{ NULL, NULL },
 };
 

@@ -6,6 +6,7 @@
 #include "cmd/cmd.h"
 #include "core/err.h"
 #include "core/jsonl.h"
+#include "vm/snapshot.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 #include "vm/vmprint.h"
@@ -45,6 +46,9 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 			continue;
 		}
 		rec = jv_object_set(rec, jv_string("state"), jv_string(fcm_vm_state(rec)));
+		if (!strcmp(fcm_get_str(rec, "state"), "suspended"))
+			rec = jv_object_set(rec, jv_string("snapshot_bytes"),
+			    jv_number((double)fcm_snapshot_bytes(fcm_get_str(rec, "id"))));
 		out = jv_array_append(out, rec);
 		(void)i;
 	}

@@ -14,6 +14,7 @@
 #include "core/jsonl.h"
 #include "core/paths.h"
 #include "core/run.h"
+#include "vm/snapshot.h"
 #include "vm/svc.h"
 
 char *fcm_scandir(void)
@@ -93,6 +94,13 @@ int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
 	return 0;
 }
 
+/* A VM whose VMM is gone: suspended when fcm suspend said so and its
+ * snapshot is there, else stopped. */
+static const char *suspended_or_stopped(const char *id, const char *state)
+{
+	return state && !strcmp(state, "suspended") && fcm_snapshot_exists(id) ? "suspended" : "stopped";
+}
+
 const char *fcm_vm_state(jv rec)
 {
 	const char *id = fcm_get_str(rec, "id");
@@ -108,7 +116,7 @@ const char *fcm_vm_state(jv rec)
 	dir = fcm_vm_svcdir(id);
 	if (fcm_svc_status(dir, &st) < 0 || !st.supervised) {
 		free(dir);
-		return "stopped";
+		return suspended_or_stopped(id, state);
 	}
 	free(dir);
 	if (st.pid && st.ready && st.want_up)
@@ -119,7 +127,7 @@ const char *fcm_vm_state(jv rec)
 		return "stopping";
 	if (st.want_up)
 		return "starting";	/* between a death and the restart */
-	return "stopped";
+	return suspended_or_stopped(id, state);
 }
 
 static int write_exec(const char *dir, const char *name, const char *text)
