@@ -149,3 +149,43 @@ vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
 	assert_failure
 	[ -z "$(find "$FCM_ROOT" -path '*snapshot*')" ]
 }
+
+@test "5 VMs suspend and resume in parallel; destroyed, they leave nothing behind" {
+	for i in 1 2 3 4 5; do
+		( in_ns "$NS" fcm create --name "snap-p$i" --no-wait --no-dotfile --memory 256 --json > "$BATS_TEST_TMPDIR/c$i.json" 2>&1 ) &
+	done
+	wait
+	for i in 1 2 3 4 5; do
+		[ "$(jq -r .ok "$BATS_TEST_TMPDIR/c$i.json")" = true ] || { cat "$BATS_TEST_TMPDIR/c$i.json"; false; }
+		s6-svwait -U -t 600000 "$FCM_ROOT/vms/$(jq -r .id "$BATS_TEST_TMPDIR/c$i.json")/service"
+		vm_ssh "$(jq -r .ip "$BATS_TEST_TMPDIR/c$i.json")" "echo p$i > /run/who"
+	done
+	for i in 1 2 3 4 5; do
+		( in_ns "$NS" fcm suspend "snap-p$i" --json > "$BATS_TEST_TMPDIR/s$i.json" 2>&1 ) &
+	done
+	wait
+	for i in 1 2 3 4 5; do
+		[ "$(jq -r .state "$BATS_TEST_TMPDIR/s$i.json")" = suspended ] || { cat "$BATS_TEST_TMPDIR/s$i.json"; false; }
+		[ -z "$(vmm_pids "$(jq -r .id "$BATS_TEST_TMPDIR/c$i.json")")" ]
+	done
+	for i in 1 2 3 4 5; do
+		( in_ns "$NS" fcm resume "snap-p$i" --json > "$BATS_TEST_TMPDIR/r$i.json" 2>&1 ) &
+	done
+	wait
+	for i in 1 2 3 4 5; do
+		[ "$(jq -r .resumed.from "$BATS_TEST_TMPDIR/r$i.json")" = snapshot ] || { cat "$BATS_TEST_TMPDIR/r$i.json"; false; }
+		run vm_ssh "$(jq -r .ip "$BATS_TEST_TMPDIR/c$i.json")" cat /run/who
+		assert_output "p$i"
+	done
+	for i in 1 2 3 4 5; do
+		( in_ns "$NS" fcm suspend "snap-p$i" >/dev/null 2>&1; in_ns "$NS" fcm destroy "snap-p$i" > "$BATS_TEST_TMPDIR/d$i.out" 2>&1 ) &
+	done
+	wait
+	for i in 1 2 3 4 5; do
+		id=$(jq -r .id "$BATS_TEST_TMPDIR/c$i.json")
+		[ ! -e "$FCM_ROOT/vms/$id" ] || { cat "$BATS_TEST_TMPDIR/d$i.out"; false; }
+		[ -z "$(vmm_pids "$id")" ]
+	done
+	[ -z "$(ls "$FCM_ROOT/vms")" ]
+	[ -z "$(ls "$FCM_ROOT/net/leases" 2>/dev/null)" ]
+}
