@@ -17,6 +17,8 @@
  * stdin/stdout are a pty served on vms/<id>/console.sock (`fcm console
  * --serial`), and copied to the service's log. */
 #include <arpa/inet.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -330,7 +333,7 @@ static int send_ctrl_alt_del(const char *id, char *err, size_t errlen)
 	return 0;
 }
 
-/* TERM, INT, HUP and CHLD blocked and readable from the returned signalfd
+/* TERM, INT, HUP, CHLD and USR1 blocked and readable from the returned signalfd
  * (the set in *set): the one way fcm-fc's long-running modes hear them. */
 static int signals_fd(sigset_t *set)
 {
@@ -341,6 +344,7 @@ static int signals_fd(sigset_t *set)
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGUSR1);	/* s6-svc -1: wake an idle-suspended VM */
 	sigprocmask(SIG_BLOCK, set, NULL);
 	fd = signalfd(-1, set, SFD_CLOEXEC);
 	if (fd < 0)
@@ -820,6 +824,113 @@ out:
 	return rc;
 }
 
+/* --- scale to zero (doc/snapshots.md) ------------------------------------- */
+
+static jv op_snapshot(jv req);
+
+/* The record's idle_suspend (seconds; 0: off), read afresh: fcm idle changes it. */
+static long idle_setting(const char *id)
+{
+	jv rec = fcm_vm_load(id);
+	long s = jv_is_valid(rec) ? get_long(rec, "idle_suspend", 0) : 0;
+
+	jv_free(rec);
+	return s;
+}
+
+/* Packets the host has sent to the VM (its tap's tx), or -1. */
+static long long tap_tx_packets(const char *tap)
+{
+	char *p = fcm_asprintf("/sys/class/net/%s/statistics/tx_packets", tap);
+	char *t = fcm_read_file(p, 64, NULL);
+	long long n = t ? strtoll(t, NULL, 10) : -1;
+
+	free(t);
+	free(p);
+	return n;
+}
+
+/* While the VM is suspended, hold its tap and wait for a frame meant for
+ * it: IPv4 to its MAC, or an ARP request for its address (someone wants to
+ * talk to it: Caddy with a request, ssh).  That frame is lost; TCP sends
+ * its SYN again, by when the VM is back.  Returns what woke it; exits 0 on
+ * SIGTERM (fcm stop, destroy: the snapshot is theirs to drop). */
+static const char *wait_for_wake(jv rec, int sfd)
+{
+	const char *tap = need_str(rec, "tap"), *mac = need_str(rec, "mac"), *ip = need_str(rec, "ip");
+	unsigned char m[6], a[4], f[2048];
+	struct ifreq ifr = { 0 };
+	int fd;
+
+	if (sscanf(mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6 ||
+	    inet_pton(AF_INET, ip, a) != 1)
+		fcm_die(FCM_E_INTERNAL, "the record's mac '%s' or ip '%s' is malformed", mac, ip);
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", tap);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to attach to %s to wait for the VM's next packet", tap);
+	for (;;) {
+		struct pollfd p[2] = { { fd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGUSR1) {
+					close(fd);
+					return "fcm resume";
+				}
+				if (si.ssi_signo != SIGCHLD) {
+					fcm_info("stopping while suspended");
+					exit(0);
+				}
+			}
+		}
+		if (!(p[0].revents & POLLIN))
+			continue;
+		ssize_t n = read(fd, f, sizeof f);
+		if (n < 14)
+			continue;
+		int ipv4 = f[12] == 0x08 && f[13] == 0x00 && !memcmp(f, m, 6);
+		int arp = n >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[21] == 1 && !memcmp(f + 38, a, 4);
+		if (ipv4 || arp) {
+			close(fd);
+			return ipv4 ? "a packet to it" : "an ARP request for it";
+		}
+	}
+}
+
+/* Idle for `idle` seconds: snapshot the VM, stop its VMM, wait for a packet
+ * to it, then run again (which loads the snapshot).  Returns only when the
+ * snapshot failed (the VM runs on). */
+static void idle_suspend(const char *id, pid_t child, int sfd, long idle)
+{
+	jv reply = op_snapshot(jv_object_set(jv_object_set(jv_object(), jv_string("op"),
+	    jv_string("snapshot")), jv_string("id"), jv_string(id)));
+
+	if (!fcm_reply_ok(reply)) {
+		fcm_warn("idle for %ld s, but not suspended: %s", idle, fcm_reply_error(reply));
+		jv_free(reply);
+		return;
+	}
+	jv_free(reply);
+	record_set(id, "state", jv_string("suspended"));
+	kill(-child, SIGKILL);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	fcm_info("idle for %ld s: suspended (snapshot %lld MiB); the next packet to it wakes it", idle,
+	    fcm_snapshot_bytes(id) / 1048576);
+	jv rec = load_vm(id);
+	const char *why = wait_for_wake(rec, sfd);
+	fcm_info("woken by %s: resuming", why);
+	jv_free(rec);
+	char *self = fcm_helper("fc");
+	char *again[] = { self, "run", (char *)id, NULL };
+	execv(self, again);
+	fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", self);
+}
+
 static _Noreturn void cmd_run(const char *id)
 {
 	jv rec = load_vm(id);
@@ -827,7 +938,8 @@ static _Noreturn void cmd_run(const char *id)
 	char *cfg, *sock, *console, *fc, *tty, *jailer, *self, *pidfile = NULL, **vmm_argv = NULL;
 	const char *ip = fcm_get_str(rec, "ip");
 	int notify = -1, sfd, stopping = 0, killed = 0;
-	int64_t deadline = 0, next_probe = 0, next_cad = 0;
+	int64_t deadline = 0, next_probe = 0, next_cad = 0, next_idle = 0, last_active = fcm_now_ms();
+	long long last_tx = -1;
 	int api_failed = 0, restore;
 	long stop_timeout = 30;
 	const char *e = getenv("FCM_STOP_TIMEOUT");
@@ -899,6 +1011,7 @@ static _Noreturn void cmd_run(const char *id)
 			    jv_string(err)));
 			if (fcm_snapshot_remove(id) < 0)
 				fcm_die_sys(FCM_E_INTERNAL, "unable to remove the snapshot of VM %s", id);
+			record_set(id, "state", jv_string("running"));
 			kill(-child, SIGKILL);
 			kill(child, SIGKILL);
 			waitpid(child, NULL, 0);
@@ -927,6 +1040,7 @@ static _Noreturn void cmd_run(const char *id)
 			fcm_info("guest clock set to the host's");
 		record_set(id, "resumed", jv_object_set(jv_object_set(jv_object(),
 		    jv_string("from"), jv_string("snapshot")), jv_string("ms"), jv_number((double)ms)));
+		record_set(id, "state", jv_string("running"));
 	}
 
 	for (;;) {
@@ -947,6 +1061,20 @@ static _Noreturn void cmd_run(const char *id)
 			kill(child, SIGKILL);
 			killed = 1;
 		}
+		/* Scale to zero: no packet to the VM for its idle_suspend. */
+		if (!stopping && t >= next_idle) {
+			long idle = idle_setting(id);
+			long long tx = tap_tx_packets(fcm_get_str(rec, "tap") ? fcm_get_str(rec, "tap") : "");
+			if (tx != last_tx) {
+				last_tx = tx;
+				last_active = t;
+			}
+			if (idle > 0 && t - last_active >= idle * 1000) {
+				idle_suspend(id, child, sfd, idle);
+				last_active = fcm_now_ms();
+			}
+			next_idle = t + 2000;
+		}
 		if (notify >= 0 && !stopping && ip && t >= next_probe) {
 			if (guest_ready(ip)) {
 				if (write(notify, "\n", 1) < 0)
@@ -962,6 +1090,8 @@ static _Noreturn void cmd_run(const char *id)
 		struct signalfd_siginfo si;
 		if (read(sfd, &si, sizeof si) != sizeof si)
 			continue;
+		if (si.ssi_signo == SIGUSR1)
+			continue;	/* a wake-up for a VM that is awake */
 		if (si.ssi_signo == SIGCHLD) {
 			int st;
 			pid_t w = waitpid(child, &st, WNOHANG);

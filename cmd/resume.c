@@ -2,11 +2,14 @@
  * start` does (fcm-fc run loads the snapshot when there is one), for a VM
  * that is suspended, saying how it came back (doc/snapshots.md). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "core/err.h"
 #include "core/jsonl.h"
+#include "vm/lifecycle.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 
@@ -19,7 +22,26 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	if (strcmp(state, "suspended"))
 		fcm_die(FCM_E_CONFLICT, "VM '%s' is %s, not suspended%s", fcm_get_str(rec, "name"), state,
 		    strcmp(state, "stopped") ? "" : ": 'fcm start' boots it");
-	jv reply = fcm_cmd_start.run(req, rec, who);
+	char *svc = fcm_vm_svcdir(fcm_get_str(rec, "id"));
+	struct fcm_svc_status st;
+	jv reply;
+	if (fcm_svc_status(svc, &st) == 0 && st.supervised && st.pid && st.want_up) {
+		/* Suspended by itself when idle: its fcm-fc run waits for a
+		 * packet, or for this (s6-svc -1: SIGUSR1). */
+		if (fcm_svc_ctl(svc, "-1") != 0)
+			fcm_die(FCM_E_INTERNAL, "unable to tell s6 to wake VM '%s'", fcm_get_str(rec, "name"));
+		long timeout = fcm_boot_timeout() * 10;
+		for (long i = 0; i < timeout && !strcmp(fcm_vm_state(rec), "suspended"); i++)
+			usleep(100000);
+		if (!strcmp(fcm_vm_state(rec), "suspended"))
+			fcm_die(FCM_E_INTERNAL, "VM '%s' did not wake within %ld s", fcm_get_str(rec, "name"), timeout / 10);
+		jv now = fcm_vm_load(fcm_get_str(rec, "id"));
+		reply = jv_object_set(jv_object_set(jv_object_set(fcm_ok(), jv_string("id"), jv_string(fcm_get_str(rec, "id"))),
+		    jv_string("name"), jv_string(fcm_get_str(rec, "name"))), jv_string("state"), jv_string(fcm_vm_state(now)));
+		jv_free(now);
+	} else
+		reply = fcm_cmd_start.run(req, rec, who);
+	free(svc);
 	/* fcm-fc run wrote how it came back: from the snapshot, or a cold boot. */
 	jv now = fcm_vm_load(fcm_get_str(rec, "id"));
 	if (jv_is_valid(now))

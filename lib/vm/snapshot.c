@@ -63,3 +63,31 @@ int fcm_snapshot_remove(const char *id)
 	free(dir);
 	return r;
 }
+
+long fcm_idle_parse(const char *s)
+{
+	char *end;
+	long n, mul = 1;
+
+	if (!s)
+		return -1;
+	if (!strcmp(s, "off"))
+		return 0;
+	if (*s < '0' || *s > '9' || strlen(s) > 12)
+		return -1;
+	n = strtol(s, &end, 10);
+	if (*end) {
+		if (end[1])
+			return -1;
+		switch (*end) {
+		case 's': mul = 1; break;
+		case 'm': mul = 60; break;
+		case 'h': mul = 3600; break;
+		case 'd': mul = 86400; break;
+		default: return -1;
+		}
+	}
+	if (n > 30L * 86400 / mul)
+		return -1;
+	return n * mul;
+}

@@ -20,4 +20,12 @@ long long fcm_snapshot_bytes(const char *id);
  * never taken for complete).  Idempotent; 0, or -1 with errno. */
 int fcm_snapshot_remove(const char *id);
 
+/* --- scale to zero (doc/snapshots.md) ------------------------------------
+ * A VM's record may hold "idle_suspend": seconds without a packet to the
+ * VM after which its `fcm-fc run` suspends it, waking it on the next one. */
+
+/* "15m", "30s", "2h", "1d", or a number of seconds; "off" or "0" is 0.  The
+ * seconds (at most 30 days), or -1 when s is none of those. */
+long fcm_idle_parse(const char *s);
+
 #endif

@@ -113,10 +113,14 @@ const char *fcm_vm_state(jv rec)
 	if (state && (!strcmp(state, "creating") || !strcmp(state, "failed") ||
 	    !strcmp(state, "destroying")))
 		return state;
+	/* Suspended by fcm suspend (service down) or by itself when idle
+	 * (its fcm-fc run waits for a packet to it: service up). */
+	if (!strcmp(suspended_or_stopped(id, state), "suspended"))
+		return "suspended";
 	dir = fcm_vm_svcdir(id);
 	if (fcm_svc_status(dir, &st) < 0 || !st.supervised) {
 		free(dir);
-		return suspended_or_stopped(id, state);
+		return "stopped";
 	}
 	free(dir);
 	if (st.pid && st.ready && st.want_up)
@@ -127,7 +131,7 @@ const char *fcm_vm_state(jv rec)
 		return "stopping";
 	if (st.want_up)
 		return "starting";	/* between a death and the restart */
-	return suspended_or_stopped(id, state);
+	return "stopped";
 }
 
 static int write_exec(const char *dir, const char *name, const char *text)
