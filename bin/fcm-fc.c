@@ -748,80 +748,102 @@ static int snapshot_load(const char *id, int jailed, char *err, size_t errlen)
 	return 0;
 }
 
-/* Set the resumed guest's clock to the host's (it stood still while the VM
- * was suspended), over ssh with the host's key into its guests and the
+/* Setting the resumed guest's clock to the host's (it stood still while the
+ * VM was suspended), over ssh with the host's key into its guests and the
  * guest's own host key pinned (guestkey.h).  The guest says when it is
  * ready to read, then the host sends the time: the error is one trip from
- * host to guest, not the whole ssh handshake.  0, or -1 with err. */
-static int guest_clock_set(const char *id, const char *ip, char *err, size_t errlen)
+ * host to guest, not the whole ssh handshake.  It runs beside the VM, from
+ * run's loop, so that the VM answers as soon as it is loaded: an emulated
+ * guest takes seconds over an ssh handshake. */
+struct clockset {
+	struct fcm_child c;
+	int active, sent;
+	int64_t deadline;
+	size_t len;
+	char line[256];
+	char *key, *target, *pin[FCM_GUEST_SSH_NOPTS + 1];
+};
+
+static void clock_finish(struct clockset *cs, const char *why)
 {
-	char *key = fcm_guestkey_path(), *pin[FCM_GUEST_SSH_NOPTS + 1];
-	char *target = fcm_asprintf("root@%s", ip);
+	close(cs->c.fd_in);
+	close(cs->c.fd_out);
+	if (why)
+		kill(cs->c.pid, SIGKILL);
+	int st = fcm_child_finish(&cs->c);
+	if (why)
+		fcm_warn("the guest's clock was not corrected: %s (ssh exited %d)", why, st);
+	else
+		fcm_info("guest clock set to the host's");
+	fcm_guest_ssh_opts_free(cs->pin);
+	free(cs->target);
+	free(cs->key);
+	cs->active = 0;
+}
+
+static void clock_start(struct clockset *cs, const char *id, const char *ip)
+{
 	char *argv[40] = {
-		"ssh", "-T", "-F", "/dev/null", "-i", key,
+		"ssh", "-T", "-F", "/dev/null", "-i", NULL,
 		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
 		"-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
 		"-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
 	};
 	size_t n = 0;
-	char line[256];
-	size_t len = 0;
-	int rc = -1, sent = 0;
-	long deadline = fcm_now_ms() + 60000;
 
+	memset(cs, 0, sizeof *cs);
+	cs->key = fcm_guestkey_path();
+	cs->target = fcm_asprintf("root@%s", ip);
+	argv[5] = cs->key;
 	while (argv[n])
 		n++;
-	fcm_guest_ssh_opts(id, pin);
-	for (size_t i = 0; pin[i]; i++)
-		argv[n++] = pin[i];
-	argv[n++] = target;
+	fcm_guest_ssh_opts(id, cs->pin);
+	for (size_t i = 0; cs->pin[i]; i++)
+		argv[n++] = cs->pin[i];
+	argv[n++] = cs->target;
 	argv[n++] = "echo ready; read t && date -u -s \"@$t\" >/dev/null && echo set";
 	argv[n] = NULL;
-	struct fcm_child c = { .argv = argv, .in = FCM_CHILD_PIPE, .out = FCM_CHILD_PIPE,
+	cs->c = (struct fcm_child){ .argv = argv, .in = FCM_CHILD_PIPE, .out = FCM_CHILD_PIPE,
 	    .err = FCM_CHILD_NULL };
-	snprintf(err, errlen, "ssh into the guest did not answer");
-	if (fcm_child_start(&c) < 0) {
-		snprintf(err, errlen, "unable to run ssh: %s", strerror(errno));
-		goto out;
+	if (fcm_child_start(&cs->c) < 0) {
+		fcm_warn("the guest's clock was not corrected: unable to run ssh: %s", strerror(errno));
+		fcm_guest_ssh_opts_free(cs->pin);
+		free(cs->target);
+		free(cs->key);
+		return;
 	}
-	for (;;) {
-		struct pollfd p = { c.fd_out, POLLIN, 0 };
-		long left = deadline - fcm_now_ms();
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
-			kill(c.pid, SIGKILL);
-			break;
-		}
-		ssize_t r = read(c.fd_out, line + len, sizeof line - 1 - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		line[len] = '\0';
-		if (!sent && strstr(line, "ready\n")) {
-			struct timespec ts;
-			char t[64];
-			clock_gettime(CLOCK_REALTIME, &ts);
-			int tl = snprintf(t, sizeof t, "%lld.%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
-			if (write(c.fd_in, t, (size_t)tl) != tl)
-				break;
-			sent = 1;
-		}
-		if (sent && strstr(line, "set\n")) {
-			rc = 0;
-			break;
-		}
-		if (len >= sizeof line - 1)
-			len = 0;
+	cs->active = 1;
+	cs->deadline = fcm_now_ms() + 60000;
+}
+
+/* ssh said something (cs->c.fd_out is readable). */
+static void clock_step(struct clockset *cs)
+{
+	ssize_t r = read(cs->c.fd_out, cs->line + cs->len, sizeof cs->line - 1 - cs->len);
+
+	if (r <= 0) {
+		clock_finish(cs, cs->sent ? "the guest did not set it" : "ssh into the guest did not answer");
+		return;
 	}
-	close(c.fd_in);
-	close(c.fd_out);
-	int st = fcm_child_finish(&c);
-	if (rc < 0 && sent)
-		snprintf(err, errlen, "the guest did not set its clock (ssh exited %d)", st);
-out:
-	fcm_guest_ssh_opts_free(pin);
-	free(target);
-	free(key);
-	return rc;
+	cs->len += (size_t)r;
+	cs->line[cs->len] = '\0';
+	if (!cs->sent && strstr(cs->line, "ready\n")) {
+		struct timespec ts;
+		char t[64];
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int tl = snprintf(t, sizeof t, "%lld.%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+		if (write(cs->c.fd_in, t, (size_t)tl) != tl) {
+			clock_finish(cs, "unable to send the time");
+			return;
+		}
+		cs->sent = 1;
+	}
+	if (cs->sent && strstr(cs->line, "set\n")) {
+		clock_finish(cs, NULL);
+		return;
+	}
+	if (cs->len >= sizeof cs->line - 1)
+		cs->len = 0;
 }
 
 /* --- scale to zero (doc/snapshots.md) ------------------------------------- */
@@ -915,10 +937,10 @@ static void idle_suspend(const char *id, pid_t child, int sfd, long idle)
 		return;
 	}
 	jv_free(reply);
-	record_set(id, "state", jv_string("suspended"));
 	kill(-child, SIGKILL);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
+	record_set(id, "state", jv_string("suspended"));
 	fcm_info("idle for %ld s: suspended (snapshot %lld MiB); the next packet to it wakes it", idle,
 	    fcm_snapshot_bytes(id) / 1048576);
 	jv rec = load_vm(id);
@@ -941,6 +963,7 @@ static _Noreturn void cmd_run(const char *id)
 	int64_t deadline = 0, next_probe = 0, next_cad = 0, next_idle = 0, last_active = fcm_now_ms();
 	long long last_tx = -1;
 	int api_failed = 0, restore;
+	struct clockset clock = { .active = 0 };
 	long stop_timeout = 30;
 	const char *e = getenv("FCM_STOP_TIMEOUT");
 	sigset_t set;
@@ -1034,19 +1057,20 @@ static _Noreturn void cmd_run(const char *id)
 			free(jail);
 		}
 		fcm_info("resumed from the snapshot in %ld ms", ms);
-		if (ip && guest_clock_set(id, ip, err, sizeof err) < 0)
-			fcm_warn("the guest's clock was not corrected: %s", err);
-		else if (ip)
-			fcm_info("guest clock set to the host's");
 		record_set(id, "resumed", jv_object_set(jv_object_set(jv_object(),
 		    jv_string("from"), jv_string("snapshot")), jv_string("ms"), jv_number((double)ms)));
 		record_set(id, "state", jv_string("running"));
+		if (ip)
+			clock_start(&clock, id, ip);
 	}
 
 	for (;;) {
-		struct pollfd p = { sfd, POLLIN, 0 };
+		struct pollfd p[2] = { { sfd, POLLIN, 0 }, { clock.active ? clock.c.fd_out : -1, POLLIN, 0 } };
 		int64_t t = fcm_now_ms();
 		int timeout = 250;
+
+		if (clock.active && t >= clock.deadline)
+			clock_finish(&clock, "no answer within 60 s");
 
 		/* A Ctrl-Alt-Del can be lost (a guest still booting has no handler
 		 * yet): repeat it every 5 s until the deadline. */
@@ -1085,7 +1109,11 @@ static _Noreturn void cmd_run(const char *id)
 			}
 			next_probe = fcm_now_ms() + 500;
 		}
-		if (poll(&p, 1, timeout) <= 0)
+		if (poll(p, 2, timeout) <= 0)
+			continue;
+		if (clock.active && (p[1].revents & (POLLIN | POLLHUP)))
+			clock_step(&clock);
+		if (!(p[0].revents & POLLIN))
 			continue;
 		struct signalfd_siginfo si;
 		if (read(sfd, &si, sizeof si) != sizeof si)

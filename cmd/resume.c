@@ -30,12 +30,19 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 		 * packet, or for this (s6-svc -1: SIGUSR1). */
 		if (fcm_svc_ctl(svc, "-1") != 0)
 			fcm_die(FCM_E_INTERNAL, "unable to tell s6 to wake VM '%s'", fcm_get_str(rec, "name"));
+		/* fcm-fc run marks it running once loaded and its clock set. */
 		long timeout = fcm_boot_timeout() * 10;
-		for (long i = 0; i < timeout && !strcmp(fcm_vm_state(rec), "suspended"); i++)
+		jv now = jv_null();
+		for (long i = 0; i < timeout; i++) {
+			jv_free(now);
+			now = fcm_vm_load(fcm_get_str(rec, "id"));
+			const char *s = jv_is_valid(now) ? fcm_get_str(now, "state") : NULL;
+			if (s && strcmp(s, "suspended"))
+				break;
 			usleep(100000);
-		if (!strcmp(fcm_vm_state(rec), "suspended"))
+		}
+		if (!jv_is_valid(now) || !strcmp(fcm_vm_state(now), "suspended"))
 			fcm_die(FCM_E_INTERNAL, "VM '%s' did not wake within %ld s", fcm_get_str(rec, "name"), timeout / 10);
-		jv now = fcm_vm_load(fcm_get_str(rec, "id"));
 		reply = jv_object_set(jv_object_set(jv_object_set(fcm_ok(), jv_string("id"), jv_string(fcm_get_str(rec, "id"))),
 		    jv_string("name"), jv_string(fcm_get_str(rec, "name"))), jv_string("state"), jv_string(fcm_vm_state(now)));
 		jv_free(now);

@@ -73,6 +73,8 @@ page() {
 		sleep 1
 	done
 	[ "$(vm_field idle-one state)" = suspended ]
+	# the VMM's QEMU dies with it (PDEATHSIG): give it a moment
+	for i in $(seq 50); do [ -z "$(vmm_pids "$id")" ] && break; sleep 0.1; done
 	[ -z "$(vmm_pids "$id")" ]
 	grep -q 'idle for 20 s: suspended' "$FCM_ROOT/vms/$id/log/current"
 	# one plain request: held while the VM resumes, then answered
