@@ -1088,8 +1088,8 @@ static _Noreturn void cmd_run(const char *id)
 		/* Scale to zero: no packet to the VM for its idle_suspend. */
 		if (!stopping && t >= next_idle) {
 			long idle = idle_setting(id);
-			long long tx = tap_tx_packets(fcm_get_str(rec, "tap") ? fcm_get_str(rec, "tap") : "");
-			if (tx != last_tx) {
+			long long tx = idle > 0 ? tap_tx_packets(fcm_get_str(rec, "tap") ? fcm_get_str(rec, "tap") : "") : -2;
+			if (tx != last_tx || idle <= 0) {
 				last_tx = tx;
 				last_active = t;
 			}
