@@ -947,6 +947,7 @@ static void idle_suspend(const char *id, pid_t child, int sfd, long idle)
 	const char *why = wait_for_wake(rec, sfd);
 	fcm_info("woken by %s: resuming", why);
 	jv_free(rec);
+	record_set(id, "state", jv_string("running"));	/* so that run does not wait again */
 	char *self = fcm_helper("fc");
 	char *again[] = { self, "run", (char *)id, NULL };
 	execv(self, again);
@@ -998,6 +999,14 @@ static _Noreturn void cmd_run(const char *id)
 	}
 
 	sfd = signals_fd(&set);
+	/* Suspended when idle, and run again (daemon restart, host reboot):
+	 * wait, as before, for a packet to it. */
+	if (restore && fcm_get_str(rec, "state") && !strcmp(fcm_get_str(rec, "state"), "suspended") &&
+	    idle_setting(id) > 0) {
+		fcm_info("suspended when idle: the next packet to it wakes it");
+		fcm_info("woken by %s: resuming", wait_for_wake(rec, sfd));
+		record_set(id, "state", jv_string("running"));
+	}
 
 	/* Firecracker under fcm-tty (its serial console), or alone without
 	 * one; in a process group of its own, so that a kill reaches both. */

@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "core/jsonl.h"
 #include "vm/lifecycle.h"
+#include "vm/snapshot.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 
@@ -30,15 +31,16 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 		 * packet, or for this (s6-svc -1: SIGUSR1). */
 		if (fcm_svc_ctl(svc, "-1") != 0)
 			fcm_die(FCM_E_INTERNAL, "unable to tell s6 to wake VM '%s'", fcm_get_str(rec, "name"));
-		/* fcm-fc run marks it running once loaded and its clock set. */
+		/* fcm-fc run marks it running when woken, and removes the
+		 * snapshot once it is loaded. */
 		long timeout = fcm_boot_timeout() * 10;
 		jv now = jv_null();
 		for (long i = 0; i < timeout; i++) {
 			jv_free(now);
 			now = fcm_vm_load(fcm_get_str(rec, "id"));
 			const char *s = jv_is_valid(now) ? fcm_get_str(now, "state") : NULL;
-			if (s && strcmp(s, "suspended"))
-				break;
+			if (s && strcmp(s, "suspended") && !fcm_snapshot_exists(fcm_get_str(rec, "id")))
+				break;	/* woken, and the snapshot loaded (or a cold boot begun) */
 			usleep(100000);
 		}
 		if (!jv_is_valid(now) || !strcmp(fcm_vm_state(now), "suspended"))

@@ -102,6 +102,8 @@ page() {
 		sleep 1
 	done
 	[ "$(vm_field idle-one state)" = suspended ]
+	for i in $(seq 50); do [ -z "$(vmm_pids "$id")" ] && break; sleep 0.1; done
+	[ -z "$(vmm_pids "$id")" ]
 	run in_ns "$NS" script -qec "fcm idle idle-one off" /dev/null
 	assert_output --partial "VM idle-one: never suspends itself"
 	[ "$(vm_field idle-one idle_suspend)" = null ]
