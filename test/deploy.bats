@@ -130,7 +130,12 @@ commit() { git -C "$1" add -A && git -C "$1" commit -qm "${2:-change}"; }
 }
 
 @test "before the first deploy, the URL serves the placeholder naming the VM and how to deploy" {
-	run page dep-py
+	local i
+	for i in $(seq 60); do	# the guest is ready when its sshd is; the page comes a little later
+		run page dep-py
+		[[ $output == *"git push"* ]] && break
+		sleep 1
+	done
 	assert_success
 	assert_output --partial dep-py
 	assert_output --partial "git push"
@@ -319,7 +324,7 @@ rfcm() {
 
 @test "web, worker and release: the release command runs once per push, before the processes start" {
 	# The simulated reboot took the test's sshd with its namespace.
-	[ -s "$D/sshd.pid" ] && kill "$(cat "$D/sshd.pid")" 2>/dev/null
+	if [ -s "$D/sshd.pid" ]; then kill "$(cat "$D/sshd.pid")" 2>/dev/null || true; fi
 	in_ns "$NS" /usr/sbin/sshd -f "$D/sshd_config" -E "$D/sshd.log"
 	new_app "$D/procs" "$FCM_SRC/test/deploy/procs-app"
 	git -C "$D/procs" remote add origin "root@$GW:dep-py.git"
