@@ -25,6 +25,7 @@
 #include "http/caddy.h"
 #include "core/err.h"
 #include "core/atomic.h"
+#include "vm/domains.h"
 #include "vm/expose.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
@@ -117,12 +118,13 @@ static jv settings_get(struct settings *s)
 
 /* --- the desired routes --------------------------------------------------------- */
 
-static jv proxy_route(const char *id, const char *host, const char *dial)
+/* The route of hosts (consumed: an array of names) to dial. */
+static jv proxy_route(const char *id, jv hosts, const char *dial)
 {
 	jv upstream = jv_object_set(jv_object(), jv_string("dial"), jv_string(dial));
 	jv handler = jv_object_set(jv_object_set(jv_object(), jv_string("handler"), jv_string("reverse_proxy")),
 	    jv_string("upstreams"), JV_ARRAY(upstream));
-	jv match = jv_object_set(jv_object(), jv_string("host"), JV_ARRAY(jv_string(host)));
+	jv match = jv_object_set(jv_object(), jv_string("host"), hosts);
 	jv r = jv_object();
 
 	r = jv_object_set(r, jv_string("@id"), jv_string(id));
@@ -131,13 +133,14 @@ static jv proxy_route(const char *id, const char *host, const char *dial)
 	return jv_object_set(r, jv_string("terminal"), jv_true());
 }
 
-/* The page Caddy gives when the upstream does not answer (502). */
-static jv error_route(const char *host, const char *text)
+/* The page Caddy gives when the upstream does not answer (502), for hosts
+ * (consumed: an array of names). */
+static jv error_route(jv hosts, const char *text)
 {
 	jv headers = jv_object_set(jv_object(), jv_string("Content-Type"),
 	    JV_ARRAY(jv_string("text/plain; charset=utf-8")));
 	jv handler = jv_object();
-	jv match = jv_object_set(jv_object(), jv_string("host"), JV_ARRAY(jv_string(host)));
+	jv match = jv_object_set(jv_object(), jv_string("host"), hosts);
 
 	handler = jv_object_set(handler, jv_string("handler"), jv_string("static_response"));
 	handler = jv_object_set(handler, jv_string("status_code"), jv_string("{http.error.status_code}"));
@@ -152,6 +155,19 @@ static int ipv4(const char *s)
 	struct in_addr a;
 
 	return s && strlen(s) <= 15 && inet_pton(AF_INET, s, &a) == 1;
+}
+
+/* Does a host of hosts (borrowed) overlap host (a name, or *.name)? */
+static int taken(jv hosts, const char *host)
+{
+	int hit = 0;
+
+	jv_array_foreach(hosts, i, h) {
+		hit = hit || fcm_hosts_overlap(jv_string_value(h), host);
+		jv_free(h);
+		(void)i;
+	}
+	return hit;
 }
 
 struct desired {
@@ -170,8 +186,8 @@ static struct desired desired_get(const struct settings *s)
 	char why[512];
 
 	if (s->api_host) {
-		d.routes = jv_array_append(d.routes, proxy_route("fcm-api", s->api_host, s->api_dial));
-		d.errors = jv_array_append(d.errors, error_route(s->api_host,
+		d.routes = jv_array_append(d.routes, proxy_route("fcm-api", JV_ARRAY(jv_string(s->api_host)), s->api_dial));
+		d.errors = jv_array_append(d.errors, error_route(JV_ARRAY(jv_string(s->api_host)),
 		    "The fcm API is not running on this host.\n"));
 		d.hosts = jv_array_append(d.hosts, jv_string(s->api_host));
 	}
@@ -205,17 +221,32 @@ static struct desired desired_get(const struct settings *s)
 			fcm_warn("VM %s: not routed: it has no IPv4 address yet", name);
 			goto next;
 		}
-		if (jv_contains(jv_copy(d.hosts), JV_ARRAY(jv_string(domain)))) {
+		if (taken(d.hosts, domain)) {
 			fcm_warn("VM %s: not routed: domain %s is already routed to another VM", name, domain);
 			goto next;
 		}
+		/* Its hosts: the generated name, then its custom domains
+		 * (lib/vm/domains.h) that no VM before it has. */
+		jv hosts = JV_ARRAY(jv_string(domain)), ds = fcm_domains_of(rec);
+		jv_array_foreach(ds, j, dj) {
+			const char *h = jv_string_value(dj);
+			if (fcm_host_check(h, why, sizeof why) < 0)
+				fcm_warn("VM %s: domain not routed: %s", name, why);
+			else if (taken(d.hosts, h) || taken(hosts, h))
+				fcm_warn("VM %s: domain %s not routed: it is routed to another VM", name, h);
+			else
+				hosts = jv_array_append(hosts, jv_copy(dj));
+			jv_free(dj);
+			(void)j;
+		}
+		jv_free(ds);
 		char *rid = fcm_asprintf("fcm-vm-%s", id);
 		char *dial = fcm_asprintf("%s:%ld", ip, port);
 		char *text = fcm_asprintf("VM %s is not running, or nothing answers on its port %ld yet.\n"
 		    "Start it with 'fcm start %s'; see 'fcm logs %s'.\n", name, port, name, name);
-		d.routes = jv_array_append(d.routes, proxy_route(rid, domain, dial));
-		d.errors = jv_array_append(d.errors, error_route(domain, text));
-		d.hosts = jv_array_append(d.hosts, jv_string(domain));
+		d.routes = jv_array_append(d.routes, proxy_route(rid, jv_copy(hosts), dial));
+		d.errors = jv_array_append(d.errors, error_route(jv_copy(hosts), text));
+		d.hosts = jv_array_concat(d.hosts, hosts);
 		free(rid);
 		free(dial);
 		free(text);

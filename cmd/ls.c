@@ -6,6 +6,7 @@
 #include "cmd/cmd.h"
 #include "core/err.h"
 #include "core/jsonl.h"
+#include "vm/domains.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 #include "vm/vmprint.h"
@@ -45,6 +46,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 			continue;
 		}
 		rec = jv_object_set(rec, jv_string("state"), jv_string(fcm_vm_state(rec)));
+		rec = jv_object_set(rec, jv_string("domains"), fcm_domains_of(rec));
 		out = jv_array_append(out, rec);
 		(void)i;
 	}

@@ -149,18 +149,29 @@ static jv send_request(const struct fcm_cmd *cmd, jv req)
 	return reply;
 }
 
-/* The subcommand argv[1] names, or dies with the parent's usage. */
-static const struct fcm_cmd *sub_of(const struct fcm_cmd *cmd, int argc, char **argv)
+/* The subcommand argv[1] names (*named set), else the one marked
+ * FCM_CMD_DEFAULT (*named 0), or dies with the parent's usage. */
+static const struct fcm_cmd *sub_of(const struct fcm_cmd *cmd, int argc, char **argv, int *named)
 {
-	if (argc < 2)
+	const struct fcm_cmd *dflt = NULL;
+
+	*named = 1;
+	for (const struct fcm_cmd *const *s = cmd->subs; *s; s++)
+		if ((*s)->flags & FCM_CMD_DEFAULT)
+			dflt = *s;
+	if (argc < 2 && !dflt)
 		fcm_die(FCM_E_USAGE, "say what to do; usage: %s", cmd->usage);
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
 		printf("usage: %s\n", cmd->usage);
 		exit(0);
 	}
-	for (const struct fcm_cmd *const *s = cmd->subs; *s; s++)
+	for (const struct fcm_cmd *const *s = cmd->subs; argc >= 2 && *s; s++)
 		if (!strcmp((*s)->name, argv[1]))
 			return *s;
+	if (dflt) {
+		*named = 0;
+		return dflt;
+	}
 	fcm_die(FCM_E_USAGE, "unknown command '%.64s'; usage: %s", argv[1], cmd->usage);
 }
 
@@ -173,9 +184,10 @@ int fcm_cmd_main(const struct fcm_cmd *cmd, int argc, char **argv)
 	snprintf(prog, sizeof prog, "fcm-%s", cmd->name);
 	fcm_init(prog);
 	if (cmd->subs) {
-		cmd = sub_of(cmd, argc, argv);
-		argc--;
-		argv++;
+		int named;
+		cmd = sub_of(cmd, argc, argv, &named);
+		argc -= named;
+		argv += named;
 	}
 	if (argc > 1 && !strcmp(argv[1], "--request"))
 		return serve_request(cmd, argc, argv);

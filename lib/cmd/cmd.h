@@ -45,6 +45,7 @@ struct fcm_opt {
 #define FCM_CMD_VM	1	/* takes [VM] (else the VM of .fcm) as "vm" */
 #define FCM_CMD_TEXT	2	/* its output is text, written by run (logs) */
 #define FCM_CMD_NOWRITE	4	/* only reads: no owner beyond "may see" needed */
+#define FCM_CMD_DEFAULT	8	/* the subcommand run when none is named (fcm domains [VM]) */
 /* A command without routes runs on the host only, as root. */
 
 struct fcm_cmd_route {
