@@ -9,7 +9,8 @@
  *   fcm-proxy ca          the root certificate of Caddy's internal CA (PEM)
  *
  * Every exposed VM (record field "expose": {"port":P,"domain":D}) becomes one
- * route of Caddy's server "fcm": host D -> reverse_proxy <vm-ip>:P, with
+ * route of Caddy's server "fcm": host D and the VM's custom domains (record
+ * field "domains", lib/vm/domains.h) -> reverse_proxy <vm-ip>:P, with
  * automatic HTTPS (Let's Encrypt, or Caddy's internal CA with FCM_TLS=internal).
  * The config is computed whole from the records and loaded with one POST /load
  * (atomic in Caddy: all or nothing); only fcm's parts of Caddy's config are
@@ -419,13 +420,16 @@ static jv summary(jv reply, jv cfg)
 
 	if (jv_get_kind(routes) == JV_KIND_ARRAY) {
 		jv_array_foreach(routes, i, r) {
-			jv host = jv_getpath(jv_copy(r), JV_ARRAY(jv_string("match"), jv_number(0), jv_string("host"), jv_number(0)));
+			jv hosts = jv_getpath(jv_copy(r), JV_ARRAY(jv_string("match"), jv_number(0), jv_string("host")));
+			jv host = jv_get_kind(hosts) == JV_KIND_ARRAY ? jv_array_get(jv_copy(hosts), 0) : jv_invalid();
 			jv dial = jv_getpath(jv_copy(r), JV_ARRAY(jv_string("handle"), jv_number(0), jv_string("upstreams"),
 			    jv_number(0), jv_string("dial")));
 			const char *rid = jv_get_kind(r) == JV_KIND_OBJECT ? fcm_get_str(r, "@id") : NULL;
 			jv o = jv_object();
 			o = jv_object_set(o, jv_string("host"), jv_get_kind(host) == JV_KIND_STRING ? host : jv_null());
 			o = jv_object_set(o, jv_string("upstream"), jv_get_kind(dial) == JV_KIND_STRING ? dial : jv_null());
+			/* every host of the route: the generated name, then custom domains */
+			o = jv_object_set(o, jv_string("hosts"), jv_get_kind(hosts) == JV_KIND_ARRAY ? hosts : (jv_free(hosts), jv_array()));
 			if (rid && !strncmp(rid, "fcm-vm-", 7))
 				o = jv_object_set(o, jv_string("vm"), jv_string(rid + 7));
 			else if (rid && !strcmp(rid, "fcm-api"))

@@ -94,6 +94,7 @@ EOF
 	  '[true,"cosmic-nova","www.example.test",true,["www.example.test"]]' ]
 	[ "$(rec .domains aaaa0001)" = '["www.example.test"]' ]
 	[ "$(caddy_hosts aaaa0001)" = "cosmic-nova.$DOMAIN www.example.test" ]
+	[ "$(in_ns "$NS" fcm-proxy routes | jq -c '.routes[0].hosts')" = "[\"cosmic-nova.$DOMAIN\",\"www.example.test\"]" ]
 	# the TLS policy names it, so Caddy gets it a certificate
 	in_ns "$NS" curl -sf -H 'Host;' --unix-socket "$ADMIN_SOCK" http://localhost/config/ > "$BATS_TEST_TMPDIR/cfg"
 	jq -e '.apps.tls.automation.policies[0].subjects | index("www.example.test")' "$BATS_TEST_TMPDIR/cfg"
@@ -272,4 +273,61 @@ EOF
 	in_ns "$NS" fcm domains rm cosmic-nova www.example.test >/dev/null
 	run in_ns "$NS" curl -sS --max-time 5 --resolve "www.example.test:443:$CADDY_ADDR" --cacert "$(ROOT_CA)" https://www.example.test/
 	assert_failure
+}
+
+@test "through the API: the routes, each user's own VMs only, and no other user's VM named in a conflict" {
+	load api_helper
+	vm_record aaaa0001 cosmic-nova 10.240.0.50
+	vm_record aaaa0002 lunar-reef 10.240.0.51
+	for v in aaaa0001:alice aaaa0002:bob; do
+		f=$FCM_ROOT/vms/${v%%:*}/config.json
+		jq -c --arg o "${v#*:}" '.owner = $o' "$f" > "$f.new" && mv "$f.new" "$f"
+	done
+	start_caddy
+	make_shims
+	api_start
+	alice=$(user_token alice)
+	A="Authorization: Bearer $alice"
+	# POST /v1/vms/{vm}/domains, GET, DELETE /v1/vms/{vm}/domains/{domain}
+	run in_ns "$NS" curl -s -w '%{http_code}' -H "$A" -d '{"domain":"WWW.Example.TEST"}' "$API/v1/vms/cosmic-nova/domains"
+	assert_line -n 1 200
+	[ "$(echo "${lines[0]}" | jq -c '[.ok, .domain, .domains]')" = '[true,"www.example.test",["www.example.test"]]' ]
+	run in_ns "$NS" curl -s -w '%{http_code}' -H "$A" "$API/v1/vms/cosmic-nova/domains"
+	assert_output '[{"vm":"cosmic-nova","domain":"www.example.test","url":"https://www.example.test","port":8000}]
+200'
+	[ "$(caddy_hosts aaaa0001)" = "cosmic-nova.$DOMAIN www.example.test" ]
+	run in_ns "$NS" curl -s -w '%{http_code}' -H "$A" "$API/v1/vms/cosmic-nova"
+	[ "$(echo "${lines[0]}" | jq -c .domains)" = '["www.example.test"]' ]
+	# bad input: 400 with the same line as locally
+	run in_ns "$NS" curl -s -w '%{http_code}' -H "$A" -d '{"domain":"localhost"}' "$API/v1/vms/cosmic-nova/domains"
+	assert_output "{\"ok\":false,\"kind\":\"usage\",\"error\":\"'localhost' is not a full domain name: give one with a dot, such as www.example.com\"}
+400"
+	# Bob's VM is not Alice's: 404, as for no VM at all
+	for req in "GET /v1/vms/lunar-reef/domains" "POST /v1/vms/lunar-reef/domains" "DELETE /v1/vms/lunar-reef/domains/a.example.test"; do
+		set -- $req
+		data=()
+		[ "$1" = POST ] && data=(-d '{"domain":"a.example.test"}')
+		run in_ns "$NS" curl -s -w '%{http_code}' -X "$1" -H "$A" "${data[@]}" "$API$2"
+		assert_output "{\"ok\":false,\"kind\":\"not_found\",\"error\":\"no VM named 'lunar-reef' (see 'fcm ls')\"}
+404"
+	done
+	# a name Bob's VM has: 409, and Alice is not told whose it is
+	in_ns "$NS" fcm domains add lunar-reef shop.example.test >/dev/null
+	run in_ns "$NS" env FCM_HOST="127.0.0.1:$API_PORT" FCM_TOKEN="$alice" fcm domains add cosmic-nova shop.example.test
+	[ "$status" -eq 100 ]
+	assert_output "fcm-domains: fatal: domain shop.example.test is already used by another VM: a domain belongs to one VM; remove it there first"
+	run in_ns "$NS" curl -s -w '%{http_code}' -H "$A" -d '{"domain":"shop.example.test"}' "$API/v1/vms/cosmic-nova/domains"
+	assert_line -n 1 409
+	# the client in remote mode, as Alice: list and remove
+	run in_ns "$NS" env FCM_HOST="127.0.0.1:$API_PORT" FCM_TOKEN="$alice" fcm domains cosmic-nova
+	assert_output '{"vm":"cosmic-nova","domain":"www.example.test","url":"https://www.example.test","port":8000}'
+	run in_ns "$NS" env FCM_HOST="127.0.0.1:$API_PORT" FCM_TOKEN="$alice" fcm domains rm cosmic-nova www.example.test
+	assert_success
+	[ "$(echo "$output" | jq -c '[.removed, .domains]')" = '[true,[]]' ]
+	[ "$(caddy_hosts aaaa0001)" = "cosmic-nova.$DOMAIN" ]
+	run in_ns "$NS" curl -s -w '%{http_code}' -X DELETE -H "$A" "$API/v1/vms/cosmic-nova/domains/www.example.test"
+	assert_line -n 1 404
+	run in_ns "$NS" curl -s -o /dev/null -w '%{http_code} %header{allow}' -X PUT -H "$A" "$API/v1/vms/cosmic-nova/domains"
+	assert_output "405 GET, HEAD, POST"
+	api_stop
 }
