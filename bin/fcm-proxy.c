@@ -57,7 +57,7 @@ struct settings {
 	const char *email;	/* FCM_ACME_EMAIL or NULL */
 	const char *ca;		/* FCM_ACME_CA or NULL */
 	const char *listen;	/* FCM_CADDY_LISTEN, default :443 */
-	char *api_host;		/* fcm.<base> when FCM_PUBLISH_API=1 */
+	char api_host[FCM_DOMAIN_MAX + 8];	/* fcm.<base> when FCM_PUBLISH_API=1, else "" */
 	const char *api_dial;	/* FCM_API_ADDR, default 127.0.0.1:7777 */
 };
 
@@ -106,7 +106,7 @@ static jv settings_get(struct settings *s)
 		char *base = fcm_expose_base(err, sizeof err);
 		if (!base)
 			return fcm_fail(FCM_E_USAGE, "%s", err);
-		s->api_host = fcm_asprintf("fcm.%s", base);
+		snprintf(s->api_host, sizeof s->api_host, "fcm.%s", base);
 		free(base);
 		s->api_dial = env("FCM_API_ADDR");
 		if (!s->api_dial)
@@ -186,7 +186,7 @@ static struct desired desired_get(const struct settings *s)
 	jv list = fcm_vm_list();
 	char why[512];
 
-	if (s->api_host) {
+	if (s->api_host[0]) {
 		d.routes = jv_array_append(d.routes, proxy_route("fcm-api", JV_ARRAY(jv_string(s->api_host)), s->api_dial));
 		d.errors = jv_array_append(d.errors, error_route(JV_ARRAY(jv_string(s->api_host)),
 		    "The fcm API is not running on this host.\n"));

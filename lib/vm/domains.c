@@ -250,9 +250,11 @@ jv fcm_domains_change(jv rec, const char *domain, int add, const char *viewer, i
 	if (add == had) {	/* nothing to do */
 		jv_free(kept);
 		fcm_unlock(fd);
-		if (!add)
-			return failed(code, FCM_E_NOT_FOUND, jv_string_fmt("VM %s has no domain %s (see 'fcm domains %s')", name, domain, name));
-		return old;
+		if (add)
+			return old;
+		r = failed(code, FCM_E_NOT_FOUND, jv_string_fmt("VM %s has no domain %s (see 'fcm domains %s')", name, domain, name));
+		jv_free(old);
+		return r;
 	}
 	if (add) {
 		const char *state = fcm_get_str(old, "state");
