@@ -56,7 +56,8 @@ $long_label|longer than 63 characters
 $long_name|is longer than 253 characters
 localhost|not a full domain name
 192.168.1.1|is an IP address
-bücher.test|its xn-- (punycode) form
+bücher.test|the domain has characters other than ASCII: give an internationalised name in its xn-- (punycode) form
+$(printf 'www\texample.test')|the domain has a control character
 *.example.test|wildcard domains such as '*.example.test' are not allowed on this host
 www.*.test|a '*' may only be the whole first label
 lunar-reef.$DOMAIN|one of this host's own names
@@ -199,7 +200,7 @@ EOF
 	run in_ns "$NS" fcm domains add --json cosmic-nova c.example.test
 	[ "$status" -eq 100 ]
 	[ "$(echo "$output" | grep '^{' | jq -c '[.ok, .kind]')" = '[false,"forbidden"]' ]
-	assert_output --partial "VM cosmic-nova has 2 custom domains, the most one VM may have on this host"
+	assert_output --partial "VM cosmic-nova has 2 custom domains, and one VM may have at most 2 on this host"
 	[ "$(rec .domains aaaa0001)" = '["a.example.test","b.example.test"]' ]
 	FCM_DOMAINS_MAX=0 run in_ns "$NS" fcm domains add cosmic-nova c.example.test
 	[ "$status" -eq 100 ]

@@ -346,7 +346,12 @@ const char *fcm_request_http(const struct fcm_cmd *cmd, jv req, char **path, cha
 	}
 	jv_object_foreach(req, k, v) {
 		const char *key = jv_string_value(k);
-		if (!strcmp(key, "vm") || client_only(cmd, key) || jv_contains(jv_copy(inpath), JV_ARRAY(jv_copy(k)))) {
+		int in = 0;
+		jv_array_foreach(inpath, i, pk) {
+			in |= !strcmp(jv_string_value(pk), key);
+			jv_free(pk);
+		}
+		if (!strcmp(key, "vm") || client_only(cmd, key) || in) {
 			jv_free(k);
 			jv_free(v);
 		} else if (post) {

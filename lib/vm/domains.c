@@ -64,7 +64,11 @@ int fcm_domain_canon(const char *in, char *out, size_t outlen, char *why, size_t
 	for (size_t i = 0; i <= n; i++) {
 		unsigned char c = (unsigned char)in[i];
 		if (c >= 0x80) {
-			snprintf(why, whylen, "domain '%.253s' has characters other than ASCII: give an internationalised name in its xn-- (punycode) form", in);
+			snprintf(why, whylen, "the domain has characters other than ASCII: give an internationalised name in its xn-- (punycode) form");
+			return -1;
+		}
+		if ((c < 0x20 && c) || c == 0x7f) {
+			snprintf(why, whylen, "the domain has a control character: give a name such as www.example.com");
 			return -1;
 		}
 		out[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
@@ -187,10 +191,11 @@ static jv may_take(jv rec, const char *domain, const char *viewer, int *code)
 		jv_free(all);
 		return failed(code, FCM_E_USAGE, jv_string(why));
 	}
-	if (jv_array_length(fcm_domains_of(rec)) >= max) {
+	int have = jv_array_length(fcm_domains_of(rec));
+	if (have >= max) {
 		jv_free(all);
-		return failed(code, FCM_E_FORBIDDEN, jv_string_fmt("VM %s has %ld custom domains, the most one VM may have on this host: remove one first ('fcm domains rm %s DOMAIN')",
-		    name, max, name));
+		return failed(code, FCM_E_FORBIDDEN, jv_string_fmt("VM %s has %d custom domains, and one VM may have at most %ld on this host: remove one first ('fcm domains rm %s DOMAIN')",
+		    name, have, max, name));
 	}
 	jv e = jv_object_get(jv_copy(rec), jv_string("expose"));
 	const char *own = jv_get_kind(e) == JV_KIND_OBJECT ? fcm_get_str(e, "domain") : NULL;
