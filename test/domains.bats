@@ -12,27 +12,13 @@ load proxy_helper
 
 rec() { jq -c "$1" "$FCM_ROOT/vms/$2/config.json"; }
 
-# caddy_hosts ID: the hosts of VM ID's route in Caddy's running config, read
-# through its admin socket.
-caddy_hosts() {
-	in_ns "$NS" curl -sf -H 'Host;' --unix-socket "$ADMIN_SOCK" http://localhost/config/ |
-		jq -r --arg id "fcm-vm-$1" '[.apps.http.servers.fcm.routes[]? | select(."@id" == $id) | .match[0].host[]] | join(" ")'
-}
+# caddy_config: Caddy's running config, read through its admin socket.
+caddy_config() { in_ns "$NS" curl -sf -H 'Host;' --unix-socket "$ADMIN_SOCK" http://localhost/config/; }
 
-# fetch_host HOST: GET https://HOST/ through Caddy, trusting only its root CA,
-# retried while Caddy issues the certificate; the body, then the status.
-fetch_host() {
-	local i
-	for i in $(seq 50); do
-		if [ -s "$(ROOT_CA)" ] && in_ns "$NS" curl -sS --max-time 5 --resolve "$1:443:$CADDY_ADDR" \
-		    --cacert "$(ROOT_CA)" -w '%{http_code}\n' "https://$1/" >"$BATS_TEST_TMPDIR/fetch" 2>"$BATS_TEST_TMPDIR/fetch.err"; then
-			cat "$BATS_TEST_TMPDIR/fetch"
-			return 0
-		fi
-		sleep 0.2
-	done
-	cat "$BATS_TEST_TMPDIR/fetch.err" >&2
-	return 1
+# caddy_hosts ID: the hosts of VM ID's route in Caddy's running config.
+caddy_hosts() {
+	caddy_config |
+		jq -r --arg id "fcm-vm-$1" '[.apps.http.servers.fcm.routes[]? | select(."@id" == $id) | .match[0].host[]] | join(" ")'
 }
 
 @test "bad names are refused with one clear line; nothing changes" {
@@ -97,7 +83,7 @@ EOF
 	[ "$(caddy_hosts aaaa0001)" = "cosmic-nova.$DOMAIN www.example.test" ]
 	[ "$(in_ns "$NS" fcm-proxy routes | jq -c '.routes[0].hosts')" = "[\"cosmic-nova.$DOMAIN\",\"www.example.test\"]" ]
 	# the TLS policy names it, so Caddy gets it a certificate
-	in_ns "$NS" curl -sf -H 'Host;' --unix-socket "$ADMIN_SOCK" http://localhost/config/ > "$BATS_TEST_TMPDIR/cfg"
+	caddy_config > "$BATS_TEST_TMPDIR/cfg"
 	jq -e '.apps.tls.automation.policies[0].subjects | index("www.example.test")' "$BATS_TEST_TMPDIR/cfg"
 	# again: nothing changes, Caddy is not reloaded
 	before=$(loads)
@@ -184,7 +170,7 @@ EOF
 		[ "$(cat "$FCM_ROOT"/vms/*/config.json | jq -s --arg d "race$n.example.test" '[.[].domains[]? | select(. == $d)] | length')" -eq 1 ]
 	done
 	# and Caddy routes each name once
-	in_ns "$NS" curl -sf -H 'Host;' --unix-socket "$ADMIN_SOCK" http://localhost/config/ |
+	caddy_config |
 		jq -e '[.apps.http.servers.fcm.routes[].match[0].host[] | select(startswith("race"))] | (length == 5 and (unique | length) == 5)'
 }
 
@@ -233,7 +219,7 @@ EOF
 	assert_success
 	[ ! -e "$FCM_ROOT/vms/aaaa0001" ]
 	[ "$(caddy_hosts aaaa0001)" = "" ]
-	in_ns "$NS" curl -sf -H 'Host;' --unix-socket "$ADMIN_SOCK" http://localhost/config/ > "$BATS_TEST_TMPDIR/cfg"
+	caddy_config > "$BATS_TEST_TMPDIR/cfg"
 	[ "$(jq -c '[.apps.http.servers.fcm.routes[].match[0].host[]]' "$BATS_TEST_TMPDIR/cfg")" = "[\"lunar-reef.$DOMAIN\",\"api.example.test\"]" ]
 	[ "$(jq -c '.apps.tls.automation.policies[0].subjects' "$BATS_TEST_TMPDIR/cfg")" = "[\"lunar-reef.$DOMAIN\",\"api.example.test\"]" ]
 	# an interrupted destroy (the record left "destroying") routes nothing,

@@ -227,7 +227,7 @@ static jv may_take(jv rec, const char *domain, const char *viewer, int *code)
 jv fcm_domains_change(jv rec, const char *domain, int add, const char *viewer, int *changed, int *code)
 {
 	const char *id = fcm_get_str(rec, "id"), *name = fcm_get_str(rec, "name");
-	jv old, new, ds, kept, reply, r;
+	jv old, new, ds, kept, r;
 	int fd, had = 0;
 
 	*changed = 0;
@@ -280,25 +280,8 @@ jv fcm_domains_change(jv rec, const char *domain, int add, const char *viewer, i
 		kept = jv_array_append(kept, jv_string(domain));
 	}
 	new = jv_object_set(jv_copy(old), jv_string("domains"), kept);
-	if (fcm_vm_save(jv_copy(new)) < 0) {
-		r = failed(code, FCM_E_INTERNAL, jv_string_fmt("unable to write the record of VM %s: %s", name, strerror(errno)));
-		goto out;
-	}
-	reply = fcm_proxy_sync();
-	if (fcm_reply_ok(reply)) {
-		jv_free(reply);
-		*changed = 1;
-		r = jv_copy(new);
-		goto out;
-	}
-	if (fcm_vm_save(jv_copy(old)) < 0)
-		r = failed(code, FCM_E_INTERNAL, jv_string_fmt("%s; and unable to put the record of VM %s back as it was: %s",
-		    fcm_reply_error(reply), name, strerror(errno)));
-	else
-		r = failed(code, fcm_kind_parse(fcm_get_str(reply, "kind")),
-		    jv_string_fmt("%s; VM %s is left as it was", fcm_reply_error(reply), name));
-	jv_free(reply);
-out:
+	r = fcm_vm_save_routed(old, new, code);
+	*changed = jv_is_valid(r);
 	jv_free(old);
 	jv_free(new);
 	fcm_unlock(fd);
