@@ -120,7 +120,8 @@ static void add_print(jv reply, jv req)
 		printf("%s: domain %s was there already\n", name, d);
 	if (jv_get_kind(port) != JV_KIND_NUMBER)
 		printf("  (%s is not exposed: the domain answers once 'fcm expose %s PORT')\n", name, name);
-	printf("  Point the name's DNS at this host: Caddy obtains its certificate once it resolves here.\n");
+	else if (jv_get_kind(added) == JV_KIND_TRUE)
+		printf("  Point the name's DNS at this host: Caddy obtains its certificate once it resolves here.\n");
 	jv_free(added);
 	jv_free(port);
 }
