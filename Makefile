@@ -85,8 +85,20 @@ FLAGS_STAMP := .build-flags
 FLAGS_NOW   := $(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS)
 $(shell [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
 
-.PHONY: all test asan check-build deps image demo bench install clean fuzz
-all: $(PROGS) $(CMD_LINKS) $(DOUBLES)
+.PHONY: all test asan check-build deps image demo bench install clean fuzz web
+all: $(PROGS) $(CMD_LINKS) $(DOUBLES) web
+
+# The web dashboard (doc/web.md): web/src bundled with xterm.js by esbuild
+# into web/dist, which fcm-api serves.  Its npm packages are pinned by
+# web/package-lock.json; npm ci runs only when the lockfile changed, and
+# takes them from npm's cache (~/.npm) when they are there, so a rebuild
+# needs no network.
+WEB_SRC := $(wildcard web/src/*) web/build.mjs
+web: web/dist/index.html
+web/node_modules/.package-lock.json: web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund --prefer-offline
+web/dist/index.html: $(WEB_SRC) web/node_modules/.package-lock.json
+	cd web && rm -rf dist.tmp && node build.mjs dist.tmp && rm -rf dist && mv dist.tmp dist
 
 lib/%.o: lib/%.c $(LIB_HDR) $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
@@ -165,8 +177,11 @@ install: all
 	cp -R s6/. $(DESTDIR)$(LIBEXECDIR)/s6/
 	cp -R rootfs/. $(DESTDIR)$(LIBEXECDIR)/rootfs/
 	cp -R guest/. $(DESTDIR)$(LIBEXECDIR)/guest/
+	install -d $(DESTDIR)$(LIBEXECDIR)/web
+	cp -R web/dist/. $(DESTDIR)$(LIBEXECDIR)/web/
 	install -d $(DESTDIR)$(LIBEXECDIR)/plugins
 	install -m 0755 plugins/fcm-* $(DESTDIR)$(LIBEXECDIR)/plugins/
 
 clean:
 	rm -f lib/*/*.o lib/*/*.a cmd/*.o cmd/*.a cmd/list.c $(CMD_LINKS) $(PROGS) $(DOUBLES) $(FLAGS_STAMP)
+	rm -rf web/dist web/dist.tmp

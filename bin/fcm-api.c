@@ -55,7 +55,9 @@
 #include "auth/users.h"
 #include "tty/ttyproto.h"
 #include "tty/ttysock.h"
+#include "http/web.h"
 #include "http/ws.h"
+#include "core/atomic.h"
 
 static const char usage[] = "fcm-api [--listen ADDR:PORT] [--notify FD]";
 
@@ -79,7 +81,7 @@ static int stopping;
 
 /* --- requests and the commands they run ------------------------------------ */
 
-enum act { ACT_CMD = 1, ACT_SHOW, ACT_LOGS, ACT_FOLLOW, ACT_CONSOLE, ACT_AUTH };
+enum act { ACT_CMD = 1, ACT_SHOW, ACT_LOGS, ACT_FOLLOW, ACT_CONSOLE, ACT_AUTH, ACT_SESSION };
 
 struct req {
 	struct MHD_Connection *conn;
@@ -101,6 +103,11 @@ struct req {
 	enum act act;
 	struct fcm_job *job;
 	int text_ok;			/* a text command said {"ok":true}: its text follows */
+	/* the dashboard's session (doc/web.md) */
+	int cookie, minted;		/* authenticated by its cookie; a token minted at sign-in */
+	char stok[160];			/* the session's cookie value (wiped when done) */
+	char csrf[FCM_WEB_CSRF_HEXLEN + 1];
+	char *set_cookie;		/* a Set-Cookie for the answer */
 	/* console */
 	int tty_fd;
 	unsigned rows, cols, mode;
@@ -177,6 +184,11 @@ static enum MHD_Result answer(struct req *r, unsigned status, const char *ctype,
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Content-Security-Policy", fcm_web_csp);
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	if (r->set_cookie)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
 	if (status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"fcm\"");
 	if (status == 405) {
@@ -222,21 +234,50 @@ static enum MHD_Result answer_reply_error(struct req *r, jv err)
 
 /* --- authentication and ownership -------------------------------------------- */
 
+/* A request authenticated by the dashboard's cookie: it must come from the
+ * dashboard's own origin (when the browser says where from: always for a
+ * WebSocket), and one that changes anything must carry the session's CSRF
+ * token in X-FCM-CSRF (doc/web.md).  0, or 403 with a message. */
+static unsigned session_check(struct req *r, const char *tok, size_t len, char *err, size_t errlen)
+{
+	const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+	const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	const char *presented = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, FCM_WEB_CSRF_HEADER);
+
+	if (fcm_web_csrf(tok, len, r->csrf) < 0) {
+		snprintf(err, errlen, "unable to check the session: libcrypto failed");
+		return 500;
+	}
+	if (origin && !fcm_web_same_origin(origin, host)) {
+		snprintf(err, errlen, "a request with the dashboard's session must come from the dashboard's own page");
+		return 403;
+	}
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") && !fcm_web_csrf_ok(tok, len, presented)) {
+		snprintf(err, errlen, "the request lacks the session's CSRF token (%s): reload the dashboard", FCM_WEB_CSRF_HEADER);
+		return 403;
+	}
+	return 0;
+}
+
 /* Who makes the request: 0 with r->who, or 401/500 with a message.  The one
  * place a request becomes a principal; user tokens plug in via
  * fcm_token_principal. */
 static unsigned auth(struct req *r, char *err, size_t errlen)
 {
 	const char *hdr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *cookies = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
 	const char *tok;
 	size_t len;
 	int k;
 
-	if (!hdr || !*hdr) {
+	if ((!hdr || !*hdr) && fcm_web_cookie(cookies, FCM_WEB_COOKIE, r->stok, sizeof r->stok) &&
+	    fcm_web_session_parse(r->stok, &r->minted, &tok, &len) == 0) {
+		/* the dashboard's session: the token is in its cookie */
+		r->cookie = 1;
+	} else if (!hdr || !*hdr) {
 		snprintf(err, errlen, "missing token: send 'Authorization: Bearer <token>' (the admin token is in $FCM_ROOT/.token on the host)");
 		return 401;
-	}
-	if (fcm_http_bearer(hdr, &tok, &len) < 0) {
+	} else if (fcm_http_bearer(hdr, &tok, &len) < 0) {
 		snprintf(err, errlen, "the Authorization header must be 'Bearer <token>'");
 		return 401;
 	}
@@ -247,9 +288,11 @@ static unsigned auth(struct req *r, char *err, size_t errlen)
 		return 500;
 	}
 	if (k == 0) {
-		snprintf(err, errlen, "invalid token");
+		snprintf(err, errlen, r->cookie ? "the session has ended: sign in again" : "invalid token");
 		return 401;
 	}
+	if (r->cookie)
+		return session_check(r, tok, len, err, errlen);
 	return 0;
 }
 
@@ -364,15 +407,15 @@ static enum MHD_Result run_job(struct req *r, enum act act, const char *helper, 
 
 /* GET /v1/auth/config, POST /v1/auth/device and /v1/auth/login: fcm-auth,
  * with the request on its stdin (doc/auth.md). */
-static enum MHD_Result auth_job(struct req *r)
+static enum MHD_Result auth_job(struct req *r, enum act act, int kind)
 {
 	char err[256];
 	size_t len;
-	char *line = fcm_authapi_request(r->route.kind, r->body ? r->body : "", r->body_len, &len, err, sizeof err);
+	char *line = fcm_authapi_request(kind, r->body ? r->body : "", r->body_len, &len, err, sizeof err);
 
 	if (!line)
 		return answer_error(r, 400, err);
-	return run_job_in(r, ACT_AUTH, "auth", argv_of(NULL), line, len);
+	return run_job_in(r, act, "auth", argv_of(NULL), line, len);
 }
 
 /* POST /v1/auth/logout: revoke the user token the request carries. */
@@ -394,6 +437,137 @@ static enum MHD_Result auth_logout(struct req *r)
 		return answer_error(r, 400, "the host's admin token is not revoked by logging out: replace $FCM_ROOT/.token on the host");
 	return answer_json(r, 200, jv_object_set(jv_object_set(jv_object(), jv_string("ok"), jv_true()),
 	    jv_string("revoked"), jv_true()));
+}
+
+/* --- the dashboard (doc/web.md) ---------------------------------------------- */
+
+/* Where the dashboard's files are: $FCM_WEB_DIR, else web/dist beside bin/
+ * (a checkout), else web/ beside the programs (installed, make install). */
+static const char *web_dir(void)
+{
+	static char *dir;
+	const char *e = getenv("FCM_WEB_DIR");
+	char exe[4096];
+	ssize_t n;
+
+	if (dir)
+		return dir;
+	if (e && *e)
+		return dir = fcm_strdup(e);
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return dir = fcm_strdup("/usr/local/lib/fcm/web");
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	dir = fcm_asprintf("%s/../web/dist", exe);
+	if (access(dir, F_OK) == 0)
+		return dir;
+	free(dir);
+	return dir = fcm_asprintf("%s/web", exe);
+}
+
+/* GET / (the page) and /assets/NAME: a file of the dashboard, no token. */
+static enum MHD_Result web_file(struct req *r, const char *file, const char *ctype)
+{
+	size_t len;
+	char *path, *body;
+	int e;
+
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) {
+		snprintf(r->allow, sizeof r->allow, "GET, HEAD");
+		return answer_error(r, 405, "the dashboard's pages are read with GET");
+	}
+	path = fcm_asprintf("%s/%s", web_dir(), file);
+	body = fcm_read_file(path, 16 * 1024 * 1024, &len);
+	e = errno;
+	if (!body) {
+		fcm_warn("unable to read %s: %s", path, strerror(e));
+		free(path);
+		if (e == ENOENT)
+			return answer_error(r, 404, strcmp(file, "index.html") ? "no such file of the dashboard" :
+			    "the dashboard is not installed on this host: build it with 'make web'");
+		return answer_error(r, 500, "unable to read the dashboard's files: see the API's log");
+	}
+	free(path);
+	return answer(r, 200, ctype, body, len);
+}
+
+/* The Set-Cookie of r's answer: the session of tok (minted by an OIDC
+ * sign-in, or typed), or, tok NULL, its end. */
+static void session_cookie(struct req *r, int minted, const char *tok)
+{
+	free(r->set_cookie);
+	if (tok)
+		r->set_cookie = fcm_asprintf("%s=%c.%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=Strict",
+		    FCM_WEB_COOKIE, minted ? 'm' : 't', tok, FCM_WEB_SESSION_TTL);
+	else
+		r->set_cookie = fcm_asprintf("%s=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict", FCM_WEB_COOKIE);
+}
+
+/* {"ok":true,"name","admin",...} of GET /v1/auth/me, and the session's CSRF
+ * token when there is a session. */
+static jv session_reply(struct req *r)
+{
+	jv v = jv_object_set(fcm_authapi_me(&r->who), jv_string("ok"), jv_true());
+
+	if (r->csrf[0])
+		v = jv_object_set(v, jv_string("csrf"), jv_string(r->csrf));
+	return v;
+}
+
+/* POST /v1/session: sign in, with {"token":T} (the admin token or any API
+ * token) or the code of an OIDC sign-in ({"code","code_verifier",
+ * "redirect_uri","nonce"}, as POST /v1/auth/login); the token goes into
+ * the session cookie, never into the reply.  GET: who the session is, and
+ * its CSRF token.  DELETE: sign out (a token minted at sign-in is revoked). */
+static enum MHD_Result session(struct req *r)
+{
+	char err[256];
+
+	if (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"))
+		return answer_json(r, 200, session_reply(r));
+	if (!strcmp(r->method, "DELETE")) {
+		const char *tok;
+		size_t len;
+		int minted;
+		if (r->cookie && r->minted && fcm_web_session_parse(r->stok, &minted, &tok, &len) == 0 &&
+		    fcm_users_token_revoke(tok, len) < 0) {
+			fcm_warn_sys("unable to remove a token file in %s/tokens", fcm_root());
+			return answer_error(r, 500, "unable to revoke the session's token: see the API's log");
+		}
+		session_cookie(r, 0, NULL);
+		return answer_json(r, 200, jv_object_set(jv_object(), jv_string("ok"), jv_true()));
+	}
+	/* POST */
+	jv body = r->body_len && fcm_utf8_valid(r->body, r->body_len) ? jv_parse_sized(r->body, (int)r->body_len) : jv_invalid();
+	if (!jv_is_valid(body) || jv_get_kind(body) != JV_KIND_OBJECT) {
+		jv_free(body);
+		return answer_error(r, 400, "the request body must be a JSON object: {\"token\":\"...\"} or an OIDC sign-in's code");
+	}
+	const char *tok = fcm_get_str(body, "token");
+	if (!tok) {
+		jv_free(body);
+		return auth_job(r, ACT_SESSION, FCM_R_AUTH_LOGIN);
+	}
+	size_t len = strlen(tok);
+	int k = len && len <= 128 && strspn(tok, "0123456789abcdefABCDEF") == len ?
+	    fcm_token_principal(tok, len, &r->who, err, sizeof err) : 0;
+	if (k < 0) {
+		jv_free(body);
+		fcm_warn("%s", err);
+		return answer_error(r, 500, "unable to check the token: see the API's log");
+	}
+	if (k == 0) {
+		jv_free(body);
+		return answer_error(r, 401, "invalid token");
+	}
+	if (fcm_web_csrf(tok, len, r->csrf) < 0) {
+		jv_free(body);
+		return answer_error(r, 500, "unable to make the session: libcrypto failed");
+	}
+	session_cookie(r, 0, tok);
+	jv_free(body);
+	return answer_json(r, 200, session_reply(r));
 }
 
 static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -470,9 +644,13 @@ static enum MHD_Result dispatch(struct req *r)
 	case FCM_R_AUTH_CONFIG:
 	case FCM_R_AUTH_DEVICE:
 	case FCM_R_AUTH_LOGIN:
-		return auth_job(r);
+		return auth_job(r, ACT_AUTH, rt->kind);
 	case FCM_R_AUTH_LOGOUT:
 		return auth_logout(r);
+	case FCM_R_SESSION:
+		return session(r);
+	case FCM_R_COMMANDS:
+		return answer_json(r, 200, fcm_cmd_describe_all());
 	case FCM_R_CMD:
 		return cmd_job(r);
 	case FCM_R_CONSOLE: {
@@ -481,7 +659,8 @@ static enum MHD_Result dispatch(struct req *r)
 		unsigned long rows = 0, cols = 0;
 		const char *mode = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "mode");
 		const char *session = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "session");
-		int serial = 0;
+		const char *run = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "run");
+		int serial = 0, plain = 0;
 		if (!header_has(r, MHD_HTTP_HEADER_UPGRADE, "websocket") ||
 		    !header_has(r, MHD_HTTP_HEADER_CONNECTION, "upgrade"))
 			return answer_error(r, 400, "the console is a WebSocket: send 'Connection: Upgrade' and 'Upgrade: websocket'");
@@ -503,11 +682,27 @@ static enum MHD_Result dispatch(struct req *r)
 			return answer_error(r, 400, "session must be 1 to 32 of a-z, 0-9 and '-'");
 		if (session && serial)
 			return answer_error(r, 400, "serial and session go alone: the serial console is not a session");
+		if (arg_bool(r, "plain", &plain, err, sizeof err) < 0)
+			return answer_error(r, 400, err);
+		/* fcm run: one command in a session of its own (fcm-console --run). */
+		if (run && (serial || (session && strncmp(session, "run-", 4))))
+			return answer_error(r, 400, "run makes a session of its own: no serial, and a session name starting with run-");
+		if (run && (!*run || strlen(run) > 12000 ||
+		    strspn(run, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != strlen(run)))
+			return answer_error(r, 400, "run must be the base64 of the command's words, each ended by a NUL byte (at most 8 KiB)");
+		if (plain && !run)
+			return answer_error(r, 400, "plain goes with run");
 		r->rows = (unsigned)rows;
 		r->cols = (unsigned)cols;
 		r->mode = mode && !strcmp(mode, "ro") ? FCM_TTY_MODE_RO : FCM_TTY_MODE_RW;
 		if ((st = owner_check(r, err, sizeof err)))
 			return answer_error(r, st, err);
+		if (run && session)
+			return run_job(r, ACT_CONSOLE, "console", argv_of("--ensure", "--json", "--run", run,
+			    plain ? "--plain" : "--json", "--session", session, "--", rt->vm, NULL));
+		if (run)
+			return run_job(r, ACT_CONSOLE, "console", argv_of("--ensure", "--json", "--run", run,
+			    plain ? "--plain" : "--json", "--", rt->vm, NULL));
 		if (serial)
 			return run_job(r, ACT_CONSOLE, "console", argv_of("--ensure", "--json", "--serial", "--", rt->vm, NULL));
 		if (session)
@@ -552,6 +747,43 @@ static enum MHD_Result finish(struct req *r)
 
 	text_header(r);
 
+	if (r->act == ACT_SESSION) {
+		/* an OIDC sign-in of the dashboard: fcm-auth's token goes into the cookie */
+		unsigned st;
+		const char *tok;
+		v = fcm_job_reply(j);
+		if (!jv_is_valid(v)) {
+			jv_free(v);
+			msg = fcm_job_error(j);
+			fcm_warn("%s %s: %s", r->method, r->path, msg);
+			ret = answer_error(r, 500, msg);
+			free(msg);
+			goto out;
+		}
+		st = fcm_authapi_status(&v, j->status);
+		tok = fcm_get_str(v, "token");
+		jv user = jv_object_get(jv_copy(v), jv_string("user"));
+		const char *id = jv_get_kind(user) == JV_KIND_OBJECT ? fcm_get_str(user, "id") : NULL;
+		if (st != 200 || !tok || !id || strspn(tok, "0123456789abcdef") != strlen(tok) ||
+		    fcm_web_csrf(tok, strlen(tok), r->csrf) < 0) {
+			jv_free(user);
+			if (st == 200) {
+				jv_free(v);
+				ret = answer_error(r, 500, "fcm-auth gave no token");
+				goto out;
+			}
+			ret = answer_json(r, st, v);
+			goto out;
+		}
+		snprintf(r->who.name, sizeof r->who.name, "%s", id);
+		jv admin = jv_object_get(user, jv_string("admin"));
+		r->who.admin = jv_get_kind(admin) == JV_KIND_TRUE;
+		jv_free(admin);
+		session_cookie(r, 1, tok);
+		jv_free(v);
+		ret = answer_json(r, 200, session_reply(r));
+		goto out;
+	}
 	if (r->act == ACT_AUTH) {
 		/* fcm-auth's reply says its status; tokens in it are never logged */
 		unsigned st;
@@ -605,6 +837,7 @@ static enum MHD_Result finish(struct req *r)
 	}
 	case ACT_FOLLOW:
 	case ACT_AUTH:
+	case ACT_SESSION:
 		break;
 	case ACT_CONSOLE: {
 		char accept[29], why[256];
@@ -751,10 +984,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			}
 			jv_free(junk);
 		}
+		{
+			const char *ctype, *file = st == 404 ? fcm_web_file(url, &ctype) : NULL;
+			if (file)
+				return web_file(r, file, ctype);
+		}
 		if (st)
 			return answer_error(r, st, err);
 		if (r->route.kind == FCM_R_AUTH_CONFIG || r->route.kind == FCM_R_AUTH_DEVICE ||
-		    r->route.kind == FCM_R_AUTH_LOGIN) {
+		    r->route.kind == FCM_R_AUTH_LOGIN || (r->route.kind == FCM_R_SESSION && !strcmp(method, "POST"))) {
 			/* No token: a few a minute per client address (lib/http/ratelimit.h). */
 			long wait = fcm_ratelimit_take(r->peer, fcm_now_ms());
 			if (wait > 0) {
@@ -830,6 +1068,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		fcm_job_drop(r->job);
 	if (r->tty_fd >= 0)
 		close(r->tty_fd);
+	explicit_bzero(r->stok, sizeof r->stok);
+	if (r->set_cookie)	/* it may hold a token */
+		explicit_bzero(r->set_cookie, strlen(r->set_cookie));
+	free(r->set_cookie);
 	req_unlink(r);
 	free(r->body);
 	free(r->url);

@@ -245,9 +245,11 @@ static jv op_login(jv req)
 		/* RFC 7636: 43-128 characters; PKCE is required here. */
 		if (!str_ok(ver, 43, 128))
 			return fail_status(400, FCM_E_USAGE, "code_verifier (PKCE, 43-128 characters) is required with a code");
-		if (!redir || strlen(redir) > 512 || !fcm_oidc_loopback_redirect_ok(redir))
+		if (!redir || strlen(redir) > 512 ||
+		    (!fcm_oidc_loopback_redirect_ok(redir) && !fcm_oidc_web_redirect_ok(redir)))
 			return fail_status(400, FCM_E_USAGE,
-			    "redirect_uri must be an http URL on a loopback address with a port (the loopback flow)");
+			    "redirect_uri must be an http URL on a loopback address with a port (the loopback flow), "
+			    "or https://HOST/login (the web dashboard's)");
 		if (!nonce)
 			return fail_status(400, FCM_E_USAGE, "nonce is required with a code");
 	}

@@ -6,6 +6,9 @@
  *   fcm console [VM] --list [--json]                  the VM's sessions
  *   fcm console [VM] --ensure [--session NAME | --serial] [--json]
  *                     start the session if needed, print its socket (the API)
+ *   fcm console VM --ensure --run B64 [--plain]
+ *                     a new session running one command (fcm run through the
+ *                     API; --plain: no echo, no CR before LF, for a pipe)
  *   fcm console VM --kill [--session NAME]            end one session
  *   fcm-console --cleanup VM                          end every session of a VM
  *                                                     (called when it stops or
@@ -39,12 +42,13 @@
 #include "core/err.h"
 #include "vm/expose.h"
 #include "vm/guestkey.h"
+#include "vm/guestrun.h"
 #include "core/jsonl.h"
 #include "core/name.h"
 #include "core/paths.h"
 #include "core/run.h"
 #include "http/client.h"
-#include "http/ws.h"
+#include "http/wsterm.h"
 #include "vm/vm.h"
 #include "tty/term.h"
 #include "tty/ttyproto.h"
@@ -52,9 +56,10 @@
 
 static const char usage[] =
     "fcm console [VM] [--session NAME] [--serial] [--read-only] | [VM] --list [--json] | "
-    "[VM] --ensure [--session NAME | --serial] | VM --kill [--session NAME] | --cleanup VM";
+    "[VM] --ensure [--session NAME | --serial] | VM --ensure --run B64 [--plain] | VM --kill [--session NAME] | --cleanup VM";
 
 #define SESSION_MAX 32
+#define RUN_B64_MAX 12000	/* fcm run's words: 8 KiB, in base64 */
 #define START_TIMEOUT_MS 10000
 
 static int session_check(const char *s, char *why, size_t len)
@@ -89,7 +94,7 @@ static void need_running(const char *id, const char *name)
 
 	free(cons);
 	if (!live)
-		fcm_die(FCM_E_USAGE, "VM '%s' is not running: start it with 'fcm start %s'", name, name);
+		fcm_die(FCM_E_CONFLICT, "VM '%s' is not running: start it with 'fcm start %s'", name, name);
 }
 
 static void winsize(unsigned *rows, unsigned *cols)
@@ -109,7 +114,7 @@ static void winsize(unsigned *rows, unsigned *cols)
 /* Start `fcm-tty serve SOCK -- ssh ... root@IP` in a session of its own,
  * detached from us, and wait until it listens (its --ready-fd). */
 static void start_session(const char *sock, const char *id, const char *ip, const char *name,
-    const char *session)
+    const char *session, const char *cmd)
 {
 	char *tty = fcm_helper("tty"), *key = fcm_guestkey_path();
 	char *target = fcm_asprintf("root@%s", ip), rows_s[16], cols_s[16];
@@ -140,17 +145,29 @@ static void start_session(const char *sock, const char *id, const char *ip, cons
 		break;
 	}
 	char *pin[FCM_GUEST_SSH_NOPTS + 1], *argv[40] = {
-		tty, "serve", (char *)sock, "--ready-fd", "3", "--rows", rows_s, "--cols", cols_s, "--",
-		"ssh", "-i", key, "-o", "ServerAliveInterval=2", "-o", "LogLevel=ERROR", "-tt",
+		tty, "serve", (char *)sock, "--ready-fd", "3", "--rows", rows_s, "--cols", cols_s,
 	};
 	size_t na = 0;
 
 	while (argv[na])
 		na++;
+	if (cmd)	/* one command: it starts when its client is there */
+		argv[na++] = "--wait-attach";
+	argv[na++] = "--";
+	argv[na++] = "ssh";
+	argv[na++] = "-i";
+	argv[na++] = key;
+	argv[na++] = "-o";
+	argv[na++] = "ServerAliveInterval=2";
+	argv[na++] = "-o";
+	argv[na++] = "LogLevel=ERROR";
+	argv[na++] = "-tt";
 	fcm_guest_ssh_opts(id, pin);
 	for (size_t i = 0; pin[i]; i++)
 		argv[na++] = pin[i];
 	argv[na++] = target;
+	if (cmd)
+		argv[na++] = (char *)cmd;	/* fixed text and base64 (fcm run) */
 	argv[na] = NULL;
 
 	if (pipe2(rp, O_CLOEXEC) < 0)
@@ -192,8 +209,10 @@ static char *sessions_dir(const char *id)
 	return fcm_path("vms/%s/sessions", id);
 }
 
-/* Make sure the session is served; returns its socket (malloc'd). */
-static char *ensure_session(jv rec, const char *session)
+/* Make sure the session is served; returns its socket (malloc'd).  With
+ * cmd, the session runs that command in the guest instead of a login shell,
+ * and ends with it. */
+static char *ensure_session(jv rec, const char *session, const char *cmd)
 {
 	const char *id = fcm_get_str(rec, "id"), *name = fcm_get_str(rec, "name");
 	const char *ip = fcm_get_str(rec, "ip");
@@ -212,7 +231,7 @@ static char *ensure_session(jv rec, const char *session)
 		fcm_die(FCM_E_USAGE, "VM '%s' has no IP address: use 'fcm console %s --serial'", name, name);
 	if (fcm_mkdirs(dir, 0700) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", dir);
-	start_session(sock, id, ip, name, session);
+	start_session(sock, id, ip, name, session, cmd);
 	free(dir);
 	return sock;
 }
@@ -358,160 +377,12 @@ static int cleanup(const char *id)
 	return bad ? FCM_EXIT_TEMP : 0;
 }
 
-/* --- remote: the session through the API's WebSocket ------------------------ */
-
-static struct {
-	struct fcm_client_conn *conn;
-	struct fcm_tty_buf in, out;	/* bytes from and to the API */
-	struct fcm_ws_msg msg;
-	char text[8192];		/* a text message being reassembled */
-	size_t text_len;
-} W;
-
-/* Queue a frame to the API, masked as a client's must be. */
-static void ws_queue(int opcode, const void *p, size_t n)
-{
-	uint8_t hdr[FCM_WS_HDR_MAX], mask[4];
-
-	if (getrandom(mask, sizeof mask, 0) != (ssize_t)sizeof mask)
-		fcm_term_fail("unable to get random bytes: %s", strerror(errno));
-	if (fcm_tty_buf_put(&W.out, hdr, fcm_ws_header(hdr, 1, opcode, n, mask)) < 0 ||
-	    fcm_tty_buf_put(&W.out, p, n) < 0)
-		fcm_die_nomem();
-	fcm_ws_unmask(W.out.p + W.out.off + W.out.len - n, n, mask, 0);
-}
-
-static void ws_queue_json(jv v)
-{
-	jv s = jv_dump_string(v, 0);
-
-	ws_queue(FCM_WS_TEXT, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
-	jv_free(s);
-}
-
-static void ws_input(void *ctx, const void *p, size_t n)
-{
-	(void)ctx;
-	ws_queue(FCM_WS_BINARY, p, n);
-}
-
-static void ws_resize(void *ctx, unsigned rows, unsigned cols)
-{
-	jv v = jv_object_set(jv_object(), jv_string("type"), jv_string("resize"));
-
-	(void)ctx;
-	v = jv_object_set(v, jv_string("rows"), jv_number(rows));
-	ws_queue_json(jv_object_set(v, jv_string("cols"), jv_number(cols)));
-}
-
-static void ws_detach(void *ctx)
-{
-	static const uint8_t normal[2] = { FCM_WS_CLOSE_NORMAL >> 8, FCM_WS_CLOSE_NORMAL & 0xff };
-
-	(void)ctx;
-	ws_queue_json(jv_object_set(jv_object(), jv_string("type"), jv_string("detach")));
-	ws_queue(FCM_WS_CLOSE, normal, sizeof normal);
-}
-
-static long ws_flush(void *ctx)
-{
-	long sent;
-
-	(void)ctx;
-	while (W.out.len && (sent = fcm_client_conn_send(W.conn, W.out.p + W.out.off, W.out.len)) != 0) {
-		if (sent < 0)
-			return -1;
-		fcm_tty_buf_eat(&W.out, (size_t)sent);
-	}
-	return (long)W.out.len;
-}
-
-/* A text message: JSON control (welcome and role need nothing shown). */
-static void ws_text(const char *t, size_t n)
-{
-	jv v = jv_parse_sized(t, (int)n);
-	const char *type = jv_get_kind(v) == JV_KIND_OBJECT ? fcm_get_str(v, "type") : NULL;
-	long status = 0;
-	char err[64];
-
-	if (type && !strcmp(type, "exit")) {
-		fcm_get_int(v, "status", 0, 255 + 128, &status, err, sizeof err);
-		fcm_term_exit((unsigned)status);
-	}
-	if (type && !strcmp(type, "error")) {
-		const char *e = fcm_get_str(v, "error");
-		fcm_term_fail("the session refused us: %s", e ? e : "?");
-	}
-	jv_free(v);
-}
-
-static void ws_frame(const struct fcm_ws_frame *f, int op)
-{
-	unsigned code;
-
-	switch (op) {
-	case FCM_WS_BINARY:
-		fcm_term_output(f->payload, (size_t)f->len);
-		break;
-	case FCM_WS_TEXT:
-		if (f->opcode == FCM_WS_TEXT)
-			W.text_len = 0;
-		if (W.text_len + f->len <= sizeof W.text) {
-			memcpy(W.text + W.text_len, f->payload, (size_t)f->len);
-			W.text_len += (size_t)f->len;
-		}
-		if (f->fin)
-			ws_text(W.text, W.text_len);
-		break;
-	case FCM_WS_PING:
-		ws_queue(FCM_WS_PONG, f->payload, (size_t)f->len);
-		break;
-	case FCM_WS_CLOSE:
-		if (fcm_ws_close_parse(f->payload, (size_t)f->len, &code) == 0 && f->len > 2)
-			fcm_term_end(FCM_EXIT_TEMP, "[connection to the session lost: %.*s]", (int)f->len - 2,
-			    (const char *)f->payload + 2);
-		fcm_term_end(FCM_EXIT_TEMP, "[connection to the session lost]");
-	default:
-		break;
-	}
-}
-
-static void ws_recv(void *ctx)
-{
-	uint8_t buf[65536];
-	struct fcm_ws_frame f;
-	const char *why = NULL;
-	long k;
-	int open = 1;
-
-	(void)ctx;
-	while ((k = fcm_client_conn_recv(W.conn, buf, sizeof buf)) > 0)
-		if (fcm_tty_buf_put(&W.in, buf, (size_t)k) < 0)
-			fcm_die_nomem();
-	if (k == 0 || errno != EAGAIN)
-		open = 0;
-	while ((k = fcm_ws_parse(W.in.p + W.in.off, W.in.len, 0, 16 * 1024 * 1024, &f, &why)) > 0) {
-		int op = fcm_ws_sequence(&W.msg, &f, &why);
-		if (op < 0)
-			break;
-		ws_frame(&f, op);
-		fcm_tty_buf_eat(&W.in, (size_t)k);
-	}
-	if (k < 0 || why)
-		fcm_term_fail("WebSocket protocol error from the API: %s", why);
-	if (!open)
-		fcm_term_end(FCM_EXIT_TEMP, "[connection to the session lost]");
-}
-
 /* fcm console over the API: the same arguments, the same output. */
 static _Noreturn void remote(const char *ref, const char *session, int serial, int ro)
 {
-	struct fcm_term_transport t = {
-		.input = ws_input, .resize = ws_resize, .detach = ws_detach, .recv = ws_recv, .flush = ws_flush,
-	};
 	char why[256], q[160] = "", *path, *hint;
 	unsigned rows, cols;
-	jv name, reply;
+	jv name;
 
 	name = ref ? jv_string(ref) : fcm_dotfcm_vm();
 	if (!jv_is_valid(name))
@@ -527,18 +398,13 @@ static _Noreturn void remote(const char *ref, const char *session, int serial, i
 	    serial ? "&serial=1" : strcmp(session, "main") ? "&session=" : "",
 	    serial || !strcmp(session, "main") ? "" : session);
 	hint = reattach_hint(jv_string_value(name), session, serial);
-	W.conn = fcm_client_upgrade(path, &reply);
-	if (!W.conn)
-		fcm_die_reply(reply);
-	free(path);
 	jv_free(name);
-	t.fd = fcm_client_conn_fd(W.conn);
-	fcm_term_run(&t, hint, ro);
+	fcm_wsterm_run(path, hint, ro);
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SERIAL = 256, OPT_CLEANUP, OPT_ENSURE, OPT_KILL, OPT_JSON };
+	enum { OPT_SERIAL = 256, OPT_CLEANUP, OPT_ENSURE, OPT_KILL, OPT_JSON, OPT_RUN, OPT_PLAIN };
 	static const struct option longopts[] = {
 		{ "session", required_argument, NULL, 's' },
 		{ "serial", no_argument, NULL, OPT_SERIAL },
@@ -548,11 +414,14 @@ int main(int argc, char **argv)
 		{ "ensure", no_argument, NULL, OPT_ENSURE },
 		{ "kill", no_argument, NULL, OPT_KILL },
 		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
+		{ "run", required_argument, NULL, OPT_RUN },
+		{ "plain", no_argument, NULL, OPT_PLAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *session = NULL, *ref = NULL, *id, *name;
-	int serial = 0, do_list = 0, json = !isatty(1), ro = 0, ensure = 0, do_kill = 0, do_cleanup = 0;
+	const char *session = NULL, *ref = NULL, *id, *name, *run = NULL;
+	char *runcmd = NULL, runsess[16];
+	int plain = 0, serial = 0, do_list = 0, json = !isatty(1), ro = 0, ensure = 0, do_kill = 0, do_cleanup = 0;
 	char why[256], *sock, *hint;
 	jv rec;
 	int c;
@@ -569,6 +438,8 @@ int main(int argc, char **argv)
 		case OPT_ENSURE: ensure = 1; break;
 		case OPT_KILL: do_kill = 1; break;
 		case OPT_CLEANUP: do_cleanup = 1; break;
+		case OPT_RUN: run = optarg; break;
+		case OPT_PLAIN: plain = 1; break;
 		case 'h':
 			printf("usage: %s\n", usage);
 			return 0;
@@ -589,6 +460,24 @@ int main(int argc, char **argv)
 		fcm_err_json(1);
 	if (session && session_check(session, why, sizeof why) < 0)
 		fcm_die(FCM_E_USAGE, "%s", why);
+	if (run) {
+		/* fcm run through the API: a session of its own for one command,
+		 * given as the base64 of its words (the guest decodes it). */
+		size_t n = strlen(run);
+		uint32_t rnd;
+		if (!ensure || serial)
+			fcm_die(FCM_E_USAGE, "--run goes with --ensure [--session NAME]; usage: %s", usage);
+		if (!n || n > RUN_B64_MAX || strspn(run, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
+			fcm_die(FCM_E_USAGE, "--run takes the base64 of the command's words, each ended by a NUL byte");
+		if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+			fcm_die_sys(FCM_E_INTERNAL, "unable to get random bytes");
+		snprintf(runsess, sizeof runsess, "run-%08x", (unsigned)rnd);
+		if (!session)	/* the client may name it, to say how to reattach */
+			session = runsess;
+		runcmd = fcm_asprintf(FCM_GUEST_APP " run %s%s", plain ? "--plain " : "", run);
+	} else if (plain) {
+		fcm_die(FCM_E_USAGE, "--plain goes with --run; usage: %s", usage);
+	}
 	if (!session)
 		session = "main";
 	if (!(do_list || ensure || do_kill || do_cleanup) && fcm_remote_mode())
@@ -629,7 +518,13 @@ int main(int argc, char **argv)
 	}
 
 	need_running(id, name);
-	sock = serial ? fcm_path("vms/%s/console.sock", id) : ensure_session(rec, session);
+	if (run) {
+		char *live = fcm_path("vms/%s/sessions/%s.sock", id, session);
+		if (fcm_tty_probe(live, NULL) == 1)
+			fcm_die(FCM_E_CONFLICT, "console session '%s' of VM '%s' exists: fcm run makes a new one", session, name);
+		free(live);
+	}
+	sock = serial ? fcm_path("vms/%s/console.sock", id) : ensure_session(rec, session, runcmd);
 	hint = reattach_hint(name, session, serial);
 	if (ensure) {
 		jv o = fcm_ok();

@@ -34,9 +34,12 @@
 
 #include "core/err.h"
 #include "core/atomic.h"
+#include "vm/app.h"
+#include "vm/appenv.h"
 #include "vm/dotfcm.h"
 #include "vm/expose.h"
 #include "vm/guestkey.h"
+#include "vm/guestrun.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
 #include "core/name.h"
@@ -79,8 +82,10 @@ static void out(const char *fmt, ...)
 	fwrite(buf, 1, (size_t)n, stdout);
 	fflush(stdout);
 	clearerr(stdout);
-	if (logfd >= 0 && write(logfd, buf, (size_t)n) < 0) {
-		/* the log is best effort */
+	if (logfd >= 0) {	/* the log is best effort; its lines carry the time */
+		char stamp[48];
+		fcm_app_stamp(stamp, sizeof stamp);
+		dprintf(logfd, "%s %.*s", stamp, n, buf);
 	}
 }
 
@@ -320,15 +325,11 @@ static char *write_env(char *tmpd, jv rec, const char *name, const char *sha)
 		fprintf(f, "%s=%s\n", pass[i], v);
 	}
 	{
-		const char *t = getenv("FCM_DEPLOY_TIMEOUT");
-		char *end;
-		long v;
-		if (t && *t) {
-			v = strtol(t, &end, 10);
-			if (*end || v < 1 || v > 3600)
-				failed("FCM_DEPLOY_TIMEOUT must be a whole number of seconds from 1 to 3600, not '%.32s'", t);
-			fprintf(f, "FCM_DEPLOY_TIMEOUT=%ld\n", v);
-		}
+		char why[160];
+		long v = fcm_app_timeout(why, sizeof why);
+		if (v < 0)
+			failed("%s", why);
+		fprintf(f, "FCM_DEPLOY_TIMEOUT=%ld\n", v);
 	}
 	fclose(f);
 	if (!mkdtemp(tmpd))
@@ -360,35 +361,22 @@ static void relay_line(const char *s, size_t len, int *refused)
 /* Stream git archive | ssh, relaying the guest's lines.  Returns ssh's
  * status; *refused when ssh refused the guest's host key. */
 static int ship(const char *gitdir, const char *sha, const char *guest, const char *envfile,
-    const char *ip, const char *key, const char *id, int *refused)
+    jv rec, int *refused)
 {
-	char *pin[FCM_GUEST_SSH_NOPTS + 1];
+	char *appenv = fcm_env_path(fcm_get_str(rec, "id"));
+	char *add3 = fcm_asprintf("--add-file=%s", appenv);
 	char *gd = gitdir ? fcm_asprintf("--git-dir=%s", gitdir) : NULL;
 	char *add1 = fcm_asprintf("--add-file=%s/deploy", guest);
 	char *add2 = fcm_asprintf("--add-file=%s", envfile);
-	char *target = fcm_asprintf("root@%s", ip);
-	char *gargv[12];
+	char *gargv[14];
 	int ga = 0;
-	char *sargv[40] = {
-		"ssh", "-T", "-F", "/dev/null", "-i", (char *)key,
-		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-		"-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
-		"-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6",
-	};
-	size_t sa = 0;
+	/* ssh with the host's key, checking the guest's own host key strictly */
+	char **sargv = fcm_guest_argv(rec, 0, guest_cmd);
 	int tar[2], o[2];
 	struct fcm_child git = { .argv = gargv }, ssh = { .argv = sargv };
 	int gst, sst;
 	char line[4096];
 
-	while (sargv[sa])
-		sa++;
-	fcm_guest_ssh_opts(id, pin);	/* the guest's own host key, strictly */
-	for (size_t i = 0; pin[i]; i++)
-		sargv[sa++] = pin[i];
-	sargv[sa++] = target;
-	sargv[sa++] = (char *)guest_cmd;
-	sargv[sa] = NULL;
 	*refused = 0;
 
 	gargv[ga++] = "git";
@@ -399,6 +387,7 @@ static int ship(const char *gitdir, const char *sha, const char *guest, const ch
 	gargv[ga++] = "--prefix=.fcm/";
 	gargv[ga++] = add1;
 	gargv[ga++] = add2;
+	gargv[ga++] = add3;	/* the app's config vars: .fcm/env */
 	gargv[ga++] = "--prefix=app/";
 	gargv[ga++] = (char *)sha;
 	gargv[ga] = NULL;
@@ -482,8 +471,9 @@ static int ship(const char *gitdir, const char *sha, const char *guest, const ch
 	free(gd);
 	free(add1);
 	free(add2);
-	free(target);
-	fcm_guest_ssh_opts_free(pin);
+	free(add3);
+	free(appenv);
+	fcm_guest_argv_free(sargv);
 	if (gst != 0 && sst == 0)
 		failed("git archive %s failed (exit %d)", sha, gst);
 	return sst;
@@ -559,7 +549,9 @@ int main(int argc, char **argv)
 		char when[64];
 		struct tm tm;
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t0, &tm));
-		dprintf(logfd, "=== %s: %s %s of %s, pushed by %s ===\n", when, ref, sha, name,
+		char stamp[48];
+		fcm_app_stamp(stamp, sizeof stamp);
+		dprintf(logfd, "%s === %s: %s %s of %s, pushed by %s ===\n", stamp, when, ref, sha, name,
 		    owner ? owner : "a local user");
 	}
 	out("-----> Deploying %.12s to %s...", sha, name);
@@ -593,7 +585,22 @@ int main(int argc, char **argv)
 	tmpd = fcm_strdup("/tmp/fcm-deploy.XXXXXX");
 	envf = write_env(tmpd, rec, name, sha);
 
-	st = ship(hook ? NULL : repo, sha, guest, envf, ip, key, fcm_get_str(rec, "id"), &refused);
+	/* The config vars go with the push, as they are now: a config change
+	 * waits for the deploy (and the deploy for it). */
+	{
+		char *envlock = fcm_asprintf("%s/.env.lock", vmdir), *envp = fcm_env_path(fcm_get_str(rec, "id"));
+		char ewhy[256];
+		int ek = fcm_lock(envlock, 1);
+		if (access(envp, F_OK) < 0 && fcm_env_save(fcm_get_str(rec, "id"), jv_object(), ewhy, sizeof ewhy) < 0)
+			failed("%s", ewhy);
+		st = ship(hook ? NULL : repo, sha, guest, envf, rec, &refused);
+		if (st == 0)
+			fcm_app_env_pending(fcm_get_str(rec, "id"), 0);
+		if (ek >= 0)
+			fcm_unlock(ek);
+		free(envlock);
+		free(envp);
+	}
 	unlink(envf);
 	rmdir(tmpd);
 	fcm_unlock(lk);
@@ -608,12 +615,18 @@ int main(int argc, char **argv)
 		/* The guest said why; say what it means for the push. */
 		if (hook)
 			out("-----> The push was refused: %s still serves the previous release", name);
-		if (logfd >= 0)
-			dprintf(logfd, "=== failed after %ld s (exit %d) ===\n", (long)(time(NULL) - t0), st);
+		if (logfd >= 0) {
+			char stamp[48];
+			fcm_app_stamp(stamp, sizeof stamp);
+			dprintf(logfd, "%s === failed after %ld s (exit %d) ===\n", stamp, (long)(time(NULL) - t0), st);
+		}
 		return 1;
 	}
-	if (logfd >= 0)
-		dprintf(logfd, "=== deployed in %ld s ===\n", (long)(time(NULL) - t0));
+	if (logfd >= 0) {
+		char stamp[48];
+		fcm_app_stamp(stamp, sizeof stamp);
+		dprintf(logfd, "%s === deployed in %ld s ===\n", stamp, (long)(time(NULL) - t0));
+	}
 	jv_free(rec);
 	return 0;
 }

@@ -57,7 +57,7 @@ struct settings {
 	const char *email;	/* FCM_ACME_EMAIL or NULL */
 	const char *ca;		/* FCM_ACME_CA or NULL */
 	const char *listen;	/* FCM_CADDY_LISTEN, default :443 */
-	char api_host[FCM_DOMAIN_MAX + 8];	/* fcm.<base> when FCM_PUBLISH_API=1, else "" */
+	char api_host[300];	/* fcm.<base> (or FCM_API_HOST) when FCM_PUBLISH_API=1, else "" */
 	const char *api_dial;	/* FCM_API_ADDR, default 127.0.0.1:7777 */
 };
 
@@ -103,11 +103,18 @@ static jv settings_get(struct settings *s)
 	else if (!plain(s->listen, 128) || !strchr(s->listen, ':'))
 		return fcm_fail(FCM_E_USAGE, "FCM_CADDY_LISTEN must be a Caddy listen address such as ':443', not '%.64s'", s->listen);
 	if (pub && strcmp(pub, "0")) {
-		char *base = fcm_expose_base(err, sizeof err);
-		if (!base)
-			return fcm_fail(FCM_E_USAGE, "%s", err);
-		snprintf(s->api_host, sizeof s->api_host, "fcm.%s", base);
-		free(base);
+		const char *host = env("FCM_API_HOST");
+		if (host) {	/* the API's (and dashboard's) own name, doc/web.md */
+			if (fcm_domain_check(host, err, sizeof err) < 0)
+				return fcm_fail(FCM_E_USAGE, "FCM_API_HOST: %s", err);
+			snprintf(s->api_host, sizeof s->api_host, "%s", host);
+		} else {
+			char *base = fcm_expose_base(err, sizeof err);
+			if (!base)
+				return fcm_fail(FCM_E_USAGE, "%s", err);
+			snprintf(s->api_host, sizeof s->api_host, "fcm.%s", base);
+			free(base);
+		}
 		s->api_dial = env("FCM_API_ADDR");
 		if (!s->api_dial)
 			s->api_dial = "127.0.0.1:7777";

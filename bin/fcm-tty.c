@@ -2,7 +2,7 @@
  * socket, let clients attach and detach at will (doc/fcm-tty.md).
  *
  *   fcm-tty serve SOCKET [--log] [--scrollback BYTES] [--ready-fd FD]
- *                 [--rows R --cols C] -- COMMAND [ARG...]
+ *                 [--rows R --cols C] [--wait-attach] -- COMMAND [ARG...]
  *   fcm-tty attach SOCKET [--read-only] [--hint TEXT]
  *   fcm-tty kill SOCKET [--signal SIG] [--timeout SECONDS]
  *   fcm-tty status SOCKET
@@ -37,7 +37,7 @@
 #include "tty/ttysock.h"
 
 static const char usage[] =
-    "fcm-tty serve SOCKET [--log] [--scrollback BYTES] [--ready-fd FD] [--rows R --cols C] -- COMMAND [ARG...]\n"
+    "fcm-tty serve SOCKET [--log] [--scrollback BYTES] [--ready-fd FD] [--rows R --cols C] [--wait-attach] -- COMMAND [ARG...]\n"
     "       fcm-tty attach SOCKET [--read-only] [--hint TEXT]\n"
     "       fcm-tty kill SOCKET [--signal SIG] [--timeout SECONDS]\n"
     "       fcm-tty status SOCKET";
@@ -47,6 +47,7 @@ static const char usage[] =
 #define PTYIN_MAX (64 * 1024)
 #define LOG_QUEUE_MAX (256 * 1024)
 #define HELLO_TIMEOUT_MS 10000
+#define ATTACH_TIMEOUT_MS 60000	/* --wait-attach: the first client within */
 #define SCROLLBACK_DEFAULT (256 * 1024)
 
 /* --- small helpers -------------------------------------------------------- */
@@ -135,6 +136,12 @@ static struct {
 	struct fcm_tty_buf logq;
 	unsigned long long log_dropped;
 	unsigned rows, cols;
+	/* --wait-attach: the command starts when the first typing client
+	 * says HELLO (fcm run: none of its output can come before a client). */
+	char **cmd;
+	int slave;		/* kept until then */
+	long started;		/* when serving began */
+	int printed;		/* the command has written something */
 } S;
 
 static void remove_socket(void)
@@ -255,6 +262,8 @@ static void elect_writer(void)
 	apply_size(best->rows, best->cols, 0);
 }
 
+static pid_t spawn(char **argv, int slave);
+
 static void client_hello(struct client *c, const struct fcm_tty_frame *f)
 {
 	uint8_t w[FCM_TTY_HDR + 10];
@@ -279,10 +288,16 @@ static void client_hello(struct client *c, const struct fcm_tty_frame *f)
 		S.writer = c;
 		c->role = FCM_TTY_ROLE_WRITER;
 		apply_size(c->rows, c->cols, 1);
+		if (S.cmd && !S.child) {	/* --wait-attach: now, at the client's size */
+			S.child = spawn(S.cmd, S.slave);
+			close(S.slave);
+			S.slave = -1;
+		}
 	}
 	n = fcm_tty_encode_welcome(w, sizeof w, (unsigned)c->role, S.rows, S.cols, (uint32_t)S.child);
 	fcm_tty_buf_put(&c->out, w, n);
-	client_redraw(c);
+	if (S.printed)	/* a command that wrote nothing has no screen to restore */
+		client_redraw(c);
 }
 
 static void pty_input(struct client *c, const uint8_t *p, size_t n)
@@ -458,6 +473,7 @@ static size_t pty_read(void)
 		S.pty_eof = 1;
 		return 0;
 	}
+	S.printed = 1;
 	output(buf, (size_t)r);
 	return (size_t)r;
 }
@@ -547,7 +563,7 @@ static int serve(int argc, char **argv)
 	long scrollback = SCROLLBACK_DEFAULT, ready_fd = -1;
 	unsigned rows = 24, cols = 80;
 	char **cmd = NULL, err[512];
-	int i, slave;
+	int i, slave, wait_attach = 0;
 	struct stat st;
 
 	for (i = 0; i < argc; i++) {
@@ -557,6 +573,8 @@ static int serve(int argc, char **argv)
 			break;
 		} else if (!strcmp(a, "--log")) {
 			S.log = 1;
+		} else if (!strcmp(a, "--wait-attach")) {
+			wait_attach = 1;
 		} else if (!strcmp(a, "--scrollback") && i + 1 < argc) {
 			scrollback = parse_num("--scrollback", argv[++i], 0, 64L * 1024 * 1024);
 		} else if (!strcmp(a, "--ready-fd") && i + 1 < argc) {
@@ -607,8 +625,15 @@ static int serve(int argc, char **argv)
 	S.screen = fcm_tty_screen_new((int)rows, (int)cols, (size_t)scrollback);
 	if (!S.screen)
 		fcm_die_nomem();
-	S.child = spawn(cmd, slave);
-	close(slave);
+	S.started = fcm_now_ms();
+	S.slave = -1;
+	if (wait_attach) {
+		S.cmd = cmd;
+		S.slave = slave;
+	} else {
+		S.child = spawn(cmd, slave);
+		close(slave);
+	}
 	set_nonblock(S.master);
 	if (S.log)
 		set_nonblock(1);
@@ -626,6 +651,15 @@ static int serve(int argc, char **argv)
 
 		if (S.child_done)
 			finish();
+		if (S.cmd && !S.child) {	/* --wait-attach: nobody came */
+			long left = S.started + ATTACH_TIMEOUT_MS - t;
+			if (left <= 0) {
+				remove_socket();
+				fcm_die(FCM_E_UNAVAILABLE, "no client attached within %d s: the command was not run",
+				    ATTACH_TIMEOUT_MS / 1000);
+			}
+			timeout = (int)left;
+		}
 		ipipe = np;
 		pfd[np++] = (struct pollfd){ .fd = selfpipe[0], .events = POLLIN };
 		ilisten = np;

@@ -137,7 +137,7 @@ extern const struct fcm_cmd fcm_cmd_domains;
 static const struct fcm_cmd domains_ls = {
 	.name = "ls",
 	.usage = "fcm domains [ls] [--json] [VM]",
-	.flags = FCM_CMD_VM | FCM_CMD_NOWRITE | FCM_CMD_DEFAULT,
+	.flags = FCM_CMD_VM | FCM_CMD_NOWRITE,
 	.routes = (const struct fcm_cmd_route[]){ { "GET", "/v1/vms/{vm}/domains", 0 }, { NULL } },
 	.status = 200,
 	.run = ls_run,
@@ -177,4 +177,5 @@ const struct fcm_cmd fcm_cmd_domains = {
 	.usage = "fcm domains [ls] [--json] [VM] | fcm domains add [--json] [VM] DOMAIN | "
 	    "fcm domains rm [--json] [VM] DOMAIN",
 	.subs = (const struct fcm_cmd *const[]){ &domains_ls, &domains_add, &domains_rm, NULL },
+	.dflt = &domains_ls,
 };

@@ -360,8 +360,8 @@ records() {
 # --- routing: 404, 405, path tricks -------------------------------------------------
 
 @test "unknown endpoints are 404, wrong methods 405 with Allow" {
-	for p in / /v1 /v1/ /v2/vms /v1/vms/ /v1/vmsx /v1/vms/cosmic-nova/ /v1/vms/cosmic-nova/reboot \
-		/v1/vms/a/b/c/d /v1/auth /v1/auth/me/x //v1/vms /v1//vms /index.html; do
+	for p in /v1 /v1/ /v2/vms /v1/vms/ /v1/vmsx /v1/vms/cosmic-nova/ /v1/vms/cosmic-nova/reboot \
+		/v1/vms/a/b/c/d /v1/auth /v1/auth/me/x //v1/vms /v1//vms /index.html /assets/ /assets/x.exe; do	# / is the dashboard (doc/web.md)
 		run curl -s -o /dev/null -w '%{http_code}' --path-as-is -H "$AUTH" "$API$p"
 		[ "$output" = 404 ] || fail "$p gave $output"
 	done

@@ -157,7 +157,7 @@ commit() { git -C "$1" add -A && git -C "$1" commit -qm "${2:-change}"; }
 	assert_output --partial "remote: -----> Detected Python (requirements.txt)"
 	assert_output --partial "remote: -----> Running pip install..."
 	assert_output --partial "Successfully installed fcmgreet-1.0"
-	assert_output --partial "remote: -----> Starting: python3 app.py"
+	assert_output --partial "remote: -----> Starting web: python3 app.py"
 	assert_output --partial "remote: -----> Deploy successful!"
 	assert_output --partial "remote:        https://dep-py.172-16-0-1.sslip.io"
 	run page dep-py
@@ -185,7 +185,7 @@ Greetings from fcmgreet, fcm!"
 	commit "$D/py" broken
 	run push "$D/py" origin main
 	assert_failure
-	assert_output --partial "remote: -----> Deploy failed: the app exited"
+	assert_output --partial "remote: -----> Deploy failed: web exited"
 	assert_output --partial "SyntaxError"
 	assert_output --partial "rolled back"
 	assert_output --partial "[remote rejected] main -> main (pre-receive hook declined)"
@@ -200,7 +200,7 @@ Greetings from fcmgreet, fcm!"
 	commit "$D/py" exits
 	run push "$D/py" origin main
 	assert_failure
-	assert_output --partial "Deploy failed: the app exited"
+	assert_output --partial "Deploy failed: web exited"
 	run page dep-py
 	assert_output --partial "Python page two"
 	git -C "$D/py" reset -q --hard HEAD~1
@@ -246,7 +246,7 @@ Greetings from fcmgreet, fcm!"
 	assert_success
 	assert_output --partial "remote: -----> Detected Node.js (package.json)"
 	assert_output --partial "remote: -----> Running npm install..."
-	assert_output --partial "remote: -----> Starting: node server.js"
+	assert_output --partial "remote: -----> Starting web: node server.js"
 	assert_output --partial "remote: -----> Deploy successful!"
 	run page dep-nr
 	assert_output --partial "Node.js app running on dep-nr"
@@ -259,7 +259,7 @@ Greetings from fcmgreet, fcm!"
 	assert_success
 	assert_output --partial "remote: -----> Detected Ruby (Gemfile)"
 	assert_output --partial "remote: -----> Running bundle install..."
-	assert_output --partial "remote: -----> Starting: ruby app.rb"
+	assert_output --partial "remote: -----> Starting web: ruby app.rb"
 	assert_output --partial "remote: -----> Deploy successful!"
 	run page dep-nr
 	assert_output --partial "Ruby app running on dep-nr"
@@ -268,8 +268,8 @@ Greetings from fcmgreet, fcm!"
 @test "every deploy is in the VM's deploy.log" {
 	id=$(fcm-ls --json dep-py | jq -r .id)
 	log=$FCM_ROOT/vms/$id/deploy.log
-	[ "$(grep -c '^=== deployed in' "$log")" -eq 2 ]
-	grep -q 'Deploy failed: the app exited' "$log"
+	[ "$(grep -c '^[0-9TZ:.-]* === deployed in' "$log")" -eq 2 ]
+	grep -q 'Deploy failed: web exited' "$log"
 	grep -q 'pushed by admin' "$log"
 }
 
@@ -307,4 +307,225 @@ Greetings from fcmgreet, fcm!"
 	done
 	assert_output "$before"
 	[ "$(fcm-ls --json dep-py | jq -r .state)" = running ]
+}
+
+# --- the app runtime: processes, release phase, config, ps, restart, run, logs ------
+# On dep-py, after the reboot test: an app with web, worker and release lines.
+
+# rfcm ARGS: fcm as a remote user runs it, through the API.
+rfcm() {
+	in_ns "$NS" env FCM_HOST=127.0.0.1:7777 FCM_TOKEN="$(cat "$FCM_ROOT/.token")" fcm "$@"
+}
+
+@test "web, worker and release: the release command runs once per push, before the processes start" {
+	# The simulated reboot took the test's sshd with its namespace.
+	[ -s "$D/sshd.pid" ] && kill "$(cat "$D/sshd.pid")" 2>/dev/null
+	in_ns "$NS" /usr/sbin/sshd -f "$D/sshd_config" -E "$D/sshd.log"
+	new_app "$D/procs" "$FCM_SRC/test/deploy/procs-app"
+	git -C "$D/procs" remote add origin "root@$GW:dep-py.git"
+	run push "$D/procs" --force origin main
+	assert_success
+	assert_output --partial "remote: -----> Running release: python3 migrate.py"
+	assert_output --partial "remote:        migrations applied"
+	assert_output --partial "remote: -----> Starting web: python3 app.py"
+	assert_output --partial "remote: -----> Starting worker: python3 -u worker.py"
+	assert_output --partial "remote: -----> Deploy successful!"
+	run page dep-py
+	assert_output "procs v1
+greeting: no greeting
+migrations: 1"
+	echo "procs v2" >"$D/procs/version.txt"
+	commit "$D/procs" v2
+	run push "$D/procs" origin main
+	assert_success
+	run page dep-py
+	assert_output "procs v2
+greeting: no greeting
+migrations: 2"
+}
+
+@test "fcm ps lists web and worker with their release, locally and through the API" {
+	run in_ns "$NS" fcm ps dep-py --json
+	assert_success
+	[ "$(jq -s 'map(.type) | sort | join(",")' <<<"$output")" = '"web,worker"' ]
+	[ "$(jq -s 'map(.state) | unique | join(",")' <<<"$output")" = '"up"' ]
+	rel=$(in_ns "$NS" fcm run dep-py -- readlink /app/current)
+	[ "$(jq -s "map(.release == ${rel##*/}) | all" <<<"$output")" = true ]
+	[ "$(jq -r 'select(.type == "worker") | .instance' <<<"$output")" = worker.1 ]
+	run rfcm ps dep-py --json
+	assert_success
+	[ "$(jq -s 'map(.type) | sort | join(",")' <<<"$output")" = '"web,worker"' ]
+}
+
+@test "the worker's output is in fcm logs --type worker and in the merged view, tagged" {
+	local i
+	for i in $(seq 60); do
+		run in_ns "$NS" fcm logs dep-py --type worker -n 5
+		[[ $output == *"app[worker.1]: worker tick"* ]] && break
+		sleep 1
+	done
+	assert_output --regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z app\[worker\.1\]: worker tick [0-9]+'
+	refute_output --partial "app[web.1]"
+	run rfcm logs dep-py -n 500
+	assert_success
+	assert_output --partial "app[worker.1]: worker tick"
+	assert_output --partial "fcm[deploy]: -----> Deploy successful!"
+	assert_output --partial "fcm[deploy]: -----> Running release: python3 migrate.py"
+	run in_ns "$NS" fcm logs dep-py --type nosuch
+	assert_failure
+	assert_output --partial "no process type 'nosuch' has run in it"
+}
+
+@test "a killed worker is started again by its supervisor, and fcm ps counts the restart" {
+	pid=$(in_ns "$NS" fcm ps dep-py --json | jq -r 'select(.type == "worker") | .pid')
+	[ "$pid" -gt 1 ]
+	run in_ns "$NS" fcm run dep-py -- kill -9 "$pid"
+	assert_success
+	local i
+	for i in $(seq 60); do
+		p=$(in_ns "$NS" fcm ps dep-py --json | jq -c 'select(.type == "worker")')
+		[ "$(jq -r .state <<<"$p")" = up ] && [ "$(jq -r .pid <<<"$p")" != "$pid" ] && break
+		sleep 1
+	done
+	[ "$(jq -r .pid <<<"$p")" != "$pid" ]
+	[ "$(jq -r .restarts <<<"$p")" -ge 1 ]
+	run in_ns "$NS" fcm restart dep-py --type worker
+	assert_success
+	run in_ns "$NS" fcm restart dep-py --type nosuch
+	assert_failure
+	assert_output --partial "no process type 'nosuch'"
+}
+
+@test "fcm config set changes what web answers without a push; unset takes it away; the value is nowhere else" {
+	secret="hi-$RANDOM$RANDOM-s3cret"
+	run rfcm config set dep-py "GREETING=$secret"
+	assert_success
+	run page dep-py
+	assert_output --partial "greeting: $secret"
+	run in_ns "$NS" fcm config dep-py --json
+	assert_output "{\"name\":\"GREETING\",\"value\":\"$secret\"}"
+	run in_ns "$NS" script -qec "fcm config dep-py" /dev/null
+	refute_output --partial "$secret"
+	assert_output --partial GREETING
+	# in no process's arguments, on the host or in the guest
+	! grep -alF -- "$secret" /proc/[0-9]*/cmdline 2>/dev/null
+	run in_ns "$NS" fcm run dep-py -- sh -c 'cat /proc/[0-9]*/cmdline | tr "\0" " "'
+	assert_success
+	refute_output --partial "$secret"
+	# in no log, and in no file another user may read on the host
+	run in_ns "$NS" fcm logs dep-py -n 1000
+	refute_output --partial "$secret"
+	run in_ns "$NS" fcm logs dep-py --console -n 10000
+	refute_output --partial "$secret"
+	for f in $(grep -rlF -- "$secret" "$FCM_ROOT" 2>/dev/null); do
+		[ "$(stat -c %a "$f")" = 600 ] && [ "$(stat -c %U "$f")" = root ]
+		[ "$(stat -c %a "$(dirname "$f")")" = 700 ]
+	done
+	run in_ns "$NS" fcm config unset dep-py GREETING
+	assert_success
+	run page dep-py
+	assert_output --partial "greeting: no greeting"
+}
+
+@test "fcm run: the config in env, the exit status, /app/current, and an interactive bash under tmux" {
+	in_ns "$NS" fcm config set dep-py RUNVAR=visible --no-restart >/dev/null
+	run in_ns "$NS" fcm run dep-py -- env
+	assert_success
+	assert_line RUNVAR=visible
+	assert_line PORT=8000
+	run in_ns "$NS" fcm run dep-py -- sh -c 'exit 7'
+	assert_failure 7
+	# through the API: the same, in a console session of its own
+	run rfcm run dep-py -- sh -c 'echo "remote $RUNVAR"; exit 5'
+	assert_failure 5
+	assert_output "remote visible"
+	s=fcmrun-$$
+	tmux new-session -d -s "$s" -x 120 -y 30 "ip netns exec $NS $FCM_SRC/bin/fcm run dep-py -- bash; sleep 30"
+	local i
+	for i in $(seq 60); do
+		tmux capture-pane -p -t "$s" | grep -q '[#$] *$' && break
+		sleep 1
+	done
+	tmux send-keys -t "$s" 'echo "at $PWD: $((6 * 7))"' Enter
+	for i in $(seq 30); do
+		tmux capture-pane -p -t "$s" | grep -q '^at /app/current: 42' && break
+		sleep 1
+	done
+	out=$(tmux capture-pane -p -t "$s")
+	tmux send-keys -t "$s" 'exit' Enter
+	sleep 1
+	tmux kill-session -t "$s" 2>/dev/null || true
+	[[ $out == *"at /app/current: 42"* ]]
+}
+
+@test "a failing release: command refuses the push, and the previous release still answers" {
+	printf 'web: python3 app.py\nworker: python3 -u worker.py\nrelease: python3 -c "import sys; print(\\"migration broke\\"); sys.exit(4)"\n' >"$D/procs/Procfile"
+	echo "procs v3" >"$D/procs/version.txt"
+	commit "$D/procs" "bad release"
+	run push "$D/procs" origin main
+	assert_failure
+	assert_output --partial "migration broke"
+	assert_output --partial "Deploy failed: the release command failed (exit 4"
+	run page dep-py
+	assert_output --partial "procs v2"
+	git -C "$D/procs" reset -q --hard HEAD~1
+}
+
+@test "bad input to config, run and restart: one clear line each, and nothing changed" {
+	id=$(fcm-ls --json dep-py | jq -r .id)
+	before=$(sha256sum <"$FCM_ROOT/vms/$id/env")
+	run in_ns "$NS" fcm config set dep-py 1BAD=x
+	assert_failure 100
+	assert_output "fcm-config: fatal: '1BAD' is not a config var name: use letters, digits and _, not starting with a digit, at most 128 characters (e.g. DATABASE_URL)"
+	run in_ns "$NS" fcm config set dep-py PORT=1
+	assert_failure 100
+	assert_output "fcm-config: fatal: PORT is set by fcm (the web process listens on it): pick another name"
+	run in_ns "$NS" fcm config set dep-py "BIG=$(head -c 40000 /dev/zero | tr '\0' x)"
+	assert_failure 100
+	assert_output "fcm-config: fatal: the value of BIG is 40000 bytes: at most 32768 are allowed"
+	python3 -c 'import json; print(json.dumps({"pairs": ["BIG=" + "x" * 1000000]}))' >"$BATS_TEST_TMPDIR/big.json"
+	run rfcm_json POST /v1/vms/dep-py/config "$BATS_TEST_TMPDIR/big.json"
+	[[ $output == *'"ok":false'* ]]
+	run in_ns "$NS" fcm config set dep-py NOVALUE
+	assert_failure 100
+	assert_output --partial "is not KEY=VALUE"
+	run in_ns "$NS" fcm run dep-py --
+	assert_failure 100
+	assert_output --partial "say which command"
+	run in_ns "$NS" fcm restart dep-py --type 'Bad!'
+	assert_failure 100
+	assert_output --partial "is not a process type"
+	[ "$(sha256sum <"$FCM_ROOT/vms/$id/env")" = "$before" ]
+}
+
+@test "after fcm stop and start: every process type runs again, with its config, and the logs are still there" {
+	in_ns "$NS" fcm config set dep-py GREETING=after-restart --no-restart >/dev/null
+	first=$(in_ns "$NS" fcm logs dep-py --type worker -n 100000 | head -n 1)
+	[[ $first == *"app[worker.1]: "* ]]
+	in_ns "$NS" fcm stop dep-py >/dev/null
+	in_ns "$NS" fcm config set dep-py GREETING=set-while-stopped >/dev/null
+	run in_ns "$NS" fcm start dep-py
+	assert_success
+	local i
+	for i in $(seq 120); do
+		run in_ns "$NS" fcm ps dep-py --json
+		[ "$(jq -s 'map(select(.state == "up")) | length' <<<"$output" 2>/dev/null)" = 2 ] && break
+		sleep 1
+	done
+	[ "$(jq -s 'map(select(.state == "up") | .type) | sort | join(",")' <<<"$output")" = '"web,worker"' ]
+	for i in $(seq 60); do
+		run page dep-py
+		[[ $output == *"greeting: set-while-stopped"* ]] && break
+		sleep 1
+	done
+	assert_output --partial "greeting: set-while-stopped"
+	run in_ns "$NS" fcm logs dep-py --type worker -n 100000
+	assert_line --index 0 "$first"
+}
+
+# rfcm_json METHOD PATH FILE: a raw API request with the admin token, the
+# body from FILE.
+rfcm_json() {
+	in_ns "$NS" curl -s -X "$1" -H "Authorization: Bearer $(cat "$FCM_ROOT/.token")" \
+	    -H 'Content-Type: application/json' --data-binary "@$3" "http://127.0.0.1:7777$2"
 }

@@ -50,6 +50,9 @@ lunar-reef.$DOMAIN|one of this host's own names
 fcm.$DOMAIN|one of this host's own names
 $DOMAIN|one of this host's own names
 EOF
+	FCM_API_HOST=Apps.Example.TEST run fcm domains add cosmic-nova apps.example.test.
+	[ "$status" -eq 100 ]
+	assert_output "fcm-domains: fatal: 'apps.example.test' is this host's API and dashboard (FCM_API_HOST): give a domain of yours"
 	run fcm domains add --json cosmic-nova localhost
 	[ "$status" -eq 100 ]
 	[ "$(echo "$output" | grep '^{' | jq -c '[.ok, .kind]')" = '[false,"usage"]' ]

@@ -201,7 +201,7 @@ except OSError as e:
 	run vm_ssh "$(vm_field jail-one ip)" hostname
 	assert_output jail-one
 	# logs and the serial console go through the jail's paths too
-	run fcm-logs jail-one
+	run fcm-logs jail-one --console
 	assert_success
 	assert_output --partial "guest is ready"
 	run fcm-tty status "$FCM_ROOT/vms/$id/console.sock"

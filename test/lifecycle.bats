@@ -148,11 +148,16 @@ vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
 	[ "$(vm_field life-one state)" = running ]
 }
 
-@test "fcm logs shows the console and the VMM" {
-	run fcmns logs life-one -n 1000
+@test "fcm logs --console shows the console and the VMM; fcm logs the app and the VM's events" {
+	run fcmns logs life-one --console -n 1000
 	assert_success
 	assert_output --partial "fcm-init: boot complete"
 	assert_output --partial "guest is ready"
+	run fcmns logs life-one -n 1000
+	assert_success
+	assert_output --regexp "Z fcm\[vm\]: fcm-fc [a-z0-9]+: info: guest is ready"
+	assert_output --partial "app[web.1]: app-run: nothing deployed with a web: line, serving the placeholder"
+	refute_output --partial "fcm-init: boot complete"
 }
 
 @test "failures leave no half-made VM: bad input, duplicate name, unknown VM" {

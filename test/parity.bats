@@ -139,6 +139,35 @@ PARITY_TABLE=$(cat <<'TABLE'
 100  logs ghost -f
 100  logs ghost --json
 124  @follow logs pv -f -n 1
+0    logs pv --console -n 2
+100  logs pv --deploy --console
+100  logs pv --type 'Bad!'
+# config: a stopped VM keeps the change for its next start (no guest needed)
+0    config set pv-x A=1 B='two words' --json                       | fcm stop pv-x >/dev/null; fcm config unset pv-x A B >/dev/null 2>&1 || true
+0    @tty config set pv-x A=1                                        | fcm stop pv-x >/dev/null; fcm config unset pv-x A >/dev/null 2>&1 || true
+0    config pv-x                                                     | fcm stop pv-x >/dev/null; fcm config set pv-x A=1 >/dev/null
+0    @tty config pv-x                                                | fcm stop pv-x >/dev/null; fcm config set pv-x A=1 >/dev/null
+0    @tty config pv-x --reveal                                       | fcm stop pv-x >/dev/null; fcm config set pv-x A=1 >/dev/null
+0    config get pv-x A                                               | fcm stop pv-x >/dev/null; fcm config set pv-x A=1 >/dev/null
+0    config unset pv-x A --json                                      | fcm stop pv-x >/dev/null; fcm config set pv-x A=1 >/dev/null
+0    config set A=1                                                  | fcm stop pv-x >/dev/null; echo '{"name":"pv-x"}' > .fcm
+100  config set pv 1BAD=x
+100  config set pv PORT=1
+100  config set pv NOVALUE
+100  config set pv
+100  config unset pv-x NOPE                                          | fcm config unset pv-x A >/dev/null 2>&1 || true
+100  config get pv-x NOPE
+100  config get pv-x 'bad name'
+100  config frobnicate pv
+100  config ghost
+# ps, restart, run: bad input is refused before any guest is asked
+100  ps ghost
+100  ps pv-x                                                         | fcm stop pv-x >/dev/null
+100  restart pv --type 'Bad!'
+100  restart ghost
+100  run pv --
+100  run ghost -- true
+100  run pv-x -- true                                                | fcm stop pv-x >/dev/null
 # expose and unexpose
 0    expose pv-x 3000                                                | fcm unexpose pv-x >/dev/null
 0    expose pv-x 3000 --json                                         | fcm unexpose pv-x >/dev/null
@@ -419,10 +448,14 @@ parity() {
 @test "parity: unexpose" { parity unexpose; }
 @test "parity: remote" { parity remote; }
 @test "parity: users" { parity users; }
+@test "parity: config" { parity config; }
+@test "parity: ps" { parity ps; }
+@test "parity: restart" { parity restart; }
+@test "parity: run" { parity run; }
 @test "parity: domains" { parity domains; }
 
 @test "every row of the table belongs to a test above and is well-formed" {
-	local tested=" create ls start stop destroy logs expose unexpose remote users domains " row words
+	local tested=" create ls start stop destroy logs expose unexpose remote users config ps restart run domains " row words
 	while IFS= read -r row; do
 		[[ -z $row || $row == \#* ]] && continue
 		[[ $row =~ ^(0|100|111|124)\  ]] || fail "row without an exit status: $row"

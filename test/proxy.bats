@@ -32,6 +32,15 @@ load proxy_helper
 	  "fcm.$DOMAIN 127.0.0.1:7777" ]
 }
 
+@test "render: FCM_API_HOST names the API's (and the dashboard's) host instead; a bad one is refused" {
+	FCM_PUBLISH_API=1 FCM_API_HOST=console.example.org run fcm-proxy render
+	assert_success
+	[ "$(echo "$output" | jq -r '.config.apps.http.servers.fcm.routes[0].match[0].host[0]')" = console.example.org ]
+	FCM_PUBLISH_API=1 FCM_API_HOST='bad name' run fcm-proxy render
+	[ "$status" -eq 100 ]
+	assert_output --partial 'FCM_API_HOST: '
+}
+
 @test "bad settings are refused clearly: FCM_TLS, FCM_CADDY_ADMIN, FCM_ACME_EMAIL" {
 	FCM_TLS=bogus run fcm-proxy sync
 	[ "$status" -eq 100 ]

@@ -220,6 +220,17 @@ attach_in() {	# attach_in TERMINAL [attach options]
 	assert_output --partial '[session ended: exit status 5]'
 }
 
+@test "--wait-attach: the command starts when its first client comes, which gets its output and nothing else" {
+	mark=$BATS_TEST_TMPDIR/ran
+	start_session --wait-attach -- sh -c "touch '$mark'; echo only-this; exit 3"
+	sleep 1
+	[ ! -e "$mark" ]	# nobody attached: not run yet
+	run bash -c "fcm-tty attach '$SOCK' </dev/null 2>/dev/null"
+	assert_equal "$status" 3
+	assert_output "$(printf 'only-this\r')"	# no redraw, no escapes: the pty's output only
+	[ -e "$mark" ]
+}
+
 @test "Ctrl-] in piped input detaches and leaves the session" {
 	start_session -- sh -c 'cat; sleep 100'
 	run bash -c "printf 'abc\035' | fcm-tty attach '$SOCK'"

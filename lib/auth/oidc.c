@@ -216,6 +216,29 @@ int fcm_oidc_loopback_redirect_ok(const char *url)
 	return ok;
 }
 
+int fcm_oidc_web_redirect_ok(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *path = NULL, *query = NULL, *frag = NULL, *user = NULL;
+	int ok = 0;
+
+	if (u && strlen(url) <= 512 && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
+		curl_url_get(u, CURLUPART_QUERY, &query, 0);
+		curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0);
+		curl_url_get(u, CURLUPART_USER, &user, 0);
+		ok = !strcasecmp(scheme, "https") && !strcmp(path, "/login") && !query && !frag && !user;
+	}
+	curl_free(scheme);
+	curl_free(path);
+	curl_free(query);
+	curl_free(frag);
+	curl_free(user);
+	curl_url_cleanup(u);
+	return ok;
+}
+
 /* --- HTTP ------------------------------------------------------------------- */
 
 struct buf {

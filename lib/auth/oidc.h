@@ -42,6 +42,9 @@ int fcm_oidc_url_ok(const char *url);
 /* Is url an http URL of a loopback host with a port (a redirect URI of the
  * loopback flow, RFC 8252 7.3)? */
 int fcm_oidc_loopback_redirect_ok(const char *url);
+/* Is url the web dashboard's redirect URI, https://HOST[:PORT]/login
+ * (doc/web.md), with nothing else in it? */
+int fcm_oidc_web_redirect_ok(const char *url);
 
 /* Where fetching failed: -1 a refusal (the answer was bad), -2 the issuer
  * could not be reached or answered an HTTP error. */

@@ -24,6 +24,59 @@ const struct fcm_cmd *fcm_cmd_find(const char *name)
 	return NULL;
 }
 
+/* One command as data, for fcm_cmd_describe_all. */
+static jv describe(const struct fcm_cmd *cmd)
+{
+	static const char *const types[] = { "", "flag", "string", "number", "list" };
+	jv opts = jv_array(), routes = jv_array(), args = jv_array(), subs = jv_array();
+
+	for (const struct fcm_opt *o = cmd->opts; o && o->name; o++) {
+		if (o->where & FCM_OPT_CLIENT)
+			continue;
+		jv d = jv_object_set(jv_object(), jv_string("name"), jv_string(o->name));
+		d = jv_object_set(d, jv_string("type"), jv_string(types[o->type]));
+		d = jv_object_set(d, jv_string("key"), jv_string(o->key ? o->key : o->name));
+		if (o->type == FCM_OPT_FLAG)
+			d = jv_object_set(d, jv_string("value"), o->value ? jv_parse(o->value) : jv_true());
+		if (o->type == FCM_OPT_NUMBER) {
+			d = jv_object_set(d, jv_string("min"), jv_number((double)o->min));
+			d = jv_object_set(d, jv_string("max"), jv_number((double)o->max));
+		}
+		if (o->where & FCM_OPT_WORD)
+			d = jv_object_set(d, jv_string("word"), jv_true());
+		opts = jv_array_append(opts, d);
+	}
+	for (const struct fcm_cmd_route *r = cmd->routes; r && r->method; r++)
+		routes = jv_array_append(routes, jv_object_set(jv_object_set(jv_object(),
+		    jv_string("method"), jv_string(r->method)), jv_string("path"), jv_string(r->path)));
+	for (const char *const *a = cmd->args; a && *a; a++)
+		args = jv_array_append(args, jv_string(*a));
+	for (const struct fcm_cmd *const *c = cmd->subs; c && *c; c++)
+		subs = jv_array_append(subs, describe(*c));
+	jv v = jv_object_set(jv_object(), jv_string("name"), jv_string(cmd->name));
+	v = jv_object_set(v, jv_string("summary"), jv_string(cmd->summary ? cmd->summary : ""));
+	v = jv_object_set(v, jv_string("usage"), jv_string(cmd->usage ? cmd->usage : ""));
+	v = jv_object_set(v, jv_string("vm"), jv_bool(cmd->flags & FCM_CMD_VM));
+	v = jv_object_set(v, jv_string("options"), opts);
+	v = jv_object_set(v, jv_string("args"), args);
+	v = jv_object_set(v, jv_string("routes"), routes);
+	if (cmd->subs)
+		v = jv_object_set(v, jv_string("subs"), subs);
+	else
+		jv_free(subs);
+	return v;
+}
+
+jv fcm_cmd_describe_all(void)
+{
+	jv all = jv_array();
+
+	for (const struct fcm_cmd *const *c = fcm_cmds; *c; c++)
+		if ((*c)->routes || (*c)->subs)
+			all = jv_array_append(all, describe(*c));
+	return all;
+}
+
 /* The record of the request's VM, if `who` may see it; dies not_found. */
 static jv find_vm(jv req, const struct fcm_principal *who)
 {
@@ -149,18 +202,11 @@ static jv send_request(const struct fcm_cmd *cmd, jv req)
 	return reply;
 }
 
-/* The subcommand argv[1] names (*named set), else the one marked
- * FCM_CMD_DEFAULT (*named 0), or dies with the parent's usage. */
+/* The subcommand argv[1] names (*named set), or the parent's default one
+ * (fcm config [VM] is fcm config ls), or dies with the parent's usage. */
 static const struct fcm_cmd *sub_of(const struct fcm_cmd *cmd, int argc, char **argv, int *named)
 {
-	const struct fcm_cmd *dflt = NULL;
-
 	*named = 1;
-	for (const struct fcm_cmd *const *s = cmd->subs; *s; s++)
-		if ((*s)->flags & FCM_CMD_DEFAULT)
-			dflt = *s;
-	if (argc < 2 && !dflt)
-		fcm_die(FCM_E_USAGE, "say what to do; usage: %s", cmd->usage);
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
 		printf("usage: %s\n", cmd->usage);
 		exit(0);
@@ -168,10 +214,11 @@ static const struct fcm_cmd *sub_of(const struct fcm_cmd *cmd, int argc, char **
 	for (const struct fcm_cmd *const *s = cmd->subs; argc >= 2 && *s; s++)
 		if (!strcmp((*s)->name, argv[1]))
 			return *s;
-	if (dflt) {
-		*named = 0;
-		return dflt;
-	}
+	*named = 0;
+	if (cmd->dflt)
+		return cmd->dflt;
+	if (argc < 2)
+		fcm_die(FCM_E_USAGE, "say what to do; usage: %s", cmd->usage);
 	fcm_die(FCM_E_USAGE, "unknown command '%.64s'; usage: %s", argv[1], cmd->usage);
 }
 

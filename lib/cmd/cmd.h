@@ -45,7 +45,6 @@ struct fcm_opt {
 #define FCM_CMD_VM	1	/* takes [VM] (else the VM of .fcm) as "vm" */
 #define FCM_CMD_TEXT	2	/* its output is text, written by run (logs) */
 #define FCM_CMD_NOWRITE	4	/* only reads: no owner beyond "may see" needed */
-#define FCM_CMD_DEFAULT	8	/* the subcommand run when none is named (fcm domains [VM]) */
 /* A command without routes runs on the host only, as root. */
 
 struct fcm_cmd_route {
@@ -89,6 +88,7 @@ struct fcm_cmd {
 	/* A command of subcommands (fcm keys add|ls|rm): those, NULL-ended,
 	 * each with .parent set; the parent has no run of its own. */
 	const struct fcm_cmd *const *subs;
+	const struct fcm_cmd *dflt;	/* the sub run when none is named, or NULL */
 	const struct fcm_cmd *parent;
 };
 
@@ -97,6 +97,13 @@ extern const struct fcm_cmd *const fcm_cmds[];
 
 /* The command of that name, or NULL. */
 const struct fcm_cmd *fcm_cmd_find(const char *name);
+
+/* Every command the API serves, as data for its clients (GET /v1/commands,
+ * the dashboard's forms): [{"name","summary","usage","vm","args",
+ * "options":[{"name","type","key","value"|"min","max","word"}],"routes":
+ * [{"method","path"}],"subs"?}].  Options read by the client only
+ * (FCM_OPT_CLIENT) are left out: they never reach the API. */
+jv fcm_cmd_describe_all(void);
 
 /* Run a command as its program: `fcm <name> args` or `fcm-<name> args`.
  * Parses argv into a request, then runs it here (root on this host, no

@@ -19,10 +19,19 @@ static const char *key_of(const struct fcm_opt *o)
 	return o->key ? o->key : o->name;
 }
 
-/* "vms*": the rest of the words, as an array at "vms". */
+/* "vms*": the rest of the words, VM names, as an array at "vms" (none is
+ * fine); "words+": the rest of the words, any text, at "words" (one at
+ * least: KEY=VALUE pairs, a command line). */
 static int is_rest(const char *arg)
 {
-	return arg[strlen(arg) - 1] == '*';
+	char c = arg[strlen(arg) - 1];
+
+	return c == '*' || c == '+';
+}
+
+static int is_text_rest(const char *arg)
+{
+	return arg[strlen(arg) - 1] == '+';
 }
 
 /* Is key the positional argument arg ("port"; "vms" for "vms*")? */
@@ -106,7 +115,7 @@ jv fcm_request_parse(const struct fcm_cmd *cmd, int argc, char **argv, int *json
 	static jv req, words;
 	req = jv_object();
 	words = jv_array();
-	int only_words = 0, nargs = 0, rest = 0, nwords;
+	int only_words = 0, nargs = 0, rest = 0, text_rest = 0, nwords, dashdash = -1;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
@@ -120,6 +129,7 @@ jv fcm_request_parse(const struct fcm_cmd *cmd, int argc, char **argv, int *json
 		}
 		if (!strcmp(a, "--")) {
 			only_words = 1;
+			dashdash = jv_array_length(jv_copy(words));
 			continue;
 		}
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -161,7 +171,7 @@ jv fcm_request_parse(const struct fcm_cmd *cmd, int argc, char **argv, int *json
 
 	for (const char *const *k = cmd->args; k && *k; k++)
 		if (is_rest(*k))
-			rest = 1;
+			rest = 1, text_rest = is_text_rest(*k);
 		else
 			nargs++;
 	nwords = jv_array_length(jv_copy(words));
@@ -170,9 +180,21 @@ jv fcm_request_parse(const struct fcm_cmd *cmd, int argc, char **argv, int *json
 	if (cmd->flags & FCM_CMD_VM) {
 		char why[256];
 		jv vm;
-		if (nwords > nargs + 1)
+		/* Before text words, the first word is the VM when it is
+		 * followed by more and is a VM name (KEY=VALUE, an upper-case
+		 * KEY are not); with `--`, only a word before it may be. */
+		int vm_word = nwords == nargs + 1;
+		if (text_rest) {
+			jv w0 = jv_array_get(jv_copy(words), 0);
+			vm_word = dashdash >= 0 ? dashdash > nargs :
+			    nwords > nargs + 1 && fcm_name_check(jv_string_value(w0), why, sizeof why) == 0;
+			if (dashdash > nargs + 1)
+				bad(cmd, "one VM at a time");
+			jv_free(w0);
+		} else if (nwords > nargs + 1) {
 			bad(cmd, nargs ? "too many arguments" : "one VM at a time");
-		if (nwords == nargs + 1) {
+		}
+		if (vm_word) {
 			vm = jv_array_get(jv_copy(words), 0);
 			words = jv_array_slice(words, 1, nwords);
 			nwords--;
@@ -196,6 +218,12 @@ jv fcm_request_parse(const struct fcm_cmd *cmd, int argc, char **argv, int *json
 		const char *key = cmd->args[i];
 		if (is_rest(key)) {
 			jv more = jv_array_slice(jv_copy(words), i, nwords);
+			if (is_text_rest(key)) {
+				if (!jv_array_length(jv_copy(more)))
+					bad(cmd, "say which %.*s", (int)strlen(key) - 1, key);
+				req = jv_object_set(req, jv_string_sized(key, (int)strlen(key) - 1), more);
+				break;
+			}
 			jv_array_foreach(more, j, w) {
 				char why[256];
 				if (fcm_name_check(jv_string_value(w), why, sizeof why) < 0)

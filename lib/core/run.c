@@ -211,15 +211,32 @@ int fcm_run(char *const argv[])
 }
 
 /* Start c with in on its stdin and its stdout into *out (fcm_run_capture). */
-static int capture(struct fcm_child *c, const char *in, size_t inlen, char **out, size_t max)
+static int capture(struct fcm_child *c, const char *in, size_t inlen, char **out, size_t max, int merge)
 {
 	size_t len = 0, off = 0;
 	char *buf;
+	int p2[2];
 
 	c->in = in && inlen ? FCM_CHILD_PIPE : FCM_CHILD_NULL;
 	c->out = FCM_CHILD_PIPE;
-	if (fcm_child_start(c) < 0)
+	if (merge) {	/* stdout and stderr into one pipe */
+		if (pipe2(p2, O_CLOEXEC) < 0)
+			return -1;
+		c->out = c->err = p2[1];
+	}
+	if (fcm_child_start(c) < 0) {
+		if (merge) {
+			int e = errno;
+			close(p2[0]);
+			close(p2[1]);
+			errno = e;
+		}
 		return -1;
+	}
+	if (merge) {
+		close(p2[1]);
+		c->fd_out = p2[0];
+	}
 	buf = fcm_malloc(max + 1);
 	/* Feed stdin and drain stdout together so neither side can block. */
 	signal(SIGPIPE, SIG_IGN);
@@ -266,7 +283,15 @@ int fcm_run_capture(char *const argv[], const char *in, size_t inlen,
 {
 	struct fcm_child c = { .argv = argv };
 
-	return capture(&c, in, inlen, out, max);
+	return capture(&c, in, inlen, out, max, 0);
+}
+
+int fcm_run_capture_all(char *const argv[], const char *in, size_t inlen,
+    char **out, size_t max)
+{
+	struct fcm_child c = { .argv = argv };
+
+	return capture(&c, in, inlen, out, max, 1);
 }
 
 jv fcm_call(const char *name, jv req)
@@ -282,7 +307,7 @@ jv fcm_call(const char *name, jv req)
 	jv reply;
 
 	jv_free(line);
-	st = capture(&c, in, strlen(in), &out, FCM_LINE_MAX);
+	st = capture(&c, in, strlen(in), &out, FCM_LINE_MAX, 0);
 	e = errno;
 	free(caller);
 	free(in);

@@ -65,6 +65,9 @@ int fcm_run(char *const argv[]);
  * NUL-terminated).  Ignores SIGPIPE from then on. */
 int fcm_run_capture(char *const argv[], const char *in, size_t inlen,
     char **out, size_t max);
+/* As fcm_run_capture, with its stderr in *out too, interleaved as written. */
+int fcm_run_capture_all(char *const argv[], const char *in, size_t inlen,
+    char **out, size_t max);
 
 /* Send one request to the helper fcm-<name> and return its reply.  Never
  * fails to return an object: when the helper gives no reply, the reply is

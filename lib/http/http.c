@@ -100,6 +100,12 @@ int fcm_http_route(const char *method, const char *path, struct fcm_route *r,
 	} else if (nseg == 3 && IS(1, "auth") && (IS(2, "device") || IS(2, "login") || IS(2, "logout"))) {
 		r->kind = IS(2, "device") ? FCM_R_AUTH_DEVICE : IS(2, "login") ? FCM_R_AUTH_LOGIN : FCM_R_AUTH_LOGOUT;
 		r->allow = FCM_M_POST;
+	} else if (nseg == 2 && IS(1, "commands")) {
+		r->kind = FCM_R_COMMANDS;
+		r->allow = FCM_M_GET | FCM_M_HEAD;
+	} else if (nseg == 2 && IS(1, "session")) {
+		r->kind = FCM_R_SESSION;
+		r->allow = FCM_M_GET | FCM_M_HEAD | FCM_M_POST | FCM_M_DELETE;
 	} else if (nseg == 4 && IS(1, "vms") && IS(3, "console")) {
 		r->kind = FCM_R_CONSOLE;
 		r->allow = FCM_M_GET;

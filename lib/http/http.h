@@ -31,6 +31,8 @@ enum fcm_route_kind {
 	FCM_R_AUTH_LOGIN,	/* POST /v1/auth/login (no token) */
 	FCM_R_AUTH_LOGOUT,	/* POST /v1/auth/logout */
 	FCM_R_CMD,		/* a command's route (lib/cmd/cmd.h) */
+	FCM_R_COMMANDS,		/* GET  /v1/commands: the commands' definitions */
+	FCM_R_SESSION,		/* GET/POST/DELETE /v1/session (the dashboard's, doc/web.md) */
 };
 
 struct fcm_route {

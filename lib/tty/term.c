@@ -27,7 +27,13 @@ static struct {
 	struct termios saved;
 	struct fcm_termmodes modes;	/* what the session did to the terminal */
 	int selfpipe[2];
+	int quiet;		/* a command's session: its end is its exit status only */
 } T = { .selfpipe = { -1, -1 } };
+
+void fcm_term_quiet(void)
+{
+	T.quiet = 1;
+}
 
 static void restore(void)
 {
@@ -65,6 +71,10 @@ void fcm_term_fail(const char *fmt, ...)
 
 void fcm_term_exit(unsigned status)
 {
+	if (T.quiet) {
+		restore();
+		exit((int)status);
+	}
 	if (status > 128 && status < 128 + NSIG)
 		fcm_term_end((int)status, "[session ended: the command was killed by signal %u]", status - 128);
 	fcm_term_end((int)status, "[session ended: exit status %u]", status);

@@ -55,6 +55,10 @@ void fcm_term_size(unsigned *rows, unsigned *cols);
  * what t has queued first (a greeting).  Never returns: exits as above. */
 _Noreturn void fcm_term_run(const struct fcm_term_transport *t, const char *how, int read_only);
 
+/* Before fcm_term_run: the session runs one command (fcm run), so its end
+ * says nothing and exits with the command's status. */
+void fcm_term_quiet(void);
+
 /* For transports, from recv: */
 /* Terminal bytes from the session, to stdout. */
 void fcm_term_output(const void *p, size_t n);

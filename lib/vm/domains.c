@@ -114,6 +114,15 @@ int fcm_custom_domain(const char *in, char *out, size_t outlen, char *why, size_
 		r = -1;
 	}
 	free(base);
+	/* The API's and dashboard's own name (FCM_API_HOST, doc/web.md). */
+	const char *api = getenv("FCM_API_HOST");
+	if (!r && api && *api) {
+		char ah[FCM_DOMAIN_MAX + 2], w[256];
+		if (fcm_domain_canon(api, ah, sizeof ah, w, sizeof w) == 0 && fcm_hosts_overlap(ah, out)) {
+			snprintf(why, whylen, "'%.253s' is this host's API and dashboard (FCM_API_HOST): give a domain of yours", out);
+			r = -1;
+		}
+	}
 	return r;
 }
 

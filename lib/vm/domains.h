@@ -39,7 +39,7 @@ int fcm_hosts_overlap(const char *a, const char *b);
 int fcm_domain_canon(const char *in, char *out, size_t outlen, char *why, size_t whylen);
 /* fcm_domain_canon, then the rules for a new custom domain: a valid host name with at least one dot, not an IP address,
  * a wildcard only with FCM_DOMAINS_WILDCARD=1, not the base domain nor a
- * name directly under it (fcm's own).  0, or -1 with one sentence in why
+ * name directly under it (fcm's own), nor FCM_API_HOST.  0, or -1 with one sentence in why
  * (kind usage). */
 int fcm_custom_domain(const char *in, char *out, size_t outlen, char *why, size_t whylen);
 /* The most custom domains one VM may have: FCM_DOMAINS_MAX (1 to

@@ -6,7 +6,8 @@
 // Prints "listening http://127.0.0.1:PORT" (and writes the issuer URL to
 // PORTFILE).  One client: fcm-test / fcm-test-secret, a native app with the
 // loopback redirect http://127.0.0.1/callback (any port, RFC 8252), the
-// authorization-code (PKCE) and device grants.  Logins go through the
+// authorization-code (PKCE) and device grants (and FCM_TEST_REDIRECT_URI,
+// the dashboard's https://HOST/login, when set).  Logins go through the
 // package's development pages, which take any user name: user "alice" is
 // alice@example.test, "Alice Example".  ID tokens carry email and name.
 import http from 'node:http';
@@ -28,7 +29,8 @@ server.listen(0, '127.0.0.1', () => {
       client_id: 'fcm-test',
       client_secret: 'fcm-test-secret',
       application_type: 'native',
-      redirect_uris: ['http://127.0.0.1/callback'],
+      // and the web dashboard's, when a test names it (test/web.bats)
+      redirect_uris: ['http://127.0.0.1/callback', ...(process.env.FCM_TEST_REDIRECT_URI ? [process.env.FCM_TEST_REDIRECT_URI] : [])],
       grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
