@@ -14,6 +14,11 @@
 PREFIX     ?= /usr/local
 LIBEXECDIR ?= $(PREFIX)/lib/fcm
 BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DATADIR    ?= $(PREFIX)/share/fcm
 DESTDIR    ?=
 VERSION    := 0.1.0
 
@@ -21,7 +26,7 @@ CC      ?= cc
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
-CPPFLAGS += -D_GNU_SOURCE -DFCM_LIBEXECDIR='"$(LIBEXECDIR)"' -DFCM_VERSION='"$(VERSION)"' -iquote lib -I/usr/include/libnl3
+CPPFLAGS += -D_GNU_SOURCE -DFCM_LIBEXECDIR='"$(LIBEXECDIR)"' -DFCM_VERSION='"$(VERSION)"' -DFCM_MANDIR='"$(MANDIR)"' -iquote lib -I/usr/include/libnl3
 LDFLAGS += -Wl,--as-needed
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -78,15 +83,15 @@ CMD_SRC  := $(filter-out cmd/list.c,$(sort $(wildcard cmd/*.c)))
 CMDS     := $(sort $(shell sed -n 's/^const struct fcm_cmd fcm_cmd_\([a-z0-9_]*\) = {/\1/p' $(CMD_SRC)))
 CMD_LINKS := $(CMDS:%=bin/fcm-%)
 DOUBLE_SRC := $(sort $(wildcard test/firecracker/*.c))
-DOUBLES  := $(if $(DOUBLE_SRC),test/firecracker/firecracker) test/jailer/jailer
+DOUBLES  := $(if $(DOUBLE_SRC),test/firecracker/firecracker) test/jailer/jailer test/vmm-standin/vmm-standin
 
 # Rebuild everything when the build flags change (e.g. SANITIZE=1 and back).
 FLAGS_STAMP := .build-flags
 FLAGS_NOW   := $(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS)
 $(shell [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
 
-.PHONY: all test asan check-build deps image demo bench install clean fuzz web
-all: $(PROGS) $(CMD_LINKS) $(DOUBLES) web
+.PHONY: all test asan check-build deps image demo bench install clean fuzz web deb
+all: $(PROGS) $(CMD_LINKS) $(DOUBLES) web man/stamp
 
 # The web dashboard (doc/web.md): web/src bundled with xterm.js by esbuild
 # into web/dist, which fcm-api serves.  Its npm packages are pinned by
@@ -99,6 +104,10 @@ web/node_modules/.package-lock.json: web/package-lock.json
 	npm ci --prefix web --no-audit --no-fund --prefer-offline
 web/dist/index.html: $(WEB_SRC) web/node_modules/.package-lock.json
 	cd web && rm -rf dist.tmp && node build.mjs dist.tmp && rm -rf dist && mv dist.tmp dist
+
+# The man pages: roff made by pandoc from doc/fcm*.md (scripts/mkman).
+man/stamp: $(wildcard doc/fcm*.md) scripts/mkman Makefile
+	scripts/mkman man $(VERSION) && touch $@
 
 lib/%.o: lib/%.c $(LIB_HDR) $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
@@ -138,6 +147,10 @@ test/firecracker/firecracker: $(DOUBLE_SRC) $(wildcard test/firecracker/*.h) $(c
 test/jailer/jailer: test/jailer/jailer.c $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-format-truncation $(LDFLAGS) -o $@ $<
 
+# Not a double: a VMM stand-in that boots no guest, for bench/scale.
+test/vmm-standin/vmm-standin: test/vmm-standin/vmm-standin.c $(FLAGS_STAMP)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
 # The suite: every test/*.bats, TAP counted into one closing line.
 # TESTS=test/name.bats runs a subset.
 TESTS ?= $(sort $(wildcard test/*.bats))
@@ -173,6 +186,14 @@ install: all
 	for c in $(CMDS); do ln -sf $(BINDIR)/fcm $(DESTDIR)$(LIBEXECDIR)/fcm-$$c; done
 	install -d $(DESTDIR)$(PREFIX)/share/doc/fcm
 	install -m 0644 README.md doc/*.md $(DESTDIR)$(PREFIX)/share/doc/fcm/
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DATADIR)/sshd_config.d
+	sed 's|@BINDIR@|$(BINDIR)|g' dist/fcm.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/fcm.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/fcm.service
+	install -m 0644 dist/sshd-fcm.conf $(DESTDIR)$(DATADIR)/sshd_config.d/fcm.conf
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 completion/fcm.bash $(DESTDIR)$(BASHCOMPDIR)/fcm
+	install -m 0644 completion/_fcm $(DESTDIR)$(ZSHCOMPDIR)/_fcm
+	for d in man/man*; do install -d $(DESTDIR)$(MANDIR)/$${d#man/}; cp -P $$d/* $(DESTDIR)$(MANDIR)/$${d#man/}/; done
 	install -d $(DESTDIR)$(LIBEXECDIR)/s6 $(DESTDIR)$(LIBEXECDIR)/rootfs $(DESTDIR)$(LIBEXECDIR)/guest
 	cp -R s6/. $(DESTDIR)$(LIBEXECDIR)/s6/
 	cp -R rootfs/. $(DESTDIR)$(LIBEXECDIR)/rootfs/
@@ -182,6 +203,17 @@ install: all
 	install -d $(DESTDIR)$(LIBEXECDIR)/plugins
 	install -m 0755 plugins/fcm-* $(DESTDIR)$(LIBEXECDIR)/plugins/
 
+# The Debian package (debian/), built from a copy of the committed tree and
+# what the work tree changes, in build/deb/; lintian's verdict after it.
+deb:
+	rm -rf build/deb && mkdir -p build/deb/fcm-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | \
+	  xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+	  cpio -0pdm --quiet build/deb/fcm-$(VERSION)
+	cd build/deb/fcm-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --info build/deb/fcm_$(VERSION)_*.changes || true
+
 clean:
+	rm -rf man
 	rm -f lib/*/*.o lib/*/*.a cmd/*.o cmd/*.a cmd/list.c $(CMD_LINKS) $(PROGS) $(DOUBLES) $(FLAGS_STAMP)
 	rm -rf web/dist web/dist.tmp

@@ -36,6 +36,7 @@
 #include <microhttpd.h>
 
 #include "core/clock.h"
+#include "core/stateformat.h"
 #include "core/err.h"
 #include "vm/expose.h"
 #include "core/jsonl.h"
@@ -45,6 +46,7 @@
 #include "vm/svc.h"
 #include "core/utf8.h"
 #include "vm/vm.h"
+#include "vm/vmcache.h"
 #include "http/authapi.h"
 #include "cmd/cmd.h"
 #include "http/http.h"
@@ -586,6 +588,53 @@ static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
+/* GET /v1/vms and GET /v1/vms/{vm}, answered here without a process: the
+ * VM cache (lib/vm/vmcache.h) holds what fcm-ls would print, brought up to
+ * date from inotify before each answer; the same filter as fcm ls decides
+ * what the principal sees (a user their own VMs, an admin all; 404 for the
+ * others').  1 answered (*ret set), 0 when the request is not one of those
+ * (then fcm-ls runs). */
+static const struct fcm_cmd *ls_cmd;
+static struct fcm_vmcache *vmcache;
+
+static int ls_here(struct req *r, jv req, const struct fcm_cmd_route *route, enum MHD_Result *ret)
+{
+	jv vms = jv_object_get(jv_copy(req), jv_string("vms"));
+	const char *owner = fcm_get_str(req, "owner");
+	char *body;
+	size_t len;
+	int one = route->one && jv_get_kind(vms) == JV_KIND_ARRAY && jv_array_length(jv_copy(vms)) == 1;
+
+	if (!vmcache || r->cmd != ls_cmd || (jv_get_kind(vms) != JV_KIND_INVALID && !one) ||
+	    fcm_vmcache_sync(vmcache) < 0) {
+		jv_free(vms);
+		return 0;
+	}
+	if (one) {
+		jv ref = jv_array_get(jv_copy(vms), 0);
+		body = fcm_vmcache_one(vmcache, jv_string_value(ref), r->who.name, r->who.admin, &len);
+		if (!body) {
+			char *msg = fcm_asprintf("no VM named '%s' (see 'fcm ls')", jv_string_value(ref));
+			*ret = answer_error(r, 404, msg);
+			free(msg);
+			jv_free(ref);
+			jv_free(vms);
+			return 1;
+		}
+		jv_free(ref);
+	} else {
+		body = fcm_vmcache_list(vmcache, r->who.name, r->who.admin, owner, &len);
+	}
+	jv_free(vms);
+	body = realloc(body, len + 2);
+	if (!body)
+		fcm_die_nomem();
+	body[len++] = '\n';
+	body[len] = '\0';
+	*ret = answer(r, (unsigned)r->cmd->status, "application/json", body, len);
+	return 1;
+}
+
 /* A command's route: its request, checked by the command's definition,
  * goes to `fcm-<name> --request --as USER` on stdin (lib/cmd/cmd.h). */
 static enum MHD_Result cmd_job(struct req *r)
@@ -612,6 +661,11 @@ static enum MHD_Result cmd_job(struct req *r)
 	r->cmd = fcm_cmd_route(r->method, r->url, query, body, &req, &route, r->allow, sizeof r->allow);
 	if (!r->cmd)
 		return r->allow[0] ? answer_error(r, 405, "method not allowed here") : answer_reply_error(r, req);
+	enum MHD_Result here;
+	if (ls_here(r, req, route, &here)) {
+		jv_free(req);
+		return here;
+	}
 	if (r->cmd->parent)	/* fcm-keys add --request ... */
 		argv = argv_of(r->cmd->name, "--request", "--as", r->who.name, r->who.admin ? "--admin" : NULL, NULL);
 	else
@@ -637,8 +691,9 @@ static enum MHD_Result dispatch(struct req *r)
 
 	switch (rt->kind) {
 	case FCM_R_HEALTH:
-		return answer_json(r, 200, jv_object_set(jv_object_set(jv_object(),
-		    jv_string("ok"), jv_true()), jv_string("version"), jv_string(FCM_VERSION)));
+		return answer_json(r, 200, jv_object_set(jv_object_set(jv_object_set(jv_object(),
+		    jv_string("ok"), jv_true()), jv_string("version"), jv_string(FCM_VERSION)),
+		    jv_string("state_format"), jv_number(FCM_STATE_FORMAT)));
 	case FCM_R_ME:
 		return answer_json(r, 200, fcm_authapi_me(&r->who));
 	case FCM_R_AUTH_CONFIG:
@@ -1230,6 +1285,9 @@ int main(int argc, char **argv)
 		fcm_die(FCM_E_INTERNAL, "%s", err);
 	setenv("FCM_CALLER", "fcm-api", 1);
 	fcm_jobs_init(jobs_max, streams_max, job_timeout, resume);
+	ls_cmd = fcm_cmd_find("ls");
+	if (!(vmcache = fcm_vmcache_new()))
+		fcm_warn_sys("no VM cache (inotify): every GET /v1/vms runs fcm-ls");
 
 	/* Room for every connection, console and command pipe. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -1358,6 +1416,7 @@ int main(int argc, char **argv)
 				free(ps.fds);
 				free(ps.who);
 				free(ps.what);
+				fcm_vmcache_free(vmcache);
 				fcm_info("stopped");
 				return 0;
 			}

@@ -627,6 +627,17 @@ int main(int argc, char **argv)
 		fcm_app_stamp(stamp, sizeof stamp);
 		dprintf(logfd, "%s === deployed in %ld s ===\n", stamp, (long)(time(NULL) - t0));
 	}
+	/* The record says when (fcm ls, the dashboard): read again, as another
+	 * command may have written it meanwhile. */
 	jv_free(rec);
+	rec = fcm_vm_find(name);
+	if (jv_is_valid(rec)) {
+		rec = jv_object_set(rec, jv_string("deployed_at"), jv_number((double)time(NULL)));
+		rec = jv_object_set(rec, jv_string("deployed_rev"), jv_string(sha));
+		if (fcm_vm_save(rec) < 0)
+			fcm_warn_sys("unable to write the record of VM '%s'", name);
+	} else {
+		jv_free(rec);
+	}
 	return 0;
 }

@@ -29,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -308,6 +309,45 @@ static int send_ctrl_alt_del(const char *id, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* The VMM's pid, from its API socket: SO_PEERCRED names the process that
+ * listens on it (Firecracker itself, in our PID namespace even when it runs
+ * in one of its own), and a VMM that hangs still has its socket accept.
+ * 0 when there is no socket (yet) or nothing listens. */
+static pid_t vmm_pid(const char *id)
+{
+	char *path = fcm_path("vms/%s/firecracker.socket", id);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cr = { 0 };
+	socklen_t len = sizeof cr;
+	pid_t pid = 0;
+	int fd;
+
+	if (strlen(path) < sizeof sa.sun_path) {
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0) {
+			if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+			    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.pid > 1)
+				pid = cr.pid;
+			close(fd);
+		}
+	}
+	free(path);
+	return pid;
+}
+
+/* Is the VM being destroyed (its record says so: fcm destroy marks it
+ * before it stops the service)?  Then its VMM is killed, not shut down. */
+static int destroying(const char *id)
+{
+	jv rec = fcm_vm_load(id);
+	const char *state = jv_is_valid(rec) ? fcm_get_str(rec, "state") : NULL;
+	int r = state && !strcmp(state, "destroying");
+
+	jv_free(rec);
+	return r;
 }
 
 /* TERM, INT, HUP and CHLD blocked and readable from the returned signalfd
@@ -647,7 +687,7 @@ static _Noreturn void cmd_run(const char *id)
 	char err[512];
 	char *cfg, *sock, *console, *fc, *tty, *jailer, *self, *pidfile = NULL, **vmm_argv = NULL;
 	const char *ip = fcm_get_str(rec, "ip");
-	int notify = -1, sfd, stopping = 0, killed = 0;
+	int notify = -1, sfd, stopping = 0, killed = 0, now_kill = 0;
 	int64_t deadline = 0, next_probe = 0, next_cad = 0;
 	int api_failed = 0;
 	long stop_timeout = 30;
@@ -718,7 +758,13 @@ static _Noreturn void cmd_run(const char *id)
 			next_cad = fcm_now_ms() + 5000;
 		}
 		if (stopping && t >= deadline && !killed) {
-			fcm_warn("guest did not shut down within %ld s: killing Firecracker", stop_timeout);
+			pid_t pid = vmm_pid(id);
+			if (now_kill)
+				fcm_warn("Firecracker is still there: killing all of it");
+			else
+				fcm_warn("guest did not shut down within %ld s: killing Firecracker", stop_timeout);
+			if (pid > 0)
+				kill(pid, SIGKILL);
 			kill(-child, SIGKILL);
 			kill(child, SIGKILL);
 			killed = 1;
@@ -751,8 +797,26 @@ static _Noreturn void cmd_run(const char *id)
 			}
 			continue;
 		}
-		/* SIGTERM (s6-svc -d), SIGINT, SIGHUP: shut the guest down. */
-		if (!stopping) {
+		/* SIGTERM (s6-svc -d), SIGINT, SIGHUP: shut the guest down; when
+		 * the VM is being destroyed, kill its VMM at once (its disk is
+		 * about to go): SIGKILL to Firecracker, found by its API socket,
+		 * SIGTERM to the rest of the chain, and SIGKILL to all of it
+		 * after FCM_KILL_TIMEOUT_MS (1000) should it not be gone. */
+		if (!stopping && destroying(id)) {
+			pid_t pid = vmm_pid(id);
+			long grace = 1000;
+			const char *k = getenv("FCM_KILL_TIMEOUT_MS");
+
+			if (k && strtol(k, NULL, 10) > 0)
+				grace = strtol(k, NULL, 10);
+			stopping = now_kill = 1;
+			api_failed = 1;	/* no Ctrl-Alt-Del */
+			fcm_info("destroying: killing Firecracker%s", pid ? "" : " (no API socket: by its parent)");
+			if (pid > 0)
+				kill(pid, SIGKILL);
+			kill(child, SIGTERM);
+			deadline = fcm_now_ms() + grace;
+		} else if (!stopping) {
 			stopping = 1;
 			deadline = fcm_now_ms() + stop_timeout * 1000;
 			fcm_info("stopping: sending Ctrl-Alt-Del to the guest");

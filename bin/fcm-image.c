@@ -27,6 +27,7 @@
 #include "core/jsonl.h"
 #include "core/lock.h"
 #include "core/paths.h"
+#include "core/stateformat.h"
 #include "core/rmtree.h"
 #include "core/sysprog.h"
 #include "vm/image.h"
@@ -213,7 +214,7 @@ static jv op_add(jv req)
 		m = jv_object_set(m, jv_string("created_at"), jv_number(created));
 		m = fcm_image_boot_json(m, &boot);
 		char *mpath = fcm_asprintf("%s/manifest.json", tmp);
-		int r = fcm_write_json_atomic(mpath, m, 0644);
+		int r = fcm_write_json_atomic(mpath, fcm_state_stamp(m), 0644);
 		free(mpath);
 		if (r < 0) {
 			reply = fcm_fail(FCM_E_INTERNAL, "unable to write the manifest of image %s: %s", v, strerror(errno));

@@ -67,7 +67,7 @@ static const char *const nouns[] = {
 #define NADJ (sizeof adjectives / sizeof adjectives[0])
 #define NNOUN (sizeof nouns / sizeof nouns[0])
 
-/* The names in use, sorted, for bsearch. */
+/* The names handed out by this run (-n), sorted, for bsearch. */
 static char **taken;
 static size_t ntaken;
 
@@ -76,25 +76,35 @@ static int cmpstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void take(const char *name);
+
+/* Without a complete name index (lib/vm/vm.h), every name in use is read
+ * once into taken; with one, nothing is read: it answers each name. */
+static int indexed;
+
 static void load_taken(void)
 {
-	jv list = fcm_vm_list();
-	size_t n = (size_t)jv_array_length(jv_copy(list));
+	jv list;
 
-	taken = fcm_malloc((n + 1) * sizeof *taken);
+	indexed = fcm_vm_names_complete();
+	if (indexed)
+		return;
+	list = fcm_vm_list();
 	jv_array_foreach(list, i, rec) {
 		const char *name = fcm_get_str(rec, "name");
 		if (name)
-			taken[ntaken++] = fcm_strdup(name);
+			take(name);
 		jv_free(rec);
+		(void)i;
 	}
 	jv_free(list);
-	qsort(taken, ntaken, sizeof *taken, cmpstr);
 }
 
+/* Taken by a VM, or handed out here. */
 static int is_taken(const char *name)
 {
-	return bsearch(&name, taken, ntaken, sizeof *taken, cmpstr) != NULL;
+	return (ntaken && bsearch(&name, taken, ntaken, sizeof *taken, cmpstr) != NULL) ||
+	    (indexed && fcm_vm_name_taken(name));
 }
 
 /* Mark a name as taken (keeps the array sorted). */

@@ -20,6 +20,7 @@
 #include "core/jsonl.h"
 #include "core/lock.h"
 #include "core/paths.h"
+#include "core/stateformat.h"
 #include "vm/svc.h"
 #include "core/utf8.h"
 #include "vm/vm.h"
@@ -123,6 +124,8 @@ static char *find_cmd(const char *cmd, int *is_builtin)
 	free(copy);
 	return NULL;
 }
+
+static _Noreturn void run(const char *cmd, int argc, char **argv);
 
 static void set_env(void)
 {
@@ -274,7 +277,57 @@ static int help(void)
 	print_group("Commands:", 0, 0);
 	print_group("Plumbing (JSON lines in and out):", 1, 0);
 	print_group("Plugins:", 0, 1);
-	printf("\n'fcm help <command>' or 'fcm <command> --help' shows a command's usage.\n");
+	printf("\n'fcm help <command>' shows its manual, 'fcm <command> --help' its usage.\n");
+	return 0;
+}
+
+/* --- completion: what may come next, for the shells' scripts ------------- */
+
+/* `fcm help --complete [WORD...]` (hidden; completion/fcm.bash and _fcm use
+ * it) prints what may follow `fcm WORD...`, one per line, from the same
+ * tables as everything else: with no word the commands (built-ins, plugins
+ * on PATH); after a command of subcommands those; after a command its
+ * options ("--cpus\tvalue" when one takes a value), "--json", "--help" and
+ * "@vm" when VM names may come (the script gets them from `fcm ls --json`). */
+static int complete(int argc, char **argv)
+{
+	const struct fcm_cmd *c;
+
+	if (argc == 0) {
+		load_cmds();
+		for (size_t i = 0; i < ncmds; i++)
+			printf("%s\n", cmds[i].name);
+		return 0;
+	}
+	c = fcm_cmd_find(argv[0]);
+	if (!c) {
+		printf("--help\n");
+		if (!strcmp(argv[0], "console"))
+			printf("@vm\n");
+		return 0;
+	}
+	if (c->subs) {
+		const struct fcm_cmd *sub = NULL;
+		for (const struct fcm_cmd *const *x = c->subs; argc > 1 && *x; x++)
+			if (!strcmp((*x)->name, argv[1]))
+				sub = *x;
+		if (!sub) {
+			for (const struct fcm_cmd *const *x = c->subs; *x; x++)
+				printf("%s\n", (*x)->name);
+			printf("--help\n");
+			return 0;
+		}
+		c = sub;
+	}
+	for (const struct fcm_opt *o = c->opts; o && o->name; o++)
+		if (o->where != FCM_OPT_WORD)
+			printf("--%s%s\n", o->name, o->type == FCM_OPT_FLAG ? "" : "\tvalue");
+	printf("--json\n--help\n");
+	int vm = (c->flags & FCM_CMD_VM) != 0;
+	for (const char *const *a = c->args; a && *a; a++)
+		vm |= !strcmp(*a, "vms*") || !strcmp(*a, "vm");
+	if (vm)
+		printf("@vm\n");
 	return 0;
 }
 
@@ -332,6 +385,44 @@ static _Noreturn void unknown(const char *cmd)
 	exit(FCM_EXIT_USAGE);
 }
 
+/* --- fcm help COMMAND: its man page ---------------------------------------- */
+
+/* The man page of fcm-<cmd>: built beside bin/ in a checkout (man/, made
+ * from doc/ by scripts/mkman), else installed in FCM_MANDIR, compressed or
+ * not.  NULL when there is none. */
+static char *man_page(const char *cmd)
+{
+	static const char *const suffix[] = { "", ".gz" };
+	char *p;
+
+	for (size_t i = 0; i < 2; i++) {
+		p = fcm_asprintf("%s/../man/man1/fcm-%s.1%s", fcm_exec_dir(), cmd, suffix[i]);
+		if (access(p, R_OK) == 0)
+			return p;
+		free(p);
+		p = fcm_asprintf("%s/man1/fcm-%s.1%s", FCM_MANDIR, cmd, suffix[i]);
+		if (access(p, R_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+/* `fcm help cmd`: the command's man page through man(1), the same text as
+ * `man fcm-cmd`; without a page (a plugin) or without man, its usage. */
+static _Noreturn void help_cmd(const char *cmd)
+{
+	char *page = is_cmd_name(cmd) ? man_page(cmd) : NULL;
+
+	if (page) {
+		char *margv[] = { "man", "-l", page, NULL };
+		execvp("man", margv);
+		free(page);
+	}
+	char *hargv[] = { (char *)cmd, "--help", NULL };
+	run(cmd, 2, hargv);
+}
+
 /* The host `fcm login` saved in ~/.fcm-host counts as FCM_HOST when the
  * user set none. */
 static void saved_host(void)
@@ -378,7 +469,7 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return help(), FCM_EXIT_USAGE;
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("fcm version %s\n", FCM_VERSION);
+		printf("fcm version %s (state format %d)\n", FCM_VERSION, FCM_STATE_FORMAT);
 		return 0;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
@@ -386,10 +477,11 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "help")) {
 		if (argc == 2)
 			return help();
+		if (!strcmp(argv[2], "--complete"))
+			return complete(argc - 3, argv + 3);
 		if (argc > 3)
 			fcm_die_usage("fcm help [command]");
-		char *hargv[] = { argv[2], "--help", NULL };
-		run(argv[2], 2, hargv);
+		help_cmd(argv[2]);
 	}
 	if (argv[1][0] == '-') {
 		fprintf(stderr, "fcm: unknown option '%s'\nusage: %s\n", argv[1], usage);

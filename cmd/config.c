@@ -224,6 +224,46 @@ static jv set_check(jv req)
 	return req;
 }
 
+/* On the client: a KEY without =VALUE takes its value from stdin (not a
+ * terminal), so that a secret stays out of shell history and of the
+ * host's process list: printf %s "$T" | fcm config set API_TOKEN. */
+static jv set_prepare(jv req)
+{
+	jv pairs = jv_object_get(jv_copy(req), jv_string("pairs")), out = jv_array();
+	int from_stdin = 0;
+
+	if (jv_get_kind(pairs) != JV_KIND_ARRAY) {
+		jv_free(pairs);
+		return req;
+	}
+	jv_array_foreach(pairs, i, p) {
+		const char *s = jv_get_kind(p) == JV_KIND_STRING ? jv_string_value(p) : "";
+		if (*s && !strchr(s, '=') && !isatty(STDIN_FILENO)) {
+			char buf[FCM_ENV_VALUE_MAX + 2];
+			size_t n = 0;
+			ssize_t r;
+			if (from_stdin++)
+				fcm_die(FCM_E_USAGE, "only one KEY may take its value from stdin");
+			while (n < sizeof buf && (r = read(STDIN_FILENO, buf + n, sizeof buf - n)) != 0) {
+				if (r < 0)
+					fcm_die_sys(FCM_E_USAGE, "unable to read the value of %.64s from stdin", s);
+				n += (size_t)r;
+			}
+			if (n && buf[n - 1] == '\n')
+				n--;	/* echo's newline is not part of it */
+			jv kv = jv_string_fmt("%s=", s);
+			kv = jv_string_append_buf(kv, buf, (int)n);
+			explicit_bzero(buf, sizeof buf);
+			out = jv_array_append(out, kv);
+			jv_free(p);
+		} else {
+			out = jv_array_append(out, p);
+		}
+	}
+	jv_free(pairs);
+	return jv_object_set(req, jv_string("pairs"), out);
+}
+
 static jv set_run(jv req, jv rec, const struct fcm_principal *who)
 {
 	const char *id = fcm_get_str(rec, "id");
@@ -340,13 +380,14 @@ static const struct fcm_cmd config_get = {
 
 static const struct fcm_cmd config_set = {
 	.name = "set",
-	.usage = "fcm config set [VM] KEY=VALUE... [--no-restart] [--json]",
+	.usage = "fcm config set [VM] KEY=VALUE... | KEY <VALUE [--no-restart] [--json]",
 	.opts = change_opts,
 	.args = (const char *const[]){ "pairs+", NULL },
 	.flags = FCM_CMD_VM,
 	.routes = (const struct fcm_cmd_route[]){ { "POST", "/v1/vms/{vm}/config", 0 }, { NULL } },
 	.status = 200,
 	.check = set_check,
+	.prepare = set_prepare,
 	.run = set_run,
 	.print = change_print,
 	.parent = &fcm_cmd_config,

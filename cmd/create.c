@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "vmmake.h"
 #include "core/atomic.h"
 #include "core/err.h"
 #include "core/jsonl.h"
@@ -118,14 +119,19 @@ static jv prepare(jv req)
 		const char *path = jv_string_value(f);
 		char *text = fcm_read_file(path, 16384, NULL);
 		size_t n;
-		if (!text)
+		if (!text) {
+			jv_free(keys);	/* nothing of ours left behind for LeakSanitizer */
 			fcm_die_sys(FCM_E_USAGE, "unable to read ssh key %s", path);
+		}
 		n = strlen(text);
 		while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
 			text[--n] = '\0';
 		if (!fcm_utf8_valid(text, n) || strchr(text, '\n') ||
-		    (strncmp(text, "ssh-", 4) && strncmp(text, "ecdsa-", 6) && strncmp(text, "sk-", 3)))
+		    (strncmp(text, "ssh-", 4) && strncmp(text, "ecdsa-", 6) && strncmp(text, "sk-", 3))) {
+			jv_free(keys);
+			free(text);
 			fcm_die(FCM_E_USAGE, "%s is not an ssh public key (one line, 'ssh-ed25519 AAAA...')", path);
+		}
 		keys = jv_array_append(keys, jv_string(text));
 		free(text);
 		jv_free(f);
@@ -188,28 +194,10 @@ static void check_reply(const char *what, jv reply)
 	jv_free(reply);
 }
 
-static jv merge(jv rec, jv reply, const char *const *keys)
-{
-	for (int i = 0; keys[i]; i++) {
-		jv v = jv_object_get(jv_copy(reply), jv_string(keys[i]));
-		if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL)
-			rec = jv_object_set(rec, jv_string(keys[i]), v);
-		else
-			jv_free(v);
-	}
-	return rec;
-}
-
 static void save(jv rec)
 {
 	if (fcm_vm_save(rec) < 0)
 		fail(FCM_E_INTERNAL, "unable to write the VM record: %s", strerror(errno));
-}
-
-static jv op(const char *name, const char *vmid)
-{
-	return jv_object_set(jv_object_set(jv_object(), jv_string("op"), jv_string(name)),
-	    jv_string("id"), jv_string(vmid));
 }
 
 /* Name and id, under the table lock: names stay unique.  Returns the record. */
@@ -220,6 +208,12 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 
 	if (lk < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to lock the VM table");
+	/* The name index (lib/vm/vm.h) answers "is it taken" without reading
+	 * every record; made from the records first if it is not complete. */
+	if (!fcm_vm_names_complete() && fcm_vm_names_rebuild() < 0) {
+		fcm_unlock(lk);
+		fcm_die_sys(FCM_E_INTERNAL, "unable to index the VMs' names in %s/vms/.names", fcm_root());
+	}
 	if (name && fcm_vm_name_taken(name)) {
 		fcm_unlock(lk);
 		fcm_die(FCM_E_CONFLICT, "name '%s' is already used by a VM: choose another, or leave --name out", name);
@@ -264,6 +258,18 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 		}
 	}
 	id = idbuf;
+	if (fcm_vm_name_claim(name, id) < 0) {
+		int e = errno;
+		char *dir = fcm_vm_dir(id);
+		rmdir(dir);
+		free(dir);
+		id = NULL;
+		fcm_unlock(lk);
+		if (e == EEXIST)
+			fcm_die(FCM_E_CONFLICT, "name '%s' is already used by a VM: choose another, or leave --name out", name);
+		errno = e;
+		fcm_die_sys(FCM_E_INTERNAL, "unable to index the name '%s'", name);
+	}
 	/* Held until this process ends: a "creating" record whose lock is free
 	 * is half-made, not in progress (lib/vm/repair.h). */
 	{
@@ -377,7 +383,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 
 	/* The VM's own sparse disk over the shared base image. */
 	jv keys = jv_object_get(jv_copy(req), jv_string("keys"));
-	jv dreq = op("create", id);
+	jv dreq = fcm_vm_op("create", id);
 	dreq = jv_object_set(dreq, jv_string("name"), jv_string(vm_name));
 	dreq = jv_object_set(dreq, jv_string("size"), jv_string(fcm_get_str(rec, "disk")));
 	if (image)
@@ -385,7 +391,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	free(image);
 	dreq = jv_object_set(dreq, jv_string("keys"), jv_get_kind(keys) == JV_KIND_ARRAY ? keys : (jv_free(keys), jv_array()));
 	reply = fcm_call("disk", dreq);
-	rec = merge(rec, reply, (const char *const[]){ "image", NULL });
+	rec = fcm_vm_merge(rec, reply, (const char *const[]){ "image", NULL });
 	/* Its own ssh host key, made with the disk: from now on the only key
 	 * the host accepts from this guest (lib/vm/guestkey.h). */
 	if (fcm_reply_ok(reply) && fcm_hostkey_record(id, fcm_get_str(reply, "host_key"), err, sizeof err) < 0) {
@@ -396,11 +402,11 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	progress("Disk ready");
 
 	/* An address, a MAC and a tap on the bridge. */
-	reply = fcm_call("net", op("alloc", id));
-	rec = merge(rec, reply, (const char *const[]){ "ip", "mac", "tap", "gateway", "netmask", "prefix", NULL });
+	reply = fcm_call("net", fcm_vm_op("alloc", id));
+	rec = fcm_vm_merge(rec, reply, (const char *const[]){ "ip", "mac", "tap", "gateway", "netmask", "prefix", NULL });
 	check_reply("allocate an address", reply);
 	save(jv_copy(rec));
-	check_reply("create the tap", fcm_call("net", op("tap-add", id)));
+	check_reply("create the tap", fcm_call("net", fcm_vm_op("tap-add", id)));
 	progress("Network: %s on %s", fcm_get_str(rec, "ip"), fcm_get_str(rec, "tap"));
 
 	/* The public URL. */
@@ -415,11 +421,11 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	/* The git repo for `git push`. */
 	char *repo = fcm_helper("repo");
 	if (access(repo, X_OK) == 0) {
-		jv rreq = op("create", id);
+		jv rreq = fcm_vm_op("create", id);
 		rreq = jv_object_set(rreq, jv_string("name"), jv_string(vm_name));
 		rreq = jv_object_set(rreq, jv_string("owner"), jv_string(owner));
 		reply = fcm_call("repo", rreq);
-		rec = merge(rec, reply, (const char *const[]){ "git", NULL });
+		rec = fcm_vm_merge(rec, reply, (const char *const[]){ "git", NULL });
 		check_reply("create the git repo", reply);
 	}
 	free(repo);

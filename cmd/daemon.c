@@ -33,6 +33,7 @@
 #include "core/lock.h"
 #include "core/paths.h"
 #include "core/run.h"
+#include "core/stateformat.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 #include "vm/vmm.h"
@@ -269,6 +270,13 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	jv_free(js);
 	if (reload && stop)
 		fcm_die(FCM_E_USAGE, "--reload or --stop, not both; usage: fcm daemon [--reload | --stop]");
+	/* Older state is brought up to this fcm's format once, before anything
+	 * uses it; newer state is refused, nothing changed (doc/state.md). */
+	if (!stop) {
+		int was = fcm_state_migrate();
+		if (was < FCM_STATE_FORMAT)
+			fprintf(stderr, "fcm-daemon: migrated %s from state format %d to %d\n", fcm_root(), was, FCM_STATE_FORMAT);
+	}
 	scan = fcm_scandir();
 	if (fcm_mkdirs(scan, 0755) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", scan);
@@ -297,6 +305,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 			jv_free(r);
 		}
 		fprintf(stderr, "fcm-daemon: already running on %s: reloaded\n", scan);
+		free(scan);
 		return jv_null();
 	}
 	if (reload)
@@ -311,7 +320,10 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	free(fc);
 	free(jailer);
 	fprintf(stderr, "fcm-daemon: supervising %s\n", scan);
-	char *a[] = { "s6-svscan", scan, NULL };
+	/* Each VM is two services (its own and its logger's): s6-svscan's
+	 * default of 500 ran out at about 245 VMs, and it then starts no more
+	 * (create fails in s6-svlink).  10,000 is room for about 4,990 VMs. */
+	char *a[] = { "s6-svscan", "-c", "10000", scan, NULL };
 	execvp(a[0], a);
 	fcm_die_sys(FCM_E_INTERNAL, "unable to run s6-svscan");
 }

@@ -8,7 +8,6 @@
 #include "vmreply.h"
 #include "core/err.h"
 #include "core/jsonl.h"
-#include "core/lock.h"
 #include "vm/lifecycle.h"
 #include "vm/vm.h"
 
@@ -31,9 +30,10 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &block, NULL);
-	int lk = fcm_vm_table_lock();
-	int r = fcm_vm_teardown(id, name);
-	fcm_unlock(lk);
+	/* The table lock only for the first and last steps: destroys of
+	 * different VMs run side by side (each step is the VM's own, or
+	 * locked by its helper). */
+	int r = fcm_vm_teardown_ex(id, name, FCM_TEARDOWN_LOCK);
 	if (r < 0)
 		fcm_die(FCM_E_INTERNAL, "VM '%s' was only partly removed (see the warnings above): run 'fcm destroy %s' again",
 		    name, id);

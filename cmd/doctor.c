@@ -7,6 +7,7 @@
 #include "cmd/cmd.h"
 #include "core/err.h"
 #include "core/jsonl.h"
+#include "core/stateformat.h"
 #include "vm/lifecycle.h"
 #include "vm/repair.h"
 #include "vm/svc.h"
@@ -18,6 +19,8 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	(void)req;
 	(void)none;
 	(void)who;
+	/* Older state up to this fcm's format first, as the daemon does. */
+	int was = fcm_state_migrate();
 	/* With no daemon there is no Caddy either: it renders its routes from
 	 * the records when it starts. */
 	r = fcm_vm_repair(fcm_svscan_running() ? 0 : FCM_TEARDOWN_NO_PROXY);
@@ -34,7 +37,10 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	}
 	jv_free(failed);
 	jv reply = jv_object_set(fcm_ok(), jv_string("checked"), jv_object_get(jv_copy(r), jv_string("checked")));
-	return jv_object_set(reply, jv_string("fixed"), jv_object_get(r, jv_string("fixed")));
+	reply = jv_object_set(reply, jv_string("fixed"), jv_object_get(r, jv_string("fixed")));
+	if (was < FCM_STATE_FORMAT)
+		reply = jv_object_set(reply, jv_string("migrated_from"), jv_number(was));
+	return reply;
 }
 
 static void print(jv reply, jv req)
@@ -42,6 +48,10 @@ static void print(jv reply, jv req)
 	jv fixed = jv_object_get(jv_copy(reply), jv_string("fixed")), n = jv_object_get(jv_copy(reply), jv_string("checked"));
 
 	(void)req;
+	jv from = jv_object_get(jv_copy(reply), jv_string("migrated_from"));
+	if (jv_get_kind(from) == JV_KIND_NUMBER)
+		printf("Migrated the state from format %d to %d.\n", (int)jv_number_value(from), FCM_STATE_FORMAT);
+	jv_free(from);
 	printf("Checked %d VM director%s.\n", (int)jv_number_value(n), jv_number_value(n) == 1 ? "y" : "ies");
 	if (jv_array_length(jv_copy(fixed)) == 0)
 		printf("Nothing to repair.\n");

@@ -236,8 +236,10 @@ static void merged(jv rec, long n, const char *type, int fol)
 			if (type && out && strstr(out, "no process type"))
 				fcm_die(FCM_E_NOT_FOUND, "VM '%s': no process type '%s' has run in it (see 'fcm ps %s')",
 				    name, type, name);
-			note = fcm_asprintf("(the app's output of VM '%s' is out of reach: %s)", name,
-			    out ? fcm_guest_reason(out) : "ssh did not start");
+			/* ssh's own words vary with the way the connection broke */
+			note = st == 255 || !out ? fcm_asprintf("(the app's output of VM '%s' is out of reach: "
+			    "ssh could not log in to it)", name) :
+			    fcm_asprintf("(the app's output of VM '%s' is out of reach: %s)", name, fcm_guest_reason(out));
 			free(out);
 			out = NULL;
 		}

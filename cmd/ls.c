@@ -6,18 +6,13 @@
 #include "cmd/cmd.h"
 #include "core/err.h"
 #include "core/jsonl.h"
-#include "vm/domains.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 #include "vm/vmprint.h"
 
 static int visible(jv rec, const struct fcm_principal *who, const char *owner)
 {
-	const char *o = fcm_get_str(rec, "owner");
-
-	if (!who->admin && (!o || strcmp(o, who->name)))
-		return 0;
-	return !owner || (o && !strcmp(o, owner));
+	return fcm_vm_visible(rec, who->name, who->admin, owner);
 }
 
 static jv run(jv req, jv none, const struct fcm_principal *who)
@@ -45,8 +40,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 			jv_free(rec);
 			continue;
 		}
-		rec = jv_object_set(rec, jv_string("state"), jv_string(fcm_vm_state(rec)));
-		rec = jv_object_set(rec, jv_string("domains"), fcm_domains_of(rec));
+		rec = fcm_vm_listed(rec);
 		out = jv_array_append(out, rec);
 		(void)i;
 	}

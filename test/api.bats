@@ -23,7 +23,7 @@ records() {
 
 @test "GET /v1/health needs no token and gives the version" {
 	run curl -s -w '%{http_code}' "$API/v1/health"
-	assert_line -n 0 "{\"ok\":true,\"version\":\"$(fcm --version | cut -d' ' -f3)\"}"
+	assert_line -n 0 "{\"ok\":true,\"version\":\"$(fcm --version | cut -d' ' -f3)\",\"state_format\":$(fcm --version | sed 's/.*state format \([0-9]*\))$/\1/')}"
 	assert_line -n 1 200
 }
 
@@ -110,7 +110,42 @@ records() {
 	[ "$(sed -n 2p <<< "$output" | jq -r 'map(.name) | sort | join(",")')" = cosmic-nova,stellar-comet ]
 	# The very records the local fcm ls prints.
 	assert_equal "$(sed -n 2p <<< "$output")" "$(nsfcm ls --json | jq -sc .)"
-	[ "$(calls ls)" = '{}' ]
+	# Answered by the API itself (lib/vm/vmcache.h): no fcm-ls ran.
+	[ -z "$(calls ls)" ]
+}
+
+@test "GET /v1/vms and /v1/vms/{vm} are never stale: every change reads back at once, in a loop" {
+	id=$(vm_id cosmic-nova)
+	svc=$FCM_ROOT/vms/$id/service
+	run api GET /v1/vms	# the cache is filled
+	for i in 1 2 3 4 5; do
+		s6-svc -d "$svc"
+		s6-svwait -D -t 20000 "$svc"
+		run api GET /v1/vms/cosmic-nova
+		assert_line -n 0 200
+		[ "$(sed -n 2p <<< "$output" | jq -r .state)" = stopped ]
+		run api GET /v1/vms
+		assert_equal "$(sed -n 2p <<< "$output")" "$(nsfcm ls --json | jq -sc .)"
+		s6-svc -u "$svc"
+		s6-svwait -U -t 20000 "$svc"
+		run api GET /v1/vms/cosmic-nova
+		[ "$(sed -n 2p <<< "$output" | jq -r .state)" = running ]
+		run api GET /v1/vms
+		assert_equal "$(sed -n 2p <<< "$output")" "$(nsfcm ls --json | jq -sc .)"
+		# A record rewritten (as fcm writes them: a rename) is read at once.
+		jq -c ".memory = $((256 * i))" "$FCM_ROOT/vms/$id/config.json" > "$FCM_ROOT/vms/$id/config.json.new"
+		mv "$FCM_ROOT/vms/$id/config.json.new" "$FCM_ROOT/vms/$id/config.json"
+		run api GET "/v1/vms/$id"
+		[ "$(sed -n 2p <<< "$output" | jq -r .memory)" = $((256 * i)) ]
+		# A VM made, then destroyed: there at once, then 404 at once.
+		vm_new "loop-$i" --no-wait >/dev/null
+		run api GET "/v1/vms/loop-$i"
+		assert_line -n 0 200
+		nsfcm destroy "loop-$i" >/dev/null
+		run api GET "/v1/vms/loop-$i"
+		assert_line -n 0 404
+	done
+	[ -z "$(calls ls)" ]
 }
 
 @test "GET /v1/vms with no VMs is an empty array" {
@@ -275,11 +310,11 @@ records() {
 
 # --- logs -------------------------------------------------------------------------------
 
-@test "GET /v1/vms/{vm}/logs gives fcm-logs's text; lines= and deploy= are passed on" {
-	run curl -s -H "$AUTH" "$API/v1/vms/cosmic-nova/logs?lines=3"
+@test "GET /v1/vms/{vm}/logs gives fcm-logs's text; lines=, console= and deploy= are passed on" {
+	run curl -s -H "$AUTH" "$API/v1/vms/cosmic-nova/logs?console=1&lines=3"
 	assert_success
 	assert_equal "${#lines[@]}" 3
-	assert_equal "$output" "$(nsfcm logs cosmic-nova -n 3)"
+	assert_equal "$output" "$(nsfcm logs cosmic-nova -n 3 --console)"
 	run curl -s -D - -o "$BATS_TEST_TMPDIR/all" -H "$AUTH" "$API/v1/vms/cosmic-nova/logs"
 	assert_line --partial 'Content-Type: text/plain; charset=utf-8'
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/all")" "$(nsfcm logs cosmic-nova)"
@@ -287,7 +322,7 @@ records() {
 	run curl -s -H "$AUTH" "$API/v1/vms/cosmic-nova/logs?deploy=1&lines=2"
 	assert_output $'deploy line 2\ndeploy line 3'
 	run calls logs
-	assert_line -n 0 '{"lines":3,"vm":"cosmic-nova"}'
+	assert_line -n 0 '{"console":true,"lines":3,"vm":"cosmic-nova"}'
 	assert_line -n 1 '{"vm":"cosmic-nova"}'
 	assert_line -n 2 '{"deploy":true,"lines":2,"vm":"cosmic-nova"}'
 }
@@ -309,8 +344,8 @@ records() {
 
 @test "GET /v1/vms/{vm}/logs?follow=1 streams as lines come; the API serves others meanwhile" {
 	log=$FCM_ROOT/vms/$VM1/log/current
-	last2=$(nsfcm logs cosmic-nova -n 2)
-	curl -s -N -H "$AUTH" "$API/v1/vms/cosmic-nova/logs?follow=1&lines=2" > "$BATS_TEST_TMPDIR/follow" 3>&- &
+	last2=$(nsfcm logs cosmic-nova -n 2 --console)
+	curl -s -N -H "$AUTH" "$API/v1/vms/cosmic-nova/logs?console=1&follow=1&lines=2" > "$BATS_TEST_TMPDIR/follow" 3>&- &
 	cpid=$!
 	for i in $(seq 100); do [ "$(wc -l < "$BATS_TEST_TMPDIR/follow")" -ge 2 ] && break; sleep 0.1; done
 	# Lines as the VM's s6-log would add them, until told to stop.
@@ -331,7 +366,7 @@ records() {
 	wait $tpid
 	run pgrep -f "$SHIMS/fcm-logs --request"
 	assert_failure
-	grep -q 'fcm-logs --request --as admin --admin {"follow":true,"lines":2,"vm":"cosmic-nova"}' "$FCM_ROOT/calls.log"
+	grep -q 'fcm-logs --request --as admin --admin {"console":true,"follow":true,"lines":2,"vm":"cosmic-nova"}' "$FCM_ROOT/calls.log"
 }
 
 @test "40 clients following logs do not stop another user's fcm ls (streams have slots of their own)" {
@@ -505,6 +540,14 @@ records() {
 	[ "$(nsfcm ls --json alice-two | jq -r .owner)" = alice ]
 	run curl -s -o /dev/null -w '%{http_code}' -X POST -H "$A" "$API/v1/vms/alice-app/stop"
 	assert_output 200
+	# An admin sees every VM, and ?owner= narrows it; all answered by the API itself.
+	run curl -s -H "$AUTH" "$API/v1/vms"
+	assert_equal "$(jq -r 'map(.name)|sort|join(",")' <<< "$output")" alice-app,alice-two,bob-app,cosmic-nova,stellar-comet
+	run curl -s -H "$AUTH" "$API/v1/vms?owner=bob"
+	assert_equal "$(jq -r 'map(.name)|join(",")' <<< "$output")" bob-app
+	run curl -s -H "$A" "$API/v1/vms?owner=bob"
+	assert_output '[]'
+	[ -z "$(calls ls)" ]
 }
 
 @test "an expired user token is 401; the admin may create for another owner" {

@@ -13,10 +13,10 @@ SH
 	chmod +x "$PLUGDIR/fcm-hello"
 }
 
-@test "fcm --version prints the version" {
+@test "fcm --version prints the version and the state format" {
 	run fcm --version
 	assert_success
-	assert_output --regexp '^fcm version [0-9]+\.[0-9]+\.[0-9]+$'
+	assert_output --regexp '^fcm version [0-9]+\.[0-9]+\.[0-9]+ \(state format [0-9]+\)$'
 }
 
 @test "a plugin on PATH runs with its arguments and the fcm environment" {
@@ -77,10 +77,10 @@ SH
 	assert_failure 100
 }
 
-@test "fcm help <cmd> and fcm <cmd> --help show its usage" {
+@test "fcm help <cmd> shows its man page, fcm <cmd> --help its usage" {
 	run fcm help name
 	assert_success
-	assert_output --partial "usage: fcm-name"
+	assert_output --partial "fcm-name — a fresh VM name"
 	run fcm name --help
 	assert_success
 	assert_output --partial "usage: fcm-name"

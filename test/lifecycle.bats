@@ -230,6 +230,36 @@ vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
 	assert_failure 100
 }
 
+@test "fcm destroy kills the VMM at once, also one that ignores SIGTERM (stopped): nothing is left" {
+	# A hung VMM: SIGSTOP holds every signal but SIGKILL pending, as a
+	# Firecracker that is its PID namespace's init ignores SIGTERM.
+	run fcmns create --name life-hung --no-wait --no-dotfile --memory 256 --json
+	assert_success
+	id=$(jq -r .id <<< "$output")
+	ip=$(jq -r .ip <<< "$output")
+	for i in $(seq 1 100); do
+		pid=$(pgrep -f "^$FCM_FIRECRACKER --api-sock $FCM_ROOT/vms/$id/" || true)
+		[ -n "$pid" ] && [ -S "$FCM_ROOT/vms/$id/firecracker.socket" ] && break
+		sleep 0.1
+	done
+	[ -n "$pid" ]
+	kill -STOP "$pid"
+	run fcmns destroy life-hung
+	assert_success
+	# No process of the VM is left (the VMM, QEMU, fcm-tty, fcm-fc).
+	for i in $(seq 1 20); do
+		[ -z "$(pgrep -f "vms/$id/" || true)" ] && break
+		sleep 0.1
+	done
+	run pgrep -f "vms/$id/"
+	assert_failure
+	[ ! -e "$FCM_ROOT/vms/$id" ]
+	[ ! -e "$FCM_ROOT/scan/vm-$id" ]
+	[ ! -e "$FCM_ROOT/net/leases/$ip" ]
+	run in_ns "$NS" ip link show "tap_$id"
+	assert_failure
+}
+
 @test "10 fcm create in parallel: distinct names, IPs and taps, all running" {
 	for i in $(seq 1 10); do
 		( in_ns "$NS" fcm create --no-wait --no-dotfile --memory 256 --json > "$BATS_TEST_TMPDIR/c$i.json" 2>&1 ) &

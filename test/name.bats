@@ -96,3 +96,21 @@ PY
 	done
 	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
 }
+
+@test "the name index (made by fcm doctor, as by the daemon's start) answers for the records" {
+	make_vms 3
+	run fcm doctor
+	assert_success
+	[ -e "$FCM_ROOT/vms/.names/.complete" ]
+	[ "$(readlink "$FCM_ROOT/vms/.names/vm-1")" = v0000001 ]
+	run fcm-name --check vm-1
+	assert_failure 100
+	assert_output --partial "already used"
+	run fcm-ls --json vm-2
+	assert_success
+	[ "$(jq -r .id <<< "$output")" = v0000002 ]
+	# A link left by a VM that is gone holds no name.
+	ln -s v0000009 "$FCM_ROOT/vms/.names/gone-vm"
+	run fcm-name --check gone-vm
+	assert_success
+}

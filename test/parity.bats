@@ -151,6 +151,7 @@ PARITY_TABLE=$(cat <<'TABLE'
 0    config get pv-x A                                               | fcm stop pv-x >/dev/null; fcm config set pv-x A=1 >/dev/null
 0    config unset pv-x A --json                                      | fcm stop pv-x >/dev/null; fcm config set pv-x A=1 >/dev/null
 0    config set A=1                                                  | fcm stop pv-x >/dev/null; echo '{"name":"pv-x"}' > .fcm
+0    config set pv-x FROMSTDIN --json                                | fcm stop pv-x >/dev/null; fcm config unset pv-x FROMSTDIN >/dev/null 2>&1 || true
 100  config set pv 1BAD=x
 100  config set pv PORT=1
 100  config set pv NOVALUE

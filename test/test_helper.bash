@@ -159,7 +159,7 @@ daemon_stop() {
 	s6-svscanctl -t "$FCM_ROOT/scan" 2>/dev/null || return 0
 	local i
 	for i in $(seq 1 300); do
-		pgrep -f "s6-svscan $FCM_ROOT/scan" >/dev/null || return 0
+		pgrep -f "s6-svscan .*$FCM_ROOT/scan" >/dev/null || return 0
 		sleep 0.2
 	done
 	pkill -9 -f "$FCM_ROOT" 2>/dev/null || true

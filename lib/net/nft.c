@@ -284,6 +284,21 @@ static int batch_send(struct batch *bt, const char *what)
 		goto out;
 	}
 	portid = mnl_socket_get_portid(nl);
+	{
+		/* Every message is acknowledged, and the acks are queued while the
+		 * kernel runs the batch: room for all of them (a guard of hundreds
+		 * of VMs overflowed the default buffer: ENOBUFS).  An skb of an
+		 * ack takes about 1 KiB of the buffer. */
+		int fd = mnl_socket_get_fd(nl);
+		int want = (int)((bt->seq - bt->seq0 + 16) * 1024);
+		/* And the batch is one message: the send buffer must hold it
+		 * (else EMSGSIZE). */
+		int snd = (int)mnl_nlmsg_batch_size(bt->b) + 64 * 1024;
+		if (want > 256 * 1024 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+		if (snd > 192 * 1024 && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
+	}
 	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt->b), mnl_nlmsg_batch_size(bt->b)) < 0) {
 		err = errno;
 		goto out;

@@ -13,6 +13,7 @@
 #include "vm/expose.h"
 #include "core/jsonl.h"
 #include "vm/lifecycle.h"
+#include "core/lock.h"
 #include "core/name.h"
 #include "core/paths.h"
 #include "core/rmtree.h"
@@ -54,7 +55,7 @@ int fcm_vm_link(const char *id, char *err, size_t errlen)
 	char *scan = fcm_scandir();
 	char *svc = fcm_vm_svcdir(id);
 	char *name = fcm_asprintf("vm-%s", id);
-	char *argv[] = { "s6-svlink", "-t", "10000", scan, svc, name, NULL };
+	char *argv[] = { "s6-svlink", "-t", "30000", scan, svc, name, NULL };
 	char *link = fcm_asprintf("%s/%s", scan, name);
 	struct stat st;
 	int r = 0;
@@ -202,6 +203,7 @@ int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags)
 	/* 0. The record says so first: the proxy routes no VM being taken
 	 * apart, and a crash from here on leaves a record that says what to
 	 * finish (the daemon's start and fcm doctor do). */
+	int lk = flags & FCM_TEARDOWN_LOCK ? fcm_vm_table_lock() : -1;
 	rec = fcm_vm_load(id);
 	if (jv_is_valid(rec) && jv_get_kind(rec) == JV_KIND_OBJECT) {
 		const char *state = fcm_get_str(rec, "state");
@@ -210,6 +212,8 @@ int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags)
 				fcm_warn_sys("unable to mark VM %s as being destroyed", id);
 	}
 	jv_free(rec);
+	if (lk >= 0)
+		fcm_unlock(lk);
 	/* 1. The service: stop it and unlink it (s6-svunlink waits for s6-supervise). */
 	if (lstat(link, &st) == 0) {
 		char *tname = fcm_asprintf("vm-%s", id);
@@ -264,10 +268,15 @@ int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags)
 	if (access(helper, X_OK) == 0)
 		step("delete the VM's disk", fcm_call("disk", id_req("delete", id)), &failed);
 	free(helper);
+	lk = flags & FCM_TEARDOWN_LOCK ? fcm_vm_table_lock() : -1;
+	if (!failed && name)
+		fcm_vm_name_release(name, id);
 	if (!failed && fcm_rm_tree(dir) < 0) {
 		fcm_warn_sys("unable to remove %s", dir);
 		failed = 1;
 	}
+	if (lk >= 0)
+		fcm_unlock(lk);
 	free(scan);
 	free(link);
 	free(dir);

@@ -30,6 +30,10 @@ int fcm_vm_teardown(const char *id, const char *name);
  * daemon's start: Caddy renders its routes from the records when it starts,
  * and a destroying VM is not among them). */
 #define FCM_TEARDOWN_NO_PROXY 1
+/* FCM_TEARDOWN_LOCK: called without the table lock; it is taken only for
+ * the first step (the record marked) and the last (name and directory
+ * removed), so that destroys of different VMs run side by side. */
+#define FCM_TEARDOWN_LOCK 2
 int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags);
 /* The last non-empty line of the VM's log (malloc'd), or NULL. */
 char *fcm_vm_log_tail(const char *id);

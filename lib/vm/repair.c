@@ -78,6 +78,9 @@ jv fcm_vm_repair(unsigned flags)
 	}
 	if (d)
 		closedir(d);
+	/* The name index, made anew from the records that are left. */
+	if (fcm_vm_names_rebuild() < 0)
+		fcm_warn_sys("unable to index the VMs' names in %s/vms/.names", fcm_root());
 	fcm_unlock(lk);
 	free(dir);
 	r = jv_object_set(jv_object(), jv_string("checked"), jv_number(checked));

@@ -14,6 +14,7 @@
 #include "core/jsonl.h"
 #include "core/paths.h"
 #include "core/run.h"
+#include "vm/domains.h"
 #include "vm/svc.h"
 
 char *fcm_scandir(void)
@@ -120,6 +121,14 @@ const char *fcm_vm_state(jv rec)
 	if (st.want_up)
 		return "starting";	/* between a death and the restart */
 	return "stopped";
+}
+
+jv fcm_vm_listed(jv rec)
+{
+	const char *state = fcm_vm_state(rec);
+
+	rec = jv_object_set(rec, jv_string("state"), jv_string(state));
+	return jv_object_set(rec, jv_string("domains"), fcm_domains_of(rec));
 }
 
 static int write_exec(const char *dir, const char *name, const char *text)

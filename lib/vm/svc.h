@@ -33,6 +33,10 @@ int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st);
  * the record and its service. */
 const char *fcm_vm_state(jv rec);
 
+/* The record (consumed) as `fcm ls` shows it: with its state, and its
+ * custom domains ([] when none; vm/domains.h). */
+jv fcm_vm_listed(jv rec);
+
 /* Write the service directory of VM id.  down > 0 adds a down file (it
  * stays stopped); otherwise an existing down file is left as it is. */
 int fcm_svc_make(const char *id, int down);

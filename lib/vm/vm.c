@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/atomic.h"
 #include "core/err.h"
@@ -11,6 +13,8 @@
 #include "core/lock.h"
 #include "core/name.h"
 #include "core/paths.h"
+#include "core/rmtree.h"
+#include "core/stateformat.h"
 #include "vm/vm.h"
 
 char *fcm_vm_dir(const char *id)
@@ -25,14 +29,23 @@ jv fcm_vm_load(const char *id)
 
 	if (fcm_id_check(id) < 0)
 		return jv_invalid_with_msg(jv_string_fmt("'%.64s' is not a VM id", id));
+	char err[512];
+
 	path = fcm_path("vms/%s/config.json", id);
 	rec = fcm_read_json(path);
-	free(path);
 	if (jv_is_valid(rec) && jv_get_kind(rec) != JV_KIND_OBJECT) {
 		jv_free(rec);
+		free(path);
 		return jv_invalid_with_msg(jv_string_fmt("the record of VM %s is not a JSON object", id));
 	}
-	return rec;
+	if (jv_is_valid(rec) && fcm_state_check(rec, path, err, sizeof err) < 0) {
+		jv_free(rec);
+		free(path);
+		return jv_invalid_with_msg(jv_string(err));
+	}
+	free(path);
+	/* The format is the file's, not the record's: fcm_vm_save stamps it. */
+	return jv_is_valid(rec) ? jv_object_delete(rec, jv_string("format")) : rec;
 }
 
 static int by_created(const void *a, const void *b)
@@ -97,9 +110,122 @@ jv fcm_vm_list(void)
 	return out;
 }
 
+/* --- the name index ------------------------------------------------------ */
+
+/* The id name points to in the index: 1 (in id), or 0. */
+static int index_get(const char *name, char id[FCM_ID_LEN + 1])
+{
+	char *p = fcm_path("vms/.names/%s", name);
+	ssize_t n = readlink(p, id, FCM_ID_LEN + 1);
+
+	free(p);
+	if (n <= 0 || n > FCM_ID_LEN)
+		return 0;
+	id[n] = '\0';
+	return fcm_id_check(id) == 0;
+}
+
+/* The record of VM id if it is named name, else invalid. */
+static jv named(const char *id, const char *name)
+{
+	jv rec = fcm_vm_load(id);
+	const char *n = jv_is_valid(rec) ? fcm_get_str(rec, "name") : NULL;
+
+	if (n && !strcmp(n, name))
+		return rec;
+	jv_free(rec);
+	return jv_invalid();
+}
+
+int fcm_vm_names_complete(void)
+{
+	char *p = fcm_path("vms/.names/.complete");
+	int ok = access(p, F_OK) == 0;
+
+	free(p);
+	return ok;
+}
+
+int fcm_vm_name_claim(const char *name, const char *id)
+{
+	char *dir = fcm_path("vms/.names"), *p = fcm_path("vms/.names/%s", name);
+	char held[FCM_ID_LEN + 1];
+	int r = -1;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		goto out;
+	if (symlink(id, p) == 0) {
+		r = 0;
+		goto out;
+	}
+	if (errno != EEXIST)
+		goto out;
+	if (index_get(name, held)) {
+		jv rec = named(held, name);
+		int live = jv_is_valid(rec);
+		jv_free(rec);
+		if (live) {
+			errno = EEXIST;
+			goto out;
+		}
+	}
+	/* Left by a VM gone before its destroy ended: take it. */
+	if (unlink(p) == 0 && symlink(id, p) == 0)
+		r = 0;
+out:
+	free(dir);
+	free(p);
+	return r;
+}
+
+void fcm_vm_name_release(const char *name, const char *id)
+{
+	char held[FCM_ID_LEN + 1];
+
+	if (index_get(name, held) && !strcmp(held, id)) {
+		char *p = fcm_path("vms/.names/%s", name);
+		unlink(p);
+		free(p);
+	}
+}
+
+int fcm_vm_names_rebuild(void)
+{
+	char *dir = fcm_path("vms/.names"), *done = fcm_path("vms/.names/.complete");
+	jv list;
+	int r = -1;
+
+	unlink(done);
+	if (fcm_rm_tree(dir) < 0 && errno != ENOENT)
+		goto out;
+	if (mkdir(dir, 0700) < 0)
+		goto out;
+	list = fcm_vm_list();
+	r = 0;
+	jv_array_foreach(list, i, rec) {
+		const char *name = fcm_get_str(rec, "name"), *id = fcm_get_str(rec, "id");
+		char *p;
+		(void)i;
+		if (name && id && fcm_name_check(name, NULL, 0) == 0) {
+			p = fcm_path("vms/.names/%s", name);
+			if (symlink(id, p) < 0 && errno != EEXIST)
+				r = -1;
+			free(p);
+		}
+		jv_free(rec);
+	}
+	jv_free(list);
+	if (r == 0 && fcm_write_atomic(done, "", 0, 0600) < 0)
+		r = -1;
+out:
+	free(dir);
+	free(done);
+	return r;
+}
+
 jv fcm_vm_find(const char *ref)
 {
-	char why[256];
+	char why[256], held[FCM_ID_LEN + 1];
 	jv list, found = jv_invalid();
 
 	if (fcm_id_check(ref) == 0) {
@@ -110,6 +236,14 @@ jv fcm_vm_find(const char *ref)
 	}
 	if (fcm_name_check(ref, why, sizeof why) < 0)
 		return jv_invalid_with_msg(jv_string(why));
+	if (index_get(ref, held)) {
+		found = named(held, ref);
+		if (jv_is_valid(found))
+			return found;
+		jv_free(found);
+		found = jv_invalid();
+	}
+	/* Not in the index: a record not made by create (yet indexed). */
 	list = fcm_vm_list();
 	jv_array_foreach(list, i, rec) {
 		const char *name = fcm_get_str(rec, "name");
@@ -127,9 +261,18 @@ jv fcm_vm_find(const char *ref)
 
 int fcm_vm_name_taken(const char *name)
 {
-	jv rec = fcm_vm_find(name);
-	int taken = jv_is_valid(rec);
+	char held[FCM_ID_LEN + 1];
+	jv rec;
+	int taken;
 
+	if (fcm_vm_names_complete() && fcm_name_check(name, NULL, 0) == 0) {
+		if (!index_get(name, held))
+			return 0;
+		rec = named(held, name);
+	} else {
+		rec = fcm_vm_find(name);
+	}
+	taken = jv_is_valid(rec);
 	jv_free(rec);
 	return taken;
 }
@@ -146,9 +289,18 @@ int fcm_vm_save(jv rec)
 		return -1;
 	}
 	path = fcm_path("vms/%s/config.json", id);
-	r = fcm_write_json_atomic(path, rec, 0600);
+	r = fcm_write_json_atomic(path, fcm_state_stamp(rec), 0600);
 	free(path);
 	return r;
+}
+
+int fcm_vm_visible(jv rec, const char *who, int admin, const char *owner)
+{
+	const char *o = fcm_get_str(rec, "owner");
+
+	if (!admin && (!o || !who || strcmp(o, who)))
+		return 0;
+	return !owner || (o && !strcmp(o, owner));
 }
 
 int fcm_vm_table_lock(void)

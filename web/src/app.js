@@ -374,9 +374,46 @@ function renderApp(name) {
   });
   leaving.push(() => { if (follow) follow.abort(); });
 
+  // The app's processes (fcm ps) and config vars (fcm config).
+  const procs = h('div', { id: 'procs' }, h('span', { class: 'muted' }, '…'));
+  async function loadProcs() {
+    if (!rec || rec.state !== 'running') { procs.replaceChildren(h('span', { class: 'muted' }, 'The VM is not running.')); return; }
+    try {
+      const list = await api('GET', `${vmPath(name)}/ps`);
+      procs.replaceChildren(h('table', { class: 'table' },
+        h('tr', {}, ...['Process', 'State', 'Release', 'Uptime', 'Restarts', 'Command'].map((t) => h('th', {}, t))),
+        ...list.map((p) => h('tr', {}, h('td', {}, p.instance), h('td', {}, p.state), h('td', {}, p.release ?? '-'),
+          h('td', {}, p.state === 'up' ? age(Date.now() / 1000 - p.uptime) : '-'), h('td', {}, String(p.restarts)),
+          h('td', {}, h('code', {}, p.command))))));
+    } catch (e) { procs.replaceChildren(e.message); }
+  }
+  const config = h('div', { id: 'config' });
+  let reveal = false;
+  async function loadConfig() {
+    let vars;
+    try { vars = await api('GET', `${vmPath(name)}/config`); } catch (e) { config.replaceChildren(e.message); return; }
+    const rows = vars.map((v) => h('tr', {}, h('td', {}, h('code', {}, v.name)),
+      h('td', {}, reveal ? h('code', {}, v.value) : h('span', { class: 'muted' }, '••••••••')),
+      h('td', {}, h('button', { class: 'danger', onclick: () => act(`Unsetting ${v.name}`,
+        () => api('DELETE', `${vmPath(name)}/config?keys=${encodeURIComponent(v.name)}`).then(loadConfig)) }, 'Unset'))));
+    const key = h('input', { id: 'config-key', placeholder: 'KEY', required: true, pattern: '[A-Za-z_][A-Za-z0-9_]*' });
+    const value = h('input', { id: 'config-value', placeholder: 'value' });
+    const form = h('form', { class: 'actions', id: 'config-form' }, key, value, h('button', { type: 'submit' }, 'Set'));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      act(`Setting ${key.value}`, () => api('POST', `${vmPath(name)}/config`, { pairs: [`${key.value}=${value.value}`] }).then(loadConfig));
+    });
+    config.replaceChildren(
+      vars.length ? h('table', { class: 'table' }, ...rows) : h('p', { class: 'muted' }, 'No config vars.'),
+      h('button', { id: 'config-reveal', onclick: () => { reveal = !reveal; loadConfig(); } }, reveal ? 'Hide values' : 'Reveal values'),
+      form, h('p', { class: 'muted' }, 'A change restarts the app\'s processes.'));
+  }
+
   view(name,
     h('h1', {}, name),
     h('div', { class: 'card' }, facts, actions),
+    h('div', { class: 'card' }, h('h2', {}, 'Processes ', h('button', { id: 'reload-procs', onclick: loadProcs }, 'Reload')), procs),
+    h('div', { class: 'card' }, h('h2', {}, 'Config vars'), config),
     h('div', { class: 'card' }, h('h2', {}, 'Expose'), exposeForm),
     h('div', { class: 'card' }, h('h2', {}, 'Git remote'), remote),
     h('div', { class: 'card' }, h('h2', {}, 'Deploy log'), deployLogs),
@@ -387,8 +424,9 @@ function renderApp(name) {
     remote.replaceChildren(code, ' ', h('button', { id: 'copy-remote', onclick: () => navigator.clipboard.writeText(r.git).catch((e) => showError(e.message)) }, 'Copy'),
       h('br'), h('span', { class: 'muted' }, `git remote add fcm ${r.git} && git push fcm main`));
   }).catch((e) => remote.replaceChildren(e.message));
-  loadCommands().catch(() => {}).then(() => poll(refresh));
+  loadCommands().catch(() => {}).then(() => poll(refresh)).then(loadProcs);
   loadLogs();
+  loadConfig();
 }
 
 // --- create -----------------------------------------------------------------------
