@@ -154,7 +154,7 @@ PARITY_TABLE=$(cat <<'TABLE'
 0    config set pv-x FROMSTDIN --json                                | fcm stop pv-x >/dev/null; fcm config unset pv-x FROMSTDIN >/dev/null 2>&1 || true
 100  config set pv 1BAD=x
 100  config set pv PORT=1
-100  config set pv NOVALUE
+100  @tty config set pv NOVALUE
 100  config set pv
 100  config unset pv-x NOPE                                          | fcm config unset pv-x A >/dev/null 2>&1 || true
 100  config get pv-x NOPE
