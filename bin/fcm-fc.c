@@ -17,6 +17,8 @@
  * stdin/stdout are a pty served on vms/<id>/console.sock (`fcm console
  * --serial`), and copied to the service's log. */
 #include <arpa/inet.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -44,9 +47,12 @@
 #include "core/jsonl.h"
 #include "core/name.h"
 #include "core/paths.h"
+#include "core/rmtree.h"
 #include "core/run.h"
 #include "core/lock.h"
+#include "vm/guestkey.h"
 #include "vm/jail.h"
+#include "vm/snapshot.h"
 #include "vm/svc.h"
 #include "vm/image.h"
 #include "vm/vm.h"
@@ -244,10 +250,10 @@ static size_t collect(char *p, size_t sz, size_t n, void *arg)
 	return sz * n;
 }
 
-/* One API call; returns the HTTP status (0 on transport failure, message in
- * err) and the body in out. */
-static long api(const char *id, const char *method, const char *path, const char *body,
-    struct buf *out, char *err, size_t errlen)
+/* One API call, given timeout_ms; returns the HTTP status (0 on transport
+ * failure, message in err) and the body in out. */
+static long api_timeout(const char *id, const char *method, const char *path, const char *body,
+    struct buf *out, char *err, size_t errlen, long timeout_ms)
 {
 	char *sock = fcm_path("vms/%s/firecracker.socket", id);
 	char *url = fcm_asprintf("http://localhost%s", path);
@@ -266,7 +272,7 @@ static long api(const char *id, const char *method, const char *path, const char
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
@@ -283,6 +289,23 @@ static long api(const char *id, const char *method, const char *path, const char
 	free(url);
 	free(sock);
 	return status;
+}
+
+/* One API call that should take no time (5 s at most): as api_timeout. */
+static long api(const char *id, const char *method, const char *path, const char *body,
+    struct buf *out, char *err, size_t errlen)
+{
+	return api_timeout(id, method, path, body, out, err, errlen, 5000L);
+}
+
+/* Saving or loading a snapshot writes or reads the guest's memory: minutes
+ * at most ($FCM_SNAPSHOT_TIMEOUT seconds, default 300). */
+static long snapshot_timeout_ms(void)
+{
+	const char *e = getenv("FCM_SNAPSHOT_TIMEOUT");
+	long s = e && *e ? strtol(e, NULL, 10) : 0;
+
+	return (s > 0 ? s : 300) * 1000L;
 }
 
 /* A failed call's reason: Firecracker's fault_message when there is one. */
@@ -350,7 +373,7 @@ static int destroying(const char *id)
 	return r;
 }
 
-/* TERM, INT, HUP and CHLD blocked and readable from the returned signalfd
+/* TERM, INT, HUP, CHLD and USR1 blocked and readable from the returned signalfd
  * (the set in *set): the one way fcm-fc's long-running modes hear them. */
 static int signals_fd(sigset_t *set)
 {
@@ -361,6 +384,7 @@ static int signals_fd(sigset_t *set)
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGUSR1);	/* s6-svc -1: wake an idle-suspended VM */
 	sigprocmask(SIG_BLOCK, set, NULL);
 	fd = signalfd(-1, set, SFD_CLOEXEC);
 	if (fd < 0)
@@ -380,19 +404,28 @@ static char *find_firecracker(void)
 	return fc;
 }
 
-/* Set the record's "confined" (under the table lock: others write it too). */
-static void record_confined(const char *id, int confined)
+/* Set a field of VM id's record, consuming value (under the table lock:
+ * others write it too). */
+static void record_set(const char *id, const char *key, jv value)
 {
 	int lk = fcm_vm_table_lock();
 	jv rec = fcm_vm_load(id);
 
 	if (jv_is_valid(rec)) {
-		if (fcm_vm_save(jv_object_set(rec, jv_string("confined"), jv_bool(confined))) < 0)
+		if (fcm_vm_save(jv_object_set(rec, jv_string(key), value)) < 0)
 			fcm_warn_sys("unable to write the VM record");
-	} else
+	} else {
 		jv_free(rec);
+		jv_free(value);
+	}
 	if (lk >= 0)
 		fcm_unlock(lk);
+}
+
+/* The record's "confined": was the VMM jailed when it last started? */
+static void record_confined(const char *id, int confined)
+{
+	record_set(id, "confined", jv_bool(confined));
 }
 
 /* The VMM's cgroup limits, as jailer arguments (v1 when the host has the
@@ -472,11 +505,36 @@ static void jail_link(const char *from, const char *to, int rw)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to bind %s into the jail as %s", from, to);
 }
 
+static const char *const snap_files[] = { "vmstate", "memory" };
+
+/* Link VM id's snapshot into its jail root as /snapshot/<file>, readable by
+ * its uid alone (the files are used once, then removed). */
+static void jail_snapshot_in(const char *id, const char *root, long uid)
+{
+	char *jdir = fcm_asprintf("%s/snapshot", root);
+
+	if (mkdir(jdir, 0700) < 0 || chown(jdir, (uid_t)uid, (gid_t)uid) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to make %s", jdir);
+	for (size_t i = 0; i < 2; i++) {
+		char *from = fcm_snapshot_path(id, snap_files[i]);
+		char *to = fcm_asprintf("%s/%s", jdir, snap_files[i]);
+		if (chown(from, (uid_t)uid, (gid_t)uid) < 0 || chmod(from, 0400) < 0)
+			fcm_die_sys(FCM_E_INTERNAL, "unable to give %s to uid %ld", from, uid);
+		jail_link(from, to, 0);
+		free(from);
+		free(to);
+	}
+	free(jdir);
+}
+
 /* Make VM id's jail for the jailer: a clean <jail>/root holding the kernel,
  * initramfs and base image (root's, read-only to the VM), the VM's disk
  * (its uid's, 0600) and the config; the tap given to its uid.  Returns the
- * jailer's argv (malloc'd) and sets *pidfile, where the VMM's pid will be. */
-static char **jail_prepare(jv rec, const char *jailer, const char *fc, char **pidfile)
+ * jailer's argv (malloc'd) and sets *pidfile, where the VMM's pid will be.
+ * With restore, the VM's snapshot is linked in as /snapshot/{vmstate,memory}
+ * (given to its uid, read-only) and Firecracker gets no --config-file: it
+ * will load the snapshot instead (snapshot_load). */
+static char **jail_prepare(jv rec, const char *jailer, const char *fc, char **pidfile, int restore)
 {
 	const char *id = fcm_get_str(rec, "id");
 	char err[512], *files[F_N], *jail = fcm_jail_dir(id, fc), *root, *sock, *link_to, *cfgpath;
@@ -563,8 +621,12 @@ static char **jail_prepare(jv rec, const char *jailer, const char *fc, char **pi
 	av[n++] = fcm_strdup("--");
 	av[n++] = fcm_strdup("--api-sock");
 	av[n++] = fcm_strdup("/run/firecracker.socket");
-	av[n++] = fcm_strdup("--config-file");
-	av[n++] = fcm_strdup("/firecracker.json");
+	if (restore)
+		jail_snapshot_in(id, root, uid);
+	else {
+		av[n++] = fcm_strdup("--config-file");
+		av[n++] = fcm_strdup("/firecracker.json");
+	}
 	av[n] = NULL;
 	{
 		char *real = realpath(fc, NULL);
@@ -681,6 +743,257 @@ static int guest_ready(const char *ip)
 	return ok;
 }
 
+/* --- snapshots (doc/snapshots.md) ------------------------------------------ */
+
+/* The snapshot's files as Firecracker sees them: in its jail, or on the host. */
+static char *snap_fc_path(const char *id, int jailed, const char *name)
+{
+	return jailed ? fcm_asprintf("/snapshot/%s", name) : fcm_snapshot_path(id, name);
+}
+
+/* Have the new VMM (started without a configuration) load VM id's snapshot
+ * and resume it.  0, or -1 with err: the VMM is then unusable (Firecracker
+ * exits after a failed load). */
+static int snapshot_load(const char *id, int jailed, char *err, size_t errlen)
+{
+	struct buf b;
+	long st = 0;
+
+	/* Its API socket appears a moment after it starts. */
+	for (int i = 0; i < 200 && st == 0; i++) {
+		st = api(id, "GET", "/", NULL, &b, err, errlen);
+		if (st == 0)
+			usleep(50000);
+	}
+	if (st == 0)
+		return -1;
+	char *sp = snap_fc_path(id, jailed, "vmstate"), *mp = snap_fc_path(id, jailed, "memory");
+	jv body = jv_object_set(jv_object_set(jv_object_set(jv_object(),
+	    jv_string("snapshot_path"), jv_string(sp)),
+	    jv_string("mem_backend"), jv_object_set(jv_object_set(jv_object(),
+	        jv_string("backend_type"), jv_string("File")), jv_string("backend_path"), jv_string(mp))),
+	    jv_string("resume_vm"), jv_true());
+	jv text = jv_dump_string(body, 0);
+	st = api_timeout(id, "PUT", "/snapshot/load", jv_string_value(text), &b, err, errlen,
+	    snapshot_timeout_ms());
+	jv_free(text);
+	free(sp);
+	free(mp);
+	if (st == 0)
+		return -1;
+	if (st != 204) {
+		snprintf(err, errlen, "Firecracker refused it (HTTP %ld): %s", st, fault(&b));
+		return -1;
+	}
+	return 0;
+}
+
+/* Setting the resumed guest's clock to the host's (it stood still while the
+ * VM was suspended), over ssh with the host's key into its guests and the
+ * guest's own host key pinned (guestkey.h).  The guest says when it is
+ * ready to read, then the host sends the time: the error is one trip from
+ * host to guest, not the whole ssh handshake.  It runs beside the VM, from
+ * run's loop, so that the VM answers as soon as it is loaded: an emulated
+ * guest takes seconds over an ssh handshake. */
+struct clockset {
+	struct fcm_child c;
+	int active, sent;
+	int64_t deadline;
+	size_t len;
+	char line[256];
+	char *key, *target, *pin[FCM_GUEST_SSH_NOPTS + 1];
+};
+
+static void clock_finish(struct clockset *cs, const char *why)
+{
+	close(cs->c.fd_in);
+	close(cs->c.fd_out);
+	if (why)
+		kill(cs->c.pid, SIGKILL);
+	int st = fcm_child_finish(&cs->c);
+	if (why)
+		fcm_warn("the guest's clock was not corrected: %s (ssh exited %d)", why, st);
+	else
+		fcm_info("guest clock set to the host's");
+	fcm_guest_ssh_opts_free(cs->pin);
+	free(cs->target);
+	free(cs->key);
+	cs->active = 0;
+}
+
+static void clock_start(struct clockset *cs, const char *id, const char *ip)
+{
+	char *argv[40] = {
+		"ssh", "-T", "-F", "/dev/null", "-i", NULL,
+		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+		"-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
+		"-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
+	};
+	size_t n = 0;
+
+	memset(cs, 0, sizeof *cs);
+	cs->key = fcm_guestkey_path();
+	cs->target = fcm_asprintf("root@%s", ip);
+	argv[5] = cs->key;
+	while (argv[n])
+		n++;
+	fcm_guest_ssh_opts(id, cs->pin);
+	for (size_t i = 0; cs->pin[i]; i++)
+		argv[n++] = cs->pin[i];
+	argv[n++] = cs->target;
+	argv[n++] = "echo ready; read t && date -u -s \"@$t\" >/dev/null && echo set";
+	argv[n] = NULL;
+	cs->c = (struct fcm_child){ .argv = argv, .in = FCM_CHILD_PIPE, .out = FCM_CHILD_PIPE,
+	    .err = FCM_CHILD_NULL };
+	if (fcm_child_start(&cs->c) < 0) {
+		fcm_warn("the guest's clock was not corrected: unable to run ssh: %s", strerror(errno));
+		fcm_guest_ssh_opts_free(cs->pin);
+		free(cs->target);
+		free(cs->key);
+		return;
+	}
+	cs->active = 1;
+	cs->deadline = fcm_now_ms() + 60000;
+}
+
+/* ssh said something (cs->c.fd_out is readable). */
+static void clock_step(struct clockset *cs)
+{
+	ssize_t r = read(cs->c.fd_out, cs->line + cs->len, sizeof cs->line - 1 - cs->len);
+
+	if (r <= 0) {
+		clock_finish(cs, cs->sent ? "the guest did not set it" : "ssh into the guest did not answer");
+		return;
+	}
+	cs->len += (size_t)r;
+	cs->line[cs->len] = '\0';
+	if (!cs->sent && strstr(cs->line, "ready\n")) {
+		struct timespec ts;
+		char t[64];
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int tl = snprintf(t, sizeof t, "%lld.%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+		if (write(cs->c.fd_in, t, (size_t)tl) != tl) {
+			clock_finish(cs, "unable to send the time");
+			return;
+		}
+		cs->sent = 1;
+	}
+	if (cs->sent && strstr(cs->line, "set\n")) {
+		clock_finish(cs, NULL);
+		return;
+	}
+	if (cs->len >= sizeof cs->line - 1)
+		cs->len = 0;
+}
+
+/* --- scale to zero (doc/snapshots.md) ------------------------------------- */
+
+static jv op_snapshot(jv req);
+
+/* The record's idle_suspend (seconds; 0: off), read afresh: fcm idle changes it. */
+static long idle_setting(const char *id)
+{
+	jv rec = fcm_vm_load(id);
+	long s = jv_is_valid(rec) ? get_long(rec, "idle_suspend", 0) : 0;
+
+	jv_free(rec);
+	return s;
+}
+
+/* Packets the host has sent to the VM (its tap's tx), or -1. */
+static long long tap_tx_packets(const char *tap)
+{
+	char *p = fcm_asprintf("/sys/class/net/%s/statistics/tx_packets", tap);
+	char *t = fcm_read_file(p, 64, NULL);
+	long long n = t ? strtoll(t, NULL, 10) : -1;
+
+	free(t);
+	free(p);
+	return n;
+}
+
+/* While the VM is suspended, hold its tap and wait for a frame meant for
+ * it: IPv4 to its MAC, or an ARP request for its address (someone wants to
+ * talk to it: Caddy with a request, ssh).  That frame is lost; TCP sends
+ * its SYN again, by when the VM is back.  Returns what woke it; exits 0 on
+ * SIGTERM (fcm stop, destroy: the snapshot is theirs to drop). */
+static const char *wait_for_wake(jv rec, int sfd)
+{
+	const char *tap = need_str(rec, "tap"), *mac = need_str(rec, "mac"), *ip = need_str(rec, "ip");
+	unsigned char m[6], a[4], f[2048];
+	struct ifreq ifr = { 0 };
+	int fd;
+
+	if (sscanf(mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6 ||
+	    inet_pton(AF_INET, ip, a) != 1)
+		fcm_die(FCM_E_INTERNAL, "the record's mac '%s' or ip '%s' is malformed", mac, ip);
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", tap);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to attach to %s to wait for the VM's next packet", tap);
+	for (;;) {
+		struct pollfd p[2] = { { fd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGUSR1) {
+					close(fd);
+					return "fcm resume";
+				}
+				if (si.ssi_signo != SIGCHLD) {
+					fcm_info("stopping while suspended");
+					exit(0);
+				}
+			}
+		}
+		if (!(p[0].revents & POLLIN))
+			continue;
+		ssize_t n = read(fd, f, sizeof f);
+		if (n < 14)
+			continue;
+		int ipv4 = f[12] == 0x08 && f[13] == 0x00 && !memcmp(f, m, 6);
+		int arp = n >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[21] == 1 && !memcmp(f + 38, a, 4);
+		if (ipv4 || arp) {
+			close(fd);
+			return ipv4 ? "a packet to it" : "an ARP request for it";
+		}
+	}
+}
+
+/* Idle for `idle` seconds: snapshot the VM, stop its VMM, wait for a packet
+ * to it, then run again (which loads the snapshot).  Returns only when the
+ * snapshot failed (the VM runs on). */
+static void idle_suspend(const char *id, pid_t child, int sfd, long idle)
+{
+	jv reply = op_snapshot(jv_object_set(jv_object_set(jv_object(), jv_string("op"),
+	    jv_string("snapshot")), jv_string("id"), jv_string(id)));
+
+	if (!fcm_reply_ok(reply)) {
+		fcm_warn("idle for %ld s, but not suspended: %s", idle, fcm_reply_error(reply));
+		jv_free(reply);
+		return;
+	}
+	jv_free(reply);
+	kill(-child, SIGKILL);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	record_set(id, "state", jv_string("suspended"));
+	fcm_info("idle for %ld s: suspended (snapshot %lld MiB); the next packet to it wakes it", idle,
+	    fcm_snapshot_bytes(id) / 1048576);
+	jv rec = load_vm(id);
+	const char *why = wait_for_wake(rec, sfd);
+	fcm_info("woken by %s: resuming", why);
+	jv_free(rec);
+	record_set(id, "state", jv_string("running"));	/* so that run does not wait again */
+	char *self = fcm_helper("fc");
+	char *again[] = { self, "run", (char *)id, NULL };
+	execv(self, again);
+	fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", self);
+}
+
 static _Noreturn void cmd_run(const char *id)
 {
 	jv rec = load_vm(id);
@@ -688,8 +1001,10 @@ static _Noreturn void cmd_run(const char *id)
 	char *cfg, *sock, *console, *fc, *tty, *jailer, *self, *pidfile = NULL, **vmm_argv = NULL;
 	const char *ip = fcm_get_str(rec, "ip");
 	int notify = -1, sfd, stopping = 0, killed = 0, now_kill = 0;
-	int64_t deadline = 0, next_probe = 0, next_cad = 0;
-	int api_failed = 0;
+	int64_t deadline = 0, next_probe = 0, next_cad = 0, next_idle = 0, last_active = fcm_now_ms();
+	long long last_tx = -1;
+	int api_failed = 0, restore;
+	struct clockset clock = { .active = 0 };
 	long stop_timeout = 30;
 	const char *e = getenv("FCM_STOP_TIMEOUT");
 	sigset_t set;
@@ -704,8 +1019,11 @@ static _Noreturn void cmd_run(const char *id)
 	console = fcm_path("vms/%s/console.sock", id);
 	if (unlink(sock) < 0 && errno != ENOENT)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to remove stale %s", sock);
+	/* A suspended VM resumes from its snapshot (used once: removed once
+	 * loaded; should it not load, the same disk boots cold). */
+	restore = fcm_snapshot_exists(id);
 	if (jailer) {
-		vmm_argv = jail_prepare(jv_copy(rec), jailer, fc, &pidfile);
+		vmm_argv = jail_prepare(jv_copy(rec), jailer, fc, &pidfile, restore);
 		cfg = NULL;
 	} else {
 		fcm_warn("no jailer (FCM_JAILER, or jailer on PATH or beside %s): the VMM runs as root, unconfined", fc);
@@ -721,6 +1039,14 @@ static _Noreturn void cmd_run(const char *id)
 	}
 
 	sfd = signals_fd(&set);
+	/* Suspended when idle, and run again (daemon restart, host reboot):
+	 * wait, as before, for a packet to it. */
+	if (restore && fcm_get_str(rec, "state") && !strcmp(fcm_get_str(rec, "state"), "suspended") &&
+	    idle_setting(id) > 0) {
+		fcm_info("suspended when idle: the next packet to it wakes it");
+		fcm_info("woken by %s: resuming", wait_for_wake(rec, sfd));
+		record_set(id, "state", jv_string("running"));
+	}
 
 	/* Firecracker under fcm-tty (its serial console), or alone without
 	 * one; in a process group of its own, so that a kill reaches both. */
@@ -729,6 +1055,8 @@ static _Noreturn void cmd_run(const char *id)
 	char *argv[] = { tty, "serve", console, "--log", "--", fc, "--api-sock", sock, "--config-file", cfg, NULL };
 	char *jargv[] = { tty, "serve", console, "--log", "--", self, "vmm", pidfile, "--", NULL };
 	char **run_argv = argv;
+	if (restore)
+		argv[8] = NULL;	/* no --config-file: the snapshot holds the VM */
 	if (jailer) {
 		/* tty serve ... -- fcm-fc vmm PIDFILE -- jailer ... */
 		int n = 0;
@@ -744,11 +1072,54 @@ static _Noreturn void cmd_run(const char *id)
 	child = vmm.pid;
 	fcm_info("started %s%s (pid %ld), %ld vCPU, %ld MiB", fc, jailer ? " through the jailer" : ", unconfined",
 	    (long)child, get_long(rec, "cpus", 1), get_long(rec, "memory", 1024));
+	if (restore) {
+		long t0 = fcm_now_ms();
+		if (snapshot_load(id, jailer != NULL, err, sizeof err) < 0) {
+			/* Firecracker gives up after a failed load: boot the same
+			 * disk from scratch, by running again without the snapshot. */
+			fcm_warn("the snapshot did not load (%s): removed; cold boot of the same disk", err);
+			record_set(id, "resumed", jv_object_set(jv_object_set(jv_object(),
+			    jv_string("from"), jv_string("cold boot")), jv_string("reason"),
+			    jv_string(err)));
+			if (fcm_snapshot_remove(id) < 0)
+				fcm_die_sys(FCM_E_INTERNAL, "unable to remove the snapshot of VM %s", id);
+			record_set(id, "state", jv_string("running"));
+			kill(-child, SIGKILL);
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+			if (notify >= 0)
+				fcntl(notify, F_SETFD, 0);
+			char *again[] = { self, "run", (char *)id, NULL };
+			execv(self, again);
+			fcm_die_sys(FCM_E_INTERNAL, "unable to run %s", self);
+		}
+		long ms = fcm_now_ms() - t0;
+		if (fcm_snapshot_remove(id) < 0)
+			fcm_warn_sys("unable to remove the loaded snapshot of VM %s", id);
+		if (jailer) {
+			char *jail = fcm_jail_dir(id, fc);
+			for (size_t i = 0; i < 2; i++) {
+				char *f = fcm_asprintf("%s/root/snapshot/%s", jail, snap_files[i]);
+				unlink(f);
+				free(f);
+			}
+			free(jail);
+		}
+		fcm_info("resumed from the snapshot in %ld ms", ms);
+		record_set(id, "resumed", jv_object_set(jv_object_set(jv_object(),
+		    jv_string("from"), jv_string("snapshot")), jv_string("ms"), jv_number((double)ms)));
+		record_set(id, "state", jv_string("running"));
+		if (ip)
+			clock_start(&clock, id, ip);
+	}
 
 	for (;;) {
-		struct pollfd p = { sfd, POLLIN, 0 };
+		struct pollfd p[2] = { { sfd, POLLIN, 0 }, { clock.active ? clock.c.fd_out : -1, POLLIN, 0 } };
 		int64_t t = fcm_now_ms();
 		int timeout = 250;
+
+		if (clock.active && t >= clock.deadline)
+			clock_finish(&clock, "no answer within 60 s");
 
 		/* A Ctrl-Alt-Del can be lost (a guest still booting has no handler
 		 * yet): repeat it every 5 s until the deadline. */
@@ -769,6 +1140,20 @@ static _Noreturn void cmd_run(const char *id)
 			kill(child, SIGKILL);
 			killed = 1;
 		}
+		/* Scale to zero: no packet to the VM for its idle_suspend. */
+		if (!stopping && t >= next_idle) {
+			long idle = idle_setting(id);
+			long long tx = idle > 0 ? tap_tx_packets(fcm_get_str(rec, "tap") ? fcm_get_str(rec, "tap") : "") : -2;
+			if (tx != last_tx || idle <= 0) {
+				last_tx = tx;
+				last_active = t;
+			}
+			if (idle > 0 && t - last_active >= idle * 1000) {
+				idle_suspend(id, child, sfd, idle);
+				last_active = fcm_now_ms();
+			}
+			next_idle = t + 2000;
+		}
 		if (notify >= 0 && !stopping && ip && t >= next_probe) {
 			if (guest_ready(ip)) {
 				if (write(notify, "\n", 1) < 0)
@@ -779,11 +1164,17 @@ static _Noreturn void cmd_run(const char *id)
 			}
 			next_probe = fcm_now_ms() + 500;
 		}
-		if (poll(&p, 1, timeout) <= 0)
+		if (poll(p, 2, timeout) <= 0)
+			continue;
+		if (clock.active && (p[1].revents & (POLLIN | POLLHUP)))
+			clock_step(&clock);
+		if (!(p[0].revents & POLLIN))
 			continue;
 		struct signalfd_siginfo si;
 		if (read(sfd, &si, sizeof si) != sizeof si)
 			continue;
+		if (si.ssi_signo == SIGUSR1)
+			continue;	/* a wake-up for a VM that is awake */
 		if (si.ssi_signo == SIGCHLD) {
 			int st;
 			pid_t w = waitpid(child, &st, WNOHANG);
@@ -795,6 +1186,15 @@ static _Noreturn void cmd_run(const char *id)
 				fcm_info("Firecracker killed by signal %d", WTERMSIG(st));
 				exit(stopping ? 0 : 128 + WTERMSIG(st));
 			}
+			continue;
+		}
+		/* Suspended (fcm suspend): the guest is paused and saved, its
+		 * VMM only has to go. */
+		if (!stopping && fcm_snapshot_exists(id)) {
+			stopping = killed = 1;
+			fcm_info("suspended: stopping the paused VMM");
+			kill(-child, SIGKILL);
+			kill(child, SIGKILL);
 			continue;
 		}
 		/* SIGTERM (s6-svc -d), SIGINT, SIGHUP: shut the guest down; when
@@ -1007,6 +1407,131 @@ static jv op_cad(jv req)
 	return rc < 0 ? fcm_fail(FCM_E_INTERNAL, "%s", err) : fcm_ok();
 }
 
+/* snapshot id=ID: pause the VM and have Firecracker write a full snapshot
+ * (state and memory) into vms/<id>/snapshot/ -- through its jail when the
+ * VMM is confined, then moved out, root's -- and info.json last.  The VMM
+ * stays paused: the caller stops it (fcm suspend), and `run` resumes from
+ * the snapshot next time.  On failure the VM is resumed and nothing stays. */
+static jv op_snapshot(jv req)
+{
+	jv rec, r = req_vm(req, &rec);
+	char err[512], why[512];
+	struct buf b;
+	long st;
+
+	if (jv_get_kind(r) != JV_KIND_NULL)
+		return r;
+	const char *id = fcm_get_str(rec, "id");
+	jv conf = jv_object_get(jv_copy(rec), jv_string("confined"));
+	int jailed = jv_get_kind(conf) == JV_KIND_TRUE;
+	jv_free(conf);
+	char *dir = fcm_snapshot_path(id, NULL), *jdir = NULL;
+	long long t0 = fcm_now_ms();
+
+	if (fcm_snapshot_remove(id) < 0 || mkdir(dir, 0700) < 0) {
+		r = fcm_fail(FCM_E_INTERNAL, "unable to make %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (jailed) {
+		char *fc = fcm_vmm_path(why, sizeof why);
+		long uid = get_long(rec, "uid", -1);
+		if (!fc || uid < 0) {
+			r = fcm_fail(FCM_E_INTERNAL, "VM %s is confined but %s", id, fc ? "has no uid" : why);
+			free(fc);
+			goto out;
+		}
+		char *jail = fcm_jail_dir(id, fc);
+		jdir = fcm_asprintf("%s/root/snapshot", jail);
+		free(jail);
+		free(fc);
+		fcm_rm_tree(jdir);
+		if (mkdir(jdir, 0700) < 0 || chown(jdir, (uid_t)uid, (gid_t)uid) < 0) {
+			r = fcm_fail(FCM_E_INTERNAL, "unable to make %s: %s", jdir, strerror(errno));
+			goto out;
+		}
+	} else {
+		/* Firecracker opens them with O_TRUNC: made first, 0600, they stay so. */
+		for (size_t i = 0; i < 2; i++) {
+			char *f = fcm_snapshot_path(id, snap_files[i]);
+			int fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd < 0) {
+				r = fcm_fail(FCM_E_INTERNAL, "unable to make %s: %s", f, strerror(errno));
+				free(f);
+				goto out;
+			}
+			close(fd);
+			free(f);
+		}
+	}
+	st = api(id, "PATCH", "/vm", "{\"state\":\"Paused\"}", &b, err, sizeof err);
+	if (st != 204) {
+		r = st ? fcm_fail(FCM_E_INTERNAL, "Firecracker refused to pause the VM (HTTP %ld): %s", st, fault(&b))
+		       : fcm_fail(FCM_E_UNAVAILABLE, "%s", err);
+		goto out;
+	}
+	char *sp = snap_fc_path(id, jailed, "vmstate"), *mp = snap_fc_path(id, jailed, "memory");
+	jv body = jv_object_set(jv_object_set(jv_object_set(jv_object(),
+	    jv_string("snapshot_type"), jv_string("Full")),
+	    jv_string("snapshot_path"), jv_string(sp)), jv_string("mem_file_path"), jv_string(mp));
+	jv text = jv_dump_string(body, 0);
+	st = api_timeout(id, "PUT", "/snapshot/create", jv_string_value(text), &b, err, sizeof err,
+	    snapshot_timeout_ms());
+	jv_free(text);
+	free(sp);
+	free(mp);
+	if (st != 204) {
+		r = st ? fcm_fail(FCM_E_INTERNAL, "Firecracker could not snapshot the VM (HTTP %ld): %s", st, fault(&b))
+		       : fcm_fail(FCM_E_INTERNAL, "%s", err);
+		struct buf b2;
+		if (api(id, "PATCH", "/vm", "{\"state\":\"Resumed\"}", &b2, err, sizeof err) != 204)
+			fcm_warn("unable to resume the VM after the failed snapshot");
+		goto out;
+	}
+	if (jailed) {
+		for (size_t i = 0; i < 2; i++) {
+			char *from = fcm_asprintf("%s/%s", jdir, snap_files[i]);
+			char *to = fcm_snapshot_path(id, snap_files[i]);
+			int bad = rename(from, to) < 0 || chown(to, 0, 0) < 0 || chmod(to, 0600) < 0;
+			if (bad)
+				r = fcm_fail(FCM_E_INTERNAL, "unable to move %s out of the jail: %s", from, strerror(errno));
+			free(from);
+			free(to);
+			if (bad)
+				goto out;
+		}
+	}
+	jv info = jv_object_set(jv_object_set(jv_object(),
+	    jv_string("created_at"), jv_number((double)time(NULL))),
+	    jv_string("ms"), jv_number((double)(fcm_now_ms() - t0)));
+	if (api(id, "GET", "/version", NULL, &b, err, sizeof err) == 200) {
+		jv v = jv_parse(b.data);
+		const char *fv = jv_is_valid(v) ? fcm_get_str(v, "firecracker_version") : NULL;
+		if (fv)
+			info = jv_object_set(info, jv_string("firecracker"), jv_string(fv));
+		jv_free(v);
+	}
+	char *ipath = fcm_snapshot_path(id, "info.json");
+	int wr = fcm_write_json_atomic(ipath, jv_copy(info), 0600);
+	free(ipath);
+	if (wr < 0) {
+		jv_free(info);
+		r = fcm_fail(FCM_E_INTERNAL, "unable to write the snapshot's info.json: %s", strerror(errno));
+		goto out;
+	}
+	r = jv_object_set(jv_object_set(fcm_ok(), jv_string("snapshot"), info),
+	    jv_string("bytes"), jv_number((double)fcm_snapshot_bytes(id)));
+out:
+	if (jdir) {
+		fcm_rm_tree(jdir);
+		free(jdir);
+	}
+	if (!fcm_reply_ok(r))
+		fcm_snapshot_remove(id);
+	free(dir);
+	jv_free(rec);
+	return r;
+}
+
 /* Take the VM's jail and cgroups apart (destroy, and after a crash). */
 static jv op_release(jv req)
 {
@@ -1035,6 +1560,7 @@ static const struct fcm_op ops[] = {
 	{ "pause", op_pause },
 	{ "resume", op_resume },
 	{ "ctrl-alt-del", op_cad },
+	{ "snapshot", op_snapshot },
 	{ NULL, NULL },
 };
 

@@ -126,12 +126,23 @@ static jv settings_get(struct settings *s)
 
 /* --- the desired routes --------------------------------------------------------- */
 
-/* The route of hosts (consumed: an array of names) to dial. */
-static jv proxy_route(const char *id, jv hosts, const char *dial)
+/* The route of hosts (consumed: an array of names) to dial.  hold: a VM
+ * that suspends itself when idle (doc/snapshots.md) is woken by the
+ * request's first packet; Caddy holds the request, dialling again every
+ * 250 ms, for FCM_WAKE_TIMEOUT seconds (60) instead of failing at once. */
+static jv proxy_route(const char *id, jv hosts, const char *dial, int hold)
 {
 	jv upstream = jv_object_set(jv_object(), jv_string("dial"), jv_string(dial));
 	jv handler = jv_object_set(jv_object_set(jv_object(), jv_string("handler"), jv_string("reverse_proxy")),
 	    jv_string("upstreams"), JV_ARRAY(upstream));
+	if (hold) {
+		const char *e = getenv("FCM_WAKE_TIMEOUT");
+		long s = e && *e ? strtol(e, NULL, 10) : 0;
+		char *d = fcm_asprintf("%lds", s > 0 && s <= 3600 ? s : 60);
+		handler = jv_object_set(handler, jv_string("load_balancing"), jv_object_set(jv_object_set(jv_object(),
+		    jv_string("try_duration"), jv_string(d)), jv_string("try_interval"), jv_string("250ms")));
+		free(d);
+	}
 	jv match = jv_object_set(jv_object(), jv_string("host"), hosts);
 	jv r = jv_object();
 
@@ -194,7 +205,7 @@ static struct desired desired_get(const struct settings *s)
 	char why[512];
 
 	if (s->api_host[0]) {
-		d.routes = jv_array_append(d.routes, proxy_route("fcm-api", JV_ARRAY(jv_string(s->api_host)), s->api_dial));
+		d.routes = jv_array_append(d.routes, proxy_route("fcm-api", JV_ARRAY(jv_string(s->api_host)), s->api_dial, 0));
 		d.errors = jv_array_append(d.errors, error_route(JV_ARRAY(jv_string(s->api_host)),
 		    "The fcm API is not running on this host.\n"));
 		d.hosts = jv_array_append(d.hosts, jv_string(s->api_host));
@@ -252,7 +263,10 @@ static struct desired desired_get(const struct settings *s)
 		char *dial = fcm_asprintf("%s:%ld", ip, port);
 		char *text = fcm_asprintf("VM %s is not running, or nothing answers on its port %ld yet.\n"
 		    "Start it with 'fcm start %s'; see 'fcm logs %s'.\n", name, port, name, name);
-		d.routes = jv_array_append(d.routes, proxy_route(rid, jv_copy(hosts), dial));
+		jv idle = jv_object_get(jv_copy(rec), jv_string("idle_suspend"));
+		int hold = jv_get_kind(idle) == JV_KIND_NUMBER && jv_number_value(idle) > 0;
+		jv_free(idle);
+		d.routes = jv_array_append(d.routes, proxy_route(rid, jv_copy(hosts), dial, hold));
 		d.errors = jv_array_append(d.errors, error_route(jv_copy(hosts), text));
 		d.hosts = jv_array_concat(d.hosts, hosts);
 		free(rid);

@@ -29,6 +29,7 @@
 #include "vm/lifecycle.h"
 #include "vm/jail.h"
 #include "vm/quota.h"
+#include "vm/snapshot.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 #include "vm/vmm.h"
@@ -158,6 +159,9 @@ static jv check(jv req)
 		fcm_die(FCM_E_USAGE, "--disk must be a size like 2G or 512M, not '%.32s'", disk);
 	if (name && fcm_name_check(name, err, sizeof err) < 0)
 		fcm_die(FCM_E_USAGE, "--name: %s", err);
+	const char *idle = fcm_get_str(req, "idle_suspend");
+	if (idle && fcm_idle_parse(idle) < 0)
+		fcm_die(FCM_E_USAGE, "--idle-suspend must be a duration like 15m, 30s or 2h (at most 30d), or off, not '%.32s'", idle);
 	const char *image = fcm_get_str(req, "image");
 	if (image && strcmp(image, "default") && !fcm_image_version_ok(image))
 		fcm_die(FCM_E_USAGE, "--image must be an image version as 'fcm-image ls' lists them, not '%.64s'", image);
@@ -287,6 +291,9 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 	rec = jv_object_set(rec, jv_string("owner"), jv_string(owner));
 	rec = jv_object_set(rec, jv_string("cpus"), jv_number((double)get_num(req, "cpus", 1)));
 	rec = jv_object_set(rec, jv_string("memory"), jv_number((double)get_num(req, "memory", 1024)));
+	if (fcm_get_str(req, "idle_suspend") && fcm_idle_parse(fcm_get_str(req, "idle_suspend")) > 0)
+		rec = jv_object_set(rec, jv_string("idle_suspend"),
+		    jv_number((double)fcm_idle_parse(fcm_get_str(req, "idle_suspend"))));
 	rec = jv_object_set(rec, jv_string("disk"), jv_string(fcm_get_str(req, "disk") ? fcm_get_str(req, "disk") : "2G"));
 	/* Its rate limits (fcm-fc renders them into Firecracker's config). */
 	rec = jv_object_set(rec, jv_string("disk_rate"), jv_number((double)get_num(req, "disk_rate", FCM_DEFAULT_DISK_RATE)));
@@ -487,6 +494,7 @@ static const struct fcm_opt opts[] = {
 	{ "image", 0, FCM_OPT_STRING, NULL, NULL, 0, 0, 0 },
 	{ "no-wait", 0, FCM_OPT_FLAG, "wait", "false", 0, 0, 0 },
 	{ "no-dotfile", 0, FCM_OPT_FLAG, "dotfile", "false", 0, 0, FCM_OPT_CLIENT },
+	{ "idle-suspend", 0, FCM_OPT_STRING, "idle_suspend", NULL, 0, 0, 0 },
 	{ NULL },
 };
 
@@ -500,7 +508,8 @@ const struct fcm_cmd fcm_cmd_create = {
 	.summary = "create a VM: name, disk, network, service; prints its URL and git remote",
 	.usage = "fcm create [--name NAME] [--cpus N] [--memory MIB] [--disk SIZE] [--expose PORT | --no-expose]\n"
 	    "                  [--disk-rate MIB_S] [--disk-iops N] [--net-rate MBIT_S] [--net-pps N]\n"
-	    "                  [--ssh-key FILE]... [--owner USER] [--image VERSION] [--no-wait] [--no-dotfile] [--json]",
+	    "                  [--ssh-key FILE]... [--owner USER] [--image VERSION] [--idle-suspend DURATION]\n"
+	    "                  [--no-wait] [--no-dotfile] [--json]",
 	.opts = opts,
 	.routes = routes,
 	.status = 201,

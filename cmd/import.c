@@ -78,6 +78,28 @@ static void save(jv rec)
 		fail(FCM_E_INTERNAL, "unable to write the VM record: %s", strerror(errno));
 }
 
+/* The guest's host key stays pinned under the VM's new id: the archive's
+ * known_hosts names the old one (fcm-<old id>), which ssh would not match;
+ * without one, it is read from the disk (fcm_hostkey_adopt). */
+static void repin(void)
+{
+	char *path = fcm_hostkey_path(id), *text = fcm_read_file(path, 16384, NULL), why[512];
+	char *key = text ? strchr(text, ' ') : NULL;
+
+	if (key) {
+		key++;
+		key[strcspn(key, "\r\n")] = '\0';
+		if (fcm_hostkey_record(id, key, why, sizeof why) < 0)
+			fail(FCM_E_INTERNAL, "%s", why);
+	} else {
+		unlink(path);
+		if (fcm_hostkey_adopt(id, why, sizeof why) < 0)
+			fail(FCM_E_INTERNAL, "unable to pin the guest's host key: %s", why);
+	}
+	free(text);
+	free(path);
+}
+
 /* Is this a runtime file of a VM's directory (export.h)?  Such files are
  * made here, never taken from an archive (a service directory from one
  * would run what it says). */
@@ -316,6 +338,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	}
 
 	authorize_here();
+	repin();
 
 	/* A new address, MAC and tap here. */
 	reply = fcm_call("net", fcm_vm_op("alloc", id));

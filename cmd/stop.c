@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/jsonl.h"
 #include "vm/lifecycle.h"
+#include "vm/snapshot.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 
@@ -26,6 +27,9 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	rec = jv_object_set(jv_copy(rec), jv_string("state"), jv_string("stopped"));
 	if (fcm_vm_save(jv_copy(rec)) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to write the record of VM '%s'", name);
+	/* A suspended VM that is stopped boots cold next time. */
+	if (fcm_snapshot_remove(id) < 0)
+		fcm_die_sys(FCM_E_INTERNAL, "unable to remove the snapshot of VM '%s'", name);
 	if (fcm_svc_status(svc, &st) == 0 && st.supervised) {
 		if (fcm_svc_ctl(svc, "-d") != 0)
 			fcm_die(FCM_E_INTERNAL, "unable to tell s6 to stop VM '%s'", name);

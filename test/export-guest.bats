@@ -50,7 +50,7 @@ get() {
 	return 1
 }
 
-@test "export a running VM with an app; import it on another root: the app answers there, history and config came along, the original is untouched" {
+@test "export a running VM with an app; import it on another root: the app answers there, history and config vars came along, the original is untouched" {
 	export FCM_ROOT=$RA
 	run in_ns "$NA" fcm create --name exp-app --json --no-dotfile
 	assert_success
@@ -63,7 +63,11 @@ get() {
 		echo "web: python3 -m http.server \$PORT" > Procfile &&
 		echo "GREETING=hello-from-a" > .env &&
 		echo "the app, version 1" > index.html &&
-		s6-svc -r /run/service/app'
+		/usr/local/lib/fcm/app sync && /usr/local/lib/fcm/app restart'
+	run get "$NA" "http://$ip_a:8000/index.html"
+	assert_output 'the app, version 1'
+	# a config var (fcm config): a secret, exported only when asked
+	in_ns "$NA" fcm config set exp-app SECRET_TOKEN=s3cr3t-from-a >/dev/null
 	run get "$NA" "http://$ip_a:8000/index.html"
 	assert_output 'the app, version 1'
 	# its history: a commit in its repo (fetched in: no deploy hook runs)
@@ -76,8 +80,13 @@ get() {
 	rec_a=$(cat "$RA/vms/$id_a/config.json")
 
 	# export, running: paused for the copy, resumed after
-	in_ns "$NA" fcm export exp-app > "$BATS_TEST_TMPDIR/app.tar" 2> "$BATS_TEST_TMPDIR/export.err"
+	in_ns "$NA" fcm export exp-app > "$BATS_TEST_TMPDIR/plain.tar"
+	run tar -tf "$BATS_TEST_TMPDIR/plain.tar"
+	refute_line vm/env
+	in_ns "$NA" fcm export exp-app --include-secrets > "$BATS_TEST_TMPDIR/app.tar" 2> "$BATS_TEST_TMPDIR/export.err"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/export.err")" ""	# the guest synced
+	run tar -tf "$BATS_TEST_TMPDIR/app.tar"
+	assert_line vm/env
 	run tar -xOf "$BATS_TEST_TMPDIR/app.tar" fcm-export.json
 	assert_output --partial '"state":"running"'
 	assert_equal "$(FCM_ROOT=$RA fcm-fc state id="$id_a" | jq -r .instance.state)" Running
@@ -97,6 +106,11 @@ get() {
 	run vm_ssh "$NB" "$RB" "$ip_b" 'cat /app/current/.env; hostname'
 	assert_success
 	assert_line 'GREETING=hello-from-a'
+	run in_ns "$NB" fcm run exp-app -- printenv SECRET_TOKEN
+	assert_success
+	assert_output s3cr3t-from-a
+	run in_ns "$NB" fcm config get exp-app SECRET_TOKEN
+	assert_output --partial s3cr3t-from-a
 	assert_equal "$(git --git-dir="$RB/git/exp-app.git" rev-parse main)" "$commit"
 	assert_equal "$(git --git-dir="$RB/git/exp-app.git" log --format=%s main)" 'version 1'
 	[ "$id_b" != "$id_a" ] || [ "$ip_b" != "$ip_a" ]

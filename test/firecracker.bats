@@ -505,7 +505,59 @@ EOF
 	run api PUT /actions '{"action_type":"FlushMetrics"}'
 	assert_output "204 "
 	run api PUT /snapshot/create "{\"snapshot_path\":\"$T/s\",\"mem_file_path\":\"$T/m\"}"
-	assert_output --partial '400 {"fault_message":"Create snapshot error:'
+	assert_output '400 {"fault_message":"Create snapshot error: Cannot save the microVM state: Operation not allowed: save/restore unavailable while running"}'
+}
+
+@test "snapshot/create: only when paused, Full only, into the given files; the VM stays paused" {
+	start_with_fake
+	run api PATCH /vm '{"state":"Paused"}'
+	assert_output "204 "
+	run api PUT /snapshot/create "{\"snapshot_type\":\"Diff\",\"snapshot_path\":\"$T/s\",\"mem_file_path\":\"$T/m\"}"
+	assert_output '400 {"fault_message":"The requested operation is not supported: Diff snapshots are not allowed on uVMs with dirty page tracking disabled."}'
+	run api PUT /snapshot/create "{\"snapshot_path\":\"$T/no/s\",\"mem_file_path\":\"$T/m\"}"
+	assert_output '400 {"fault_message":"Create snapshot error: Cannot perform open on the snapshot backing file: No such file or directory (os error 2)"}'
+	run api PUT /snapshot/create "{\"snapshot_type\":\"Full\",\"snapshot_path\":\"$T/s\",\"mem_file_path\":\"$T/m\"}"
+	assert_output "204 "
+	[ -s "$T/s" ] && [ -e "$T/m" ]
+	grep -q '"execute": "getfd"' "$FAKE_QEMU_QMP"
+	grep -q '"arguments": {"uri": "fd:fcsnap"}, "execute": "migrate"' "$FAKE_QEMU_QMP"
+	run api GET /
+	assert_output --partial '"state":"Paused"'
+}
+
+@test "snapshot/load: before any configuration; a bad or foreign snapshot is fatal (exit 1)" {
+	export FCM_TEST_QEMU=$FAKE
+	fc_start
+	run api PUT /snapshot/load "{\"snapshot_path\":\"$T/none\",\"mem_backend\":{\"backend_type\":\"File\",\"backend_path\":\"$T/m\"}}"
+	assert_output '400 {"fault_message":"Load snapshot error: Failed to restore from snapshot: Failed to get snapshot state from file: Failed to open snapshot file: No such file or directory (os error 2)"}'
+	fc_wait_exit 10
+	[ "$FC_STATUS" -eq 1 ]
+	# a snapshot made by 1.8 (data format 2.0.0) does not load in 1.7 (1.0.0)
+	rm -f "$SOCK"
+	FCM_TEST_FC_VERSION=1.8.0 start_with_fake
+	run api PATCH /vm '{"state":"Paused"}'
+	run api PUT /snapshot/create "{\"snapshot_path\":\"$T/s\",\"mem_file_path\":\"$T/m\"}"
+	assert_output "204 "
+	kill -KILL "$FC_PID"; wait "$FC_PID" 2>/dev/null || true; FC_PID=; rm -f "$SOCK"
+	FCM_TEST_FC_VERSION=1.7.0 fc_start
+	run api PUT /snapshot/load "{\"snapshot_path\":\"$T/s\",\"mem_file_path\":\"$T/m\"}"
+	assert_output '400 {"fault_message":"Load snapshot error: Failed to restore from snapshot: Failed to get snapshot state from file: Failed to load snapshot state from file: Invalid data version: 2.0.0"}'
+	fc_wait_exit 10
+	[ "$FC_STATUS" -eq 1 ]
+	# the same release loads it: the VM's configuration comes from the snapshot
+	rm -f "$SOCK" "$FAKE_QEMU_ARGV"
+	FCM_TEST_FC_VERSION=1.8.0 fc_start
+	run api PUT /snapshot/load "{\"snapshot_path\":\"$T/s\",\"mem_file_path\":\"$T/m\",\"resume_vm\":true}"
+	assert_output "204 "
+	grep -qx -- '-incoming' "$FAKE_QEMU_ARGV"
+	grep -qx -- "id=disk,file=$T/disk.img,format=raw,if=none" "$FAKE_QEMU_ARGV"
+	grep -q '"arguments": {"uri": "fd:fcsnap"}, "execute": "migrate-incoming"' "$FAKE_QEMU_QMP"
+	run api GET /
+	assert_output --partial '"state":"Running"'
+	run api GET /machine-config
+	assert_output --partial '"mem_size_mib":256'
+	run api PUT /snapshot/load "{\"snapshot_path\":\"$T/s\",\"mem_file_path\":\"$T/m\"}"
+	assert_output '400 {"fault_message":"The requested operation is not supported after starting the microVM."}'
 }
 
 @test "SendCtrlAltDel reaches the guest over QMP; the guest powers off, the double exits 0" {

@@ -148,7 +148,7 @@ qmp() {	# qmp ID JSON-COMMAND
 
 @test "the guest: overlay root, swap, hostname, app placeholder on :8000" {
 	wait_ssh "$IP_A"
-	run vm_ssh "$IP_A" 'findmnt -no FSTYPE /; findmnt -no OPTIONS /var/lib/fcm/base; swapon --show=NAME,SIZE --noheadings; ip -4 -o addr show eth0; ip route show default; cat /proc/1/cmdline | tr "\0" " "; echo; for i in $(seq 30); do curl -fsS localhost:8000/ >/dev/null 2>&1 && break; sleep 1; done; s6-svstat /run/service/app'
+	run vm_ssh "$IP_A" 'findmnt -no FSTYPE /; findmnt -no OPTIONS /var/lib/fcm/base; swapon --show=NAME,SIZE --noheadings; ip -4 -o addr show eth0; ip route show default; cat /proc/1/cmdline | tr "\0" " "; echo; for i in $(seq 30); do curl -fsS localhost:8000/ >/dev/null 2>&1 && break; sleep 1; done; s6-svstat /run/service/app-web'
 	assert_success
 	assert_line --index 0 overlay
 	assert_line --regexp '^ro,'

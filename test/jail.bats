@@ -229,6 +229,29 @@ except OSError as e:
 	assert_output --partial "jailed and deployed"
 }
 
+@test "suspend and resume of a jailed VM: the snapshot is made in the jail, kept root's outside it" {
+	id=$(vm_field jail-one id)
+	uid=$(vm_field jail-one uid)
+	ip=$(vm_field jail-one ip)
+	vm_ssh "$ip" 'echo jailed-memory > /run/mem-marker'
+	run fcmns suspend jail-one --json
+	assert_success
+	[ "$(echo "$output" | jq -r .state)" = suspended ]
+	[ ! -e "$(jail_of "$id")" ]
+	[ "$(stat -c '%a %u' "$FCM_ROOT/vms/$id/snapshot/memory")" = "600 0" ]
+	run fcmns resume jail-one --json
+	assert_success
+	[ "$(echo "$output" | jq -r .resumed.from)" = snapshot ]
+	run ps -o uid= -p "$(vmm_pid "$id")"
+	assert_output --regexp "^ *$uid$"
+	[ ! -e "$FCM_ROOT/vms/$id/snapshot" ]
+	[ -z "$(ls -A "$(jail_of "$id")/root/snapshot")" ]
+	run vm_ssh "$ip" cat /run/mem-marker
+	assert_output jailed-memory
+	run in_ns "$NS" curl -fsS --max-time 30 "http://$ip:8000/"
+	assert_output --partial "jailed and deployed"
+}
+
 @test "destroy leaves no jail, cgroup, uid or tap" {
 	id=$(vm_field jail-one id)
 	uid=$(vm_field jail-one uid)

@@ -17,6 +17,9 @@ const char *const fcm_export_runtime[] = {
 	"firecracker.json",	/* rendered by fcm-fc at each start */
 	"jail",
 	"tmp",
+	"snapshot",		/* a suspended VM's memory (secrets), for this host's
+				 * Firecracker only: an import boots cold */
+	"env.pending",		/* config vars waiting for a start: stay here */
 	NULL,
 };
 

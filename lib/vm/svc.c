@@ -15,6 +15,7 @@
 #include "core/paths.h"
 #include "core/run.h"
 #include "vm/domains.h"
+#include "vm/snapshot.h"
 #include "vm/svc.h"
 
 char *fcm_scandir(void)
@@ -94,6 +95,13 @@ int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
 	return 0;
 }
 
+/* A VM whose VMM is gone: suspended when fcm suspend said so and its
+ * snapshot is there, else stopped. */
+static const char *suspended_or_stopped(const char *id, const char *state)
+{
+	return state && !strcmp(state, "suspended") && fcm_snapshot_exists(id) ? "suspended" : "stopped";
+}
+
 const char *fcm_vm_state(jv rec)
 {
 	const char *id = fcm_get_str(rec, "id");
@@ -106,6 +114,10 @@ const char *fcm_vm_state(jv rec)
 	if (state && (!strcmp(state, "creating") || !strcmp(state, "failed") ||
 	    !strcmp(state, "destroying")))
 		return state;
+	/* Suspended by fcm suspend (service down) or by itself when idle
+	 * (its fcm-fc run waits for a packet to it: service up). */
+	if (!strcmp(suspended_or_stopped(id, state), "suspended"))
+		return "suspended";
 	dir = fcm_vm_svcdir(id);
 	if (fcm_svc_status(dir, &st) < 0 || !st.supervised) {
 		free(dir);
@@ -128,6 +140,9 @@ jv fcm_vm_listed(jv rec)
 	const char *state = fcm_vm_state(rec);
 
 	rec = jv_object_set(rec, jv_string("state"), jv_string(state));
+	if (!strcmp(state, "suspended"))	/* what its snapshot takes on disk */
+		rec = jv_object_set(rec, jv_string("snapshot_bytes"),
+		    jv_number((double)fcm_snapshot_bytes(fcm_get_str(rec, "id"))));
 	return jv_object_set(rec, jv_string("domains"), fcm_domains_of(rec));
 }
 

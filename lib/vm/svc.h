@@ -29,8 +29,8 @@ char *fcm_vm_svcdir(const char *id);
 int fcm_svscan_running(void);
 /* Read a service's status; 0, or -1 when it was never supervised. */
 int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st);
-/* "running", "starting", "stopping", "stopped", "failed" or "creating", from
- * the record and its service. */
+/* "running", "starting", "stopping", "stopped", "suspended", "failed" or
+ * "creating", from the record, its service and its snapshot. */
 const char *fcm_vm_state(jv rec);
 
 /* The record (consumed) as `fcm ls` shows it: with its state, and its

@@ -69,7 +69,11 @@ void fcm_print_vm_table(FILE *f, jv records)
 		snprintf(cells[i][3], 160, "%s", str_or_dash(rec, "url"));
 		snprintf(cells[i][4], 160, "%lld", num(rec, "cpus"));
 		snprintf(cells[i][5], 160, "%lldM", num(rec, "memory"));
-		snprintf(cells[i][6], 160, "%s", str_or_dash(rec, "disk"));
+		if (num(rec, "snapshot_bytes") > 0)	/* suspended: its snapshot too */
+			snprintf(cells[i][6], 160, "%s+%lldM", str_or_dash(rec, "disk"),
+			    (num(rec, "snapshot_bytes") + 1048575) / 1048576);
+		else
+			snprintf(cells[i][6], 160, "%s", str_or_dash(rec, "disk"));
 		snprintf(cells[i][7], 160, "%s", str_or_dash(rec, "git"));
 		fcm_format_age(num(rec, "created_at"), cells[i][8], 160);
 		for (int c = 0; c < NCOLS; c++)

@@ -709,6 +709,170 @@ static struct reply from_err(char *f)
 	return r;
 }
 
+/* ---- snapshots ----
+ * Firecracker writes the VM's state (vCPUs, devices, configuration) to
+ * snapshot_path and its guest memory to mem_file_path.  The double writes to
+ * snapshot_path a header and the VM's configuration (what Firecracker's state
+ * file restores: machine config, boot source, drives, interfaces), and to
+ * mem_file_path QEMU's own saved state -- its migration stream, which holds
+ * the memory and the device state together (doc/testing-firecracker.md). */
+
+#define SNAP_MAGIC "fcm-test-double-vmstate"
+
+static struct reply snapshot_create(jv b)
+{
+	char err[512], eb[128];
+	const char *type = jstr(b, "snapshot_type");
+	if (type && !strcmp(type, "Diff")) {
+		if (!jbool(VM.machine, "track_dirty_pages", 0))
+			return bad("The requested operation is not supported: Diff snapshots are not "
+			           "allowed on uVMs with dirty page tracking disabled.");
+		return bad("The requested operation is not supported: diff snapshots are not "
+		           "supported by the fcm test double of Firecracker");
+	}
+	/* Vmm::save_state asks the vCPUs, which refuse while running. */
+	if (VM.state != VM_PAUSED)
+		return bad("Create snapshot error: Cannot save the microVM state: Operation not "
+		           "allowed: save/restore unavailable while running");
+	jv st = jv_object();
+	st = jv_object_set(st, jv_string("machine"), jv_copy(VM.machine));
+	st = jv_object_set(st, jv_string("boot_source"), jv_copy(VM.boot_source));
+	st = jv_object_set(st, jv_string("drives"), jv_copy(VM.drives));
+	st = jv_object_set(st, jv_string("nets"), jv_copy(VM.nets));
+	st = jv_object_set(st, jv_string("entropy"), jv_copy(VM.entropy));
+	jv text = jv_dump_string(st, 0);
+	FILE *f = fopen(jstr(b, "snapshot_path"), "w");
+	if (!f) {
+		jv_free(text);
+		return bad("Create snapshot error: Cannot perform open on the snapshot backing file: %s",
+		           errno_text(errno, eb, sizeof eb));
+	}
+	fprintf(f, "%s %s\n%s\n", SNAP_MAGIC, fc_snapshot_version(), jv_string_value(text));
+	jv_free(text);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		int e = errno;
+		fclose(f);
+		return bad("Create snapshot error: Cannot perform sync_all on the snapshot backing file: %s",
+		           errno_text(e, eb, sizeof eb));
+	}
+	fclose(f);
+	int fd = open(jstr(b, "mem_file_path"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return bad("Create snapshot error: Cannot perform open on the memory backing file: %s",
+		           errno_text(errno, eb, sizeof eb));
+	int rc = vmm_snapshot_save(fd, err, sizeof err);
+	if (rc == 0 && fsync(fd) != 0) {
+		snprintf(err, sizeof err, "%s", errno_text(errno, eb, sizeof eb));
+		rc = -1;
+	}
+	close(fd);
+	if (rc < 0)
+		return bad("Create snapshot error: Cannot write memory file: %s", err);
+	LOG_INFO("'create full snapshot' VMM action took 0 us.");
+	return ok204();
+}
+
+/* Reads the state file written by snapshot_create: the configuration, or an
+ * invalid jv with the reason in why. */
+static jv snapshot_state(const char *path, char *why, size_t whylen)
+{
+	char eb[128];
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(why, whylen, "Failed to get snapshot state from file: Failed to open snapshot "
+		         "file: %s", errno_text(errno, eb, sizeof eb));
+		return jv_invalid();
+	}
+	char head[128];
+	char *rest = NULL;
+	size_t cap = 0;
+	ssize_t n = -1;
+	if (fgets(head, sizeof head, f))
+		n = getline(&rest, &cap, f);
+	fclose(f);
+	char ver[32] = "";
+	if (n < 0 || sscanf(head, SNAP_MAGIC " %31s", ver) != 1) {
+		free(rest);
+		snprintf(why, whylen, "Failed to get snapshot state from file: Failed to load snapshot "
+		         "state from file: Snapshot file is smaller than CRC length.");
+		return jv_invalid();
+	}
+	/* load_with_version_check: same major, minor not newer */
+	int smaj = 0, smin = 0, maj = 0, min = 0;
+	sscanf(ver, "%d.%d", &smaj, &smin);
+	sscanf(fc_snapshot_version(), "%d.%d", &maj, &min);
+	if (smaj != maj || smin > min) {
+		free(rest);
+		snprintf(why, whylen, "Failed to get snapshot state from file: Failed to load snapshot "
+		         "state from file: Invalid data version: %s", ver);
+		return jv_invalid();
+	}
+	jv st = jv_parse(rest);
+	free(rest);
+	if (jv_get_kind(st) != JV_KIND_OBJECT) {
+		jv_free(st);
+		snprintf(why, whylen, "Failed to get snapshot state from file: Failed to load snapshot "
+		         "state from file: CRC64 validation failed");
+		return jv_invalid();
+	}
+	return st;
+}
+
+static struct reply snapshot_load(jv b)
+{
+	char err[512], why[768], eb[128];
+	const char *mem = jstr(b, "mem_file_path");
+	jv backend = jget(b, "mem_backend");
+	if (!mem && jv_get_kind(backend) == JV_KIND_OBJECT) {
+		if (strcmp(jstr(backend, "backend_type"), "File")) {
+			jv_free(backend);
+			VM.fatal = 1;
+			return bad("Load snapshot error: Failed to restore from snapshot: Failed to load "
+			           "guest memory: Error creating guest memory from uffd: Failed to connect "
+			           "to UDS Unix stream: userfaultfd memory backends are not supported by "
+			           "the fcm test double of Firecracker");
+		}
+		mem = jstr(backend, "backend_path");
+	}
+	LOG_WARN("[DevPreview] Virtual machine snapshots is in development preview.");
+	jv st = snapshot_state(jstr(b, "snapshot_path"), why, sizeof why);
+	if (!jv_is_valid(st)) {
+		jv_free(backend);
+		VM.fatal = 1;
+		return bad("Load snapshot error: Failed to restore from snapshot: %s", why);
+	}
+	jv_free(VM.machine);
+	VM.machine = jv_object_get(jv_copy(st), jv_string("machine"));
+	VM.machine = jv_object_set(VM.machine, jv_string("track_dirty_pages"),
+	                           jbool(b, "enable_diff_snapshots", 0) ? jv_true() : jv_false());
+	jv_free(VM.boot_source);
+	VM.boot_source = jv_object_get(jv_copy(st), jv_string("boot_source"));
+	jv_free(VM.drives);
+	VM.drives = jv_object_get(jv_copy(st), jv_string("drives"));
+	jv_free(VM.nets);
+	VM.nets = jv_object_get(jv_copy(st), jv_string("nets"));
+	jv_free(VM.entropy);
+	VM.entropy = jv_object_get(st, jv_string("entropy"));
+	int fd = open(mem, O_RDONLY | O_CLOEXEC);
+	jv_free(backend);
+	if (fd < 0) {
+		VM.fatal = 1;
+		return bad("Load snapshot error: Failed to restore from snapshot: Failed to load guest "
+		           "memory: Error creating guest memory from file: Failed to load guest memory: %s",
+		           errno_text(errno, eb, sizeof eb));
+	}
+	int rc = vmm_restore(fd, jbool(b, "resume_vm", 0), err, sizeof err);
+	close(fd);
+	if (rc < 0) {
+		VM.fatal = 1;
+		return bad("Load snapshot error: Failed to restore from snapshot: Failed to build "
+		           "microVM from snapshot: %s", err);
+	}
+	LOG_WARN("[DevPreview] Virtual machine snapshots is in development preview - 'load snapshot' "
+	         "VMM action took 0 us.");
+	return ok204();
+}
+
 /* ---- routing ---- */
 
 static char **split_path(const char *url, int *count)
@@ -995,11 +1159,7 @@ static struct reply route(const char *method, char **tok, int ntok, const char *
 		if (sub && !strcmp(sub, "create")) {
 			if (parse_body(&S_SNAPSHOT_CREATE, body, len, &b, &r) < 0)
 				return r;
-			if (pre)
-				r = bad("%s", NOT_PRE_BOOT);
-			else
-				r = bad("Create snapshot error: The requested operation is not supported: "
-				        "snapshots are not supported by the fcm test double of Firecracker");
+			r = pre ? bad("%s", NOT_PRE_BOOT) : snapshot_create(b);
 			goto out;
 		}
 		if (sub && !strcmp(sub, "load")) {
@@ -1017,8 +1177,7 @@ static struct reply route(const char *method, char **tok, int ntok, const char *
 				r = bad("Load snapshot error: Loading a microVM snapshot not allowed after "
 				        "configuring boot-specific resources.");
 			else
-				r = bad("Load snapshot error: Failed to restore from snapshot: snapshots are "
-				        "not supported by the fcm test double of Firecracker");
+				r = snapshot_load(b);
 			goto out;
 		}
 		return bad("Invalid request method and/or path: PUT /snapshot.");

@@ -92,6 +92,8 @@ struct vm {
 	int qmp_fd;
 	char rundir[96];       /* short: it holds the QMP unix socket */
 	int exit_code;          /* set when QEMU ended */
+	int incoming;           /* vmm_start: QEMU waits for a saved state */
+	int fatal;              /* a failed snapshot load: exit once answered */
 };
 
 extern struct vm VM;
@@ -122,5 +124,16 @@ void vmm_kill(void);
 void vmm_cleanup(void);
 void vmm_drain_qmp(void);
 int vmm_metrics_flush(char *err, size_t errlen);
+/* Saves the paused VM's whole state (devices and memory: QEMU's migration
+ * stream) into memfd, open for writing.  0, or -1 with err. */
+int vmm_snapshot_save(int memfd, char *err, size_t errlen);
+/* Starts QEMU from the configuration in VM, loads the state saved by
+ * vmm_snapshot_save from memfd, then resumes it when resume is set (else
+ * it stays paused).  0, or -1 with err. */
+int vmm_restore(int memfd, int resume, char *err, size_t errlen);
+/* The snapshot data format version of the emulated release ("1.0.0" for
+ * 1.7, "2.0.0" for 1.8), as Firecracker's --snapshot-version prints it
+ * after a "v". */
+const char *fc_snapshot_version(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -451,6 +452,16 @@ static int run(struct MHD_Daemon *d)
 		}
 		if (d && (r == 0 || (ie >= 0 && p[ie].revents)))
 			MHD_run(d);
+		if (VM.fatal && d) {
+			/* A failed snapshot load leaves Firecracker unusable: it
+			 * answers, then exits (build_microvm_from_requests' fatal_error). */
+			for (int k = 0; k < 20; k++) {
+				MHD_run(d);
+				struct timespec ts = {0, 10 * 1000000L};
+				nanosleep(&ts, NULL);
+			}
+			return FC_EXIT_GENERIC;
+		}
 		if (iq >= 0 && p[iq].revents && VM.qmp_fd >= 0)
 			vmm_drain_qmp();
 		if (child_exited(&code)) {
@@ -464,7 +475,7 @@ int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
 	if (argv_value("snapshot-version")) {
-		printf("v1.0.0\n");
+		printf("v%s\n", fc_snapshot_version());
 		return 0;
 	}
 	if (argv_value("describe-snapshot"))

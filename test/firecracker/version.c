@@ -42,3 +42,9 @@ int fc_has_acpi(void)
 {
 	return strcmp(fc_version(), "1.7.0") != 0;
 }
+
+const char *fc_snapshot_version(void)
+{
+	/* persist.rs SNAPSHOT_VERSION: 1.0.0 in 1.7, 2.0.0 in 1.8 */
+	return strcmp(fc_version(), "1.7.0") ? "2.0.0" : "1.0.0";
+}

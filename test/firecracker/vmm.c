@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -243,6 +244,11 @@ static int build_argv(struct argv *a, char *err, size_t errlen)
 	av_add(a, buf);
 	av_add(a, "-device");
 	av_add(a, "i8042");
+	/* A restore: QEMU waits for its state (migrate-incoming, vmm_restore). */
+	if (VM.incoming) {
+		av_add(a, "-incoming");
+		av_add(a, "defer");
+	}
 	return 0;
 }
 
@@ -290,43 +296,75 @@ static void qmp_close(void)
 	qlen = 0;
 }
 
-/* Sends a command and waits for its return; events on the way are skipped. */
-static int qmp_exec(const char *json, char *err, size_t errlen)
+/* Sends a command (with fd passed alongside when fd >= 0, SCM_RIGHTS) and
+ * waits for its answer, skipping events on the way: its "return" value, or
+ * an invalid jv with err set. */
+static jv qmp_call(const char *json, int fd, char *err, size_t errlen)
 {
 	if (VM.qmp_fd < 0) {
 		snprintf(err, errlen, "the QEMU monitor (QMP) is not connected");
-		return -1;
+		return jv_invalid();
 	}
 	size_t len = strlen(json);
-	if (write(VM.qmp_fd, json, len) != (ssize_t)len || write(VM.qmp_fd, "\n", 1) != 1) {
+	char *line = malloc(len + 2);
+	if (!line)
+		abort();
+	memcpy(line, json, len);
+	line[len] = '\n';
+	struct iovec iov = { line, len + 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(&u, 0, sizeof u);
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof u.buf;
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	}
+	ssize_t w = sendmsg(VM.qmp_fd, &mh, MSG_NOSIGNAL);
+	free(line);
+	if (w != (ssize_t)(len + 1)) {
 		snprintf(err, errlen, "QMP write: %s", strerror(errno));
 		qmp_close();
-		return -1;
+		return jv_invalid();
 	}
-	char line[8192];
+	char ans[8192];
 	for (;;) {
-		if (qmp_line(line, sizeof line, 10000) <= 0) {
+		if (qmp_line(ans, sizeof ans, 10000) <= 0) {
 			snprintf(err, errlen, "no answer from the QEMU monitor (QMP)");
-			return -1;
+			return jv_invalid();
 		}
-		jv v = jv_parse(line);
+		jv v = jv_parse(ans);
 		if (jv_get_kind(v) != JV_KIND_OBJECT) {
 			jv_free(v);
 			continue;
 		}
-		if (jv_object_has(jv_copy(v), jv_string("return"))) {
-			jv_free(v);
-			return 0;
-		}
+		if (jv_object_has(jv_copy(v), jv_string("return")))
+			return jv_object_get(v, jv_string("return"));
 		if (jv_object_has(jv_copy(v), jv_string("error"))) {
 			jv e = jv_object_get(jv_object_get(v, jv_string("error")), jv_string("desc"));
 			snprintf(err, errlen, "QMP: %s",
 			         jv_get_kind(e) == JV_KIND_STRING ? jv_string_value(e) : "error");
 			jv_free(e);
-			return -1;
+			return jv_invalid();
 		}
 		jv_free(v);  /* an event */
 	}
+}
+
+/* Sends a command and waits for its return; events on the way are skipped. */
+static int qmp_exec(const char *json, char *err, size_t errlen)
+{
+	jv r = qmp_call(json, -1, err, errlen);
+	int ok = jv_is_valid(r);
+	jv_free(r);
+	return ok ? 0 : -1;
 }
 
 static int qmp_connect(char *err, size_t errlen)
@@ -516,6 +554,75 @@ int vmm_metrics_flush(char *err, size_t errlen)
 	if (write(VM.metrics_fd, line, (size_t)n) != n) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
+	}
+	return 0;
+}
+
+/* ---- snapshots: QEMU's migration to and from a file ---- */
+
+/* Polls query-migrate until the migration ends: 0 when completed, else -1
+ * with err (QEMU's error-desc when it gives one). */
+static int migrate_wait(int timeout_s, char *err, size_t errlen)
+{
+	for (int t = 0; t < timeout_s * 50; t++) {
+		jv r = qmp_call("{\"execute\":\"query-migrate\"}", -1, err, errlen);
+		if (!jv_is_valid(r))
+			return -1;
+		const char *st = gstr(r, "status");
+		if (st && !strcmp(st, "completed")) {
+			jv_free(r);
+			return 0;
+		}
+		if (st && (!strcmp(st, "failed") || !strcmp(st, "cancelled"))) {
+			const char *d = gstr(r, "error-desc");
+			snprintf(err, errlen, "QEMU's migration %s: %s", st, d ? d : "no reason given");
+			jv_free(r);
+			return -1;
+		}
+		jv_free(r);
+		sleep_ms(20);
+	}
+	snprintf(err, errlen, "QEMU's migration did not end within %d s", timeout_s);
+	return -1;
+}
+
+/* Hands fd to QEMU under the name "fcsnap" (QMP getfd). */
+static int pass_fd(int fd, char *err, size_t errlen)
+{
+	if (VM.qmp_fd < 0 && qmp_connect(err, errlen) < 0)
+		return -1;
+	jv r = qmp_call("{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"fcsnap\"}}", fd, err, errlen);
+	int ok = jv_is_valid(r);
+	jv_free(r);
+	return ok ? 0 : -1;
+}
+
+int vmm_snapshot_save(int memfd, char *err, size_t errlen)
+{
+	if (pass_fd(memfd, err, errlen) < 0)
+		return -1;
+	if (qmp_exec("{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:fcsnap\"}}", err, errlen) < 0)
+		return -1;
+	return migrate_wait(600, err, errlen);
+}
+
+int vmm_restore(int memfd, int resume, char *err, size_t errlen)
+{
+	VM.incoming = 1;
+	int r = vmm_start(err, errlen);
+	VM.incoming = 0;
+	if (r < 0)
+		return -1;
+	VM.state = VM_PAUSED;
+	if (pass_fd(memfd, err, errlen) < 0 ||
+	    qmp_exec("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:fcsnap\"}}",
+	             err, errlen) < 0 ||
+	    migrate_wait(600, err, errlen) < 0)
+		return -1;
+	if (resume) {
+		if (qmp_exec("{\"execute\":\"cont\"}", err, errlen) < 0)
+			return -1;
+		VM.state = VM_RUNNING;
 	}
 	return 0;
 }
