@@ -9,7 +9,8 @@
  *   fcm-proxy ca          the root certificate of Caddy's internal CA (PEM)
  *
  * Every exposed VM (record field "expose": {"port":P,"domain":D}) becomes one
- * route of Caddy's server "fcm": host D -> reverse_proxy <vm-ip>:P, with
+ * route of Caddy's server "fcm": host D and the VM's custom domains (record
+ * field "domains", lib/vm/domains.h) -> reverse_proxy <vm-ip>:P, with
  * automatic HTTPS (Let's Encrypt, or Caddy's internal CA with FCM_TLS=internal).
  * The config is computed whole from the records and loaded with one POST /load
  * (atomic in Caddy: all or nothing); only fcm's parts of Caddy's config are
@@ -25,6 +26,7 @@
 #include "http/caddy.h"
 #include "core/err.h"
 #include "core/atomic.h"
+#include "vm/domains.h"
 #include "vm/expose.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
@@ -124,10 +126,11 @@ static jv settings_get(struct settings *s)
 
 /* --- the desired routes --------------------------------------------------------- */
 
-/* hold: a VM that suspends itself when idle (doc/snapshots.md) is woken by
- * the request's first packet; Caddy holds the request, dialling again every
+/* The route of hosts (consumed: an array of names) to dial.  hold: a VM
+ * that suspends itself when idle (doc/snapshots.md) is woken by the
+ * request's first packet; Caddy holds the request, dialling again every
  * 250 ms, for FCM_WAKE_TIMEOUT seconds (60) instead of failing at once. */
-static jv proxy_route(const char *id, const char *host, const char *dial, int hold)
+static jv proxy_route(const char *id, jv hosts, const char *dial, int hold)
 {
 	jv upstream = jv_object_set(jv_object(), jv_string("dial"), jv_string(dial));
 	jv handler = jv_object_set(jv_object_set(jv_object(), jv_string("handler"), jv_string("reverse_proxy")),
@@ -140,7 +143,7 @@ static jv proxy_route(const char *id, const char *host, const char *dial, int ho
 		    jv_string("try_duration"), jv_string(d)), jv_string("try_interval"), jv_string("250ms")));
 		free(d);
 	}
-	jv match = jv_object_set(jv_object(), jv_string("host"), JV_ARRAY(jv_string(host)));
+	jv match = jv_object_set(jv_object(), jv_string("host"), hosts);
 	jv r = jv_object();
 
 	r = jv_object_set(r, jv_string("@id"), jv_string(id));
@@ -149,13 +152,14 @@ static jv proxy_route(const char *id, const char *host, const char *dial, int ho
 	return jv_object_set(r, jv_string("terminal"), jv_true());
 }
 
-/* The page Caddy gives when the upstream does not answer (502). */
-static jv error_route(const char *host, const char *text)
+/* The page Caddy gives when the upstream does not answer (502), for hosts
+ * (consumed: an array of names). */
+static jv error_route(jv hosts, const char *text)
 {
 	jv headers = jv_object_set(jv_object(), jv_string("Content-Type"),
 	    JV_ARRAY(jv_string("text/plain; charset=utf-8")));
 	jv handler = jv_object();
-	jv match = jv_object_set(jv_object(), jv_string("host"), JV_ARRAY(jv_string(host)));
+	jv match = jv_object_set(jv_object(), jv_string("host"), hosts);
 
 	handler = jv_object_set(handler, jv_string("handler"), jv_string("static_response"));
 	handler = jv_object_set(handler, jv_string("status_code"), jv_string("{http.error.status_code}"));
@@ -170,6 +174,19 @@ static int ipv4(const char *s)
 	struct in_addr a;
 
 	return s && strlen(s) <= 15 && inet_pton(AF_INET, s, &a) == 1;
+}
+
+/* Does a host of hosts (borrowed) overlap host (a name, or *.name)? */
+static int taken(jv hosts, const char *host)
+{
+	int hit = 0;
+
+	jv_array_foreach(hosts, i, h) {
+		hit = hit || fcm_hosts_overlap(jv_string_value(h), host);
+		jv_free(h);
+		(void)i;
+	}
+	return hit;
 }
 
 struct desired {
@@ -188,8 +205,8 @@ static struct desired desired_get(const struct settings *s)
 	char why[512];
 
 	if (s->api_host[0]) {
-		d.routes = jv_array_append(d.routes, proxy_route("fcm-api", s->api_host, s->api_dial, 0));
-		d.errors = jv_array_append(d.errors, error_route(s->api_host,
+		d.routes = jv_array_append(d.routes, proxy_route("fcm-api", JV_ARRAY(jv_string(s->api_host)), s->api_dial, 0));
+		d.errors = jv_array_append(d.errors, error_route(JV_ARRAY(jv_string(s->api_host)),
 		    "The fcm API is not running on this host.\n"));
 		d.hosts = jv_array_append(d.hosts, jv_string(s->api_host));
 	}
@@ -223,10 +240,25 @@ static struct desired desired_get(const struct settings *s)
 			fcm_warn("VM %s: not routed: it has no IPv4 address yet", name);
 			goto next;
 		}
-		if (jv_contains(jv_copy(d.hosts), JV_ARRAY(jv_string(domain)))) {
+		if (taken(d.hosts, domain)) {
 			fcm_warn("VM %s: not routed: domain %s is already routed to another VM", name, domain);
 			goto next;
 		}
+		/* Its hosts: the generated name, then its custom domains
+		 * (lib/vm/domains.h) that no VM before it has. */
+		jv hosts = JV_ARRAY(jv_string(domain)), ds = fcm_domains_of(rec);
+		jv_array_foreach(ds, j, dj) {
+			const char *h = jv_string_value(dj);
+			if (fcm_host_check(h, why, sizeof why) < 0)
+				fcm_warn("VM %s: domain not routed: %s", name, why);
+			else if (taken(d.hosts, h) || taken(hosts, h))
+				fcm_warn("VM %s: domain %s not routed: it is routed to another VM", name, h);
+			else
+				hosts = jv_array_append(hosts, jv_copy(dj));
+			jv_free(dj);
+			(void)j;
+		}
+		jv_free(ds);
 		char *rid = fcm_asprintf("fcm-vm-%s", id);
 		char *dial = fcm_asprintf("%s:%ld", ip, port);
 		char *text = fcm_asprintf("VM %s is not running, or nothing answers on its port %ld yet.\n"
@@ -234,9 +266,9 @@ static struct desired desired_get(const struct settings *s)
 		jv idle = jv_object_get(jv_copy(rec), jv_string("idle_suspend"));
 		int hold = jv_get_kind(idle) == JV_KIND_NUMBER && jv_number_value(idle) > 0;
 		jv_free(idle);
-		d.routes = jv_array_append(d.routes, proxy_route(rid, domain, dial, hold));
-		d.errors = jv_array_append(d.errors, error_route(domain, text));
-		d.hosts = jv_array_append(d.hosts, jv_string(domain));
+		d.routes = jv_array_append(d.routes, proxy_route(rid, jv_copy(hosts), dial, hold));
+		d.errors = jv_array_append(d.errors, error_route(jv_copy(hosts), text));
+		d.hosts = jv_array_concat(d.hosts, hosts);
 		free(rid);
 		free(dial);
 		free(text);
@@ -409,13 +441,16 @@ static jv summary(jv reply, jv cfg)
 
 	if (jv_get_kind(routes) == JV_KIND_ARRAY) {
 		jv_array_foreach(routes, i, r) {
-			jv host = jv_getpath(jv_copy(r), JV_ARRAY(jv_string("match"), jv_number(0), jv_string("host"), jv_number(0)));
+			jv hosts = jv_getpath(jv_copy(r), JV_ARRAY(jv_string("match"), jv_number(0), jv_string("host")));
+			jv host = jv_get_kind(hosts) == JV_KIND_ARRAY ? jv_array_get(jv_copy(hosts), 0) : jv_invalid();
 			jv dial = jv_getpath(jv_copy(r), JV_ARRAY(jv_string("handle"), jv_number(0), jv_string("upstreams"),
 			    jv_number(0), jv_string("dial")));
 			const char *rid = jv_get_kind(r) == JV_KIND_OBJECT ? fcm_get_str(r, "@id") : NULL;
 			jv o = jv_object();
 			o = jv_object_set(o, jv_string("host"), jv_get_kind(host) == JV_KIND_STRING ? host : jv_null());
 			o = jv_object_set(o, jv_string("upstream"), jv_get_kind(dial) == JV_KIND_STRING ? dial : jv_null());
+			/* every host of the route: the generated name, then custom domains */
+			o = jv_object_set(o, jv_string("hosts"), jv_get_kind(hosts) == JV_KIND_ARRAY ? hosts : (jv_free(hosts), jv_array()));
 			if (rid && !strncmp(rid, "fcm-vm-", 7))
 				o = jv_object_set(o, jv_string("vm"), jv_string(rid + 7));
 			else if (rid && !strcmp(rid, "fcm-api"))

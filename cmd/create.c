@@ -302,6 +302,7 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 	rec = jv_object_set(rec, jv_string("net_pps"), jv_number((double)get_num(req, "net_pps", FCM_DEFAULT_NET_PPS)));
 	rec = jv_object_set(rec, jv_string("expose"), jv_null());
 	rec = jv_object_set(rec, jv_string("url"), jv_null());
+	rec = jv_object_set(rec, jv_string("domains"), jv_array());	/* fcm domains */
 	rec = jv_object_set(rec, jv_string("created_at"), jv_number((double)time(NULL)));
 	save(jv_copy(rec));
 	fcm_unlock(lk);

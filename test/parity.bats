@@ -221,6 +221,32 @@ PARITY_TABLE=$(cat <<'TABLE'
 100  users quota --disk 2X
 100  users quota --user Bad_User --vms 1
 100  users quota --vms -1
+# domains: list, add, rm (pv-x holds www.pv.test between rows unless BEFORE says)
+0    domains pv-x                                                    | fcm domains rm pv-x www.pv.test >/dev/null 2>&1 || true
+0    @tty domains pv-x                                               | fcm domains rm pv-x www.pv.test >/dev/null 2>&1 || true
+0    domains pv-x --json                                             | fcm domains add pv-x www.pv.test >/dev/null
+0    @tty domains ls pv-x                                            | fcm domains add pv-x www.pv.test >/dev/null
+0    domains                                                         | echo '{"name":"pv-x"}' > .fcm
+0    domains add pv-x WWW.PV.test.                                   | fcm domains rm pv-x www.pv.test >/dev/null 2>&1 || true
+0    domains add pv-x www.pv.test --json                             | fcm domains rm pv-x www.pv.test >/dev/null 2>&1 || true
+0    @tty domains add pv-x www.pv.test                               | fcm domains rm pv-x www.pv.test >/dev/null 2>&1 || true
+0    @tty domains add pv-x www.pv.test                               | fcm domains add pv-x www.pv.test >/dev/null
+0    domains add www.pv.test                                         | echo '{"name":"pv-x"}' > .fcm; fcm domains rm pv-x www.pv.test >/dev/null 2>&1 || true
+0    domains rm pv-x www.pv.test                                     | fcm domains add pv-x www.pv.test >/dev/null
+0    @tty domains rm pv-x WWW.pv.test                                | fcm domains add pv-x www.pv.test >/dev/null
+100  domains rm pv-x www.pv.test --json                              | fcm domains rm pv-x www.pv.test >/dev/null 2>&1 || true
+100  domains add pv www.pv.test                                      | fcm domains add pv-x www.pv.test >/dev/null 2>&1 || true
+100  domains add pv --json www.pv.test                               | fcm domains add pv-x www.pv.test >/dev/null 2>&1 || true
+100  domains add pv-x 'bad name.test'
+100  domains add pv-x localhost --json
+100  domains add pv-x '*.pv.test'
+100  domains add pv-x pv.203-0-113-10.sslip.io
+100  domains add pv-x
+100  domains add pv-x a.test extra
+100  domains add ghost www.pv.test
+100  domains ghost
+100  domains rm pv-x
+100  domains frobnicate pv-x
 TABLE
 )
 
@@ -427,9 +453,10 @@ parity() {
 @test "parity: ps" { parity ps; }
 @test "parity: restart" { parity restart; }
 @test "parity: run" { parity run; }
+@test "parity: domains" { parity domains; }
 
 @test "every row of the table belongs to a test above and is well-formed" {
-	local tested=" create ls start stop destroy logs expose unexpose remote users config ps restart run " row words
+	local tested=" create ls start stop destroy logs expose unexpose remote users config ps restart run domains " row words
 	while IFS= read -r row; do
 		[[ -z $row || $row == \#* ]] && continue
 		[[ $row =~ ^(0|100|111|124)\  ]] || fail "row without an exit status: $row"

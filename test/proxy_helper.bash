@@ -95,8 +95,11 @@ ROOT_CA() { echo "$FCM_ROOT/caddy/caddy/pki/authorities/local/root.crt"; }
 
 # fetch NAME: GET https://NAME.DOMAIN/ through Caddy, trusting only Caddy's
 # root CA; retried a while, since Caddy issues certificates in the background.
-fetch() {
-	local host=$1.$DOMAIN i
+fetch() { fetch_host "$1.$DOMAIN"; }
+
+# fetch_host HOST: the same for https://HOST/ (a custom domain).
+fetch_host() {
+	local host=$1 i
 	for i in $(seq 50); do
 		if [ -s "$(ROOT_CA)" ] && in_ns "$NS" curl -sS --max-time 5 --resolve "$host:443:$CADDY_ADDR" \
 		    --cacert "$(ROOT_CA)" -w '%{http_code}\n' "https://$host/" >"$BATS_TEST_TMPDIR/fetch" 2>"$BATS_TEST_TMPDIR/fetch.err"; then

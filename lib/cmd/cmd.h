@@ -49,7 +49,9 @@ struct fcm_opt {
 
 struct fcm_cmd_route {
 	const char *method;	/* "GET", "POST", "DELETE" */
-	const char *path;	/* "/v1/vms", "/v1/vms/{vm}/start" */
+	const char *path;	/* "/v1/vms", "/v1/vms/{vm}/start"; another {key}
+				 * carries that string of the request, one path
+				 * segment ("/v1/vms/{vm}/domains/{domain}") */
 	int one;		/* GET /v1/vms/{vm}: the one VM, not a list */
 };
 

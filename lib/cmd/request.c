@@ -354,17 +354,32 @@ const char *fcm_request_http(const struct fcm_cmd *cmd, jv req, char **path, cha
 
 	if (!f)
 		fcm_die_nomem();
+	jv inpath = jv_array();	/* the keys the path carries */
+
 	for (p = r->path; *p; p++) {
 		if (!strncmp(p, "{vm}", 4) && vm) {
 			put_escaped(f, vm);
 			p += 3;
+		} else if (*p == '{' && strchr(p, '}')) {
+			/* {key}: the request's string of that key */
+			size_t n = strcspn(p + 1, "}");
+			jv key = jv_string_sized(p + 1, (int)n);
+			const char *v = fcm_get_str(req, jv_string_value(key));
+			put_escaped(f, v ? v : "");
+			inpath = jv_array_append(inpath, key);
+			p += n + 1;
 		} else {
 			fputc(*p, f);
 		}
 	}
 	jv_object_foreach(req, k, v) {
 		const char *key = jv_string_value(k);
-		if (!strcmp(key, "vm") || client_only(cmd, key)) {
+		int in = 0;
+		jv_array_foreach(inpath, i, pk) {
+			in |= !strcmp(jv_string_value(pk), key);
+			jv_free(pk);
+		}
+		if (!strcmp(key, "vm") || client_only(cmd, key) || in) {
 			jv_free(k);
 			jv_free(v);
 		} else if (post) {
@@ -392,6 +407,7 @@ const char *fcm_request_http(const struct fcm_cmd *cmd, jv req, char **path, cha
 			jv_free(v);
 		}
 	}
+	jv_free(inpath);
 	if (fclose(f) != 0)
 		fcm_die_nomem();
 	*body = NULL;
@@ -440,10 +456,12 @@ static jv query_value(const struct fcm_cmd *cmd, const char *key, const char *s)
 	return jv_string(s);
 }
 
-/* Does the route's pattern match path?  Sets *vm (into vmbuf). */
-static int match(const char *pat, const char *path, char *vmbuf, size_t vmlen, int *has_vm)
+/* Does the route's pattern match path?  Sets *vm (into vmbuf), and in
+ * *params (an object) the words of its other {key}s. */
+static int match(const char *pat, const char *path, char *vmbuf, size_t vmlen, int *has_vm, jv *params)
 {
 	*has_vm = 0;
+	*params = jv_object();
 	while (*pat && *path) {
 		if (!strncmp(pat, "{vm}", 4)) {
 			size_t n = strcspn(path, "/");
@@ -453,6 +471,13 @@ static int match(const char *pat, const char *path, char *vmbuf, size_t vmlen, i
 			vmbuf[n] = '\0';
 			*has_vm = 1;
 			pat += 4;
+			path += n;
+		} else if (*pat == '{' && strchr(pat, '}')) {
+			size_t k = strcspn(pat + 1, "}"), n = strcspn(path, "/");
+			if (n == 0)
+				return 0;
+			*params = jv_object_set(*params, jv_string_sized(pat + 1, (int)k), jv_string_sized(path, (int)n));
+			pat += k + 2;
 			path += n;
 		} else if (*pat++ != *path++) {
 			return 0;
@@ -483,7 +508,10 @@ const struct fcm_cmd *fcm_cmd_route(const char *method, const char *path, jv que
 	for (size_t i = 0; i < n; i++) {
 		const struct fcm_cmd *const *c = &all[i];
 		for (const struct fcm_cmd_route *r = (*c)->routes; r && r->method; r++) {
-			int has_vm, k = match(r->path, path, vm, sizeof vm, &has_vm);
+			jv params;
+			int has_vm, k = match(r->path, path, vm, sizeof vm, &has_vm, &params);
+			if (k <= 0 || strcmp(r->method, m))
+				jv_free(params);
 			if (k < 0) {
 				jv_free(query);
 				jv_free(body);
@@ -501,6 +529,7 @@ const struct fcm_cmd *fcm_cmd_route(const char *method, const char *path, jv que
 				continue;
 			}
 			if (has_vm && fcm_name_check(vm, why, sizeof why) < 0) {
+				jv_free(params);
 				jv_free(query);
 				jv_free(body);
 				*req = fcm_error_reply(FCM_E_USAGE, why);
@@ -517,6 +546,7 @@ const struct fcm_cmd *fcm_cmd_route(const char *method, const char *path, jv que
 				jv_free(v);
 			}
 			jv_free(query);
+			r0 = jv_object_merge(r0, params);
 			if (has_vm && r->one)
 				r0 = jv_object_set(r0, jv_string("vms"), jv_array_append(jv_array(), jv_string(vm)));
 			else if (has_vm)

@@ -234,10 +234,32 @@ static jv failed(int *code, int c, jv msg)
 	return jv_invalid_with_msg(msg);
 }
 
+jv fcm_vm_save_routed(jv old, jv new, int *code)
+{
+	const char *name = fcm_get_str(new, "name");
+	jv reply, r;
+
+	if (fcm_vm_save(jv_copy(new)) < 0)
+		return failed(code, FCM_E_INTERNAL, jv_string_fmt("unable to write the record of VM %s: %s", name, strerror(errno)));
+	reply = fcm_proxy_sync();
+	if (fcm_reply_ok(reply)) {
+		jv_free(reply);
+		return jv_copy(new);
+	}
+	if (fcm_vm_save(jv_copy(old)) < 0)
+		r = failed(code, FCM_E_INTERNAL, jv_string_fmt("%s; and unable to put the record of VM %s back as it was: %s",
+		    fcm_reply_error(reply), name, strerror(errno)));
+	else
+		r = failed(code, fcm_kind_parse(fcm_get_str(reply, "kind")),
+		    jv_string_fmt("%s; VM %s is left as it was", fcm_reply_error(reply), name));
+	jv_free(reply);
+	return r;
+}
+
 jv fcm_expose_change(jv rec, long port, int *code)
 {
 	const char *id = fcm_get_str(rec, "id"), *name = fcm_get_str(rec, "name");
-	jv old, new, reply, r;
+	jv old, new, r;
 	int fd;
 
 	if (!id || !name)
@@ -257,24 +279,7 @@ jv fcm_expose_change(jv rec, long port, int *code)
 		*code = FCM_E_USAGE;
 		return new;
 	}
-	if (fcm_vm_save(jv_copy(new)) < 0) {
-		r = failed(code, FCM_E_INTERNAL, jv_string_fmt("unable to write the record of VM %s: %s", name, strerror(errno)));
-		goto out;
-	}
-	reply = fcm_proxy_sync();
-	if (fcm_reply_ok(reply)) {
-		jv_free(reply);
-		r = jv_copy(new);
-		goto out;
-	}
-	if (fcm_vm_save(jv_copy(old)) < 0)
-		r = failed(code, FCM_E_INTERNAL, jv_string_fmt("%s; and unable to put the record of VM %s back as it was: %s",
-		    fcm_reply_error(reply), name, strerror(errno)));
-	else
-		r = failed(code, fcm_kind_parse(fcm_get_str(reply, "kind")),
-		    jv_string_fmt("%s; VM %s is left as it was", fcm_reply_error(reply), name));
-	jv_free(reply);
-out:
+	r = fcm_vm_save_routed(old, new, code);
 	jv_free(old);
 	jv_free(new);
 	fcm_unlock(fd);

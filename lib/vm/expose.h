@@ -50,6 +50,11 @@ jv fcm_expose_apply(jv rec, long port);
  * working.  Returns the new record, or jv_invalid_with_msg with *code set to
  * its kind (core/err.h). */
 jv fcm_expose_change(jv rec, long port, int *code);
+/* Write a VM's record new (borrowed) and load the routes into Caddy
+ * (fcm-proxy sync); when the sync fails, write old (borrowed) back, so that
+ * record and Caddy agree.  Call under the VM table lock.  Returns a copy of
+ * new, or jv_invalid_with_msg with *code set to its kind. */
+jv fcm_vm_save_routed(jv old, jv new, int *code);
 /* Load every exposed VM into Caddy: runs `fcm-proxy sync` and returns its
  * reply ({"ok":true,"changed":true|false,"routes":N} or {"ok":false,...}). */
 jv fcm_proxy_sync(void);

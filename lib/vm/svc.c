@@ -14,6 +14,7 @@
 #include "core/jsonl.h"
 #include "core/paths.h"
 #include "core/run.h"
+#include "vm/domains.h"
 #include "vm/snapshot.h"
 #include "vm/svc.h"
 
@@ -142,7 +143,7 @@ jv fcm_vm_listed(jv rec)
 	if (!strcmp(state, "suspended"))	/* what its snapshot takes on disk */
 		rec = jv_object_set(rec, jv_string("snapshot_bytes"),
 		    jv_number((double)fcm_snapshot_bytes(fcm_get_str(rec, "id"))));
-	return rec;
+	return jv_object_set(rec, jv_string("domains"), fcm_domains_of(rec));
 }
 
 static int write_exec(const char *dir, const char *name, const char *text)

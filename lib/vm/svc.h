@@ -33,7 +33,8 @@ int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st);
  * "creating", from the record, its service and its snapshot. */
 const char *fcm_vm_state(jv rec);
 
-/* The record (consumed) as `fcm ls` shows it: with its state. */
+/* The record (consumed) as `fcm ls` shows it: with its state, and its
+ * custom domains ([] when none; vm/domains.h). */
 jv fcm_vm_listed(jv rec);
 
 /* Write the service directory of VM id.  down > 0 adds a down file (it
