@@ -29,6 +29,7 @@
 #include "core/stateformat.h"
 #include "vm/export.h"
 #include "vm/expose.h"
+#include "vm/domains.h"
 #include "vm/guestkey.h"
 #include "vm/image.h"
 #include "vm/lifecycle.h"
@@ -262,6 +263,28 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	if (fcm_vm_name_taken(name)) {
 		fcm_unlock(lk);
 		fail(FCM_E_CONFLICT, "name '%s' is already used by a VM here: import it under another with --name NEW", name);
+	}
+	/* Its custom domains must be free here: a name routes to one VM. */
+	{
+		jv mine = fcm_domains_of(rec), all = fcm_vm_list();
+		jv_array_foreach(mine, i, d) {
+			jv_array_foreach(all, j, other) {
+				jv theirs = fcm_domains_of(other);
+				jv_array_foreach(theirs, k, th) {
+					if (fcm_hosts_overlap(jv_string_value(d), jv_string_value(th))) {
+						fcm_unlock(lk);
+						fail(FCM_E_CONFLICT, "the archive's VM has the domain '%s', which a VM here has "
+						    "('fcm domains rm' it there first)", jv_string_value(d));
+					}
+					jv_free(th);
+				}
+				jv_free(theirs);
+				jv_free(other);
+			}
+			jv_free(d);
+		}
+		jv_free(mine);
+		jv_free(all);
 	}
 	/* The owner's quota, as create checks it, under the same lock. */
 	{

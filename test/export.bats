@@ -139,3 +139,19 @@ tree_sums() { (cd "$1" && find . -type f ! -name .lock -print0 | sort -z | xargs
 	assert_equal "$(ls -A "$B/vms/.names" 2>/dev/null | grep -v '^\.complete$' | wc -l)" 0	# no name claimed
 	assert_equal "$(ls -A "$B/tmp")" ""
 }
+
+@test "fcm import refuses a VM whose custom domain a VM here has, and makes nothing" {
+	jq -c '.domains = ["www.example.test"]' "$A/vms/ab12cd34/config.json" > "$BATS_TEST_TMPDIR/rec"
+	cp "$BATS_TEST_TMPDIR/rec" "$A/vms/ab12cd34/config.json"
+	fcm export cosmic-nova > "$BATS_TEST_TMPDIR/d.tar"
+	export FCM_ROOT=$B
+	FCM_SUBNET=172.16.9.0/24 daemon_start
+	run --separate-stderr in_ns "$NS" fcm import --name first --json < "$BATS_TEST_TMPDIR/d.tar"
+	assert_success
+	assert_equal "$(jq -c .domains <<< "$output")" '["www.example.test"]'
+	run in_ns "$NS" fcm import --name second < "$BATS_TEST_TMPDIR/d.tar"
+	assert_failure 100
+	assert_output "fcm-import: fatal: the archive's VM has the domain 'www.example.test', which a VM here has ('fcm domains rm' it there first)"
+	assert_equal "$(ls "$B/vms" | wc -l)" 1
+	assert_equal "$(ls -A "$B/tmp")" ""
+}

@@ -202,18 +202,21 @@ api_requests() { grep -c "fcm-api: info: 127.0.0.1 " "$API_LOG" || true; }
 	assert_output --partial "one VM at a time"
 }
 
-@test "logs: text; -n and --deploy passed on; -f streams until stopped" {
-	run rfcm logs cosmic-nova -n 2
+@test "logs: text; -n, --console and --deploy passed on; -f streams until stopped" {
+	run rfcm logs cosmic-nova -n 2 --console
 	assert_success
 	assert_equal "${#lines[@]}" 2
-	assert_equal "$output" "$(nsfcm logs cosmic-nova -n 2)"
+	assert_equal "$output" "$(nsfcm logs cosmic-nova -n 2 --console)"
+	run rfcm logs cosmic-nova -n 5
+	assert_success
+	assert_equal "$output" "$(nsfcm logs cosmic-nova -n 5)"
 	printf 'deploy line %s\n' 1 2 > "$FCM_ROOT/vms/$VM1/deploy.log"
 	run rfcm logs cosmic-nova --deploy
 	assert_output $'deploy line 1\ndeploy line 2'
 	assert_equal "$(calls logs | tail -1)" '{"deploy":true,"vm":"cosmic-nova"}'
-	last=$(nsfcm logs cosmic-nova -n 1)
+	last=$(nsfcm logs cosmic-nova -n 1 --console)
 	( sleep 1; echo "tick 1" >> "$FCM_ROOT/vms/$VM1/log/current" ) 3>&- &
-	run timeout 3 ip netns exec "$NS" "$FCM_SRC/bin/fcm" logs -f -n 1 cosmic-nova
+	run timeout 3 ip netns exec "$NS" "$FCM_SRC/bin/fcm" logs -f -n 1 --console cosmic-nova
 	assert_line -n 0 "$last"
 	assert_line -n 1 'tick 1'
 	run rfcm logs ghost
