@@ -409,11 +409,32 @@ function renderApp(name) {
       form, h('p', { class: 'muted' }, 'A change restarts the app\'s processes.'));
   }
 
+  // Custom domains (fcm domains): each routed with a certificate of its own.
+  const domains = h('div', { id: 'domains' });
+  async function loadDomains() {
+    let list;
+    try { list = await api('GET', `${vmPath(name)}/domains`); } catch (e) { domains.replaceChildren(e.message); return; }
+    const input = h('input', { id: 'domain-name', placeholder: 'www.example.com', required: true });
+    const form = h('form', { class: 'actions', id: 'domain-form' }, input, h('button', { type: 'submit' }, 'Add'));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      act(`Adding ${input.value}`, () => api('POST', `${vmPath(name)}/domains`, { domain: input.value }).then(loadDomains));
+    });
+    domains.replaceChildren(
+      list.length ? h('ul', {}, ...list.map((d) => h('li', {},
+        d.url ? h('a', { href: d.url, target: '_blank', rel: 'noopener noreferrer' }, d.domain) : d.domain, ' ',
+        h('button', { class: 'danger', onclick: () => act(`Removing ${d.domain}`,
+          () => api('DELETE', `${vmPath(name)}/domains/${encodeURIComponent(d.domain)}`).then(loadDomains)) }, 'Remove'))))
+        : h('p', { class: 'muted' }, 'No custom domains: the app answers at its URL above.'),
+      form, h('p', { class: 'muted' }, 'Point the name\'s DNS at this host; its certificate comes once it resolves here.'));
+  }
+
   view(name,
     h('h1', {}, name),
     h('div', { class: 'card' }, facts, actions),
     h('div', { class: 'card' }, h('h2', {}, 'Processes ', h('button', { id: 'reload-procs', onclick: loadProcs }, 'Reload')), procs),
     h('div', { class: 'card' }, h('h2', {}, 'Config vars'), config),
+    h('div', { class: 'card' }, h('h2', {}, 'Custom domains'), domains),
     h('div', { class: 'card' }, h('h2', {}, 'Expose'), exposeForm),
     h('div', { class: 'card' }, h('h2', {}, 'Git remote'), remote),
     h('div', { class: 'card' }, h('h2', {}, 'Deploy log'), deployLogs),
@@ -427,6 +448,7 @@ function renderApp(name) {
   loadCommands().catch(() => {}).then(() => poll(refresh)).then(loadProcs);
   loadLogs();
   loadConfig();
+  loadDomains();
 }
 
 // --- create -----------------------------------------------------------------------
