@@ -46,13 +46,6 @@ setup() {
 }
 
 fc_version() { echo "$1" > "$BATS_FILE_TMPDIR/fc-version"; }
-fcmns() { in_ns "$NS" fcm "$@"; }
-vm_ssh() {
-	local ip=$1; shift
-	in_ns "$NS" ssh -i "$FCM_ROOT/ssh/id_ed25519" -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=180 \
-		-o BatchMode=yes "root@$ip" "$@"
-}
 vm_field() { fcm-ls --json "$1" | jq -r ".$2"; }
 
 # What the guest saw: its command line, and whether ACPI described devices.

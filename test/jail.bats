@@ -39,12 +39,6 @@ setup() {
 }
 
 fcmns() { nsenter --net="/run/netns/$NS" fcm "$@"; }
-vm_ssh() {
-	local ip=$1; shift
-	in_ns "$NS" ssh -i "$FCM_ROOT/ssh/id_ed25519" -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=180 \
-		-o BatchMode=yes "root@$ip" "$@"
-}
 vm_field() { fcm-ls --json "$1" | jq -r ".$2"; }
 jail_of() { echo "$FCM_ROOT/jailer/firecracker/$1"; }
 # The jailed VMM's pid (host namespace), from the jailer's pid file.

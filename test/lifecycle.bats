@@ -32,13 +32,6 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
 
-fcmns() { in_ns "$NS" fcm "$@"; }
-vm_ssh() {
-	local ip=$1; shift
-	in_ns "$NS" ssh -i "$FCM_ROOT/ssh/id_ed25519" -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=180 \
-		-o BatchMode=yes "root@$ip" "$@"
-}
 vm_field() { fcm-ls --json "$1" | jq -r ".$2"; }
 # The QEMU processes of a VM (the double runs its disk through QEMU).
 vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }

@@ -53,12 +53,6 @@ rfcm() {
 }
 vm_field() { fcm-ls --json "$1" | jq -r ".$2"; }
 vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
-vm_ssh() {
-	local ip=$1; shift
-	in_ns "$NS" ssh -i "$FCM_ROOT/ssh/id_ed25519" -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=180 \
-		-o BatchMode=yes "root@$ip" "$@"
-}
 
 @test "remote create boots a VM: JSON reply, .fcm with the host, ssh works, the API ran fcm-create" {
 	run rfcm create --name rem-one --json

@@ -164,3 +164,14 @@ daemon_stop() {
 	done
 	pkill -9 -f "$FCM_ROOT" 2>/dev/null || true
 }
+
+# For a suite whose daemon runs in $NS: fcm in the namespace, and ssh into
+# a guest at IP with the host's key into its guests (a test's own ssh: the
+# guest's host key not pinned).
+fcmns() { in_ns "$NS" fcm "$@"; }
+vm_ssh() {
+	local ip=$1; shift
+	in_ns "$NS" ssh -i "$FCM_ROOT/ssh/id_ed25519" -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=180 \
+		-o BatchMode=yes "root@$ip" "$@"
+}
