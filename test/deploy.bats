@@ -491,7 +491,7 @@ migrations: 2"
 	python3 -c 'import json; print(json.dumps({"pairs": ["BIG=" + "x" * 1000000]}))' >"$BATS_TEST_TMPDIR/big.json"
 	run rfcm_json POST /v1/vms/dep-py/config "$BATS_TEST_TMPDIR/big.json"
 	[[ $output == *'"ok":false'* ]]
-	run in_ns "$NS" fcm config set dep-py NOVALUE
+	run in_ns "$NS" script -qec "fcm config set dep-py NOVALUE" /dev/null	# from a terminal: no value on stdin
 	assert_failure 100
 	assert_output --partial "is not KEY=VALUE"
 	run in_ns "$NS" fcm run dep-py --
