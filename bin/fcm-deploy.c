@@ -40,6 +40,7 @@
 #include "vm/expose.h"
 #include "vm/guestkey.h"
 #include "vm/guestrun.h"
+#include "vm/release.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
 #include "core/name.h"
@@ -61,6 +62,7 @@ static const char guest_cmd[] =
     "exec /bin/bash \"$d/.fcm/deploy\" \"$d\"";
 
 static int logfd = -1;
+static long built = -1;	/* the guest's build that the deploy made serve */
 
 /* One line to the pusher (stdout, relayed by git) and to the deploy log.
  * A pusher who went away does not stop the deploy. */
@@ -355,6 +357,9 @@ static void relay_line(const char *s, size_t len, int *refused)
 	one[len] = '\0';
 	if (fcm_hostkey_refusal(one))
 		*refused = 1;
+	/* guest/deploy says which of its builds now serves: the release's */
+	if (sscanf(one, "-----> Build %ld is serving", &built) != 1 && !strncmp(one, "-----> Build ", 13))
+		built = -1;
 	out("%s", one);
 }
 
@@ -626,6 +631,20 @@ int main(int argc, char **argv)
 		char stamp[48];
 		fcm_app_stamp(stamp, sizeof stamp);
 		dprintf(logfd, "%s === deployed in %ld s ===\n", stamp, (long)(time(NULL) - t0));
+	}
+	/* A release (fcm releases): the build, the commit, who. */
+	if (built > 0) {
+		char rwhy[256];
+		jv r = jv_object_set(jv_object(), jv_string("kind"), jv_string("deploy"));
+		r = jv_object_set(r, jv_string("by"), jv_string(owner ? owner : "admin"));
+		r = jv_object_set(r, jv_string("description"), jv_string_fmt("Deploy %.12s", sha));
+		r = jv_object_set(r, jv_string("commit"), jv_string(sha));
+		r = jv_object_set(r, jv_string("build"), jv_number((double)built));
+		long v = fcm_release_add(fcm_get_str(rec, "id"), r, rwhy, sizeof rwhy);
+		if (v < 0)
+			out("-----> warning: the release was not recorded: %s", rwhy);
+		else
+			out("-----> Released v%ld", v);
 	}
 	/* The record says when (fcm ls, the dashboard): read again, as another
 	 * command may have written it meanwhile. */

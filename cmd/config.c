@@ -19,6 +19,7 @@
 #include "core/paths.h"
 #include "vm/appenv.h"
 #include "vm/lifecycle.h"
+#include "vm/release.h"
 #include "vm/app.h"
 #include "vm/svc.h"
 #include "vm/vmprint.h"
@@ -166,6 +167,22 @@ static jv apply(jv rec, jv env, jv names, const char *verb, int restart, const s
 	}
 	fcm_app_event(id, "Config: %s %s (by %s)%s", verb, jv_string_value(list), who->name,
 	    running ? (restart ? ", processes restarted" : ", no restart") : ", for the next start");
+	/* A release: the latest's build with this config (fcm rollback). */
+	{
+		jv last = fcm_release_latest(id);
+		jv build = jv_get_kind(last) == JV_KIND_OBJECT ? jv_object_get(jv_copy(last), jv_string("build")) : jv_null();
+		jv commit = jv_get_kind(last) == JV_KIND_OBJECT ? jv_object_get(jv_copy(last), jv_string("commit")) : jv_null();
+		jv r = jv_object_set(jv_object(), jv_string("kind"), jv_string("config"));
+		char rwhy[256];
+		r = jv_object_set(r, jv_string("by"), jv_string(who->name));
+		r = jv_object_set(r, jv_string("description"), jv_string_fmt("%s %s", !strcmp(verb, "set") ? "Set" : "Unset",
+		    jv_string_value(list)));
+		r = jv_object_set(r, jv_string("commit"), jv_is_valid(commit) ? commit : jv_null());
+		r = jv_object_set(r, jv_string("build"), jv_is_valid(build) ? build : jv_null());
+		jv_free(last);
+		if (fcm_release_add(id, r, rwhy, sizeof rwhy) < 0)
+			fcm_warn("VM '%s': the release was not recorded: %s", name, rwhy);
+	}
 	jv_free(list);
 	reply = jv_object_set(jv_object(), jv_string("ok"), jv_true());
 	reply = jv_object_set(reply, jv_string("vm"), jv_string(name));

@@ -335,6 +335,7 @@ rfcm() {
 	assert_output --partial "remote: -----> Starting web: python3 app.py"
 	assert_output --partial "remote: -----> Starting worker: python3 -u worker.py"
 	assert_output --partial "remote: -----> Deploy successful!"
+	assert_output --regexp "remote: -----> Released v[0-9]+"
 	run page dep-py
 	assert_output "procs v1
 greeting: no greeting
@@ -526,6 +527,37 @@ migrations: 2"
 	assert_output --partial "greeting: set-while-stopped"
 	run in_ns "$NS" fcm logs dep-py --type worker -n 100000
 	assert_line --index 0 "$first"
+}
+
+@test "fcm releases: every deploy and config change in order; fcm rollback runs an earlier build and config again, with no build step" {
+	run in_ns "$NS" fcm releases dep-py --json
+	assert_success
+	[ "$(jq -s 'map(.version) | . == (sort | reverse)' <<<"$output")" = true ]
+	v1sha=$(git -C "$D/procs" rev-parse HEAD~1) v2sha=$(git -C "$D/procs" rev-parse HEAD)
+	old=$(jq -s -r --arg c "$v1sha" 'map(select(.kind == "deploy" and .commit == $c)) | .[0].version' <<<"$output")
+	[ "$old" -ge 1 ]
+	[ "$(jq -s -r '.[0].kind + " " + .[0].description' <<<"$output")" = "config Set GREETING" ]
+	[ "$(jq -s -r --arg c "$v2sha" 'map(select(.kind == "deploy" and .commit == $c)) | length' <<<"$output")" = 1 ]
+	run rfcm rollback dep-py "v$old"
+	assert_success
+	[ "$(jq -r .rolled_back_to <<<"$output")" = "$old" ]
+	run in_ns "$NS" script -qec "fcm releases dep-py" /dev/null
+	assert_line --index 1 --regexp "^v[0-9]+ +[0-9]+[smhd] +admin +${v1sha:0:7} +Rollback to v$old  \\(current\\)"
+	run page dep-py
+	assert_output "procs v1
+greeting: no greeting
+migrations: 2"	# v1's code and config; no release command ran again
+	run in_ns "$NS" fcm releases dep-py --json
+	[ "$(jq -s -r '.[0].kind + " " + .[0].description + " " + .[0].commit' <<<"$output")" = "rollback Rollback to v$old $v1sha" ]
+	# the default: the release before the current one (v2 with its last config)
+	run in_ns "$NS" fcm rollback dep-py
+	assert_success
+	run page dep-py
+	assert_output --partial "procs v2"
+	assert_output --partial "greeting: set-while-stopped"
+	run in_ns "$NS" fcm rollback dep-py v999
+	assert_failure 100
+	assert_output "fcm-rollback: fatal: VM 'dep-py' has no release v999 (see 'fcm releases dep-py')"
 }
 
 # rfcm_json METHOD PATH FILE: a raw API request with the admin token, the

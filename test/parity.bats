@@ -161,6 +161,15 @@ PARITY_TABLE=$(cat <<'TABLE'
 100  config get pv-x 'bad name'
 100  config frobnicate pv
 100  config ghost
+# releases, rollback
+0    releases pv-x --json                                            | fcm stop pv-x >/dev/null; rm -f "$FCM_ROOT/vms/$(vm_id pv-x)/releases"
+0    @tty releases pv-x                                              | fcm stop pv-x >/dev/null; rm -f "$FCM_ROOT/vms/$(vm_id pv-x)/releases"
+100  releases ghost
+100  rollback pv-x                                                   | fcm stop pv-x >/dev/null
+100  rollback pv v999
+100  rollback pv vx
+100  rollback pv v1 v2
+100  rollback ghost v1
 # ps, restart, run: bad input is refused before any guest is asked
 100  ps ghost
 100  ps pv-x                                                         | fcm stop pv-x >/dev/null
@@ -453,10 +462,12 @@ parity() {
 @test "parity: ps" { parity ps; }
 @test "parity: restart" { parity restart; }
 @test "parity: run" { parity run; }
+@test "parity: releases" { parity releases; }
+@test "parity: rollback" { parity rollback; }
 @test "parity: domains" { parity domains; }
 
 @test "every row of the table belongs to a test above and is well-formed" {
-	local tested=" create ls start stop destroy logs expose unexpose remote users config ps restart run domains " row words
+	local tested=" create ls start stop destroy logs expose unexpose remote users config ps restart run domains releases rollback " row words
 	while IFS= read -r row; do
 		[[ -z $row || $row == \#* ]] && continue
 		[[ $row =~ ^(0|100|111|124)\  ]] || fail "row without an exit status: $row"

@@ -34,10 +34,23 @@ static int is_text_rest(const char *arg)
 	return arg[strlen(arg) - 1] == '+';
 }
 
+/* "version?": an optional last word, after the VM.  Alone, a word is the
+ * VM unless it names a release (v3, fcm rollback v3): then it is this
+ * one, and the VM comes from .fcm. */
+static int is_optional(const char *arg)
+{
+	return arg[strlen(arg) - 1] == '?';
+}
+
+static int looks_like_release(const char *w)
+{
+	return w[0] == 'v' && w[1] && strspn(w + 1, "0123456789") == strlen(w + 1);
+}
+
 /* Is key the positional argument arg ("port"; "vms" for "vms*")? */
 static int is_arg(const char *arg, const char *key)
 {
-	size_t n = strlen(arg) - (size_t)is_rest(arg);
+	size_t n = strlen(arg) - (size_t)(is_rest(arg) || is_optional(arg));
 
 	return strlen(key) == n && !strncmp(arg, key, n);
 }
@@ -169,12 +182,27 @@ jv fcm_request_parse(const struct fcm_cmd *cmd, int argc, char **argv, int *json
 		req = set_opt(cmd, req, o, label, val);
 	}
 
+	const char *optional = NULL;
 	for (const char *const *k = cmd->args; k && *k; k++)
 		if (is_rest(*k))
 			rest = 1, text_rest = is_text_rest(*k);
+		else if (is_optional(*k))
+			optional = *k;
 		else
 			nargs++;
 	nwords = jv_array_length(jv_copy(words));
+	if (optional) {	/* took away here; the VM and the required words are as usual */
+		jv last = nwords ? jv_array_get(jv_copy(words), nwords - 1) : jv_invalid();
+		int take = nwords == nargs + 2 || (nwords == nargs + 1 && looks_like_release(jv_string_value(last)));
+		if (nwords > nargs + 2)
+			bad(cmd, "too many arguments");
+		if (take) {
+			req = jv_object_set(req, jv_string_sized(optional, (int)strlen(optional) - 1), jv_copy(last));
+			words = jv_array_slice(words, 0, nwords - 1);
+			nwords--;
+		}
+		jv_free(last);
+	}
 	if (nwords < nargs)
 		bad(cmd, "say which %s", cmd->args[nwords]);
 	if (cmd->flags & FCM_CMD_VM) {
@@ -216,6 +244,8 @@ jv fcm_request_parse(const struct fcm_cmd *cmd, int argc, char **argv, int *json
 	}
 	for (int i = 0; cmd->args && cmd->args[i]; i++) {
 		const char *key = cmd->args[i];
+		if (is_optional(key))
+			break;	/* taken above */
 		if (is_rest(key)) {
 			jv more = jv_array_slice(jv_copy(words), i, nwords);
 			if (is_text_rest(key)) {

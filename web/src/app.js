@@ -409,6 +409,20 @@ function renderApp(name) {
       form, h('p', { class: 'muted' }, 'A change restarts the app\'s processes.'));
   }
 
+  // Releases (fcm releases) and rollback to one of them (fcm rollback).
+  const releases = h('div', { id: 'releases' });
+  async function loadReleases() {
+    let list;
+    try { list = await api('GET', `${vmPath(name)}/releases`); } catch (e) { releases.replaceChildren(e.message); return; }
+    releases.replaceChildren(list.length ? h('table', {},
+      h('tr', {}, ...['Version', 'Age', 'By', 'Commit', 'Description', ''].map((t) => h('th', {}, t))),
+      ...list.map((r, i) => h('tr', {}, h('td', {}, `v${r.version}`), h('td', {}, age(r.at)), h('td', {}, r.by || ''),
+        h('td', {}, h('code', {}, (r.commit || '').slice(0, 7))), h('td', {}, r.description + (i === 0 ? ' (current)' : '')),
+        h('td', {}, i > 0 && r.build != null ? h('button', { id: `rollback-v${r.version}`, onclick: () => act(`Rolling back to v${r.version}`,
+          () => api('POST', `${vmPath(name)}/rollback`, { version: `v${r.version}` }).then(loadReleases)) }, 'Roll back') : ''))))
+      : h('p', { class: 'muted' }, 'No releases yet: git push to make the first.'));
+  }
+
   // Custom domains (fcm domains): each routed with a certificate of its own.
   const domains = h('div', { id: 'domains' });
   async function loadDomains() {
@@ -433,6 +447,7 @@ function renderApp(name) {
     h('h1', {}, name),
     h('div', { class: 'card' }, facts, actions),
     h('div', { class: 'card' }, h('h2', {}, 'Processes ', h('button', { id: 'reload-procs', onclick: loadProcs }, 'Reload')), procs),
+    h('div', { class: 'card' }, h('h2', {}, 'Releases'), releases),
     h('div', { class: 'card' }, h('h2', {}, 'Config vars'), config),
     h('div', { class: 'card' }, h('h2', {}, 'Custom domains'), domains),
     h('div', { class: 'card' }, h('h2', {}, 'Expose'), exposeForm),
@@ -449,6 +464,7 @@ function renderApp(name) {
   loadLogs();
   loadConfig();
   loadDomains();
+  loadReleases();
 }
 
 // --- create -----------------------------------------------------------------------
