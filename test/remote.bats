@@ -142,9 +142,13 @@ vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
 }
 
 @test "remote logs shows the console and the VMM" {
-	run rfcm logs rem-one -n 1000
+	run rfcm logs rem-one -n 1000 --console
 	assert_success
 	assert_output --partial "fcm-init: boot complete"
+	run rfcm logs rem-one -n 1000
+	assert_success
+	assert_output --partial "fcm[vm]: "
+	assert_output --partial "app[web.1]: "
 }
 
 @test "remote failures: the local messages and exit codes, nothing left behind" {
