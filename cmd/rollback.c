@@ -54,8 +54,9 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	fcm_guest_need_running(rec);
 	if (jv_get_kind(latest) != JV_KIND_OBJECT)
 		fcm_die(FCM_E_NOT_FOUND, "VM '%s' has no releases yet: git push first", name);
-	cur = (long)jv_number_value(jv_object_get(jv_copy(latest), jv_string("version")));
-	jv_free(latest);
+	jv cv = jv_object_get(latest, jv_string("version"));
+	cur = jv_get_kind(cv) == JV_KIND_NUMBER ? (long)jv_number_value(cv) : 0;
+	jv_free(cv);
 	want = vs ? version_of(vs) : cur - 1;
 	if (want < 1)
 		fcm_die(FCM_E_NOT_FOUND, "VM '%s' has no release before v%ld to roll back to", name, cur);
