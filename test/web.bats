@@ -38,6 +38,9 @@ setup_file() {
 	netns_create "$NS"
 	export BNS=fcmt-webb-$$
 	netns_create "$BNS"
+	# No IPv6 where the browser lives: an address finishing its duplicate
+	# detection makes chromium abandon a page load (ERR_NETWORK_CHANGED).
+	in_ns "$BNS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	ip link add wb0 netns "$BNS" type veth peer name wb1 netns "$NS"
 	ip -n "$NS" addr add 10.255.0.1/30 dev wb1
 	ip -n "$BNS" addr add 10.255.0.2/30 dev wb0

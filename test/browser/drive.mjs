@@ -83,6 +83,23 @@ async function newPage(width = 1200, height = 900) {
   return p;
 }
 
+// Chromium abandons a navigation with net::ERR_NETWORK_CHANGED when the
+// namespace's addresses change under it (an IPv6 address leaving its
+// tentative state, a tap of another VM coming or going): the browser's
+// own event, not an answer of fcm.  That one error is retried; any other
+// fails the step.
+async function go(url, waitUntil = 'load') {
+  for (let i = 0; ; i++) {
+    try {
+      return await page.goto(url, { waitUntil });
+    } catch (e) {
+      if (i >= 4 || !/net::ERR_NETWORK_CHANGED/.test(e.message)) throw e;
+      step(`the browser saw the network change (${url}); again`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 async function text(sel) {
   return page.$eval(sel, (e) => e.textContent);
 }
@@ -102,7 +119,7 @@ async function waitText(sel, re, timeout = 30000) {
 }
 
 async function signIn(token) {
-  await page.goto(URL_, { waitUntil: 'load' });
+  await go(URL_);
   await page.waitForSelector('#signin #token');
   await snap('sign-in');
   await page.type('#token', token);
@@ -169,7 +186,7 @@ async function lifecycle() {
   await snap('apps');
 
   step('console: type a command, see its output');
-  await page.goto(`${URL_}/#/console/${vm}`, { waitUntil: 'load' });
+  await go(`${URL_}/#/console/${vm}`);
   await waitText('#console-status', /attached as writer/, WAIT);	// the guest's sshd is up
   await waitTerminal(/[#$] *$/m, WAIT);	// a prompt
   await page.click('#term');
@@ -180,7 +197,7 @@ async function lifecycle() {
   step('a second page watching: read-only, same screen');
   const writer = page;
   page = await newPage(390, 844);	// a phone
-  await page.goto(`${URL_}/#/console/${vm}/watch`, { waitUntil: 'load' });
+  await go(`${URL_}/#/console/${vm}/watch`);
   await waitText('#console-status', /attached as watcher/, 60000);
   if (!(await page.$eval('#watch', (c) => c.checked))) throw new Error('the watch page is not read-only');
   await waitTerminal(/web-42-ok/);
@@ -201,7 +218,7 @@ async function lifecycle() {
   await waitTerminal(/again-42/);
 
   step('stop from the app page');
-  await page.goto(`${URL_}/#/app/${vm}`, { waitUntil: 'load' });
+  await go(`${URL_}/#/app/${vm}`);
   await waitText('#facts', /running/);
   await page.waitForSelector('#stop:not([disabled])');
   await page.click('#stop');
@@ -241,11 +258,11 @@ async function isolation() {
   await snap('apps-phone');
   await page.setViewport({ width: 1200, height: 900 });
   step('its app page shows the API\'s 404');
-  await page.goto(`${URL_}/#/app/${other}`, { waitUntil: 'load' });
+  await go(`${URL_}/#/app/${other}`);
   await waitText('#error', new RegExp(`no VM named '${other}'`));
   await snap('app-other-404');
   step('its console shows the API\'s 404');
-  await page.goto(`${URL_}/#/console/${other}`, { waitUntil: 'load' });
+  await go(`${URL_}/#/console/${other}`);
   await waitText('#console-status', /closed|failed|detached/, 30000);
   const seen = await page.evaluate(async (o) => {
     const r = await fetch(`/v1/vms/${o}`);
@@ -266,7 +283,7 @@ async function security() {
   step('sign-in page: no inline script, no CSP violation');
   await signIn(env('TOKEN'));
   for (const where of ['#/', '#/create', `#/app/${env('OWN')}`]) {
-    await page.goto(`${URL_}/${where}`, { waitUntil: 'networkidle0' });
+    await go(`${URL_}/${where}`, 'networkidle0');
     await page.waitForSelector('#who');
     await noInlineScript();
   }
@@ -274,7 +291,7 @@ async function security() {
   step('every page fits a phone-width screen');
   await page.setViewport({ width: 390, height: 844 });
   for (const [where, what] of [['#/create', 'create-phone'], [`#/app/${env('OWN')}`, 'app-phone']]) {
-    await page.goto(`${URL_}/${where}`, { waitUntil: 'networkidle0' });
+    await go(`${URL_}/${where}`, 'networkidle0');
     await page.waitForSelector('#who');
     const wide = await page.evaluate(() => document.documentElement.scrollWidth);
     if (wide > 390) throw new Error(`at 390 px wide ${where} is ${wide} px wide`);
@@ -303,7 +320,7 @@ async function security() {
 async function oidc() {
   page = await newPage();
   step('sign in through the OIDC issuer');
-  await page.goto(URL_, { waitUntil: 'load' });
+  await go(URL_);
   await page.waitForSelector('#oidc-signin');
   await page.click('#oidc-signin');
   // oidc-provider's development pages: login, then consent
