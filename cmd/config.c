@@ -152,6 +152,12 @@ static jv apply(jv rec, jv env, jv names, const char *verb, int restart, const s
 			fcm_die(FCM_E_UNAVAILABLE, "VM '%s': unable to give it the config vars: %s; nothing was changed",
 			    name, why);
 		}
+		if (serving > 0) {	/* the guest put the old config back too */
+			put_back(path, old, oldlen);
+			fcm_app_event(id, "Config: %s refused (by %s): %s", verb, who->name, why);
+			fcm_die(FCM_E_UNAVAILABLE, "VM '%s': with the new config %s; nothing was changed: the old processes serve on with the old config",
+			    name, why);
+		}
 	} else if (fcm_app_env_pending(id, 1) < 0) {
 		fcm_die_sys(FCM_E_INTERNAL, "unable to mark the config of VM '%s' for its next start", name);
 	}
@@ -189,8 +195,6 @@ static jv apply(jv rec, jv env, jv names, const char *verb, int restart, const s
 	reply = jv_object_set(reply, jv_string(verb), names);
 	reply = jv_object_set(reply, jv_string("applied"), running ? jv_true() : jv_false());
 	reply = jv_object_set(reply, jv_string("restarted"), running && restart ? jv_true() : jv_false());
-	if (serving == 1)	/* applied, but the app does not answer: say so */
-		reply = jv_object_set(reply, jv_string("warning"), jv_string(why));
 	return reply;
 }
 
@@ -350,8 +354,6 @@ static void change_print(jv reply, jv req)
 	else
 		printf(" on %s: new processes see it (nothing was restarted: 'fcm restart' does)\n",
 		    fcm_get_str(reply, "vm"));
-	if (fcm_get_str(reply, "warning"))
-		printf("warning: %s\n", fcm_get_str(reply, "warning"));
 	jv_free(names);
 	jv_free(a);
 	jv_free(r);

@@ -34,7 +34,8 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 		fcm_die(strstr(why, "no process type") ? FCM_E_NOT_FOUND : FCM_E_UNAVAILABLE,
 		    "VM '%s': %s", fcm_get_str(rec, "name"), why);
 	if (r > 0)
-		fcm_die(FCM_E_UNAVAILABLE, "VM '%s': restarted, but %s", fcm_get_str(rec, "name"), why);
+		fcm_die(FCM_E_UNAVAILABLE, "VM '%s': the new web never became healthy (%s); the old one serves on",
+		    fcm_get_str(rec, "name"), why);
 	fcm_app_event(id, "Restart: %s (by %s)", t ? t : "every process", who->name);
 	jv reply = jv_object_set(jv_object(), jv_string("ok"), jv_true());
 	reply = jv_object_set(reply, jv_string("vm"), jv_string(fcm_get_str(rec, "name")));

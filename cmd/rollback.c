@@ -83,8 +83,13 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	words = fcm_asprintf(FCM_GUEST_APP " rollback %ld --wait %ld", b, wait);
 	st = fcm_guest_call(rec, words, data, len, &out, 64 << 10);
 	free(words);
-	if (st != 0 && st != 3) {
+	if (st != 0) {
 		const char *r = st < 0 ? "ssh did not start" : fcm_guest_reason(out);
+		if (fcm_app_unhealthy(st)) {
+			fcm_app_event(id, "Rollback to v%ld (by %s) refused: %s", want, who->name, r);
+			fcm_die(FCM_E_UNAVAILABLE, "VM '%s': v%ld never became healthy (%s); nothing was changed: the release before serves on",
+			    name, want, r);
+		}
 		fcm_die(strstr(r, "no longer kept") ? FCM_E_CONFLICT : FCM_E_UNAVAILABLE,
 		    "VM '%s': unable to roll back to v%ld: %s", name, want, r);
 	}
@@ -106,13 +111,11 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	r = jv_object_set(r, jv_string("commit"), jv_object_get(jv_copy(target), jv_string("commit")));
 	r = jv_object_set(r, jv_string("build"), jv_number((double)b));
 	nv = fcm_release_add(id, r, why, sizeof why);
-	fcm_app_event(id, "Rollback to v%ld (by %s)%s", want, who->name, st == 3 ? ": web does not answer" : "");
+	fcm_app_event(id, "Rollback to v%ld (by %s)", want, who->name);
 	jv reply = jv_object_set(fcm_ok(), jv_string("vm"), jv_string(name));
 	reply = jv_object_set(reply, jv_string("rolled_back_to"), jv_number((double)want));
 	if (nv > 0)
 		reply = jv_object_set(reply, jv_string("release"), jv_number((double)nv));
-	if (st == 3)
-		reply = jv_object_set(reply, jv_string("warning"), jv_string(fcm_guest_reason(out)));
 	free(out);
 	jv_free(target);
 	return reply;
@@ -127,8 +130,6 @@ static void print(jv reply, jv req)
 	if (jv_get_kind(nv) == JV_KIND_NUMBER)
 		printf(" (now v%.0f)", jv_number_value(nv));
 	printf("\n");
-	if (fcm_get_str(reply, "warning"))
-		printf("warning: %s\n", fcm_get_str(reply, "warning"));
 	jv_free(to);
 	jv_free(nv);
 }

@@ -53,7 +53,7 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	if (wait && fcm_vm_wait_ready(id, fcm_boot_timeout(), err, sizeof err) < 0)
 		fcm_die(FCM_E_INTERNAL, "VM '%s': %s", name, err);
 	/* Config vars changed while it was stopped: its processes get them now. */
-	if (wait && fcm_app_env_is_pending(id) && fcm_app_push_env(rec, 1, err, sizeof err) < 0)
+	if (wait && fcm_app_env_is_pending(id) && fcm_app_push_env(rec, 1, err, sizeof err) != 0)
 		fcm_warn("VM '%s' runs, but without its latest config vars (%s): 'fcm restart %s' after 'fcm config set' again",
 		    name, err, name);
 	/* s6-supervise takes the -u a moment later: until then the VM still

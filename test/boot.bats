@@ -48,8 +48,10 @@ setup() {
 fc_version() { echo "$1" > "$BATS_FILE_TMPDIR/fc-version"; }
 vm_field() { fcm-ls --json "$1" | jq -r ".$2"; }
 
-# What the guest saw: its command line, and whether ACPI described devices.
-GUEST_VIEW='cat /proc/cmdline; if [ -e /sys/firmware/acpi/tables/DSDT ]; then echo acpi=yes; else echo acpi=no; fi; findmnt -no FSTYPE /'
+# What the guest saw: its command line, whether ACPI described devices, and
+# whether its kernel runs web in a namespace of its own (veth and NAT: the
+# zero-downtime switch, doc/deploy.md) once the app's processes started.
+GUEST_VIEW='cat /proc/cmdline; if [ -e /sys/firmware/acpi/tables/DSDT ]; then echo acpi=yes; else echo acpi=no; fi; findmnt -no FSTYPE /; for i in $(seq 150); do [ -e /run/fcm/app/serving ] && break; sleep 0.2; done; if [ -e /run/fcm/app/net.ok ]; then echo switch=namespaces; else echo switch=in-place; fi'
 
 @test "the fcm image on Firecracker 1.7.0: devices from the command line, no initramfs" {
 	fc_version 1.7.0
@@ -63,6 +65,7 @@ GUEST_VIEW='cat /proc/cmdline; if [ -e /sys/firmware/acpi/tables/DSDT ]; then ec
 	assert_output --partial 'root=/dev/vda ro'
 	assert_line acpi=no
 	assert_line overlay
+	assert_line switch=namespaces
 	id=$(vm_field boot-fcm id)
 	grep -q 'fcm-boot: base /dev/vda, disk /dev/vdb' "$FCM_ROOT/vms/$id/log/current"
 	grep -q 'Running Firecracker v1.7.0' "$FCM_ROOT/vms/$id/log/current"
@@ -111,6 +114,7 @@ GUEST_VIEW='cat /proc/cmdline; if [ -e /sys/firmware/acpi/tables/DSDT ]; then ec
 	refute_output --partial 'virtio_mmio.device='
 	assert_line acpi=yes
 	assert_line overlay
+	assert_line switch=namespaces	# the initramfs loaded veth and NAT
 	id=$(vm_field boot-deb id)
 	grep -q 'fcm-initramfs: base /dev/vd.' "$FCM_ROOT/vms/$id/log/current"
 	grep -q 'fcm-boot: base /dev/vd., disk /dev/vd.' "$FCM_ROOT/vms/$id/log/current"

@@ -192,7 +192,7 @@ Greetings from fcmgreet, fcm!"
 	assert_failure
 	assert_output --partial "remote: -----> Deploy failed: web exited"
 	assert_output --partial "SyntaxError"
-	assert_output --partial "rolled back"
+	assert_output --partial "release 2 is still serving (it was never stopped)"
 	assert_output --partial "[remote rejected] main -> main (pre-receive hook declined)"
 	run page dep-py
 	assert_output --partial "Python page two"
@@ -565,4 +565,152 @@ migrations: 2"	# v1's code and config; no release command ran again
 rfcm_json() {
 	in_ns "$NS" curl -s -X "$1" -H "Authorization: Bearer $(cat "$FCM_ROOT/.token")" \
 	    -H 'Content-Type: application/json' --data-binary "@$3" "http://127.0.0.1:7777$2"
+}
+
+# --- the zero-downtime switch (doc/deploy.md) ------------------------------------
+# load_start VM: 20 HTTPS requests a second through Caddy to the VM's URL,
+# one after the other, until load_stop; each answer is one line of
+# $D/load: "<body> <status>" (status 000: no answer at all).
+load_start() {
+	local host
+	host=$(fcm-ls --json "$1" | jq -r .url | sed 's|^https://||')
+	: >"$D/load"
+	# ip netns exec execs curl: $! is curl's pid
+	ip netns exec "$NS" curl -s --rate 20/s --max-time 30 --resolve "$host:443:$GW" \
+	    --cacert "$FCM_ROOT/caddy/caddy/pki/authorities/local/root.crt" \
+	    -w ' %{http_code}\n' "https://$host/?n=[1-1000000]" >"$D/load" 2>/dev/null 3>&- &
+	LOAD=$!
+}
+# load_stop: the load ends (call it in the test's shell, not in `run`);
+# prints "N requests, N failed", the failed ones by kind, and then each body
+# the answers carried, in order, once per run of equal ones.  The request
+# the kill cut short (no status) is not counted.
+load_stop() {
+	kill "$LOAD"
+	wait "$LOAD" 2>/dev/null || true
+	grep -aE ' [0-9]{3}$' "$D/load" >"$D/load.done"
+	echo "$(wc -l <"$D/load.done") requests, $(grep -cv ' 200$' "$D/load.done") failed"
+	grep -v ' 200$' "$D/load.done" | cut -c 1-100 | sort | uniq -c | head -n 5
+	grep ' 200$' "$D/load.done" | sed 's/ 200$//' | uniq
+}
+web_pid() { in_ns "$NS" fcm ps dep-py --json | jq -r 'select(.type == "web") | .pid'; }
+
+@test "zero downtime, an app on \$PORT: a push, a rollback, a config change and a push that never becomes healthy, under load, not one failed request" {
+	rm -rf "$D/zd" && mkdir -p "$D/zd"
+	cat >"$D/zd/app.py" <<-'PY'
+	import http.server, os
+	class H(http.server.BaseHTTPRequestHandler):
+	    def do_GET(self):
+	        body = ("%s %s" % (open("version.txt").read().strip(), os.environ.get("MOTTO", "-"))).encode()
+	        self.send_response(500 if os.path.exists("broken") else 200)
+	        self.send_header("Content-Length", str(len(body)))
+	        self.end_headers()
+	        self.wfile.write(body)
+	    def log_message(self, *a):
+	        pass
+	http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), H).serve_forever()
+	PY
+	echo 'web: python3 app.py' >"$D/zd/Procfile"
+	echo v1 >"$D/zd/version.txt"
+	git -C "$D/zd" init -q && commit "$D/zd" v1
+	run push "$D/zd" --force "root@$GW:dep-py.git" main
+	assert_success
+	assert_output --partial "Deploy successful!"
+	run page dep-py
+	assert_output "v1 -"
+
+	load_start dep-py
+	echo v2 >"$D/zd/version.txt" && commit "$D/zd" v2
+	run push "$D/zd" "root@$GW:dep-py.git" main
+	assert_success
+	assert_output --partial "remote: -----> Web answered GET / with 200"
+	assert_output --partial "remote: -----> Traffic moved to the new web"
+	run in_ns "$NS" fcm rollback dep-py
+	assert_success
+	pid=$(web_pid)
+	run in_ns "$NS" fcm config set dep-py MOTTO=hello FCM_HEALTH_TIMEOUT=40
+	assert_success
+	[ "$(web_pid)" != "$pid" ]	# a new web serves the new config
+	pid=$(web_pid)
+	: >"$D/zd/broken" && echo v3 >"$D/zd/version.txt" && commit "$D/zd" "answers 500"
+	run push "$D/zd" "root@$GW:dep-py.git" main
+	assert_failure
+	assert_output --partial "remote: -----> Web did not answer the health check within 40 s"
+	assert_output --partial "is still serving (it was never stopped)"
+	[ "$(web_pid)" = "$pid" ]	# untouched
+	sleep 2
+	load_stop >"$D/verdict"
+	echo "# load: $(head -n 1 "$D/verdict")" >&3
+	run cat "$D/verdict"
+	echo "$output"
+	assert_line --index 0 --regexp '^[0-9]{3,} requests, 0 failed$'
+	assert_equal "$(tail -n +2 <<<"$output")" "v1 -
+v2 -
+v1 -
+v1 hello"
+	git -C "$D/zd" reset -q --hard HEAD~1
+}
+
+@test "zero downtime, an app that binds port 8000 itself: the same four, not one failed request" {
+	rm -rf "$D/zd8" && mkdir -p "$D/zd8"
+	echo 'web: python3 -m http.server ${LISTEN:-8000}' >"$D/zd8/Procfile"
+	printf b1 >"$D/zd8/index.html"
+	git -C "$D/zd8" init -q && commit "$D/zd8" b1
+	run push "$D/zd8" --force "root@$GW:dep-py.git" main
+	assert_success
+	run page dep-py
+	assert_output "b1"
+
+	load_start dep-py
+	printf b2 >"$D/zd8/index.html" && commit "$D/zd8" b2
+	run push "$D/zd8" "root@$GW:dep-py.git" main
+	assert_success
+	run in_ns "$NS" fcm rollback dep-py
+	assert_success
+	pid=$(web_pid)
+	run in_ns "$NS" fcm config set dep-py MOTTO=again
+	assert_success
+	[ "$(web_pid)" != "$pid" ]
+	pid=$(web_pid)
+	echo 'web: sleep 100000' >"$D/zd8/Procfile" && commit "$D/zd8" "never listens"
+	run push "$D/zd8" "root@$GW:dep-py.git" main
+	assert_failure
+	assert_output --partial "remote: -----> Web did not answer the health check within 40 s"
+	[ "$(web_pid)" = "$pid" ]
+	# a restart is a switch too
+	run in_ns "$NS" fcm restart dep-py
+	assert_success
+	[ "$(web_pid)" != "$pid" ]
+	sleep 2
+	load_stop >"$D/verdict"
+	echo "# load: $(head -n 1 "$D/verdict")" >&3
+	run cat "$D/verdict"
+	echo "$output"
+	assert_line --index 0 --regexp '^[0-9]{3,} requests, 0 failed$'
+	assert_equal "$(tail -n +2 <<<"$output")" "b1
+b2
+b1"
+	git -C "$D/zd8" reset -q --hard HEAD~1
+}
+
+@test "a config change whose web never becomes healthy is refused: the old config and web serve on; the switch's settings are checked" {
+	pid=$(web_pid)
+	names=$(in_ns "$NS" fcm config dep-py --json | jq -rs '[.[].name] | sort | join(",")')
+	run in_ns "$NS" fcm config set dep-py LISTEN=9000 FCM_HEALTH_TIMEOUT=10
+	assert_failure 111
+	assert_output --regexp "^fcm-config: fatal: VM 'dep-py': with the new config web did not answer the health check \(GET /\) within 10 s \(see 'fcm logs --type web'\); nothing was changed: the old processes serve on with the old config$"
+	[ "$(web_pid)" = "$pid" ]
+	run in_ns "$NS" fcm config dep-py --json
+	assert_success
+	[ "$(jq -rs '[.[].name] | sort | join(",")' <<<"$output")" = "$names" ]
+	run in_ns "$NS" fcm config get dep-py FCM_HEALTH_TIMEOUT
+	assert_output '{"name":"FCM_HEALTH_TIMEOUT","value":"40"}'
+	run page dep-py
+	assert_output "b1"
+	run in_ns "$NS" fcm config set dep-py FCM_HEALTH_PATH=nope
+	assert_failure 100
+	assert_output "fcm-config: fatal: FCM_HEALTH_PATH must be a path of at most 256 characters starting with / (letters, digits and ._~/?=&%+:@!\$,;- only), e.g. /healthz"
+	run in_ns "$NS" fcm config set dep-py FCM_GRACE=0
+	assert_failure 100
+	assert_output "fcm-config: fatal: FCM_GRACE must be a whole number of seconds from 1 to 3600"
 }

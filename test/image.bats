@@ -148,7 +148,7 @@ qmp() {	# qmp ID JSON-COMMAND
 
 @test "the guest: overlay root, swap, hostname, app placeholder on :8000" {
 	wait_ssh "$IP_A"
-	run vm_ssh "$IP_A" 'findmnt -no FSTYPE /; findmnt -no OPTIONS /var/lib/fcm/base; swapon --show=NAME,SIZE --noheadings; ip -4 -o addr show eth0; ip route show default; cat /proc/1/cmdline | tr "\0" " "; echo; for i in $(seq 30); do curl -fsS localhost:8000/ >/dev/null 2>&1 && break; sleep 1; done; s6-svstat /run/service/app-web'
+	run vm_ssh "$IP_A" 'findmnt -no FSTYPE /; findmnt -no OPTIONS /var/lib/fcm/base; swapon --show=NAME,SIZE --noheadings; ip -4 -o addr show eth0; ip route show default; cat /proc/1/cmdline | tr "\0" " "; echo; for i in $(seq 30); do curl -fsS localhost:8000/ >/dev/null 2>&1 && break; sleep 1; done; s6-svstat /run/service/app-web.a; curl -sS -o /dev/null -w "localhost %{http_code}\n" localhost:8000/; echo "serving $(cat /run/fcm/app/serving)"; nft list chain ip fcm_app pre'
 	assert_success
 	assert_line --index 0 overlay
 	assert_line --regexp '^ro,'
@@ -157,6 +157,11 @@ qmp() {	# qmp ID JSON-COMMAND
 	assert_output --partial "default via $GW dev eth0"
 	assert_output --partial "/usr/local/lib/fcm/init"
 	assert_output --regexp 'up \(pid [0-9]+'
+	# web in slot a, its own namespace; port 8000 reaches it from outside
+	# and from the guest's own localhost (doc/deploy.md)
+	assert_line "localhost 200"
+	assert_line "serving a"
+	assert_output --regexp 'iifname "eth0" tcp dport 8000 dnat to 100\.127\.255\.2:8000'
 	run ip netns exec "$NS" curl -fsS --max-time 10 "http://$IP_A:8000/"
 	assert_success
 	assert_output --partial "<h1>img-alpha</h1>"

@@ -25,6 +25,11 @@ int fcm_app_type_check(const char *t, char *why, size_t whylen)
 	return -1;
 }
 
+int fcm_app_unhealthy(int status)
+{
+	return status == 3 || status == 4;
+}
+
 long fcm_app_timeout(char *why, size_t whylen)
 {
 	const char *t = getenv("FCM_DEPLOY_TIMEOUT");
@@ -43,7 +48,8 @@ long fcm_app_timeout(char *why, size_t whylen)
 }
 
 /* Run the guest's `app` with these words (fixed text), in on its stdin:
- * 0; 1 for its status 3 (web did not answer in time); -1; why set. */
+ * 0; 1 for its status 3 or 4 (the new web never became healthy: the old
+ * one serves on, with the old config); -1; why set. */
 static int app_call(jv rec, const char *words, const char *in, size_t inlen, char *why, size_t whylen)
 {
 	char *cmd = fcm_asprintf(FCM_GUEST_APP " %s", words), *out = NULL;
@@ -53,7 +59,7 @@ static int app_call(jv rec, const char *words, const char *in, size_t inlen, cha
 	if (st != 0)
 		snprintf(why, whylen, "%s", st < 0 ? strerror(errno) : fcm_guest_reason(out));
 	free(out);
-	return st == 0 ? 0 : st == 3 ? 1 : -1;
+	return st == 0 ? 0 : fcm_app_unhealthy(st) ? 1 : -1;
 }
 
 int fcm_app_restart(jv rec, const char *type, char *why, size_t whylen)
@@ -96,7 +102,7 @@ int fcm_app_push_env(jv rec, int restart, char *why, size_t whylen)
 	free(words);
 	explicit_bzero(data, len);
 	free(data);
-	if (r >= 0)
+	if (r == 0)
 		fcm_app_env_pending(id, 0);
 	return r;
 }

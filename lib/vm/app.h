@@ -12,22 +12,31 @@
  * with why. */
 int fcm_app_type_check(const char *t, char *why, size_t whylen);
 
-/* FCM_DEPLOY_TIMEOUT: how long web may take to answer HTTP after a deploy,
- * a restart or a config change (seconds, 1 to 3600; default 60).  -1 with
- * why when it is set to anything else. */
+/* FCM_DEPLOY_TIMEOUT: how long a new web may take to pass its health check
+ * after a deploy, a restart, a rollback or a config change (seconds, 1 to
+ * 3600; default 60; the app's FCM_HEALTH_TIMEOUT config var, when set, wins
+ * in the guest).  -1 with why when it is set to anything else. */
 long fcm_app_timeout(char *why, size_t whylen);
 
+/* 1 when status, of the guest's `app` (restart, env --restart, rollback,
+ * switch), says the new web never became healthy: 3 (no answer to the
+ * health check in time) or 4 (it exited).  The old web serves on then,
+ * with the old config. */
+int fcm_app_unhealthy(int status);
+
 /* Give running VM rec (borrowed) its config vars (appenv.h) over ssh to the
- * guest's `app env`; with restart, its processes restart to see them, and
- * it waits until web answers (fcm_app_timeout).  Clears the pending mark.
- * 0; 1 when the guest has them and restarted, but web did not answer in
- * time (why says so); -1 when nothing changed, with why (the guest's
- * reason). */
+ * guest's `app env`; with restart, a new web with them must pass its health
+ * check before it takes the traffic (doc/deploy.md), and the other
+ * processes restart.  Clears the pending mark unless 1.  0; 1 when the new
+ * web never became healthy (why says so): the guest put the old config
+ * back, the old web serves on; -1 when nothing changed, with why (the
+ * guest's reason). */
 int fcm_app_push_env(jv rec, int restart, char *why, size_t whylen);
 
-/* Restart VM rec's processes (all, or those of type) and wait until web
- * answers when it was restarted.  0; 1 restarted, web not answering in time;
- * -1 failed; why says why. */
+/* Restart VM rec's processes (all, or those of type); web by the
+ * zero-downtime switch (a new web, healthy, then the old one stopped).
+ * 0; 1 the new web never became healthy (the old one serves on); -1
+ * failed; why says why. */
 int fcm_app_restart(jv rec, const char *type, char *why, size_t whylen);
 
 /* Mark (on) or unmark VM id's config as changed while it was not running

@@ -32,6 +32,31 @@ int fcm_env_name_check(const char *name, char *why, size_t whylen)
 	return 0;
 }
 
+/* The config vars that are settings of the zero-downtime switch (doc/deploy.md),
+ * read by the guest's `app`: 0 when value suits name, else -1 with why. */
+static int setting_check(const char *name, const char *value, char *why, size_t whylen)
+{
+	size_t n = strlen(value);
+
+	if (!strcmp(name, "FCM_HEALTH_PATH")) {
+		if (n && n <= 256 && value[0] == '/' &&
+		    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~/?=&%+:@!$,;-") == n)
+			return 0;
+		snprintf(why, whylen, "FCM_HEALTH_PATH must be a path of at most 256 characters starting with / "
+		    "(letters, digits and ._~/?=&%%+:@!$,;- only), e.g. /healthz");
+		return -1;
+	}
+	if (!strcmp(name, "FCM_HEALTH_TIMEOUT") || !strcmp(name, "FCM_GRACE")) {
+		char *end;
+		long s = strtol(value, &end, 10);
+		if (n && n <= 4 && !*end && value[0] != '-' && value[0] != '+' && s >= 1 && s <= 3600)
+			return 0;
+		snprintf(why, whylen, "%s must be a whole number of seconds from 1 to 3600", name);
+		return -1;
+	}
+	return 0;
+}
+
 int fcm_env_value_check(const char *name, jv v, char *why, size_t whylen)
 {
 	if (jv_get_kind(v) != JV_KIND_STRING) {
@@ -48,7 +73,7 @@ int fcm_env_value_check(const char *name, jv v, char *why, size_t whylen)
 		snprintf(why, whylen, "the value of %s holds a NUL byte, which no environment can carry", name);
 		return -1;
 	}
-	return 0;
+	return setting_check(name, jv_string_value(v), why, whylen);
 }
 
 jv fcm_env_load(const char *id)

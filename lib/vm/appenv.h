@@ -24,7 +24,9 @@
 /* 0 when name may be a config var, else -1 with why (names the name). */
 int fcm_env_name_check(const char *name, char *why, size_t whylen);
 /* 0 when v (borrowed) may be the value of name, else -1 with why (names the
- * name, never the value). */
+ * name, never the value).  FCM_HEALTH_PATH (a path), FCM_HEALTH_TIMEOUT and
+ * FCM_GRACE (seconds, 1 to 3600) are settings of the switch and checked as
+ * such (doc/deploy.md). */
 int fcm_env_value_check(const char *name, jv v, char *why, size_t whylen);
 
 /* VM id's config vars: an object of strings (empty when there are none),
