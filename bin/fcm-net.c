@@ -8,7 +8,11 @@
  * through /dev/net/tun, nftables through libnftnl; nothing shells out.
  *
  * State under $FCM_ROOT/net/: config.json (subnet, bridge, gateway, allowed
- * ports), leases/<ip> (a file holding the VM id, made exclusively), .lock. */
+ * ports), leases/<ip> (a file holding the VM id, made exclusively), .lock,
+ * and the leases' index, kept exact under the lock so that no operation on
+ * one VM reads every lease: ids/<id> (a symbolic link to ../leases/<ip>),
+ * ids/.next (every address of the pool below it is leased) and
+ * ids/.complete (the index holds every lease; setup makes it anew). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -403,11 +407,162 @@ static jv merge(jv into, jv from)
 	return into;
 }
 
+/* --- the leases' index ------------------------------------------------------ */
+
+static char *ids_path(const char *rel)
+{
+	return fcm_path("net/ids/%s", rel);
+}
+
+/* ids/.next: the lowest address that may be free; 0 when unknown. */
+static uint32_t next_read(void)
+{
+	char *path = ids_path(".next"), *s = fcm_read_file(path, 64, NULL);
+	uint32_t ip = 0;
+
+	free(path);
+	if (s) {
+		s[strcspn(s, "\n")] = '\0';
+		if (fcm_ip4_parse(s, &ip) < 0)
+			ip = 0;
+		free(s);
+	}
+	return ip;
+}
+
+static int next_write(uint32_t ip)
+{
+	char ips[FCM_NET4_STRLEN], *path = ids_path(".next"), *line;
+	int r;
+
+	fcm_ip4_format(ip, ips);
+	line = fcm_asprintf("%s\n", ips);
+	r = fcm_write_atomic(path, line, strlen(line), 0644);
+	free(line);
+	free(path);
+	return r;
+}
+
+/* ids/<id> -> ../leases/<ip> */
+static int index_set(const char *id, uint32_t ip)
+{
+	char ips[FCM_NET4_STRLEN], *path = ids_path(id), *target;
+	int r;
+
+	fcm_ip4_format(ip, ips);
+	target = fcm_asprintf("../leases/%s", ips);
+	if (unlink(path) < 0 && errno != ENOENT)
+		r = -1;
+	else
+		r = symlink(target, path);
+	free(target);
+	free(path);
+	return r;
+}
+
+/* Make the index anew from the leases (under the lock): ids/<id> of each,
+ * .next past the lowest run of leased addresses, then .complete.  0, or -1
+ * with why. */
+static int index_rebuild(const struct conf *c, char *why, size_t len)
+{
+	char *dir = net_path("ids"), *done = ids_path(".complete");
+	struct lease *ls;
+	struct dirent *de;
+	uint32_t next;
+	size_t n;
+	DIR *d;
+	int r = -1;
+
+	unlink(done);
+	if (fcm_mkdirs(dir, 0755) < 0 || !(d = opendir(dir))) {
+		snprintf(why, len, "unable to create %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' || !strcmp(de->d_name, ".next")) {
+			char *p = fcm_asprintf("%s/%s", dir, de->d_name);
+			unlink(p);
+			free(p);
+		}
+	closedir(d);
+	if (leases_read(&ls, &n, why, len) < 0)
+		goto out;
+	next = c->sn.first;
+	for (size_t i = 0; i < n; i++) {
+		if (ls[i].ip == next)
+			next++;
+		if (ls[i].id[0] && index_set(ls[i].id, ls[i].ip) < 0) {
+			snprintf(why, len, "unable to index lease %s in %s: %s", ls[i].id, dir, strerror(errno));
+			free(ls);
+			goto out;
+		}
+	}
+	free(ls);
+	if (next_write(next) < 0 || fcm_write_atomic(done, "", 0, 0644) < 0) {
+		snprintf(why, len, "unable to write %s: %s", done, strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	free(dir);
+	free(done);
+	return r;
+}
+
+/* The index, made from the leases first if it is not complete (under the
+ * lock).  0, or -1 with why. */
+static int index_need(const struct conf *c, char *why, size_t len)
+{
+	char *done = ids_path(".complete");
+	int ok = access(done, F_OK) == 0;
+
+	free(done);
+	return ok ? 0 : index_rebuild(c, why, len);
+}
+
+/* The lease of id, through the index (under the lock, index_need first):
+ * 1 found (in *out), 0 none.  An entry whose lease does not hold id (a crash
+ * between the two writes) is none. */
+static int lease_find(const char *id, struct lease *out)
+{
+	char *path = ids_path(id), target[64], *lease, *s;
+	ssize_t k = readlink(path, target, sizeof target - 1);
+	const char *ip;
+	size_t sl;
+	int found = 0;
+
+	free(path);
+	if (k <= 0)
+		return 0;
+	target[k] = '\0';
+	ip = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	if (fcm_ip4_parse(ip, &out->ip) < 0)
+		return 0;
+	lease = fcm_path("net/leases/%s", ip);
+	s = fcm_read_file(lease, 64, &sl);
+	free(lease);
+	if (s) {
+		s[strcspn(s, "\n ")] = '\0';
+		if (!strcmp(s, id)) {
+			snprintf(out->id, sizeof out->id, "%s", id);
+			found = 1;
+		}
+		free(s);
+	}
+	return found;
+}
+
 /* --- the guard: each tap speaks only as its VM (doc/fcm-net.md) ---------- */
 
-/* Load the anti-spoofing rules of every lease but `except`'s (NULL: all).
- * 0, or -1 with why. */
-static int guard_load(const char *except, char *why, size_t len)
+static void guest_of(const struct lease *l, struct fcm_nft_guest *g)
+{
+	snprintf(g->tap, sizeof g->tap, TAP_PREFIX "%s", l->id);
+	fcm_mac_bytes_from_ip4(l->ip, g->mac);
+	g->ip = l->ip;
+}
+
+/* Load the anti-spoofing guard of every lease (setup).  0, or -1 with why. */
+static int guard_load(char *why, size_t len)
 {
 	struct fcm_nft_guest *g;
 	struct lease *ls;
@@ -417,15 +572,10 @@ static int guard_load(const char *except, char *why, size_t len)
 	if (leases_read(&ls, &n, why, len) < 0)
 		return -1;
 	g = fcm_malloc((n ? n : 1) * sizeof *g);
-	for (size_t i = 0; i < n; i++) {
-		if (!ls[i].id[0] || (except && !strcmp(ls[i].id, except)))
-			continue;
-		snprintf(g[k].tap, sizeof g[k].tap, TAP_PREFIX "%s", ls[i].id);
-		fcm_mac_bytes_from_ip4(ls[i].ip, g[k].mac);
-		g[k].ip = ls[i].ip;
-		k++;
-	}
-	r = fcm_nft_guard(TAP_PREFIX, g, k);
+	for (size_t i = 0; i < n; i++)
+		if (ls[i].id[0])
+			guest_of(&ls[i], &g[k++]);
+	r = fcm_nft_guard(g, k);
 	if (r < 0)
 		snprintf(why, len, "%s", fcm_net_error());
 	free(g);
@@ -433,22 +583,17 @@ static int guard_load(const char *except, char *why, size_t len)
 	return r;
 }
 
-/* The lease of id: 1 found (in *out), 0 none, -1 with why. */
-static int lease_find(const char *id, struct lease *out, char *why, size_t len)
+/* One lease into the guard (add) or out of it.  0, or -1 with why. */
+static int guard_one(const struct lease *l, int add, char *why, size_t len)
 {
-	struct lease *ls;
-	size_t n;
-	int found = 0;
+	struct fcm_nft_guest g;
 
-	if (leases_read(&ls, &n, why, len) < 0)
+	guest_of(l, &g);
+	if ((add ? fcm_nft_guard_add(&g) : fcm_nft_guard_del(&g)) < 0) {
+		snprintf(why, len, "%s", fcm_net_error());
 		return -1;
-	for (size_t i = 0; i < n && !found; i++)
-		if (!strcmp(ls[i].id, id)) {
-			*out = ls[i];
-			found = 1;
-		}
-	free(ls);
-	return found;
+	}
+	return 0;
 }
 
 /* Permanent neighbour entries on the bridge for every lease. */
@@ -561,7 +706,8 @@ static jv op_setup(jv req)
 		fcm_unlock(fd);
 		return fcm_fail(FCM_E_INTERNAL, "%s", fcm_net_error());
 	}
-	if (guard_load(NULL, why, sizeof why) < 0 || neigh_all(&c, why, sizeof why) < 0) {
+	if (index_rebuild(&c, why, sizeof why) < 0 || guard_load(why, sizeof why) < 0 ||
+	    neigh_all(&c, why, sizeof why) < 0) {
 		fcm_unlock(fd);
 		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	}
@@ -588,10 +734,9 @@ static jv op_alloc(jv req)
 		{ NULL, 0, 0 },
 	};
 	struct conf c;
-	struct lease *ls, l;
-	char why[512], first[FCM_NET4_STRLEN];
+	struct lease l;
+	char why[512], first[FCM_NET4_STRLEN], ips[FCM_NET4_STRLEN];
 	const char *id;
-	size_t n, i;
 	uint32_t ip;
 	jv fail;
 	int fd;
@@ -600,44 +745,56 @@ static jv op_alloc(jv req)
 		return fail;
 	if ((fd = net_lock(&fail)) < 0)
 		return fail;
-	if (leases_read(&ls, &n, why, sizeof why) < 0) {
+	if (index_need(&c, why, sizeof why) < 0) {
 		fcm_unlock(fd);
 		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	}
-	for (i = 0; i < n; i++)
-		if (!strcmp(ls[i].id, id)) {
-			l = ls[i];
-			goto done;	/* the same id gets the same lease */
+	if (lease_find(id, &l))
+		goto done;	/* the same id gets the same lease */
+	/* The lowest free address: every one below ids/.next is leased, so
+	 * the search starts there (a free lowers it). */
+	ip = next_read();
+	if (ip < c.sn.first)
+		ip = c.sn.first;
+	for (;; ip++) {
+		struct stat st;
+		char *path;
+		int taken;
+		if (ip > c.sn.last || ip < c.sn.first) {
+			fcm_unlock(fd);
+			fcm_ip4_format(c.sn.first, first);
+			return fcm_fail(FCM_E_UNAVAILABLE,
+			    "subnet %s is full (%u addresses from .%s): free one or set a larger subnet",
+			    c.subnet, fcm_subnet_pool_size(&c.sn), strrchr(first, '.') + 1);
 		}
-	/* The lowest free address: walk the sorted leases beside the pool. */
-	ip = c.sn.first;
-	for (i = 0; i < n && ip <= c.sn.last; i++) {
-		if (ls[i].ip < ip)
+		fcm_ip4_format(ip, ips);
+		path = fcm_path("net/leases/%s", ips);
+		taken = lstat(path, &st) == 0;
+		free(path);
+		if (taken)
 			continue;
-		if (ls[i].ip > ip)
+		/* The index first: a lease is never without its entry (an
+		 * entry without its lease is no lease, lease_find). */
+		if (index_set(id, ip) < 0) {
+			int e = errno;
+			fcm_unlock(fd);
+			return fcm_fail(FCM_E_INTERNAL, "unable to index lease %s for %s: %s", ips, id, strerror(e));
+		}
+		if (lease_create(ip, id) == 0)
 			break;
-		ip++;
-	}
-	if (ip > c.sn.last || ip < c.sn.first) {
-		free(ls);
-		fcm_unlock(fd);
-		fcm_ip4_format(c.sn.first, first);
-		return fcm_fail(FCM_E_UNAVAILABLE,
-		    "subnet %s is full (%u addresses from .%s): free one or set a larger subnet",
-		    c.subnet, fcm_subnet_pool_size(&c.sn), strrchr(first, '.') + 1);
+		if (errno != EEXIST) {
+			int e = errno;
+			fcm_unlock(fd);
+			return fcm_fail(FCM_E_INTERNAL, "unable to create lease %s for %s: %s", ips, id, strerror(e));
+		}
 	}
 	l.ip = ip;
 	snprintf(l.id, sizeof l.id, "%s", id);
-	if (lease_create(ip, id) < 0) {
-		int e = errno;
-		char ips[FCM_NET4_STRLEN];
-		free(ls);
-		fcm_unlock(fd);
-		fcm_ip4_format(ip, ips);
-		return fcm_fail(FCM_E_INTERNAL, "unable to create lease %s for %s: %s", ips, id, strerror(e));
+	if (next_write(ip + 1) < 0) {	/* only a hint: .next may stay lower */
+		fcm_ip4_format(ip + 1, ips);
+		fcm_warn_sys("unable to write the next free address (%s)", ips);
 	}
 done:
-	free(ls);
 	fcm_unlock(fd);
 	return merge(fcm_ok(), lease_jv(&c, &l));
 }
@@ -649,14 +806,14 @@ static jv op_free(jv req)
 		{ "id", JV_KIND_STRING, 1 },
 		{ NULL, 0, 0 },
 	};
-	struct lease *ls;
 	char why[512], ips[FCM_NET4_STRLEN];
 	const char *id;
+	struct conf c;
+	struct lease l;
 	struct stat st;
 	char *dir;
-	size_t n;
 	jv fail, freed = jv_null();
-	int fd;
+	int fd, had;
 
 	if (fields(req, spec, &fail) < 0 || !(id = id_get(req, &fail)))
 		return fail;
@@ -666,37 +823,43 @@ static jv op_free(jv req)
 		return jv_object_set(jv_object_set(fcm_ok(), jv_string("id"), jv_string(id)),
 		    jv_string("freed"), jv_null());
 	}
-	if ((fd = net_lock(&fail)) < 0) {
-		free(dir);
+	free(dir);
+	if ((had = conf_load(&c, why, sizeof why)) < 0)
+		return fcm_fail(FCM_E_INTERNAL, "%s", why);
+	if ((fd = net_lock(&fail)) < 0)
 		return fail;
-	}
-	if (leases_read(&ls, &n, why, sizeof why) < 0) {
+	if (index_need(&c, why, sizeof why) < 0) {
 		fcm_unlock(fd);
-		free(dir);
 		return fcm_fail(FCM_E_INTERNAL, "%s", why);
 	}
-	for (size_t i = 0; i < n; i++) {
-		char *path;
-		if (strcmp(ls[i].id, id))
-			continue;
-		fcm_ip4_format(ls[i].ip, ips);
-		path = fcm_asprintf("%s/%s", dir, ips);
+	if (lease_find(id, &l)) {
+		char *path, *entry;
+		int tables;
+		fcm_ip4_format(l.ip, ips);
+		/* Its guard element goes with the address: whoever gets the
+		 * address next gets a new one.  (When there is a guard.) */
+		if (had > 0 && (tables = fcm_nft_table_exists("bridge")) != 0 &&
+		    (tables < 0 || guard_one(&l, 0, why, sizeof why) < 0)) {
+			fcm_unlock(fd);
+			return fcm_fail(FCM_E_INTERNAL, "%s", tables < 0 ? fcm_net_error() : why);
+		}
+		/* .next first: lower than the truth is only slower. */
+		if (next_read() > l.ip && next_write(l.ip) < 0)
+			fcm_warn_sys("unable to write the next free address (%s)", ips);
+		path = fcm_path("net/leases/%s", ips);
 		if (unlink(path) < 0 && errno != ENOENT) {
 			int e = errno;
 			jv r = fcm_fail(FCM_E_INTERNAL, "unable to remove lease %s: %s", path, strerror(e));
 			free(path);
-			free(ls);
-			free(dir);
-			jv_free(freed);
 			fcm_unlock(fd);
 			return r;
 		}
 		free(path);
-		jv_free(freed);
+		entry = ids_path(id);
+		unlink(entry);
+		free(entry);
 		freed = jv_string(ips);
 	}
-	free(ls);
-	free(dir);
 	fcm_unlock(fd);
 	return jv_object_set(jv_object_set(fcm_ok(), jv_string("id"), jv_string(id)),
 	    jv_string("freed"), freed);
@@ -758,8 +921,8 @@ static jv op_tap_add(jv req)
 	 * first); a tap with no lease may send nothing. */
 	if ((fd = net_lock(&fail)) < 0)
 		return fail;
-	found = lease_find(id, &l, why, sizeof why);
-	if (found >= 0 && guard_load(NULL, why, sizeof why) < 0)
+	found = index_need(&c, why, sizeof why) < 0 ? -1 : lease_find(id, &l);
+	if (found > 0 && guard_one(&l, 1, why, sizeof why) < 0)
 		found = -1;
 	if (found > 0) {
 		fcm_mac_bytes_from_ip4(l.ip, mac);
@@ -806,8 +969,8 @@ static jv op_tap_del(jv req)
 	if (conf_load(&c, why, sizeof why) > 0 && (tables = fcm_nft_table_exists("bridge")) >= 0) {
 		if ((fd = net_lock(&fail)) < 0)
 			return fail;
-		found = lease_find(id, &l, why, sizeof why);
-		if (found >= 0 && tables && guard_load(id, why, sizeof why) < 0)
+		found = index_need(&c, why, sizeof why) < 0 ? -1 : lease_find(id, &l);
+		if (found > 0 && tables && guard_one(&l, 0, why, sizeof why) < 0)
 			found = -1;
 		if (found > 0 && fcm_neigh_del(c.bridge, l.ip) < 0) {
 			snprintf(why, sizeof why, "%s", fcm_net_error());
