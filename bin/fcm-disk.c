@@ -21,6 +21,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include <skalibs/allreadwrite.h>
@@ -241,6 +243,21 @@ out:
 	return r;
 }
 
+/* Where the seed is made: in memory (/dev/shm, when it is a tmpfs), else
+ * in the VM's directory.  Removing a directory tree costs a few ms a
+ * directory on a file system mounted with discard (each freed block is
+ * trimmed at once): the eleven of a seed took 35 ms of a 60 ms create.
+ * The seed holds the VM's host key: a directory of root's alone (mkdtemp:
+ * 0700), removed at the end, and gone with the machine's memory at worst. */
+static char *seed_template(const char *id)
+{
+	struct statfs fs;
+
+	if (statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC)
+		return fcm_asprintf("/dev/shm/fcm-seed-%s.XXXXXX", id);
+	return fcm_path("vms/%s/.seed.XXXXXX", id);
+}
+
 /* A refusal of create, said as "unable to create the disk of VM <id>: ...". */
 static jv create(jv req);
 
@@ -351,7 +368,7 @@ static jv create(jv req)
 		}
 		made_dir = 1;
 	}
-	seed = fcm_path("vms/%s/.seed.XXXXXX", id);
+	seed = seed_template(id);
 	if (!mkdtemp(seed)) {
 		reply = fcm_fail(FCM_E_INTERNAL, "unable to create a seed directory in %s: %s", vmdir, strerror(errno));
 		free(seed);

@@ -437,7 +437,7 @@ static int next_write(uint32_t ip)
 
 	fcm_ip4_format(ip, ips);
 	line = fcm_asprintf("%s\n", ips);
-	r = fcm_write_atomic(path, line, strlen(line), 0644);
+	r = fcm_write_replace(path, line, strlen(line), 0644);	/* a hint, and setup makes it anew */
 	free(line);
 	free(path);
 	return r;

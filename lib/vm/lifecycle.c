@@ -1,5 +1,6 @@
 /* lifecycle.c — linking, waiting for, and taking apart VMs. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,36 +51,74 @@ long fcm_boot_timeout(void)
 	return t > 0 ? t : 300;
 }
 
-int fcm_vm_link(const char *id, char *err, size_t errlen)
-{
-	char *scan = fcm_scandir();
-	char *svc = fcm_vm_svcdir(id);
-	char *name = fcm_asprintf("vm-%s", id);
-	char *argv[] = { "s6-svlink", "-t", "30000", scan, svc, name, NULL };
-	char *link = fcm_asprintf("%s/%s", scan, name);
-	struct stat st;
-	int r = 0;
-
-	if (lstat(link, &st) == 0) {
-		/* Already linked: make sure s6-svscan has seen it. */
-		char *a[] = { "s6-svscanctl", "-a", scan, NULL };
-		fcm_run(a);
-	} else if ((r = fcm_run(argv)) != 0) {
-		snprintf(err, errlen, "unable to link service %s into %s (s6-svlink exit %d)", svc, scan, r);
-		r = -1;
-	}
-	free(scan);
-	free(svc);
-	free(name);
-	free(link);
-	return r;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+/* Tell s6-svscan to scan now (s6-svscanctl -a): 0, or -1 with errno. */
+static int svscan_rescan(void)
+{
+	char *ctl = fcm_path("scan/.s6-svscan/control");
+	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC), r = -1;
+
+	free(ctl);
+	if (fd >= 0) {
+		r = write(fd, "a", 1) == 1 ? 0 : -1;
+		close(fd);
+	}
+	return r;
+}
+
+/* Is an s6-supervise listening on the service directory's control fifo? */
+static int supervised(const char *svc)
+{
+	char *ctl = fcm_asprintf("%s/supervise/control", svc);
+	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+	free(ctl);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+int fcm_vm_link(const char *id, char *err, size_t errlen)
+{
+	/* What s6-svlink does, without its two processes: the link, a scan
+	 * now, and a wait (30 s at most) until s6-supervise listens, so that
+	 * an s6-svc right after reaches it. */
+	char *scan = fcm_scandir();
+	char *svc = fcm_vm_svcdir(id);
+	char *link = fcm_asprintf("%s/vm-%s", scan, id);
+	struct timespec t0, now;
+	int r = 0;
+
+	if (symlink(svc, link) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "unable to link service %s into %s: %s", svc, scan, strerror(errno));
+		r = -1;
+	} else if (!supervised(svc) && svscan_rescan() < 0) {
+		snprintf(err, errlen, "unable to link service %s into %s: s6-svscan does not answer (%s)",
+		    svc, scan, strerror(errno));
+		r = -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long ms = 1; r == 0 && !supervised(svc); ms = ms < 32 ? ms * 2 : ms) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= 30) {
+			snprintf(err, errlen, "unable to link service %s into %s: no s6-supervise for it within 30 s",
+			    svc, scan);
+			r = -1;
+			break;
+		}
+		sleep_ms(ms);
+	}
+	free(scan);
+	free(svc);
+	free(link);
+	return r;
 }
 
 char *fcm_vm_log_tail(const char *id)
