@@ -657,13 +657,60 @@ int fcm_nft_guard_add(const struct fcm_nft_guest *g)
 	return batch_send(&bt, "add the VM to the anti-spoofing guard (nftables set bridge fcm " GUARD_SET ")");
 }
 
+/* Is g's element in the guard?  1, 0, or -1 (a query: no transaction). */
+static int guard_has(const struct fcm_nft_guest *g)
+{
+	struct nftnl_set *s = guard_set();
+	uint8_t key[GUARD_KEY_LEN] = { 0 };
+	uint32_t ip = htonl(g->ip), portid, seq = (uint32_t)time(NULL);
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	int ret, r = -1;
+
+	if (!e)
+		fcm_die_nomem();
+	memcpy(key, g->tap, strnlen(g->tap, FCM_IFNAMSIZ - 1));
+	memcpy(key + 16, g->mac, 6);
+	memcpy(key + 24, &ip, 4);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof key);
+	nftnl_set_elem_add(s, e);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_BRIDGE, NLM_F_ACK, seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto out;
+	portid = mnl_socket_get_portid(nl);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		goto out;
+	do {
+		ret = (int)mnl_socket_recvfrom(nl, buf, sizeof buf);
+		if (ret <= 0)
+			goto out;
+		ret = mnl_cb_run(buf, (size_t)ret, seq, portid, NULL, NULL);
+	} while (ret > 0);
+	r = ret < 0 ? (errno == ENOENT ? 0 : -1) : 1;
+out:
+	if (r < 0)
+		fcm_net_fail(strerror(errno), "unable to look up the VM in the anti-spoofing guard (nftables set bridge fcm " GUARD_SET ")");
+	if (nl)
+		mnl_socket_close(nl);
+	return r;
+}
+
 int fcm_nft_guard_del(const struct fcm_nft_guest *g)
 {
 	struct batch bt;
+	int has = guard_has(g);
 
-	/* Added, then deleted, in one transaction: no error when it was not there. */
+	/* A transaction only when there is something to take out: a commit
+	 * costs about 10 ms, a query a fraction of one (destroy asks twice:
+	 * tap-del, then free). */
+	if (has <= 0)
+		return has;
 	batch_start(&bt, 16 * 1024);
-	batch_guard_elems(&bt, NFT_MSG_NEWSETELEM, g, 1);
 	batch_guard_elems(&bt, NFT_MSG_DELSETELEM, g, 1);
 	return batch_send(&bt, "take the VM out of the anti-spoofing guard (nftables set bridge fcm " GUARD_SET ")");
 }

@@ -19,6 +19,7 @@
 #include "core/paths.h"
 #include "core/rmtree.h"
 #include "core/run.h"
+#include "vm/jail.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 
@@ -85,6 +86,36 @@ static int supervised(const char *svc)
 	return 1;
 }
 
+/* After its link is gone: s6-svscan told to stop the supervisors of
+ * services no longer there (s6-svscanctl -an), then a wait (90 s at most)
+ * until the VM's and its logger's have stopped and exited.  0, or -1. */
+static int vm_unsupervise(const char *id)
+{
+	char *svc = fcm_vm_svcdir(id), *ctl = fcm_path("scan/.s6-svscan/control");
+	char *log = fcm_asprintf("%s/log", svc);
+	struct timespec t0, now;
+	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC), r = 0;
+
+	free(ctl);
+	if (fd >= 0) {
+		if (write(fd, "an", 2) != 2)
+			r = -1;
+		close(fd);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long ms = 1; r == 0 && (supervised(svc) || supervised(log)); ms = ms < 4 ? ms * 2 : ms) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= 90) {
+			r = -1;
+			break;
+		}
+		sleep_ms(ms);
+	}
+	free(svc);
+	free(log);
+	return r;
+}
+
 int fcm_vm_link(const char *id, char *err, size_t errlen)
 {
 	/* What s6-svlink does, without its two processes: the link, a scan
@@ -105,7 +136,7 @@ int fcm_vm_link(const char *id, char *err, size_t errlen)
 		r = -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (long ms = 1; r == 0 && !supervised(svc); ms = ms < 32 ? ms * 2 : ms) {
+	for (long ms = 1; r == 0 && !supervised(svc); ms = ms < 4 ? ms * 2 : ms) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - t0.tv_sec >= 30) {
 			snprintf(err, errlen, "unable to link service %s into %s: no s6-supervise for it within 30 s",
@@ -253,27 +284,24 @@ int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags)
 	jv_free(rec);
 	if (lk >= 0)
 		fcm_unlock(lk);
-	/* 1. The service: stop it and unlink it (s6-svunlink waits for s6-supervise). */
+	/* 1. The service: unlink it and wait until its s6-supervise is gone
+	 * (what s6-svunlink does, without its two processes). */
 	if (lstat(link, &st) == 0) {
-		char *tname = fcm_asprintf("vm-%s", id);
-		char *argv[] = { "s6-svunlink", "-t", "90000", scan, tname, NULL };
-		if (fcm_svscan_running()) {
-			int r = fcm_run(argv);
-			if (r != 0)
-				fcm_warn("s6-svunlink %s exited %d", tname, r);
-		}
 		if (unlink(link) < 0 && errno != ENOENT) {
 			fcm_warn_sys("unable to remove %s", link);
 			failed = 1;
-		}
-		free(tname);
+		} else if (fcm_svscan_running() && vm_unsupervise(id) < 0)
+			fcm_warn("the supervisor of VM %s did not stop within 90 s", id);
 	}
 	/* 1b. Its jail and cgroups, if the VMM was confined (a crash may have
-	 * left them). */
-	helper = fcm_helper("fc");
-	if (access(helper, X_OK) == 0)
-		step("release the VM's jail", fcm_call("fc", id_req("release", id)), &failed);
-	free(helper);
+	 * left them): fcm-fc release's own function, here. */
+	{
+		char why[1024];
+		if (fcm_jail_release(id, why, sizeof why) < 0) {
+			fcm_warn("unable to release the VM's jail: %s", why);
+			failed = 1;
+		}
+	}
 	/* 2. Its route, before its address is given back: a route must never
 	 * point at an address another VM may get.  Should the proxy not take
 	 * the change, the address stays leased (and the record says
