@@ -1,4 +1,6 @@
-/* fcm-disk — the VMs' writable disks (doc/fcm-disk.md).
+/* diskops.c — the operations of fcm-disk (see diskops.h).
+ *
+ * fcm-disk — the VMs' writable disks (doc/fcm-disk.md).
  *
  *   fcm-disk create id=ID [name=HOSTNAME] [size=2G] [image=V] [keys:='["ssh-ed25519 ..."]']
  *   fcm-disk usage id=ID
@@ -33,12 +35,13 @@
 #include "core/jsonl.h"
 #include "core/name.h"
 #include "core/paths.h"
+#include "vm/diskops.h"
 #include "core/rmtree.h"
 #include "core/sysprog.h"
 #include "vm/guestkey.h"
 #include "vm/image.h"
 
-static const char usage[] =
+const char fcm_disk_usage[] =
     "fcm-disk [create id=ID [name=NAME] [size=2G] [image=V] [keys:=JSON] | usage id=ID | delete id=ID]";
 
 #define SIZE_DEFAULT "2G"
@@ -534,6 +537,19 @@ static jv op_delete(jv req)
 		}
 		closedir(d);
 	}
+	/* And of its seed in /dev/shm (seed_template). */
+	if ((d = opendir("/dev/shm"))) {
+		struct dirent *e;
+		char *prefix = fcm_asprintf("fcm-seed-%s.", id);
+		while ((e = readdir(d)))
+			if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+				char *p = fcm_asprintf("/dev/shm/%s", e->d_name);
+				fcm_rm_tree(p);
+				free(p);
+			}
+		free(prefix);
+		closedir(d);
+	}
 	free(vmdir);
 	jv reply = fcm_ok();
 	reply = jv_object_set(reply, jv_string("id"), jv_string(id));
@@ -543,16 +559,9 @@ static jv op_delete(jv req)
 	return reply;
 }
 
-int main(int argc, char **argv)
-{
-	static const struct fcm_op ops[] = {
-		{ "create", op_create },
-		{ "delete", op_delete },
-		{ "usage", op_usage },
-		{ NULL, NULL },
-	};
-
-	fcm_init(argv[0]);
-	umask(022);
-	return fcm_serve(argc, argv, ops, usage);
-}
+const struct fcm_op fcm_disk_ops[] = {
+	{ "create", op_create },
+	{ "delete", op_delete },
+	{ "usage", op_usage },
+	{ NULL, NULL },
+};

@@ -1,4 +1,6 @@
-/* fcm-repo — the bare git repository of each VM, for git push deploys.
+/* repoops.c — the operations of fcm-repo (see repoops.h).
+ *
+ * fcm-repo — the bare git repository of each VM, for git push deploys.
  *
  *   {"op":"create","id":"8i5agfx2","name":"cosmic-nova","owner":"admin"}
  *       → {"ok":true,"path":"/var/lib/firecracker/git/cosmic-nova.git",
@@ -32,12 +34,13 @@
 #include "core/lock.h"
 #include "core/name.h"
 #include "core/paths.h"
+#include "vm/repoops.h"
 #include "core/rmtree.h"
 #include "core/run.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 
-static const char usage[] = "fcm-repo [create id=ID name=NAME owner=OWNER | delete name=NAME | show name=NAME]";
+const char fcm_repo_usage[] = "fcm-repo [create id=ID name=NAME owner=OWNER | delete name=NAME | show name=NAME]";
 
 /* The git remote for a repo name (malloc'd), or NULL with the reason. */
 static char *git_url(const char *name, char *err, size_t errlen)
@@ -315,16 +318,9 @@ static jv op_show(jv req)
 	return reply;
 }
 
-int main(int argc, char **argv)
-{
-	static const struct fcm_op ops[] = {
-		{ "create", op_create },
-		{ "delete", op_delete },
-		{ "show", op_show },
-		{ NULL, NULL },
-	};
-
-	fcm_init(argv[0]);
-	umask(022);
-	return fcm_serve(argc, argv, ops, usage);
-}
+const struct fcm_op fcm_repo_ops[] = {
+	{ "create", op_create },
+	{ "delete", op_delete },
+	{ "show", op_show },
+	{ NULL, NULL },
+};
