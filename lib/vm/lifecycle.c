@@ -274,8 +274,12 @@ int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags)
 	 * apart, and a crash from here on leaves a record that says what to
 	 * finish (the daemon's start and fcm doctor do). */
 	int lk = flags & FCM_TEARDOWN_LOCK ? fcm_vm_table_lock() : -1;
+	long uid = -1;
 	rec = fcm_vm_load(id);
 	if (jv_is_valid(rec) && jv_get_kind(rec) == JV_KIND_OBJECT) {
+		jv u = jv_object_get(jv_copy(rec), jv_string("uid"));
+		uid = jv_get_kind(u) == JV_KIND_NUMBER ? (long)jv_number_value(u) : -1;
+		jv_free(u);
 		const char *state = fcm_get_str(rec, "state");
 		if (!state || strcmp(state, "destroying"))
 			if (fcm_vm_save(jv_object_set(jv_copy(rec), jv_string("state"), jv_string("destroying"))) < 0)
@@ -338,6 +342,8 @@ int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags)
 	lk = flags & FCM_TEARDOWN_LOCK ? fcm_vm_table_lock() : -1;
 	if (!failed && name)
 		fcm_vm_name_release(name, id);
+	if (!failed)
+		fcm_jail_uid_release(id, uid);
 	if (!failed && fcm_rm_tree(dir) < 0) {
 		fcm_warn_sys("unable to remove %s", dir);
 		failed = 1;
