@@ -556,8 +556,8 @@ static void batch_guard_set(struct batch *bt)
 	batch_next(bt);
 }
 
-/* iifname . <src> . <addr> @guard, with the two payloads already named:
- * the interface into registers 0-3, then the lookup. */
+/* iifname . <MAC at mac_base+mac_off> . <IPv4 at network+ip_off> @guard:
+ * the three into 32-bit registers 0-3, 4-5 and 6, then the lookup. */
 static void guard_lookup(struct nftnl_rule *r, uint32_t mac_base, uint32_t mac_off, uint32_t ip_off)
 {
 	struct nftnl_expr *e = expr("lookup");
@@ -605,6 +605,22 @@ static void batch_guard_chain(struct batch *bt, const char *tap_prefix)
 	batch_rule(bt, r);
 }
 
+/* g's element of the guard's set (its key), added to s. */
+static void guard_elem(struct nftnl_set *s, const struct fcm_nft_guest *g)
+{
+	uint8_t key[GUARD_KEY_LEN] = { 0 };
+	uint32_t ip = htonl(g->ip);
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (!e)
+		fcm_die_nomem();
+	memcpy(key, g->tap, strnlen(g->tap, FCM_IFNAMSIZ - 1));
+	memcpy(key + 16, g->mac, 6);
+	memcpy(key + 24, &ip, 4);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof key);
+	nftnl_set_elem_add(s, e);
+}
+
 /* One element message (NEWSETELEM or DELSETELEM) of the n VMs in g; with
  * n == 0 a DELSETELEM flushes the set. */
 static void batch_guard_elems(struct batch *bt, uint16_t type, const struct fcm_nft_guest *g, size_t n)
@@ -612,19 +628,8 @@ static void batch_guard_elems(struct batch *bt, uint16_t type, const struct fcm_
 	struct nftnl_set *s = guard_set();
 	struct nlmsghdr *nlh;
 
-	for (size_t i = 0; i < n; i++) {
-		uint8_t key[GUARD_KEY_LEN] = { 0 };
-		uint32_t ip = htonl(g[i].ip);
-		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-
-		if (!e)
-			fcm_die_nomem();
-		memcpy(key, g[i].tap, strnlen(g[i].tap, FCM_IFNAMSIZ - 1));
-		memcpy(key + 16, g[i].mac, 6);
-		memcpy(key + 24, &ip, 4);
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof key);
-		nftnl_set_elem_add(s, e);
-	}
+	for (size_t i = 0; i < n; i++)
+		guard_elem(s, &g[i]);
 	batch_say(bt, "%s element bridge fcm " GUARD_SET,
 	    type == NFT_MSG_NEWSETELEM ? "add" : n ? "delete" : "flush");
 	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt->b), type, NFPROTO_BRIDGE,
@@ -637,15 +642,14 @@ static void batch_guard_elems(struct batch *bt, uint16_t type, const struct fcm_
 int fcm_nft_guard(const struct fcm_nft_guest *g, size_t n)
 {
 	struct batch bt;
-	int r = 0;
 
-	/* In batches of at most 256 elements a message; one transaction. */
+	/* The set flushed, then at most 256 elements a message: one
+	 * transaction, so no VM is ever outside the guard meanwhile. */
 	batch_start(&bt, 64 * 1024 + n * 128);
 	batch_guard_elems(&bt, NFT_MSG_DELSETELEM, NULL, 0);
 	for (size_t i = 0; i < n; i += 256)
 		batch_guard_elems(&bt, NFT_MSG_NEWSETELEM, g + i, n - i < 256 ? n - i : 256);
-	r = batch_send(&bt, "load the anti-spoofing guard (nftables set bridge fcm " GUARD_SET ")");
-	return r;
+	return batch_send(&bt, "load the anti-spoofing guard (nftables set bridge fcm " GUARD_SET ")");
 }
 
 int fcm_nft_guard_add(const struct fcm_nft_guest *g)
@@ -661,21 +665,13 @@ int fcm_nft_guard_add(const struct fcm_nft_guest *g)
 static int guard_has(const struct fcm_nft_guest *g)
 {
 	struct nftnl_set *s = guard_set();
-	uint8_t key[GUARD_KEY_LEN] = { 0 };
-	uint32_t ip = htonl(g->ip), portid, seq = (uint32_t)time(NULL);
-	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	uint32_t portid, seq = (uint32_t)time(NULL);
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
+	struct mnl_socket *nl = NULL;
 	struct nlmsghdr *nlh;
 	int ret, r = -1;
 
-	if (!e)
-		fcm_die_nomem();
-	memcpy(key, g->tap, strnlen(g->tap, FCM_IFNAMSIZ - 1));
-	memcpy(key + 16, g->mac, 6);
-	memcpy(key + 24, &ip, 4);
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof key);
-	nftnl_set_elem_add(s, e);
+	guard_elem(s, g);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_BRIDGE, NLM_F_ACK, seq);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);

@@ -86,6 +86,23 @@ static int supervised(const char *svc)
 	return 1;
 }
 
+/* Wait, polling 1 to 4 ms apart, until svc is supervised (up) or neither
+ * svc nor log is (!up), at most seconds.  0, or -1 when time ran out. */
+static int wait_supervision(const char *svc, const char *log, int up, long seconds)
+{
+	struct timespec t0, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long ms = 1;; ms = ms < 4 ? ms * 2 : ms) {
+		if (up ? supervised(svc) : !supervised(svc) && !(log && supervised(log)))
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= seconds)
+			return -1;
+		sleep_ms(ms);
+	}
+}
+
 /* After its link is gone: s6-svscan told to stop the supervisors of
  * services no longer there (s6-svscanctl -an), then a wait (90 s at most)
  * until the VM's and its logger's have stopped and exited.  0, or -1. */
@@ -93,7 +110,6 @@ static int vm_unsupervise(const char *id)
 {
 	char *svc = fcm_vm_svcdir(id), *ctl = fcm_path("scan/.s6-svscan/control");
 	char *log = fcm_asprintf("%s/log", svc);
-	struct timespec t0, now;
 	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC), r = 0;
 
 	free(ctl);
@@ -102,15 +118,8 @@ static int vm_unsupervise(const char *id)
 			r = -1;
 		close(fd);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (long ms = 1; r == 0 && (supervised(svc) || supervised(log)); ms = ms < 4 ? ms * 2 : ms) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec >= 90) {
-			r = -1;
-			break;
-		}
-		sleep_ms(ms);
-	}
+	if (r == 0)
+		r = wait_supervision(svc, log, 0, 90);
 	free(svc);
 	free(log);
 	return r;
@@ -124,7 +133,6 @@ int fcm_vm_link(const char *id, char *err, size_t errlen)
 	char *scan = fcm_scandir();
 	char *svc = fcm_vm_svcdir(id);
 	char *link = fcm_asprintf("%s/vm-%s", scan, id);
-	struct timespec t0, now;
 	int r = 0;
 
 	if (symlink(svc, link) < 0 && errno != EEXIST) {
@@ -135,16 +143,10 @@ int fcm_vm_link(const char *id, char *err, size_t errlen)
 		    svc, scan, strerror(errno));
 		r = -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (long ms = 1; r == 0 && !supervised(svc); ms = ms < 4 ? ms * 2 : ms) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec >= 30) {
-			snprintf(err, errlen, "unable to link service %s into %s: no s6-supervise for it within 30 s",
-			    svc, scan);
-			r = -1;
-			break;
-		}
-		sleep_ms(ms);
+	if (r == 0 && wait_supervision(svc, NULL, 1, 30) < 0) {
+		snprintf(err, errlen, "unable to link service %s into %s: no s6-supervise for it within 30 s",
+		    svc, scan);
+		r = -1;
 	}
 	free(scan);
 	free(svc);
