@@ -267,7 +267,7 @@ static jv op_delete(jv req)
 	char err[512];
 	const char *name;
 	char *path, *old;
-	jv reply = fcm_ok();
+	jv reply;
 	int lk;
 
 	if (fcm_fields_check(req, spec, err, sizeof err) < 0)
@@ -278,12 +278,16 @@ static jv op_delete(jv req)
 	lk = fcm_lock_dir("git", 0755);
 	if (lk < 0)
 		return fcm_fail(FCM_E_INTERNAL, "unable to lock %s/git: %s", fcm_root(), strerror(errno));
+	reply = fcm_ok();	/* (made before the checks, it leaked when they failed) */
 	path = fcm_path("git/%s.git", name);
 	old = fcm_path("git/.old-%s-%ld", name, (long)getpid());
 	fcm_rm_tree(old);
 	if (rename(path, old) < 0) {
-		if (errno != ENOENT)
-			reply = fcm_fail(FCM_E_INTERNAL, "unable to remove %s: %s", path, strerror(errno));
+		if (errno != ENOENT) {
+			int e = errno;
+			jv_free(reply);
+			reply = fcm_fail(FCM_E_INTERNAL, "unable to remove %s: %s", path, strerror(e));
+		}
 	} else if (fcm_rm_tree(old) < 0) {
 		fcm_warn_sys("unable to remove all of %s", old);
 	}
