@@ -49,7 +49,7 @@ LIBS_tty  := -lvterm -lutil
 LIBS_core := -ljq -lskarnet
 
 # What each program links (areas, in link order).
-USES_fcm           := cmd cmds http auth vm tty core
+USES_fcm           := cmd cmds http auth net vm tty core
 USES_fcm-api       := cmd cmds http auth vm tty core
 USES_fcm-auth      := auth vm core
 USES_fcm-console   := http auth vm tty core

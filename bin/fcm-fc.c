@@ -718,11 +718,13 @@ static _Noreturn void cmd_vmm(const char *pidfile, char **argv)
 }
 
 /* Does the guest's sshd accept connections on ip:22?  (Only the handshake:
- * an emulated guest may take many seconds to send its banner.) */
-static int guest_ready(const char *ip)
+ * an emulated guest may take many seconds to send its banner.)  A signal
+ * on sfd ends the wait: not ready yet, and the caller handles the signal.
+ * (A destroy during a boot waited for the probe: 125 ms of a 250 ms one.) */
+static int guest_ready(const char *ip, int sfd)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(22) };
-	struct pollfd p;
+	struct pollfd p[2];
 	int fd, ok = 0, soerr = 0;
 	socklen_t len = sizeof soerr;
 
@@ -734,9 +736,11 @@ static int guest_ready(const char *ip)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
 		ok = 1;
 	else if (errno == EINPROGRESS) {
-		p.fd = fd;
-		p.events = POLLOUT;
-		ok = poll(&p, 1, 300) == 1 &&
+		/* At most 300 ms, but a signal (a stop, a destroy) ends the
+		 * wait: the loop handles it at once, not after the probe. */
+		p[0] = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		p[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		ok = poll(p, 2, 300) > 0 && (p[0].revents & POLLOUT) &&
 		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0;
 	}
 	close(fd);
@@ -1155,7 +1159,7 @@ static _Noreturn void cmd_run(const char *id)
 			next_idle = t + 2000;
 		}
 		if (notify >= 0 && !stopping && ip && t >= next_probe) {
-			if (guest_ready(ip)) {
+			if (guest_ready(ip, sfd)) {
 				if (write(notify, "\n", 1) < 0)
 					fcm_warn_sys("unable to notify readiness");
 				close(notify);

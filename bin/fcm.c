@@ -23,6 +23,11 @@
 #include "core/stateformat.h"
 #include "vm/svc.h"
 #include "core/utf8.h"
+#include "core/run.h"
+#include "net/netlink.h"
+#include "net/netops.h"
+#include "vm/diskops.h"
+#include "vm/repoops.h"
 #include "vm/vm.h"
 
 
@@ -462,6 +467,11 @@ int main(int argc, char **argv)
 {
 	const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 
+	/* fcm-net's, fcm-disk's and fcm-repo's operations run in this
+	 * process (lib/core/run.h). */
+	fcm_call_here("net", fcm_net_ops, fcm_nl_close);
+	fcm_call_here("disk", fcm_disk_ops, NULL);
+	fcm_call_here("repo", fcm_repo_ops, NULL);
 	/* Run as fcm-<cmd> (a link to fcm): that command. */
 	if (!strncmp(self, "fcm-", 4) && fcm_cmd_find(self + 4))
 		return fcm_cmd_main(fcm_cmd_find(self + 4), argc, argv);

@@ -545,6 +545,43 @@ $BATS_TEST_TMPDIR/vm2:0"
 	refute_output --partial tap_aaaaaaa2
 }
 
+@test "the guard is one element per lease in a set: tap-add adds it, tap-del and free take it out, the rules stay three" {
+	net setup >/dev/null
+	for id in aaaaaaa1 aaaaaaa2 aaaaaaa3; do
+		net alloc "id=$id" >/dev/null
+		net tap-add "id=$id" >/dev/null
+	done
+	run in_ns "$NS" nft list set bridge fcm guard
+	assert_success
+	assert_output --partial '"tap_aaaaaaa1" . 06:00:ac:10:00:32 . 172.16.0.50'
+	assert_output --partial '"tap_aaaaaaa2" . 06:00:ac:10:00:33 . 172.16.0.51'
+	assert_output --partial '"tap_aaaaaaa3" . 06:00:ac:10:00:34 . 172.16.0.52'
+	# the chain does not grow with the VMs: two lookups and the drop
+	run in_ns "$NS" nft list chain bridge fcm prerouting
+	[ "$(grep -c '@guard accept$\|^[[:space:]]*iifname "tap_\*" drop$' <<<"$output")" -eq 3 ]
+	refute_output --partial aaaaaaa
+	net tap-del id=aaaaaaa2 >/dev/null
+	net free id=aaaaaaa3 >/dev/null
+	run in_ns "$NS" nft list set bridge fcm guard
+	assert_output --partial '"tap_aaaaaaa1" . 06:00:ac:10:00:32 . 172.16.0.50'
+	refute_output --partial tap_aaaaaaa2
+	refute_output --partial tap_aaaaaaa3
+	# the index (net/ids) follows: the freed address goes to the next VM,
+	# and setup makes the same set and index anew from the leases
+	run net alloc id=bbbbbbb4
+	assert_output --partial '"ip":"172.16.0.52"'
+	[ "$(readlink "$FCM_ROOT/net/ids/bbbbbbb4")" = ../leases/172.16.0.52 ]
+	[ ! -e "$FCM_ROOT/net/ids/aaaaaaa3" ]
+	rm -r "$FCM_ROOT/net/ids"
+	net setup >/dev/null
+	[ "$(readlink "$FCM_ROOT/net/ids/aaaaaaa2")" = ../leases/172.16.0.51 ]
+	run in_ns "$NS" nft list set bridge fcm guard
+	assert_output --partial '"tap_aaaaaaa2" . 06:00:ac:10:00:33 . 172.16.0.51'
+	assert_output --partial '"tap_bbbbbbb4" . 06:00:ac:10:00:34 . 172.16.0.52'
+	run net alloc id=bbbbbbb5
+	assert_output --partial '"ip":"172.16.0.53"'
+}
+
 @test "packets: egress reaches the internet only, not link-local, other private networks or the host" {
 	net setup >/dev/null
 	vm vm1 aaaaaaa1 172.16.0.50

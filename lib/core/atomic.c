@@ -14,7 +14,7 @@
 #include "core/err.h"
 #include "core/jsonl.h"
 
-int fcm_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+static int write_renamed(const char *path, const void *data, size_t len, mode_t mode, int sync)
 {
 	char *tmp = fcm_asprintf("%s.tmp.%ld", path, (long)getpid());
 	char *dcopy = fcm_strdup(path);
@@ -23,7 +23,7 @@ int fcm_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		goto fail;
-	if (fchmod(fd, mode) < 0 || allwrite(fd, data, len) != len || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || allwrite(fd, data, len) != len || (sync && fsync(fd) < 0)) {
 		e = errno;
 		close(fd);
 		unlink(tmp);
@@ -36,7 +36,8 @@ int fcm_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 		errno = e;
 		goto fail;
 	}
-	fcm_fsync_path(dirname(dcopy));
+	if (sync)
+		fcm_fsync_path(dirname(dcopy));
 	free(tmp);
 	free(dcopy);
 	return 0;
@@ -46,6 +47,16 @@ fail:
 	free(dcopy);
 	errno = e;
 	return -1;
+}
+
+int fcm_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return write_renamed(path, data, len, mode, 1);
+}
+
+int fcm_write_replace(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return write_renamed(path, data, len, mode, 0);
 }
 
 int fcm_fsync_path(const char *path)

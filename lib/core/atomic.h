@@ -9,6 +9,11 @@
 #include <jv.h>
 
 int fcm_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same without the fsyncs: a reader sees the old file or the new one,
+ * never half of one, but a crash of the machine may lose the change.  Only
+ * for files made anew from durable state (s6 service scripts, which fcm
+ * daemon rewrites at every start; hints that are checked when read). */
+int fcm_write_replace(const char *path, const void *data, size_t len, mode_t mode);
 /* v (consumed) as one compact JSON line. */
 int fcm_write_json_atomic(const char *path, jv v, mode_t mode);
 /* fsync a file or a directory, by path: 0, or -1 with errno. */

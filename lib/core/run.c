@@ -294,7 +294,70 @@ int fcm_run_capture_all(char *const argv[], const char *in, size_t inlen,
 	return capture(&c, in, inlen, out, max, 1);
 }
 
+static jv call_helper(const char *name, jv req);
+
+static struct {
+	const char *name;
+	const struct fcm_op *ops;
+	void (*done)(void);
+} here[8];
+
+void fcm_call_here(const char *name, const struct fcm_op *ops, void (*done)(void))
+{
+	for (size_t i = 0; i < sizeof here / sizeof here[0]; i++)
+		if (!here[i].name || !strcmp(here[i].name, name)) {
+			here[i].name = name;
+			here[i].ops = ops;
+			here[i].done = done;
+			return;
+		}
+}
+
+/* The operation of helper name that req asks for, when it runs here (and
+ * the helper's done in *done). */
+static const struct fcm_op *op_here(const char *name, jv req, void (**done)(void))
+{
+	const char *op = fcm_get_str(req, "op");
+
+	for (size_t i = 0; op && i < sizeof here / sizeof here[0] && here[i].name; i++)
+		if (!strcmp(here[i].name, name))
+			for (const struct fcm_op *o = here[i].ops; o->name; o++)
+				if (!strcmp(o->name, op)) {
+					*done = here[i].done;
+					return o;
+				}
+	return NULL;
+}
+
+/* A reply as fcm_call gives it: an object, with an error when it failed. */
+static jv reply_checked(const char *name, jv reply, int st)
+{
+	if (!jv_is_valid(reply) || jv_get_kind(reply) != JV_KIND_OBJECT) {
+		jv_free(reply);
+		reply = fcm_fail(FCM_E_INTERNAL, "fcm-%s gave no reply (exit status %d)", name, st);
+	} else if (!fcm_reply_ok(reply) && !fcm_get_str(reply, "error")) {
+		jv_free(reply);
+		reply = fcm_fail(FCM_E_INTERNAL, "fcm-%s failed without saying why (exit status %d)", name, st);
+	}
+	return reply;
+}
+
 jv fcm_call(const char *name, jv req)
+{
+	void (*done)(void) = NULL;
+	const struct fcm_op *o = op_here(name, req, &done);
+
+	if (o) {
+		jv reply = o->fn(req);
+		jv_free(req);
+		if (done)
+			done();
+		return reply_checked(name, reply, 0);
+	}
+	return call_helper(name, req);
+}
+
+static jv call_helper(const char *name, jv req)
 {
 	char *path = fcm_helper(name);
 	char *argv[] = { path, NULL };
@@ -317,14 +380,7 @@ jv fcm_call(const char *name, jv req)
 		free(path);
 		return reply;
 	}
-	reply = jv_parse(out);
-	if (!jv_is_valid(reply) || jv_get_kind(reply) != JV_KIND_OBJECT) {
-		jv_free(reply);
-		reply = fcm_fail(FCM_E_INTERNAL, "fcm-%s gave no reply (exit status %d)", name, st);
-	} else if (!fcm_reply_ok(reply) && !fcm_get_str(reply, "error")) {
-		jv_free(reply);
-		reply = fcm_fail(FCM_E_INTERNAL, "fcm-%s failed without saying why (exit status %d)", name, st);
-	}
+	reply = reply_checked(name, jv_parse(out), st);
 	free(out);
 	free(path);
 	return reply;

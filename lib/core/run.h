@@ -20,6 +20,8 @@
 
 #include <jv.h>
 
+#include "core/jsonl.h"
+
 /* A child's stdin, stdout or stderr: one of these, or an fd > 0 of ours to
  * dup2 there.  0 is INHERIT (as in git), so a description names only what
  * differs. */
@@ -75,5 +77,13 @@ int fcm_run_capture_all(char *const argv[], const char *in, size_t inlen,
  * The helper runs with FCM_CALLER set, so it does not also print its error
  * on stderr: the caller reports it once. */
 jv fcm_call(const char *name, jv req);
+/* From now on fcm_call(name, ...) runs the operations of ops (the helper's
+ * own table, linked into this program) here instead of starting fcm-<name>:
+ * the same request and reply, without a process (two of them saved per VM
+ * created or destroyed).  A request whose "op" is not in ops still goes to
+ * the helper.  done, if not NULL, runs after each operation (to close what
+ * the helper keeps open: nothing of it outlives the call, as with a
+ * process).  At most 8 helpers. */
+void fcm_call_here(const char *name, const struct fcm_op *ops, void (*done)(void));
 
 #endif

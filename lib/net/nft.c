@@ -19,6 +19,7 @@
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
+#include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
 #include "core/err.h"
@@ -40,13 +41,18 @@ static struct nftnl_expr *expr(const char *name)
 	return e;
 }
 
-static void meta(struct nftnl_rule *r, uint32_t key)
+static void meta_to(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
 {
 	struct nftnl_expr *e = expr("meta");
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
 	nftnl_rule_add_expr(r, e);
+}
+
+static void meta(struct nftnl_rule *r, uint32_t key)
+{
+	meta_to(r, key, NFT_REG_1);
 }
 
 static void cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
@@ -59,15 +65,20 @@ static void cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t le
 	nftnl_rule_add_expr(r, e);
 }
 
-static void payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len)
+static void payload_to(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
 {
 	struct nftnl_expr *e = expr("payload");
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
 	nftnl_rule_add_expr(r, e);
+}
+
+static void payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len)
+{
+	payload_to(r, base, off, len, NFT_REG_1);
 }
 
 static void bitwise(struct nftnl_rule *r, const void *mask, uint32_t len)
@@ -344,6 +355,9 @@ static void batch_drop(struct batch *bt, uint16_t family)
 	batch_table(bt, NFT_MSG_DELTABLE, family);
 }
 
+static void batch_guard_set(struct batch *bt);
+static void batch_guard_chain(struct batch *bt, const char *tap_prefix);
+
 int fcm_nft_apply(const struct fcm_nft_conf *c)
 {
 	const char *br = c->bridge;
@@ -472,13 +486,10 @@ int fcm_nft_apply(const struct fcm_nft_conf *c)
 	verdict(r, NF_DROP);
 	batch_rule(&bt, r);
 
-	/* The guard's chain, filled by fcm_nft_guard: until then every frame
-	 * from a tap is dropped. */
-	batch_chain(&bt, NFPROTO_BRIDGE, "prerouting", "filter", NF_BR_PRE_ROUTING, NF_BR_PRI_FILTER_BRIDGED);
-	r = rule(NFPROTO_BRIDGE, "prerouting");
-	ifprefix(r, NFT_META_IIFNAME, c->tap_prefix);
-	verdict(r, NF_DROP);
-	batch_rule(&bt, r);
+	/* The guard: its set, empty until fcm_nft_guard fills it (until then
+	 * every frame from a tap is dropped), and the rules that look it up. */
+	batch_guard_set(&bt);
+	batch_guard_chain(&bt, c->tap_prefix);
 
 	return batch_send(&bt, "load nftables tables inet fcm and bridge fcm");
 }
@@ -507,58 +518,197 @@ static void payload_eq(struct nftnl_rule *r, uint32_t base, uint32_t off, const 
 	cmp(r, NFT_CMP_EQ, data, len);
 }
 
-static void guard_rules(struct batch *bt, const struct fcm_nft_guest *g)
+/* The guard's set: one element "tap . MAC . address" per lease.  Its key is
+ * the concatenation of an interface name (16 bytes), an Ethernet address
+ * (6, padded to 8) and an IPv4 address (4), in 32-bit registers 0-3, 4-5
+ * and 6, as nft(8) lays out "type ifname . ether_addr . ipv4_addr". */
+#define GUARD_SET "guard"
+#define GUARD_SET_ID 1
+#define GUARD_KEY_LEN 28
+#define GUARD_KEY_TYPE ((41u << 12) | (9u << 6) | 7u)	/* nft's ids: ifname, ether_addr, ipv4_addr */
+
+static struct nftnl_set *guard_set(void)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		fcm_die_nomem();
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, FCM_NFT_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, GUARD_SET);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_BRIDGE);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, GUARD_SET_ID);
+	return s;
+}
+
+static void batch_guard_set(struct batch *bt)
+{
+	struct nftnl_set *s = guard_set();
+	struct nlmsghdr *nlh;
+
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, GUARD_KEY_LEN);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, GUARD_KEY_TYPE);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, 0);
+	batch_say(bt, "add set bridge fcm " GUARD_SET);
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt->b), NFT_MSG_NEWSET, NFPROTO_BRIDGE,
+	    NLM_F_CREATE | NLM_F_ACK, bt->seq++);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	batch_next(bt);
+}
+
+/* iifname . <MAC at mac_base+mac_off> . <IPv4 at network+ip_off> @guard:
+ * the three into 32-bit registers 0-3, 4-5 and 6, then the lookup. */
+static void guard_lookup(struct nftnl_rule *r, uint32_t mac_base, uint32_t mac_off, uint32_t ip_off)
+{
+	struct nftnl_expr *e = expr("lookup");
+
+	meta_to(r, NFT_META_IIFNAME, NFT_REG32_00);
+	payload_to(r, mac_base, mac_off, 6, NFT_REG32_04);
+	payload_to(r, NFT_PAYLOAD_NETWORK_HEADER, ip_off, 4, NFT_REG32_06);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, GUARD_SET);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, GUARD_SET_ID);
+	nftnl_rule_add_expr(r, e);
+}
+
+/* The guard's chain: its rules never change; the set holds the leases. */
+static void batch_guard_chain(struct batch *bt, const char *tap_prefix)
 {
 	static const uint8_t ip_type[2] = { 0x08, 0x00 }, arp_type[2] = { 0x08, 0x06 };
 	/* ARP for Ethernet (htype 1) and IPv4 (ptype 0x0800), lengths 6 and 4 */
 	static const uint8_t arp_eth_ip4[6] = { 0x00, 0x01, 0x08, 0x00, 0x06, 0x04 };
-	uint32_t ip = htonl(g->ip);
 	struct nftnl_rule *r;
 
-	/* iifname TAP ether saddr MAC ether type ip ip saddr IP accept */
+	batch_chain(bt, NFPROTO_BRIDGE, "prerouting", "filter", NF_BR_PRE_ROUTING, NF_BR_PRI_FILTER_BRIDGED);
+	/* ether type ip iifname . ether saddr . ip saddr @guard accept */
 	r = rule(NFPROTO_BRIDGE, "prerouting");
-	ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, g->tap);
-	payload_eq(r, NFT_PAYLOAD_LL_HEADER, 6, g->mac, 6);
 	payload_eq(r, NFT_PAYLOAD_LL_HEADER, 12, ip_type, 2);
-	payload_eq(r, NFT_PAYLOAD_NETWORK_HEADER, 12, &ip, 4);
+	guard_lookup(r, NFT_PAYLOAD_LL_HEADER, 6, 12);
 	verdict(r, NF_ACCEPT);
 	batch_rule(bt, r);
-	/* iifname TAP ether saddr MAC ether type arp arp htype 1 ptype ip
-	 * hlen 6 plen 4 arp saddr ether MAC arp saddr ip IP accept */
+	/* ether type arp arp htype 1 ptype ip hlen 6 plen 4
+	 * iifname . ether saddr . arp saddr ip @guard
+	 * iifname . arp saddr ether . arp saddr ip @guard accept
+	 * (a tap has one element: both hold only with its MAC as the frame's
+	 * and the ARP sender's, and its address as the sender's) */
 	r = rule(NFPROTO_BRIDGE, "prerouting");
-	ifname(r, NFT_META_IIFNAME, NFT_CMP_EQ, g->tap);
-	payload_eq(r, NFT_PAYLOAD_LL_HEADER, 6, g->mac, 6);
 	payload_eq(r, NFT_PAYLOAD_LL_HEADER, 12, arp_type, 2);
 	payload_eq(r, NFT_PAYLOAD_NETWORK_HEADER, 0, arp_eth_ip4, 6);
-	payload_eq(r, NFT_PAYLOAD_NETWORK_HEADER, 8, g->mac, 6);
-	payload_eq(r, NFT_PAYLOAD_NETWORK_HEADER, 14, &ip, 4);
+	guard_lookup(r, NFT_PAYLOAD_LL_HEADER, 6, 14);
+	guard_lookup(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 14);
 	verdict(r, NF_ACCEPT);
 	batch_rule(bt, r);
-}
-
-int fcm_nft_guard(const char *tap_prefix, const struct fcm_nft_guest *g, size_t n)
-{
-	struct nftnl_rule *r;
-	struct nlmsghdr *nlh;
-	struct batch bt;
-
-	batch_start(&bt, 64 * 1024 + n * 2048);
-	/* flush chain bridge fcm prerouting: a rule message with no handle */
-	r = rule(NFPROTO_BRIDGE, "prerouting");
-	batch_say(&bt, "flush chain bridge fcm prerouting");
-	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt.b), NFT_MSG_DELRULE, NFPROTO_BRIDGE,
-	    NLM_F_ACK, bt.seq++);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	batch_next(&bt);
-	for (size_t i = 0; i < n; i++)
-		guard_rules(&bt, &g[i]);
 	/* iifname "tap_*" drop: anything else a tap emits */
 	r = rule(NFPROTO_BRIDGE, "prerouting");
 	ifprefix(r, NFT_META_IIFNAME, tap_prefix);
 	verdict(r, NF_DROP);
-	batch_rule(&bt, r);
-	return batch_send(&bt, "load the anti-spoofing rules (nftables chain bridge fcm prerouting)");
+	batch_rule(bt, r);
+}
+
+/* g's element of the guard's set (its key), added to s. */
+static void guard_elem(struct nftnl_set *s, const struct fcm_nft_guest *g)
+{
+	uint8_t key[GUARD_KEY_LEN] = { 0 };
+	uint32_t ip = htonl(g->ip);
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (!e)
+		fcm_die_nomem();
+	memcpy(key, g->tap, strnlen(g->tap, FCM_IFNAMSIZ - 1));
+	memcpy(key + 16, g->mac, 6);
+	memcpy(key + 24, &ip, 4);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof key);
+	nftnl_set_elem_add(s, e);
+}
+
+/* One element message (NEWSETELEM or DELSETELEM) of the n VMs in g; with
+ * n == 0 a DELSETELEM flushes the set. */
+static void batch_guard_elems(struct batch *bt, uint16_t type, const struct fcm_nft_guest *g, size_t n)
+{
+	struct nftnl_set *s = guard_set();
+	struct nlmsghdr *nlh;
+
+	for (size_t i = 0; i < n; i++)
+		guard_elem(s, &g[i]);
+	batch_say(bt, "%s element bridge fcm " GUARD_SET,
+	    type == NFT_MSG_NEWSETELEM ? "add" : n ? "delete" : "flush");
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt->b), type, NFPROTO_BRIDGE,
+	    (type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0) | NLM_F_ACK, bt->seq++);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	batch_next(bt);
+}
+
+int fcm_nft_guard(const struct fcm_nft_guest *g, size_t n)
+{
+	struct batch bt;
+
+	/* The set flushed, then at most 256 elements a message: one
+	 * transaction, so no VM is ever outside the guard meanwhile. */
+	batch_start(&bt, 64 * 1024 + n * 128);
+	batch_guard_elems(&bt, NFT_MSG_DELSETELEM, NULL, 0);
+	for (size_t i = 0; i < n; i += 256)
+		batch_guard_elems(&bt, NFT_MSG_NEWSETELEM, g + i, n - i < 256 ? n - i : 256);
+	return batch_send(&bt, "load the anti-spoofing guard (nftables set bridge fcm " GUARD_SET ")");
+}
+
+int fcm_nft_guard_add(const struct fcm_nft_guest *g)
+{
+	struct batch bt;
+
+	batch_start(&bt, 16 * 1024);
+	batch_guard_elems(&bt, NFT_MSG_NEWSETELEM, g, 1);
+	return batch_send(&bt, "add the VM to the anti-spoofing guard (nftables set bridge fcm " GUARD_SET ")");
+}
+
+/* Is g's element in the guard?  1, 0, or -1 (a query: no transaction). */
+static int guard_has(const struct fcm_nft_guest *g)
+{
+	struct nftnl_set *s = guard_set();
+	uint32_t portid, seq = (uint32_t)time(NULL);
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = NULL;
+	struct nlmsghdr *nlh;
+	int ret, r = -1;
+
+	guard_elem(s, g);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_BRIDGE, NLM_F_ACK, seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto out;
+	portid = mnl_socket_get_portid(nl);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		goto out;
+	do {
+		ret = (int)mnl_socket_recvfrom(nl, buf, sizeof buf);
+		if (ret <= 0)
+			goto out;
+		ret = mnl_cb_run(buf, (size_t)ret, seq, portid, NULL, NULL);
+	} while (ret > 0);
+	r = ret < 0 ? (errno == ENOENT ? 0 : -1) : 1;
+out:
+	if (r < 0)
+		fcm_net_fail(strerror(errno), "unable to look up the VM in the anti-spoofing guard (nftables set bridge fcm " GUARD_SET ")");
+	if (nl)
+		mnl_socket_close(nl);
+	return r;
+}
+
+int fcm_nft_guard_del(const struct fcm_nft_guest *g)
+{
+	struct batch bt;
+	int has = guard_has(g);
+
+	/* A transaction only when there is something to take out: a commit
+	 * costs about 10 ms, a query a fraction of one (destroy asks twice:
+	 * tap-del, then free). */
+	if (has <= 0)
+		return has;
+	batch_start(&bt, 16 * 1024);
+	batch_guard_elems(&bt, NFT_MSG_DELSETELEM, g, 1);
+	return batch_send(&bt, "take the VM out of the anti-spoofing guard (nftables set bridge fcm " GUARD_SET ")");
 }
 
 int fcm_nft_delete(void)

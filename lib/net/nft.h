@@ -7,7 +7,11 @@
  *   table bridge fcm
  *     chain forward      no frame bridged from or to a tap (VM-to-VM)
  *     chain prerouting   anti-spoofing: a tap emits only its VM's MAC, ARP
- *                        for its VM's address and IPv4 from it (the guard)
+ *                        for its VM's address and IPv4 from it (the guard):
+ *                        three fixed rules that look frames up in
+ *     set guard          one element "tap . MAC . address" per lease, so a
+ *                        VM's arrival or departure is one element, not a
+ *                        reload of every VM's rules
  *
  * Both tables are replaced in one netlink batch (a transaction): a re-run
  * leaves exactly the same ruleset, and a failure leaves the old one.
@@ -45,15 +49,21 @@ struct fcm_nft_guest {
  * private, shared, link-local, loopback, multicast and reserved ranges. */
 extern const uint32_t fcm_nft_blocked[][2];	/* {net, mask}, ends with {0, 0} */
 
-/* Load both tables (the guard's chain empty: fill it with fcm_nft_guard). */
+/* Load both tables (the guard's set empty: fill it with fcm_nft_guard). */
 int fcm_nft_apply(const struct fcm_nft_conf *c);
-/* Replace the rules of chain bridge fcm prerouting, in one transaction, by
- * the guard of the n VMs in g: from tap T only frames with T's MAC as
- * source, carrying IPv4 from T's address or Ethernet/IPv4 ARP whose sender
- * is T's MAC and address; every other frame from a tap_prefix link is
- * dropped (a tap with no lease, IPv6, VLAN tags, any other protocol).
- * The tables must be loaded.  0, or -1 with fcm_net_error(). */
-int fcm_nft_guard(const char *tap_prefix, const struct fcm_nft_guest *g, size_t n);
+/* Replace the elements of the guard's set, in one transaction, by the n VMs
+ * in g.  A frame from tap T is accepted only with T's MAC as its source,
+ * carrying IPv4 from T's address or Ethernet/IPv4 ARP whose sender is T's
+ * MAC and address; every other frame from a tap_prefix link is dropped (a
+ * tap with no element, IPv6, VLAN tags, any other protocol).  The tables
+ * must be loaded.  0, or -1 with fcm_net_error(). */
+int fcm_nft_guard(const struct fcm_nft_guest *g, size_t n);
+/* Add one VM to the guard; adding it twice is success.  0, or -1 with
+ * fcm_net_error(). */
+int fcm_nft_guard_add(const struct fcm_nft_guest *g);
+/* Take one VM out of the guard; taking out one not there is success.
+ * 0, or -1 with fcm_net_error(). */
+int fcm_nft_guard_del(const struct fcm_nft_guest *g);
 /* Delete both tables; absent tables are success. */
 int fcm_nft_delete(void);
 /* Is table fcm of that family ("inet" or "bridge") there? 1, 0, or -1. */

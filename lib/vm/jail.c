@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/jsonl.h"
 #include "core/lock.h"
+#include "core/name.h"
 #include "core/paths.h"
 #include "core/rmtree.h"
 #include "vm/jail.h"
@@ -53,12 +54,115 @@ static long rec_uid(jv rec)
 	return u;
 }
 
+/* --- the uid index: vms/.uids/<uid>, a symbolic link to the VM's id ------
+ * Kept exact under the VM table lock, so that claiming a uid reads one
+ * entry, not every record; .uids/.next: every uid of the range below it is
+ * held (a release lowers it); .uids/.complete: the index holds every
+ * record's uid (made from the records when it is missing, as after an
+ * upgrade). */
+
+static char *uid_entry(long uid)
+{
+	return fcm_path("vms/.uids/%ld", uid);
+}
+
+/* The VM holding uid in the index (its live record says so), or 0. */
+static int uid_held(long uid, const char *except)
+{
+	char *p = uid_entry(uid), id[FCM_ID_LEN + 2];
+	ssize_t k = readlink(p, id, sizeof id - 1);
+	int held = 0;
+
+	free(p);
+	if (k <= 0 || (size_t)k > FCM_ID_LEN)
+		return 0;
+	id[k] = '\0';
+	if (fcm_id_check(id) < 0 || (except && !strcmp(id, except)))
+		return 0;
+	jv rec = fcm_vm_load(id);
+	held = jv_is_valid(rec) && rec_uid(rec) == uid;
+	jv_free(rec);
+	return held;
+}
+
+/* Point .uids/<uid> at id (over a stale entry).  0, or -1. */
+static int uid_index_set(long uid, const char *id)
+{
+	char *p = uid_entry(uid);
+	int r = symlink(id, p);
+
+	if (r < 0 && errno == EEXIST && unlink(p) == 0)
+		r = symlink(id, p);
+	free(p);
+	return r;
+}
+
+static long uid_next(uid_t first)
+{
+	char *p = fcm_path("vms/.uids/.next"), *s = fcm_read_file(p, 32, NULL);
+	long u = s ? strtol(s, NULL, 10) : 0;
+
+	free(p);
+	free(s);
+	return u > (long)first ? u : (long)first;
+}
+
+static void uid_next_set(long u)
+{
+	char *p = fcm_path("vms/.uids/.next"), *s = fcm_asprintf("%ld\n", u);
+
+	fcm_write_replace(p, s, strlen(s), 0600);	/* a hint: lower is only slower */
+	free(p);
+	free(s);
+}
+
+/* The index, made from the records when it is not complete.  0, or -1. */
+static int uid_index_need(void)
+{
+	char *dir = fcm_path("vms/.uids"), *done = fcm_path("vms/.uids/.complete");
+	int r = 0;
+
+	if (access(done, F_OK) < 0) {
+		jv list;
+		r = -1;
+		if (fcm_rm_tree(dir) < 0 && errno != ENOENT)
+			goto out;
+		if (mkdir(dir, 0700) < 0)
+			goto out;
+		list = fcm_vm_list();
+		r = 0;
+		jv_array_foreach(list, i, rec) {
+			const char *id = fcm_get_str(rec, "id");
+			long u = rec_uid(rec);
+			if (id && u > 0 && uid_index_set(u, id) < 0)
+				r = -1;
+			jv_free(rec);
+			(void)i;
+		}
+		jv_free(list);
+		if (r == 0 && fcm_write_atomic(done, "", 0, 0600) < 0)
+			r = -1;
+	}
+out:
+	free(dir);
+	free(done);
+	return r;
+}
+
+void fcm_jail_uids_forget(void)
+{
+	char *done = fcm_path("vms/.uids/.complete");
+
+	unlink(done);
+	free(done);
+}
+
 long fcm_jail_uid_claim(const char *id, char *err, size_t errlen)
 {
 	uid_t first, last;
-	long uid = -1;
+	long uid = -1, start;
 	int lk;
-	jv rec, list;
+	jv rec;
 
 	if (fcm_jail_uid_range(&first, &last, err, errlen) < 0)
 		return -1;
@@ -73,27 +177,30 @@ long fcm_jail_uid_claim(const char *id, char *err, size_t errlen)
 		snprintf(err, errlen, "no VM with id %s", id);
 		return -1;
 	}
+	if (uid_index_need() < 0) {
+		jv_free(rec);
+		fcm_unlock(lk);
+		snprintf(err, errlen, "unable to index the VMs' uids in %s/vms/.uids: %s", fcm_root(), strerror(errno));
+		return -1;
+	}
 	uid = rec_uid(rec);
-	if (uid >= (long)first && uid <= (long)last) {
+	if (uid >= (long)first && uid <= (long)last && !uid_held(uid, id)) {
+		/* Its own (indexed again: an imported or older record). */
+		uid_index_set(uid, id);
 		jv_free(rec);
 		fcm_unlock(lk);
 		return uid;
 	}
-	/* The lowest uid of the range no other record holds. */
-	list = fcm_vm_list();
-	for (long u = first; u <= (long)last && uid < 0; u++) {
-		int used = 0;
-		jv_array_foreach(list, i, r) {
-			const char *rid = fcm_get_str(r, "id");
-			if (!used && rid && strcmp(rid, id) && rec_uid(r) == u)
-				used = 1;
-			jv_free(r);
-			(void)i;
-		}
-		if (!used)
-			uid = u;
-	}
-	jv_free(list);
+	/* The lowest uid of the range no other VM holds: from .next, then
+	 * (should .next be off) from the start of the range. */
+	uid = -1;
+	start = uid_next(first);
+	for (int pass = 0; pass < 2 && uid < 0; pass++)
+		for (long u = pass ? (long)first : start; u <= (long)last && (pass == 0 || u < start); u++)
+			if (!uid_held(u, id)) {
+				uid = u;
+				break;
+			}
 	if (uid < 0) {
 		jv_free(rec);
 		fcm_unlock(lk);
@@ -101,14 +208,39 @@ long fcm_jail_uid_claim(const char *id, char *err, size_t errlen)
 		    (unsigned long)first, (unsigned long)last);
 		return -1;
 	}
+	/* The record first, then the index: an entry never names a VM whose
+	 * record does not hold its uid (uid_held checks both anyway). */
 	rec = jv_object_set(rec, jv_string("uid"), jv_number((double)uid));
 	rec = jv_object_set(rec, jv_string("gid"), jv_number((double)uid));
-	if (fcm_vm_save(rec) < 0) {
-		snprintf(err, errlen, "unable to write the VM record: %s", strerror(errno));
+	if (fcm_vm_save(rec) < 0 || uid_index_set(uid, id) < 0) {
+		snprintf(err, errlen, "unable to record the VM's uid: %s", strerror(errno));
 		uid = -1;
-	}
+	} else
+		uid_next_set(uid + 1);	/* every uid walked past is held */
 	fcm_unlock(lk);
 	return uid;
+}
+
+void fcm_jail_uid_release(const char *id, long uid)
+{
+	char *p, held[FCM_ID_LEN + 2];
+	ssize_t k;
+	uid_t first, last;
+	char err[256];
+
+	if (uid <= 0)
+		return;
+	p = uid_entry(uid);
+	k = readlink(p, held, sizeof held - 1);
+	if (k > 0 && (size_t)k < sizeof held) {
+		held[k] = '\0';
+		if (!strcmp(held, id)) {
+			if (fcm_jail_uid_range(&first, &last, err, sizeof err) == 0 && uid < uid_next(first))
+				uid_next_set(uid);
+			unlink(p);
+		}
+	}
+	free(p);
 }
 
 char *fcm_jail_dir(const char *id, const char *firecracker)

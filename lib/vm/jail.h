@@ -25,8 +25,16 @@ int fcm_jail_uid_range(uid_t *first, uid_t *last, char *err, size_t errlen);
 /* Give VM id a uid/gid of its own, from the range, recorded in its record
  * ("uid", "gid"); keeps the one it has.  Done under the VM table lock, so no
  * two VMs share one; freed with the record.  Returns the uid, or -1 with a
- * message in err (range exhausted, bad setting, unreadable record). */
+ * message in err (range exhausted, bad setting, unreadable record).  Reads
+ * no other record but those the index (vms/.uids) names for the uids it
+ * tries: the first one free is found from vms/.uids/.next on. */
 long fcm_jail_uid_claim(const char *id, char *err, size_t errlen);
+/* Give uid back (its index entry, when it names id): with the record, by
+ * destroy, under the VM table lock. */
+void fcm_jail_uid_release(const char *id, long uid);
+/* Have the next claim make the uid index anew from the records (the
+ * daemon's start: lib/vm/repair.h). */
+void fcm_jail_uids_forget(void);
 /* The jail of VM id with this Firecracker: <root>/jailer/<exec name>/<id>
  * (the jailer's chroot is its root/).  malloc'd. */
 char *fcm_jail_dir(const char *id, const char *firecracker);

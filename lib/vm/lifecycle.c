@@ -1,5 +1,6 @@
 /* lifecycle.c — linking, waiting for, and taking apart VMs. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "core/paths.h"
 #include "core/rmtree.h"
 #include "core/run.h"
+#include "vm/jail.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 
@@ -50,36 +52,106 @@ long fcm_boot_timeout(void)
 	return t > 0 ? t : 300;
 }
 
-int fcm_vm_link(const char *id, char *err, size_t errlen)
-{
-	char *scan = fcm_scandir();
-	char *svc = fcm_vm_svcdir(id);
-	char *name = fcm_asprintf("vm-%s", id);
-	char *argv[] = { "s6-svlink", "-t", "30000", scan, svc, name, NULL };
-	char *link = fcm_asprintf("%s/%s", scan, name);
-	struct stat st;
-	int r = 0;
-
-	if (lstat(link, &st) == 0) {
-		/* Already linked: make sure s6-svscan has seen it. */
-		char *a[] = { "s6-svscanctl", "-a", scan, NULL };
-		fcm_run(a);
-	} else if ((r = fcm_run(argv)) != 0) {
-		snprintf(err, errlen, "unable to link service %s into %s (s6-svlink exit %d)", svc, scan, r);
-		r = -1;
-	}
-	free(scan);
-	free(svc);
-	free(name);
-	free(link);
-	return r;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+/* Tell s6-svscan to scan now (s6-svscanctl -a): 0, or -1 with errno. */
+static int svscan_rescan(void)
+{
+	char *ctl = fcm_path("scan/.s6-svscan/control");
+	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC), r = -1;
+
+	free(ctl);
+	if (fd >= 0) {
+		r = write(fd, "a", 1) == 1 ? 0 : -1;
+		close(fd);
+	}
+	return r;
+}
+
+/* Is an s6-supervise listening on the service directory's control fifo? */
+static int supervised(const char *svc)
+{
+	char *ctl = fcm_asprintf("%s/supervise/control", svc);
+	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+	free(ctl);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/* Wait, polling 1 to 4 ms apart, until svc is supervised (up) or neither
+ * svc nor log is (!up), at most seconds.  0, or -1 when time ran out. */
+static int wait_supervision(const char *svc, const char *log, int up, long seconds)
+{
+	struct timespec t0, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long ms = 1;; ms = ms < 4 ? ms * 2 : ms) {
+		if (up ? supervised(svc) : !supervised(svc) && !(log && supervised(log)))
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= seconds)
+			return -1;
+		sleep_ms(ms);
+	}
+}
+
+/* After its link is gone: s6-svscan told to stop the supervisors of
+ * services no longer there (s6-svscanctl -an), then a wait (90 s at most)
+ * until the VM's and its logger's have stopped and exited.  0, or -1. */
+static int vm_unsupervise(const char *id)
+{
+	char *svc = fcm_vm_svcdir(id), *ctl = fcm_path("scan/.s6-svscan/control");
+	char *log = fcm_asprintf("%s/log", svc);
+	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC), r = 0;
+
+	free(ctl);
+	if (fd >= 0) {
+		if (write(fd, "an", 2) != 2)
+			r = -1;
+		close(fd);
+	}
+	if (r == 0)
+		r = wait_supervision(svc, log, 0, 90);
+	free(svc);
+	free(log);
+	return r;
+}
+
+int fcm_vm_link(const char *id, char *err, size_t errlen)
+{
+	/* What s6-svlink does, without its two processes: the link, a scan
+	 * now, and a wait (30 s at most) until s6-supervise listens, so that
+	 * an s6-svc right after reaches it. */
+	char *scan = fcm_scandir();
+	char *svc = fcm_vm_svcdir(id);
+	char *link = fcm_asprintf("%s/vm-%s", scan, id);
+	int r = 0;
+
+	if (symlink(svc, link) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "unable to link service %s into %s: %s", svc, scan, strerror(errno));
+		r = -1;
+	} else if (!supervised(svc) && svscan_rescan() < 0) {
+		snprintf(err, errlen, "unable to link service %s into %s: s6-svscan does not answer (%s)",
+		    svc, scan, strerror(errno));
+		r = -1;
+	}
+	if (r == 0 && wait_supervision(svc, NULL, 1, 30) < 0) {
+		snprintf(err, errlen, "unable to link service %s into %s: no s6-supervise for it within 30 s",
+		    svc, scan);
+		r = -1;
+	}
+	free(scan);
+	free(svc);
+	free(link);
+	return r;
 }
 
 char *fcm_vm_log_tail(const char *id)
@@ -204,8 +276,12 @@ int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags)
 	 * apart, and a crash from here on leaves a record that says what to
 	 * finish (the daemon's start and fcm doctor do). */
 	int lk = flags & FCM_TEARDOWN_LOCK ? fcm_vm_table_lock() : -1;
+	long uid = -1;
 	rec = fcm_vm_load(id);
 	if (jv_is_valid(rec) && jv_get_kind(rec) == JV_KIND_OBJECT) {
+		jv u = jv_object_get(jv_copy(rec), jv_string("uid"));
+		uid = jv_get_kind(u) == JV_KIND_NUMBER ? (long)jv_number_value(u) : -1;
+		jv_free(u);
 		const char *state = fcm_get_str(rec, "state");
 		if (!state || strcmp(state, "destroying"))
 			if (fcm_vm_save(jv_object_set(jv_copy(rec), jv_string("state"), jv_string("destroying"))) < 0)
@@ -214,27 +290,24 @@ int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags)
 	jv_free(rec);
 	if (lk >= 0)
 		fcm_unlock(lk);
-	/* 1. The service: stop it and unlink it (s6-svunlink waits for s6-supervise). */
+	/* 1. The service: unlink it and wait until its s6-supervise is gone
+	 * (what s6-svunlink does, without its two processes). */
 	if (lstat(link, &st) == 0) {
-		char *tname = fcm_asprintf("vm-%s", id);
-		char *argv[] = { "s6-svunlink", "-t", "90000", scan, tname, NULL };
-		if (fcm_svscan_running()) {
-			int r = fcm_run(argv);
-			if (r != 0)
-				fcm_warn("s6-svunlink %s exited %d", tname, r);
-		}
 		if (unlink(link) < 0 && errno != ENOENT) {
 			fcm_warn_sys("unable to remove %s", link);
 			failed = 1;
-		}
-		free(tname);
+		} else if (fcm_svscan_running() && vm_unsupervise(id) < 0)
+			fcm_warn("the supervisor of VM %s did not stop within 90 s", id);
 	}
 	/* 1b. Its jail and cgroups, if the VMM was confined (a crash may have
-	 * left them). */
-	helper = fcm_helper("fc");
-	if (access(helper, X_OK) == 0)
-		step("release the VM's jail", fcm_call("fc", id_req("release", id)), &failed);
-	free(helper);
+	 * left them): fcm-fc release's own function, here. */
+	{
+		char why[1024];
+		if (fcm_jail_release(id, why, sizeof why) < 0) {
+			fcm_warn("unable to release the VM's jail: %s", why);
+			failed = 1;
+		}
+	}
 	/* 2. Its route, before its address is given back: a route must never
 	 * point at an address another VM may get.  Should the proxy not take
 	 * the change, the address stays leased (and the record says
@@ -271,6 +344,8 @@ int fcm_vm_teardown_ex(const char *id, const char *name, unsigned flags)
 	lk = flags & FCM_TEARDOWN_LOCK ? fcm_vm_table_lock() : -1;
 	if (!failed && name)
 		fcm_vm_name_release(name, id);
+	if (!failed)
+		fcm_jail_uid_release(id, uid);
 	if (!failed && fcm_rm_tree(dir) < 0) {
 		fcm_warn_sys("unable to remove %s", dir);
 		failed = 1;

@@ -10,6 +10,7 @@
 #include "core/lock.h"
 #include "core/name.h"
 #include "core/paths.h"
+#include "vm/jail.h"
 #include "vm/lifecycle.h"
 #include "vm/repair.h"
 #include "vm/vm.h"
@@ -81,6 +82,9 @@ jv fcm_vm_repair(unsigned flags)
 	/* The name index, made anew from the records that are left. */
 	if (fcm_vm_names_rebuild() < 0)
 		fcm_warn_sys("unable to index the VMs' names in %s/vms/.names", fcm_root());
+	/* And the uid index (its links are not fsynced: a crash may have
+	 * lost one), made anew at the next claim. */
+	fcm_jail_uids_forget();
 	fcm_unlock(lk);
 	free(dir);
 	r = jv_object_set(jv_object(), jv_string("checked"), jv_number(checked));

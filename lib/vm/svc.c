@@ -149,7 +149,7 @@ jv fcm_vm_listed(jv rec)
 static int write_exec(const char *dir, const char *name, const char *text)
 {
 	char *p = fcm_asprintf("%s/%s", dir, name);
-	int r = fcm_write_atomic(p, text, strlen(text), 0755);
+	int r = fcm_write_replace(p, text, strlen(text), 0755);	/* daemon rewrites them */
 
 	free(p);
 	return r;
@@ -158,7 +158,7 @@ static int write_exec(const char *dir, const char *name, const char *text)
 static int write_file(const char *dir, const char *name, const char *text)
 {
 	char *p = fcm_asprintf("%s/%s", dir, name);
-	int r = fcm_write_atomic(p, text, strlen(text), 0644);
+	int r = fcm_write_replace(p, text, strlen(text), 0644);
 
 	free(p);
 	return r;

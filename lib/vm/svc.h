@@ -38,7 +38,10 @@ const char *fcm_vm_state(jv rec);
 jv fcm_vm_listed(jv rec);
 
 /* Write the service directory of VM id.  down > 0 adds a down file (it
- * stays stopped); otherwise an existing down file is left as it is. */
+ * stays stopped); otherwise an existing down file is left as it is.  Each
+ * file is replaced atomically but not fsynced: fcm daemon writes every VM's
+ * anew from its record when it starts, so a crash of the machine loses
+ * nothing the next start does not make again. */
 int fcm_svc_make(const char *id, int down);
 /* s6-svc with one option (e.g. "-u", "-d") on a service directory. */
 int fcm_svc_ctl(const char *svcdir, const char *opt);

@@ -48,22 +48,19 @@ jv fcm_vm_load(const char *id)
 	return jv_is_valid(rec) ? jv_object_delete(rec, jv_string("format")) : rec;
 }
 
+/* A record with its sort keys, read once (not at each comparison). */
+struct listed {
+	jv rec;
+	double created;
+	const char *name;	/* the record's own string */
+};
+
 static int by_created(const void *a, const void *b)
 {
-	const jv *x = a, *y = b;
-	jv cx = jv_object_get(jv_copy(*x), jv_string("created_at"));
-	jv cy = jv_object_get(jv_copy(*y), jv_string("created_at"));
-	double dx = jv_get_kind(cx) == JV_KIND_NUMBER ? jv_number_value(cx) : 0;
-	double dy = jv_get_kind(cy) == JV_KIND_NUMBER ? jv_number_value(cy) : 0;
-	int r = dx < dy ? -1 : dx > dy;
+	const struct listed *x = a, *y = b;
+	int r = x->created < y->created ? -1 : x->created > y->created;
 
-	jv_free(cx);
-	jv_free(cy);
-	if (!r) {
-		const char *nx = fcm_get_str(*x, "name"), *ny = fcm_get_str(*y, "name");
-		r = strcmp(nx ? nx : "", ny ? ny : "");
-	}
-	return r;
+	return r ? r : strcmp(x->name, y->name);
 }
 
 jv fcm_vm_list(void)
@@ -71,7 +68,7 @@ jv fcm_vm_list(void)
 	char *dir = fcm_path("vms");
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	jv *recs = NULL;
+	struct listed *recs = NULL;
 	size_t n = 0, cap = 0;
 	jv out = jv_array();
 
@@ -98,14 +95,19 @@ jv fcm_vm_list(void)
 			if (!recs)
 				fcm_die_nomem();
 		}
-		recs[n++] = rec;
+		jv c = jv_object_get(jv_copy(rec), jv_string("created_at"));
+		const char *name = fcm_get_str(rec, "name");
+		recs[n].created = jv_get_kind(c) == JV_KIND_NUMBER ? jv_number_value(c) : 0;
+		recs[n].name = name ? name : "";
+		recs[n++].rec = rec;
+		jv_free(c);
 	}
 	closedir(d);
 	free(dir);
 	if (n)
 		qsort(recs, n, sizeof *recs, by_created);
 	for (size_t i = 0; i < n; i++)
-		out = jv_array_append(out, recs[i]);
+		out = jv_array_append(out, recs[i].rec);
 	free(recs);
 	return out;
 }
