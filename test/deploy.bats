@@ -628,14 +628,14 @@ web_pid() { in_ns "$NS" fcm ps dep-py --json | jq -r 'select(.type == "web") | .
 	run in_ns "$NS" fcm rollback dep-py
 	assert_success
 	pid=$(web_pid)
-	run in_ns "$NS" fcm config set dep-py MOTTO=hello FCM_HEALTH_TIMEOUT=40
+	run in_ns "$NS" fcm config set dep-py MOTTO=hello FCM_HEALTH_TIMEOUT=25
 	assert_success
 	[ "$(web_pid)" != "$pid" ]	# a new web serves the new config
 	pid=$(web_pid)
 	: >"$D/zd/broken" && echo v3 >"$D/zd/version.txt" && commit "$D/zd" "answers 500"
 	run push "$D/zd" "root@$GW:dep-py.git" main
 	assert_failure
-	assert_output --partial "remote: -----> Web did not answer the health check within 40 s"
+	assert_output --partial "remote: -----> Web did not answer the health check within 25 s"
 	assert_output --partial "is still serving (it was never stopped)"
 	[ "$(web_pid)" = "$pid" ]	# untouched
 	sleep 2
@@ -675,7 +675,7 @@ v1 hello"
 	echo 'web: sleep 100000' >"$D/zd8/Procfile" && commit "$D/zd8" "never listens"
 	run push "$D/zd8" "root@$GW:dep-py.git" main
 	assert_failure
-	assert_output --partial "remote: -----> Web did not answer the health check within 40 s"
+	assert_output --partial "remote: -----> Web did not answer the health check within 25 s"
 	[ "$(web_pid)" = "$pid" ]
 	# a restart is a switch too
 	run in_ns "$NS" fcm restart dep-py
@@ -704,7 +704,7 @@ b1"
 	assert_success
 	[ "$(jq -rs '[.[].name] | sort | join(",")' <<<"$output")" = "$names" ]
 	run in_ns "$NS" fcm config get dep-py FCM_HEALTH_TIMEOUT
-	assert_output '{"name":"FCM_HEALTH_TIMEOUT","value":"40"}'
+	assert_output '{"name":"FCM_HEALTH_TIMEOUT","value":"25"}'
 	run page dep-py
 	assert_output "b1"
 	run in_ns "$NS" fcm config set dep-py FCM_HEALTH_PATH=nope
