@@ -76,14 +76,11 @@ static int svscan_rescan(void)
 /* Is an s6-supervise listening on the service directory's control fifo? */
 static int supervised(const char *svc)
 {
-	char *ctl = fcm_asprintf("%s/supervise/control", svc);
-	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	char *dir = fcm_asprintf("%s/supervise", svc);
+	int r = fcm_s6_listening(dir);
 
-	free(ctl);
-	if (fd < 0)
-		return 0;
-	close(fd);
-	return 1;
+	free(dir);
+	return r;
 }
 
 /* Wait, polling 1 to 4 ms apart, until svc is supervised (up) or neither

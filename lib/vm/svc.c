@@ -28,10 +28,12 @@ char *fcm_vm_svcdir(const char *id)
 	return fcm_path("vms/%s/service", id);
 }
 
-int fcm_svscan_running(void)
+int fcm_s6_listening(const char *dir)
 {
-	/* A reader holds the control fifo open exactly while s6-svscan runs. */
-	char *ctl = fcm_path("scan/.s6-svscan/control");
+	/* A reader holds the control fifo open exactly while the s6 program
+	 * (s6-svscan, s6-supervise) runs: opening it for writing without
+	 * blocking fails with ENXIO otherwise. */
+	char *ctl = fcm_asprintf("%s/control", dir);
 	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 
 	free(ctl);
@@ -39,6 +41,15 @@ int fcm_svscan_running(void)
 		return 0;
 	close(fd);
 	return 1;
+}
+
+int fcm_svscan_running(void)
+{
+	char *dir = fcm_path("scan/.s6-svscan");
+	int r = fcm_s6_listening(dir);
+
+	free(dir);
+	return r;
 }
 
 static uint64_t be64(const unsigned char *p)

@@ -25,6 +25,9 @@ struct fcm_svc_status {
 
 char *fcm_scandir(void);
 char *fcm_vm_svcdir(const char *id);
+/* Is an s6 program listening on the control fifo in dir (s6-svscan's
+ * .s6-svscan, s6-supervise's supervise)?  1 or 0; never blocks. */
+int fcm_s6_listening(const char *dir);
 /* Is s6-svscan running on fcm's scan directory? */
 int fcm_svscan_running(void);
 /* Read a service's status; 0, or -1 when it was never supervised. */
