@@ -455,6 +455,8 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	}
 	if (wait)
 		wait_ready();
+	else
+		fcm_vm_wait_leaving_stopped(rec);
 	sigprocmask(SIG_UNBLOCK, &block, NULL);
 	rec = jv_object_set(rec, jv_string("state"), jv_string(fcm_vm_state(rec)));
 	return jv_object_set(rec, jv_string("ok"), jv_true());

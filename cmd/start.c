@@ -56,10 +56,8 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	if (wait && fcm_app_env_is_pending(id) && fcm_app_push_env(rec, 1, err, sizeof err) != 0)
 		fcm_warn("VM '%s' runs, but without its latest config vars (%s): 'fcm restart %s' after 'fcm config set' again",
 		    name, err, name);
-	/* s6-supervise takes the -u a moment later: until then the VM still
-	 * looks stopped, which is not what --no-wait should answer. */
-	for (int i = 0; !wait && i < 50 && !strcmp(fcm_vm_state(rec), "stopped"); i++)
-		usleep(100000);
+	if (!wait)
+		fcm_vm_wait_leaving_stopped(rec);
 	jv reply = fcm_vm_reply(rec, fcm_vm_state(rec));
 	jv_free(rec);
 	free(svc);

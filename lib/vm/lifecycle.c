@@ -181,6 +181,12 @@ char *fcm_vm_log_tail(const char *id)
 	return line;
 }
 
+void fcm_vm_wait_leaving_stopped(jv rec)
+{
+	for (int i = 0; i < 50 && !strcmp(fcm_vm_state(rec), "stopped"); i++)
+		sleep_ms(100);
+}
+
 int fcm_vm_wait_ready(const char *id, long timeout, char *err, size_t errlen)
 {
 	char *svc = fcm_vm_svcdir(id);

@@ -11,6 +11,11 @@ void fcm_need_daemon(void);
 /* Link the VM's service into the scan directory (it starts unless its
  * service has a down file).  0 or -1 with a message in err. */
 int fcm_vm_link(const char *id, char *err, size_t errlen);
+/* After its service was linked or told to go up: wait (5 s at most) until
+ * VM rec (borrowed) no longer looks stopped — s6-supervise starts the run
+ * a moment after it took the command — so that a reply without waiting
+ * for the guest says "starting", not "stopped". */
+void fcm_vm_wait_leaving_stopped(jv rec);
 /* Wait until the VM is ready (its guest sshd answers) or has died, for at
  * most timeout seconds.  0 ready, -1 with the reason in err (the last line
  * of the VM's log when it died). */
