@@ -593,6 +593,18 @@ load_stop() {
 	grep -v ' 200$' "$D/load.done" | cut -c 1-100 | sort | uniq -c | head -n 5
 	grep ' 200$' "$D/load.done" | sed 's/ 200$//' | uniq
 }
+# load_check BODIES: the load ends (2 s after the last switch); not one
+# request failed, and the answers carried BODIES (one per line), in order,
+# each once per run.
+load_check() {
+	sleep 2
+	load_stop >"$D/verdict"
+	echo "# load: $(head -n 1 "$D/verdict")" >&3
+	run cat "$D/verdict"
+	echo "$output"
+	assert_line --index 0 --regexp '^[0-9]{3,} requests, 0 failed$'
+	assert_equal "$(tail -n +2 <<<"$output")" "$1"
+}
 web_pid() { in_ns "$NS" fcm ps dep-py --json | jq -r 'select(.type == "web") | .pid'; }
 
 @test "zero downtime, an app on \$PORT: a push, a rollback, a config change and a push that never becomes healthy, under load, not one failed request" {
@@ -638,13 +650,7 @@ web_pid() { in_ns "$NS" fcm ps dep-py --json | jq -r 'select(.type == "web") | .
 	assert_output --partial "remote: -----> Web did not answer the health check within 25 s"
 	assert_output --partial "is still serving (it was never stopped)"
 	[ "$(web_pid)" = "$pid" ]	# untouched
-	sleep 2
-	load_stop >"$D/verdict"
-	echo "# load: $(head -n 1 "$D/verdict")" >&3
-	run cat "$D/verdict"
-	echo "$output"
-	assert_line --index 0 --regexp '^[0-9]{3,} requests, 0 failed$'
-	assert_equal "$(tail -n +2 <<<"$output")" "v1 -
+	load_check "v1 -
 v2 -
 v1 -
 v1 hello"
@@ -681,13 +687,7 @@ v1 hello"
 	run in_ns "$NS" fcm restart dep-py
 	assert_success
 	[ "$(web_pid)" != "$pid" ]
-	sleep 2
-	load_stop >"$D/verdict"
-	echo "# load: $(head -n 1 "$D/verdict")" >&3
-	run cat "$D/verdict"
-	echo "$output"
-	assert_line --index 0 --regexp '^[0-9]{3,} requests, 0 failed$'
-	assert_equal "$(tail -n +2 <<<"$output")" "b1
+	load_check "b1
 b2
 b1"
 	git -C "$D/zd8" reset -q --hard HEAD~1
