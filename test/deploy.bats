@@ -353,6 +353,8 @@ migrations: 2"
 @test "fcm ps lists web and worker with their release, locally and through the API" {
 	run in_ns "$NS" fcm ps dep-py --json
 	assert_success
+	# (the web of the release before may run beside, as the standby)
+	output=$(jq -c 'select(.state != "standby")' <<<"$output")
 	[ "$(jq -s 'map(.type) | sort | join(",")' <<<"$output")" = '"web,worker"' ]
 	[ "$(jq -s 'map(.state) | unique | join(",")' <<<"$output")" = '"up"' ]
 	rel=$(in_ns "$NS" fcm run dep-py -- readlink /app/current)
@@ -360,7 +362,7 @@ migrations: 2"
 	[ "$(jq -r 'select(.type == "worker") | .instance' <<<"$output")" = worker.1 ]
 	run rfcm ps dep-py --json
 	assert_success
-	[ "$(jq -s 'map(.type) | sort | join(",")' <<<"$output")" = '"web,worker"' ]
+	[ "$(jq -s 'map(select(.state != "standby") | .type) | sort | join(",")' <<<"$output")" = '"web,worker"' ]
 }
 
 @test "the worker's output is in fcm logs --type worker and in the merged view, tagged" {
@@ -605,7 +607,9 @@ load_check() {
 	assert_line --index 0 --regexp '^[0-9]{3,} requests, 0 failed$'
 	assert_equal "$(tail -n +2 <<<"$output")" "$1"
 }
-web_pid() { in_ns "$NS" fcm ps dep-py --json | jq -r 'select(.type == "web") | .pid'; }
+web_pid() { in_ns "$NS" fcm ps dep-py --json | jq -r 'select(.instance == "web.1") | .pid'; }
+# standby: "RELEASE PID" of the standby web, or nothing.
+standby() { in_ns "$NS" fcm ps dep-py --json | jq -r 'select(.state == "standby") | "\(.release) \(.pid)"'; }
 
 @test "zero downtime, an app on \$PORT: a push, a rollback, a config change and a push that never becomes healthy, under load, not one failed request" {
 	rm -rf "$D/zd" && mkdir -p "$D/zd"
@@ -632,18 +636,29 @@ web_pid() { in_ns "$NS" fcm ps dep-py --json | jq -r 'select(.type == "web") | .
 	assert_output "v1 -"
 
 	load_start dep-py
+	v1=$(in_ns "$NS" fcm ps dep-py --json | jq -r 'select(.instance == "web.1") | "\(.release) \(.pid)"')
 	echo v2 >"$D/zd/version.txt" && commit "$D/zd" v2
 	run push "$D/zd" "root@$GW:dep-py.git" main
 	assert_success
 	assert_output --partial "remote: -----> Web answered GET / with 200"
-	assert_output --partial "remote: -----> Traffic moved to the new web"
+	assert_output --partial "remote: -----> Traffic moved to the new web; the old one stays ready for 600 s as the standby"
+	[ "$(standby)" = "$v1" ]	# v1's web runs on, not routed to
+	v2=$(web_pid)
+	# the rollback to it only moves the route: v1's own web serves again,
+	# and v2's is the standby
 	run in_ns "$NS" fcm rollback dep-py
 	assert_success
+	[ "$(web_pid)" = "${v1#* }" ]
+	[ "$(standby | cut -d' ' -f2)" = "$v2" ]
 	pid=$(web_pid)
-	run in_ns "$NS" fcm config set dep-py MOTTO=hello FCM_HEALTH_TIMEOUT=25
+	run in_ns "$NS" fcm config set dep-py MOTTO=hello FCM_HEALTH_TIMEOUT=25 FCM_STANDBY=2
 	assert_success
 	[ "$(web_pid)" != "$pid" ]	# a new web serves the new config
 	pid=$(web_pid)
+	# FCM_STANDBY=2: the standby (the web with the old config) is retired
+	# 2 s after the switch
+	for _ in $(seq 60); do [ -z "$(standby)" ] && break; sleep 1; done
+	[ -z "$(standby)" ]
 	: >"$D/zd/broken" && echo v3 >"$D/zd/version.txt" && commit "$D/zd" "answers 500"
 	run push "$D/zd" "root@$GW:dep-py.git" main
 	assert_failure

@@ -54,6 +54,14 @@ static int setting_check(const char *name, const char *value, char *why, size_t 
 		snprintf(why, whylen, "%s must be a whole number of seconds from 1 to 3600", name);
 		return -1;
 	}
+	if (!strcmp(name, "FCM_STANDBY")) {
+		char *end;
+		long s = strtol(value, &end, 10);
+		if (n && n <= 5 && !*end && value[0] != '-' && value[0] != '+' && s >= 0 && s <= 86400)
+			return 0;
+		snprintf(why, whylen, "FCM_STANDBY must be a whole number of seconds from 0 (no standby) to 86400");
+		return -1;
+	}
 	return 0;
 }
 
