@@ -728,4 +728,9 @@ b1"
 	run in_ns "$NS" fcm config set dep-py FCM_GRACE=0
 	assert_failure 100
 	assert_output "fcm-config: fatal: FCM_GRACE must be a whole number of seconds from 1 to 3600"
+	for v in -1 86401 10m; do
+		run in_ns "$NS" fcm config set dep-py "FCM_STANDBY=$v"
+		assert_failure 100
+		assert_output "fcm-config: fatal: FCM_STANDBY must be a whole number of seconds from 0 (no standby) to 86400"
+	done
 }
