@@ -67,6 +67,29 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	  "$(de_cat "$FCM_ROOT/vms/bbbb2222/disk.img" /upper/root/.ssh/authorized_keys)" ]
 }
 
+@test "the keys fcm makes (without ssh-keygen) are OpenSSH's: ssh-keygen and sshd read them" {
+	add_image
+	reply=$(fcm-disk create id=$ID name=cosmic-nova)
+	disk=$FCM_ROOT/vms/$ID/disk.img
+	hk=$BATS_TEST_TMPDIR/hostkey
+	de_cat "$disk" /upper/etc/ssh/ssh_host_ed25519_key > "$hk"
+	chmod 600 "$hk"
+	# the private key holds the public half create reported, and its comment
+	echo "$reply" | jq -e '.host_key | endswith(" root@cosmic-nova")'
+	[ "$(ssh-keygen -y -f "$hk")" = "$(echo "$reply" | jq -r .host_key)" ]
+	[ "$(echo "$reply" | jq -r .host_key)" = "$(de_cat "$disk" /upper/etc/ssh/ssh_host_ed25519_key.pub)" ]
+	run ssh-keygen -l -f "$hk"
+	assert_output --regexp '^256 SHA256:.* root@cosmic-nova \(ED25519\)$'
+	/usr/sbin/sshd -t -f /dev/null -o PidFile=none -h "$hk"
+	# the host's own key into its guests, likewise
+	k=$FCM_ROOT/ssh/id_ed25519
+	[ "$(ssh-keygen -y -f "$k")" = "$(cat "$k.pub")" ]
+	[ "$(stat -c %a "$k.pub")" = 644 ]
+	# the same layout as ssh-keygen's own: 70-column base64, 242 bytes
+	ssh-keygen -q -t ed25519 -N '' -C fcm@host -f "$BATS_TEST_TMPDIR/ref"
+	[ "$(awk '{ print length }' "$k")" = "$(awk '{ print length }' "$BATS_TEST_TMPDIR/ref")" ]
+}
+
 @test "create takes sizes 512M, 10G, 1T and a byte count" {
 	add_image
 	fcm-disk create id=aaaa0001 size=512M | jq -e '.size == 536870912'

@@ -226,7 +226,7 @@ static int make_seed(const char *seed, const char *hostname, const char *ak,
 		int st = fcm_keygen(p, comment, reason, sizeof reason);
 		free(comment);
 		if (st < 0) {
-			snprintf(why, whylen, "unable to generate the VM's ssh host key with ssh-keygen: %s", reason);
+			snprintf(why, whylen, "unable to generate the VM's ssh host key: %s", reason);
 			goto out;
 		}
 		char *pubpath = fcm_asprintf("%s.pub", p);
