@@ -89,13 +89,13 @@ static char *base64(const struct buf *b, int width)
 	return out;
 }
 
-int fcm_keygen(const char *path, const char *comment, char *why, size_t whylen)
+int fcm_keygen_text(const char *comment, char **privp, char **pubp, char *why, size_t whylen)
 {
 	unsigned char seed[32], pub[32], check[4];
 	size_t publen = sizeof pub;
 	struct buf blob = { .n = 0 }, priv = { .n = 0 }, file = { .n = 0 };
 	EVP_PKEY *key;
-	char *b64 = NULL, *text = NULL, *pubpath = NULL;
+	char *b64 = NULL;
 	int r = -1;
 
 	if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed
@@ -131,32 +131,39 @@ int fcm_keygen(const char *path, const char *comment, char *why, size_t whylen)
 	put_str(&file, priv.b, priv.n);
 
 	b64 = base64(&file, 70);
-	text = fcm_asprintf("-----BEGIN OPENSSH PRIVATE KEY-----\n%s-----END OPENSSH PRIVATE KEY-----\n", b64);
-	if (fcm_write_replace(path, text, strlen(text), 0600) < 0) {
-		snprintf(why, whylen, "unable to write %s: %s", path, strerror(errno));
-		goto out;
-	}
+	*privp = fcm_asprintf("-----BEGIN OPENSSH PRIVATE KEY-----\n%s-----END OPENSSH PRIVATE KEY-----\n", b64);
+	explicit_bzero(b64, strlen(b64));
 	free(b64);
-	free(text);
 	b64 = base64(&blob, 0);
-	text = fcm_asprintf(KEYTYPE " %s %s\n", b64, comment);
-	pubpath = fcm_asprintf("%s.pub", path);
-	if (fcm_write_replace(pubpath, text, strlen(text), 0644) < 0) {
-		snprintf(why, whylen, "unable to write %s: %s", pubpath, strerror(errno));
-		goto out;
-	}
+	*pubp = fcm_asprintf(KEYTYPE " %s %s\n", b64, comment);
+	free(b64);
 	r = 0;
 out:
 	explicit_bzero(seed, sizeof seed);
 	explicit_bzero(&priv, sizeof priv);
 	explicit_bzero(&file, sizeof file);
-	if (b64)
-		explicit_bzero(b64, strlen(b64));
-	if (text)
-		explicit_bzero(text, strlen(text));
 	EVP_PKEY_free(key);
-	free(b64);
-	free(text);
+	return r;
+}
+
+int fcm_keygen(const char *path, const char *comment, char *why, size_t whylen)
+{
+	char *priv, *pub, *pubpath = fcm_asprintf("%s.pub", path);
+	int r = -1;
+
+	if (fcm_keygen_text(comment, &priv, &pub, why, whylen) < 0) {
+		free(pubpath);
+		return -1;
+	}
+	if (fcm_write_replace(path, priv, strlen(priv), 0600) < 0)
+		snprintf(why, whylen, "unable to write %s: %s", path, strerror(errno));
+	else if (fcm_write_replace(pubpath, pub, strlen(pub), 0644) < 0)
+		snprintf(why, whylen, "unable to write %s: %s", pubpath, strerror(errno));
+	else
+		r = 0;
+	explicit_bzero(priv, strlen(priv));
+	free(priv);
+	free(pub);
 	free(pubpath);
 	return r;
 }
