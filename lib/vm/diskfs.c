@@ -352,8 +352,11 @@ int fcm_diskfs_make(int fd, const char *path, unsigned long long bytes,
 			err = add_file(fs, &files[i], (__u32)time(NULL));
 	}
 	if (!err) {
+		/* Written, not synced: the caller fsyncs the disk once. */
 		step = "write";
-		err = ext2fs_close_free(&fs);
+		err = ext2fs_close2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
+		if (!err)
+			fs = NULL;	/* freed by ext2fs_close2 */
 	}
 	if (err) {
 		snprintf(why, whylen, "unable to %s the file system %s: %s", step, path, error_message(err));
