@@ -26,8 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <skalibs/allreadwrite.h>
-
 #include "core/atomic.h"
 #include "core/err.h"
 #include "core/size.h"
@@ -48,8 +46,6 @@ const char fcm_disk_usage[] =
 #define SIZE_MAX_BYTES (1ULL << 40)
 #define KEYS_MAX 64
 #define KEY_MAX 8192
-
-/* --- small helpers ------------------------------------------------------- */
 
 /* --- VM disks -------------------------------------------------------------- */
 
