@@ -41,10 +41,10 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS)
 AREAS     := cmd http auth net vm tty core
 LIBS_cmds :=
 LIBS_cmd  :=
-LIBS_http := -lmicrohttpd -lcurl -lcrypto
-LIBS_auth := -lcurl -lcrypto
+LIBS_http := -lmicrohttpd -lcrypto
+LIBS_auth := -lcrypto
 LIBS_net  := -lnftnl -lmnl -lnl-route-3 -lnl-3
-LIBS_vm   :=
+LIBS_vm   := -lcrypto -lext2fs -lcom_err
 LIBS_tty  := -lvterm -lutil
 LIBS_core := -ljq -lskarnet
 
@@ -68,8 +68,9 @@ USES_fcm-tty       := vm tty core
 USES_fcm-whoami    := http auth vm core
 USES_firecracker   := core
 LDLIBS_firecracker := -lmicrohttpd -lm
-# Libraries a program uses itself, beside those of its areas.
-LDLIBS_fcm-fc      := -lcurl
+# LDLIBS_<program>: libraries a program uses itself, beside those of its
+# areas.  No program links libcurl: lib/core/curl.c loads it at its first
+# call, so that commands which never speak HTTP do not pay for loading it.
 
 LIB_HDR  := $(wildcard lib/*/*.h)
 area_objs = $(patsubst %.c,%.o,$(sort $(wildcard lib/$(1)/*.c)))

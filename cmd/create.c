@@ -412,7 +412,10 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	reply = fcm_call("net", fcm_vm_op("alloc", id));
 	rec = fcm_vm_merge(rec, reply, (const char *const[]){ "ip", "mac", "tap", "gateway", "netmask", "prefix", NULL });
 	check_reply("allocate an address", reply);
-	save(jv_copy(rec));
+	/* For readers (the address, the tap), not for a crash: the record is
+	 * still "creating", and repair frees the lease and the tap by id. */
+	if (fcm_vm_save_unsynced(jv_copy(rec)) < 0)
+		fail(FCM_E_INTERNAL, "unable to write the VM record: %s", strerror(errno));
 	check_reply("create the tap", fcm_call("net", fcm_vm_op("tap-add", id)));
 	progress("Network: %s on %s", fcm_get_str(rec, "ip"), fcm_get_str(rec, "tap"));
 

@@ -22,6 +22,42 @@ setup() {
 	[ "$(ls -A "$FCM_ROOT/git" | grep -v '^\.lock$')" = cosmic-nova.git ]
 }
 
+@test "the repo is the layout git init --bare makes; git accepts it and a push runs the hook" {
+	# fcm-repo writes the layout itself (no git process): the same as git's,
+	# plus the hook and fcm.json.
+	fcm-repo create id=abcd1234 name=cosmic-nova owner=admin
+	repo=$FCM_ROOT/git/cosmic-nova.git
+	git init --quiet --bare --template= --shared=0600 --initial-branch=main "$BATS_TEST_TMPDIR/ref.git"
+	layout() { (cd "$1" && find . ! -path ./fcm.json ! -path './hooks*' -printf '%M %P\n' | sort); }
+	[ "$(layout "$repo")" = "$(layout "$BATS_TEST_TMPDIR/ref.git")" ]
+	[ "$(stat -c %a "$repo/fcm.json" "$repo/hooks")" = "$(printf '600\n700')" ]
+	[ "$(git --git-dir="$repo" symbolic-ref HEAD)" = refs/heads/main ]
+	run git --git-dir="$repo" config --file "$repo/config" --list
+	assert_output "core.repositoryformatversion=0
+core.filemode=true
+core.bare=true
+core.sharedrepository=0600
+receive.denynonfastforwards=false
+receive.denydeletecurrent=true
+receive.fsckobjects=true"
+	run git --git-dir="$repo" fsck --strict
+	assert_success
+	work=$BATS_TEST_TMPDIR/work
+	git init --quiet --initial-branch=main "$work"
+	git -C "$work" -c user.name=t -c user.email=t@example.org commit --quiet --allow-empty -m one
+	run git -C "$work" push "$repo" main:feature
+	assert_success
+	assert_output --partial 'Not deploying feature'	# the pre-receive hook ran
+	[ "$(git --git-dir="$repo" rev-parse feature)" = "$(git -C "$work" rev-parse main)" ]
+	# pushed objects are root's alone, as core.sharedrepository says
+	[ -z "$(find "$repo/objects" -type f ! -perm 0400)" ]
+	run git -C "$work" push "$repo" main
+	assert_failure
+	assert_output --partial "there is no VM 'cosmic-nova'"	# the hook refused it
+	run git --git-dir="$repo" fsck --strict
+	assert_success
+}
+
 @test "create is idempotent for the same VM and refuses another VM's repo" {
 	fcm-repo create id=abcd1234 name=cosmic-nova
 	run fcm-repo create id=abcd1234 name=cosmic-nova

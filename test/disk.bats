@@ -67,6 +67,29 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	  "$(de_cat "$FCM_ROOT/vms/bbbb2222/disk.img" /upper/root/.ssh/authorized_keys)" ]
 }
 
+@test "the keys fcm makes (without ssh-keygen) are OpenSSH's: ssh-keygen and sshd read them" {
+	add_image
+	reply=$(fcm-disk create id=$ID name=cosmic-nova)
+	disk=$FCM_ROOT/vms/$ID/disk.img
+	hk=$BATS_TEST_TMPDIR/hostkey
+	de_cat "$disk" /upper/etc/ssh/ssh_host_ed25519_key > "$hk"
+	chmod 600 "$hk"
+	# the private key holds the public half create reported, and its comment
+	echo "$reply" | jq -e '.host_key | endswith(" root@cosmic-nova")'
+	[ "$(ssh-keygen -y -f "$hk")" = "$(echo "$reply" | jq -r .host_key)" ]
+	[ "$(echo "$reply" | jq -r .host_key)" = "$(de_cat "$disk" /upper/etc/ssh/ssh_host_ed25519_key.pub)" ]
+	run ssh-keygen -l -f "$hk"
+	assert_output --regexp '^256 SHA256:.* root@cosmic-nova \(ED25519\)$'
+	/usr/sbin/sshd -t -f /dev/null -o PidFile=none -h "$hk"
+	# the host's own key into its guests, likewise
+	k=$FCM_ROOT/ssh/id_ed25519
+	[ "$(ssh-keygen -y -f "$k")" = "$(cat "$k.pub")" ]
+	[ "$(stat -c %a "$k.pub")" = 644 ]
+	# the same layout as ssh-keygen's own: 70-column base64, 242 bytes
+	ssh-keygen -q -t ed25519 -N '' -C fcm@host -f "$BATS_TEST_TMPDIR/ref"
+	[ "$(awk '{ print length }' "$k")" = "$(awk '{ print length }' "$BATS_TEST_TMPDIR/ref")" ]
+}
+
 @test "create takes sizes 512M, 10G, 1T and a byte count" {
 	add_image
 	fcm-disk create id=aaaa0001 size=512M | jq -e '.size == 536870912'
@@ -75,6 +98,35 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	fcm-disk create id=aaaa0004 size=3GiB | jq -e '.size == 3221225472'
 	fcm-disk create id=aaaa0005 size=1T | jq -e '.size == 1099511627776'
 	[ "$(stat -c %s "$FCM_ROOT/vms/aaaa0002/disk.img")" -eq 10737418240 ]
+	# each a whole file system (the 1T one's journal has an extent tree block)
+	for i in 1 2 3 4 5; do e2fsck -fn "$FCM_ROOT/vms/aaaa000$i/disk.img"; done
+}
+
+@test "each disk is a copy of one empty file system per size, with its own UUID" {
+	add_image
+	fcm-disk create id=aaaa1111 name=one >/dev/null
+	fcm-disk create id=bbbb2222 name=two >/dev/null
+	run ls "$FCM_ROOT/cache"
+	assert_output --regexp '^ext4-2147483648-[0-9.]+\.img$'
+	uuid() { dumpe2fs -h "$1" 2>/dev/null | sed -n "s/^$2: *//p"; }
+	a=$FCM_ROOT/vms/aaaa1111/disk.img b=$FCM_ROOT/vms/bbbb2222/disk.img t=$(echo "$FCM_ROOT"/cache/*.img)
+	[ -n "$(uuid "$a" 'Filesystem UUID')" ]
+	[ "$(printf '%s\n' "$(uuid "$a" 'Filesystem UUID')" "$(uuid "$b" 'Filesystem UUID')" "$(uuid "$t" 'Filesystem UUID')" | sort -u | wc -l)" -eq 3 ]
+	[ "$(uuid "$a" 'Directory Hash Seed')" != "$(uuid "$b" 'Directory Hash Seed')" ]
+	# every checksum right for the new UUID; the label and features mkfs.ext4 gave
+	e2fsck -fn "$a"
+	e2fsck -fn "$b"
+	[ "$(uuid "$a" 'Filesystem volume name')" = fcm-disk ]
+	[ "$(uuid "$a" 'Filesystem features')" = "$(uuid "$t" 'Filesystem features')" ]
+	# the directories and the files, modes and owners, as mkfs.ext4 -d made them
+	run debugfs -R 'ls -l /upper/etc' "$a"
+	assert_output --regexp '40755 \(2\) +0 +0 +4096 .* ssh'
+	assert_output --regexp '100644 \(1\) +0 +0 +4 .* hostname'
+	run debugfs -R 'ls -l /upper/etc/ssh' "$a"
+	assert_line --regexp '100600 \(1\) +0 +0 +[0-9]+ .* ssh_host_ed25519_key *$'
+	assert_line --regexp '100644 \(1\) +0 +0 +[0-9]+ .* ssh_host_ed25519_key.pub *$'
+	de_stat "$a" /work | grep -q 'Mode:  0700'
+	de_stat "$a" /upper/var/lib/fcm | grep -q 'Mode:  0755'
 }
 
 @test "create reads requests as JSON lines and names the default hostname after the id" {
@@ -198,13 +250,18 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 @test "create with no space left: clear error, nothing left behind" {
 	add_image
 	fcm-keys guest >/dev/null
+	# the empty file system of this size, made once, already in the cache
+	fcm-disk create id=eeee5555 >/dev/null
+	fcm-disk delete id=eeee5555 >/dev/null
+	[ -f "$FCM_ROOT"/cache/ext4-2147483648-*.img ]
 	mkdir -p "$FCM_ROOT/vms"
 	before=$(tree_snapshot "$FCM_ROOT")
 	# A 300 KiB tmpfs over vms/, in a private mount namespace.
 	run unshare -m bash -c 'mount -t tmpfs -o size=300k fcmt-full "$FCM_ROOT/vms" &&
 		fcm-disk create id='$ID'; rc=$?; echo "left: $(ls -A "$FCM_ROOT/vms")"; exit $rc'
 	assert_failure 111
-	assert_output --partial "fcm-disk: fatal: unable to make the file system of VM $ID's disk: mkfs.ext4: No space left on device"
+	assert_output --partial "fcm-disk: fatal: unable to make the file system of VM $ID's disk: unable to copy"
+	assert_output --partial "No space left on device"
 	assert_line "left: "
 	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
 }

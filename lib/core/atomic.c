@@ -70,17 +70,27 @@ int fcm_fsync_path(const char *path)
 	return r;
 }
 
-int fcm_write_json_atomic(const char *path, jv v, mode_t mode)
+static int write_json(const char *path, jv v, mode_t mode, int sync)
 {
 	jv s = jv_dump_string(v, 0);
 	char *line = fcm_asprintf("%s\n", jv_string_value(s));
-	int r = fcm_write_atomic(path, line, strlen(line), mode);
+	int r = write_renamed(path, line, strlen(line), mode, sync);
 	int e = errno;
 
 	jv_free(s);
 	free(line);
 	errno = e;
 	return r;
+}
+
+int fcm_write_json_atomic(const char *path, jv v, mode_t mode)
+{
+	return write_json(path, v, mode, 1);
+}
+
+int fcm_write_json_replace(const char *path, jv v, mode_t mode)
+{
+	return write_json(path, v, mode, 0);
 }
 
 char *fcm_read_file(const char *path, size_t max, size_t *lenp)

@@ -16,6 +16,8 @@ int fcm_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 int fcm_write_replace(const char *path, const void *data, size_t len, mode_t mode);
 /* v (consumed) as one compact JSON line. */
 int fcm_write_json_atomic(const char *path, jv v, mode_t mode);
+/* The same as fcm_write_replace does it: no fsyncs. */
+int fcm_write_json_replace(const char *path, jv v, mode_t mode);
 /* fsync a file or a directory, by path: 0, or -1 with errno. */
 int fcm_fsync_path(const char *path);
 /* Whole file, at most max bytes, NUL-terminated (malloc'd); NULL with errno

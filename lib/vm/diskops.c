@@ -9,9 +9,10 @@
  * JSON lines as every fcm helper (doc/protocol.md).
  *
  * A VM's disk is $FCM_ROOT/vms/<id>/disk.img: a sparse ext4 file system made
- * in constant time (truncate + mkfs.ext4 -d SEED with lazy inode table and
- * journal init) that holds the overlay upper and work directories, pre-seeded
- * with what the VM needs at first boot.  It never copies the base: the base
+ * in constant time (a sparse copy of an empty one made once by mkfs.ext4
+ * with lazy inode table and journal init, lib/vm/diskfs.h) that holds the
+ * overlay upper and work directories, pre-seeded with what the VM needs at
+ * first boot.  It never copies the base: the base
  * root filesystem of its image (fcm-image) is attached read-only and shared,
  * and the guest makes the overlay of the two as / (doc/guest.md). */
 #include <dirent.h>
@@ -23,11 +24,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
-#include <linux/magic.h>
 #include <unistd.h>
-
-#include <skalibs/allreadwrite.h>
 
 #include "core/atomic.h"
 #include "core/err.h"
@@ -35,9 +32,9 @@
 #include "core/jsonl.h"
 #include "core/name.h"
 #include "core/paths.h"
+#include "vm/diskfs.h"
 #include "vm/diskops.h"
 #include "core/rmtree.h"
-#include "core/sysprog.h"
 #include "vm/guestkey.h"
 #include "vm/image.h"
 
@@ -49,30 +46,6 @@ const char fcm_disk_usage[] =
 #define SIZE_MAX_BYTES (1ULL << 40)
 #define KEYS_MAX 64
 #define KEY_MAX 8192
-
-/* --- small helpers ------------------------------------------------------- */
-
-static int write_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode), e;
-
-	if (fd < 0)
-		return -1;
-	if (allwrite(fd, data, len) != len || fchmod(fd, mode) < 0) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return close(fd);
-}
-
-static int mkdir_mode(const char *path, mode_t mode)
-{
-	if (mkdir(path, mode) < 0)
-		return -1;
-	return chmod(path, mode);
-}
 
 /* --- VM disks -------------------------------------------------------------- */
 
@@ -179,86 +152,57 @@ out:
 	return r;
 }
 
-/* Build the seed tree: upper/{etc/hostname, etc/ssh/ssh_host_ed25519_key*,
- * root/.ssh/authorized_keys, var/lib/fcm/random-seed}, work/.  Directory
- * modes match the base image's, since overlay takes a merged directory's
- * attributes from the upper one.  Returns 0 or -1 with why. */
-static int make_seed(const char *seed, const char *hostname, const char *ak,
-    char **hostpub, char *why, size_t whylen)
-{
-	static const struct { const char *path; mode_t mode; } dirs[] = {
-		{ "upper", 0755 }, { "work", 0700 }, { "upper/etc", 0755 }, { "upper/etc/ssh", 0755 },
-		{ "upper/root", 0700 }, { "upper/root/.ssh", 0700 }, { "upper/var", 0755 },
-		{ "upper/var/lib", 0755 }, { "upper/var/lib/fcm", 0755 },
-	};
+/* The files every disk is seeded with, in the directories of fcm_disk_dirs
+ * (lib/vm/diskfs.c: upper/ and work/, whose modes match the base image's,
+ * since overlay takes a merged directory's attributes from the upper one):
+ * upper/etc/hostname, upper/root/.ssh/authorized_keys (ak),
+ * upper/var/lib/fcm/random-seed and the VM's own ssh host key
+ * upper/etc/ssh/ssh_host_ed25519_key{,.pub}, whose public half goes to
+ * *hostpub (malloc'd, no newline).  Their texts are kept in s until
+ * free_files.  0, or -1 with why. */
+#define NFILES 5
+struct seed {
+	struct fcm_disk_file f[NFILES];
+	char *hostname, *priv, *pub;
 	unsigned char rnd[512];
-	char *p = NULL;
-	int r = -1;
+};
 
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		free(p);
-		p = fcm_asprintf("%s/%s", seed, dirs[i].path);
-		if (mkdir_mode(p, dirs[i].mode) < 0)
-			goto sys;
+static int make_files(struct seed *s, const char *hostname, const char *ak, char **hostpub,
+    char *why, size_t whylen)
+{
+	char reason[600], *comment = fcm_asprintf("root@%s", hostname);
+	int r;
+
+	memset(s, 0, sizeof *s);
+	r = fcm_keygen_text(comment, &s->priv, &s->pub, reason, sizeof reason);
+	free(comment);
+	if (r < 0) {
+		snprintf(why, whylen, "unable to generate the VM's ssh host key: %s", reason);
+		return -1;
 	}
-	free(p);
-	p = fcm_asprintf("%s/upper/etc/hostname", seed);
-	{
-		char *line = fcm_asprintf("%s\n", hostname);
-		int w = write_file(p, line, strlen(line), 0644);
-		free(line);
-		if (w < 0)
-			goto sys;
+	if (getrandom(s->rnd, sizeof s->rnd, 0) != (ssize_t)sizeof s->rnd) {
+		snprintf(why, whylen, "unable to get random bytes: %s", strerror(errno));
+		return -1;
 	}
-	free(p);
-	p = fcm_asprintf("%s/upper/root/.ssh/authorized_keys", seed);
-	if (write_file(p, ak, strlen(ak), 0600) < 0)
-		goto sys;
-	free(p);
-	p = fcm_asprintf("%s/upper/var/lib/fcm/random-seed", seed);
-	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd || write_file(p, rnd, sizeof rnd, 0600) < 0)
-		goto sys;
-	explicit_bzero(rnd, sizeof rnd);
-	free(p);
-	p = fcm_asprintf("%s/upper/etc/ssh/ssh_host_ed25519_key", seed);
-	{
-		char reason[600], *comment = fcm_asprintf("root@%s", hostname);
-		int st = fcm_keygen(p, comment, reason, sizeof reason);
-		free(comment);
-		if (st < 0) {
-			snprintf(why, whylen, "unable to generate the VM's ssh host key with ssh-keygen: %s", reason);
-			goto out;
-		}
-		char *pubpath = fcm_asprintf("%s.pub", p);
-		char *text = fcm_read_file(pubpath, KEY_MAX, NULL);
-		free(pubpath);
-		if (!text)
-			goto sys;
-		text[strcspn(text, "\n")] = '\0';
-		*hostpub = text;
-	}
-	r = 0;
-	goto out;
-sys:
-	snprintf(why, whylen, "unable to write %s: %s", p ? p : seed, strerror(errno));
-out:
-	free(p);
-	return r;
+	s->hostname = fcm_asprintf("%s\n", hostname);
+	s->f[0] = (struct fcm_disk_file){ "upper/etc/hostname", s->hostname, strlen(s->hostname), 0644 };
+	s->f[1] = (struct fcm_disk_file){ "upper/root/.ssh/authorized_keys", ak, strlen(ak), 0600 };
+	s->f[2] = (struct fcm_disk_file){ "upper/var/lib/fcm/random-seed", s->rnd, sizeof s->rnd, 0600 };
+	s->f[3] = (struct fcm_disk_file){ "upper/etc/ssh/ssh_host_ed25519_key", s->priv, strlen(s->priv), 0600 };
+	s->f[4] = (struct fcm_disk_file){ "upper/etc/ssh/ssh_host_ed25519_key.pub", s->pub, strlen(s->pub), 0644 };
+	*hostpub = fcm_strdup(s->pub);
+	(*hostpub)[strcspn(*hostpub, "\n")] = '\0';
+	return 0;
 }
 
-/* Where the seed is made: in memory (/dev/shm, when it is a tmpfs), else
- * in the VM's directory.  Removing a directory tree costs a few ms a
- * directory on a file system mounted with discard (each freed block is
- * trimmed at once): the eleven of a seed took 35 ms of a 60 ms create.
- * The seed holds the VM's host key: a directory of root's alone (mkdtemp:
- * 0700), removed at the end, and gone with the machine's memory at worst. */
-static char *seed_template(const char *id)
+static void free_files(struct seed *s)
 {
-	struct statfs fs;
-
-	if (statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC)
-		return fcm_asprintf("/dev/shm/fcm-seed-%s.XXXXXX", id);
-	return fcm_path("vms/%s/.seed.XXXXXX", id);
+	explicit_bzero(s->rnd, sizeof s->rnd);
+	if (s->priv)
+		explicit_bzero(s->priv, strlen(s->priv));
+	free(s->priv);
+	free(s->pub);
+	free(s->hostname);
 }
 
 /* A refusal of create, said as "unable to create the disk of VM <id>: ...". */
@@ -300,7 +244,8 @@ static jv create(jv req)
 	const char *id = fcm_get_str(req, "id"), *name = fcm_get_str(req, "name");
 	const char *given = SIZE_DEFAULT;
 	char sizebuf[64], why[PATH_MAX + 512], *v = NULL, *vmdir = NULL, *disk = NULL;
-	char *tmpdisk = NULL, *seed = NULL, *priv = NULL, *ak = NULL, *hostpub = NULL;
+	char *tmpdisk = NULL, *priv = NULL, *ak = NULL, *hostpub = NULL;
+	struct seed files = { .priv = NULL };
 	char *extra = NULL;
 	unsigned long long bytes;
 	jv reply = jv_invalid();
@@ -371,14 +316,7 @@ static jv create(jv req)
 		}
 		made_dir = 1;
 	}
-	seed = seed_template(id);
-	if (!mkdtemp(seed)) {
-		reply = fcm_fail(FCM_E_INTERNAL, "unable to create a seed directory in %s: %s", vmdir, strerror(errno));
-		free(seed);
-		seed = NULL;
-		goto out;
-	}
-	if (make_seed(seed, name, ak, &hostpub, why, sizeof why) < 0) {
+	if (make_files(&files, name, ak, &hostpub, why, sizeof why) < 0) {
 		reply = fcm_fail(FCM_E_INTERNAL, "unable to create the disk of VM %s: %s", id, why);
 		goto out;
 	}
@@ -394,14 +332,9 @@ static jv create(jv req)
 		reply = fcm_fail(FCM_E_INTERNAL, "unable to size %s to %llu bytes: %s", tmpdisk, bytes, strerror(errno));
 		goto out;
 	}
-	{
-		char reason[1100];
-		char *argv[] = { "mkfs.ext4", "-q", "-F", "-T", "default", "-E", "lazy_itable_init=1,lazy_journal_init=1",
-			"-L", "fcm-disk", "-d", seed, tmpdisk, NULL };
-		if (fcm_sysprog(argv, reason, sizeof reason) < 0) {
-			reply = fcm_fail(FCM_E_INTERNAL, "unable to make the file system of VM %s's disk: %s", id, reason);
-			goto out;
-		}
+	if (fcm_diskfs_make(fd, tmpdisk, bytes, files.f, NFILES, why, sizeof why) < 0) {
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to make the file system of VM %s's disk: %s", id, why);
+		goto out;
 	}
 	if (fsync(fd) < 0) {
 		reply = fcm_fail(FCM_E_INTERNAL, "unable to write %s: %s", tmpdisk, strerror(errno));
@@ -449,10 +382,7 @@ out:
 		unlink(tmpdisk);
 		free(tmpdisk);
 	}
-	if (seed) {
-		fcm_rm_tree(seed);
-		free(seed);
-	}
+	free_files(&files);
 	if (made_dir)
 		rmdir(vmdir);
 	free(v);
@@ -537,7 +467,7 @@ static jv op_delete(jv req)
 		}
 		closedir(d);
 	}
-	/* And of its seed in /dev/shm (seed_template). */
+	/* And of a seed in /dev/shm, where earlier fcm-disks made it. */
 	if ((d = opendir("/dev/shm"))) {
 		struct dirent *e;
 		char *prefix = fcm_asprintf("fcm-seed-%s.", id);

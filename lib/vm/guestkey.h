@@ -15,9 +15,13 @@ char *fcm_guestkey_path(void);
  * into place public half first, so that no reader ever sees half a key.
  * NULL with why on failure. */
 char *fcm_guestkey(char *why, size_t whylen);
-/* A new ed25519 key pair, no passphrase, at path and path.pub.  0, or -1
- * with why (ssh-keygen's reason). */
+/* A new ed25519 key pair, no passphrase, at path (0600) and path.pub (0644):
+ * the files `ssh-keygen -t ed25519 -N "" -C comment` writes, made without
+ * it (lib/vm/keygen.c).  Not fsynced.  0, or -1 with why. */
 int fcm_keygen(const char *path, const char *comment, char *why, size_t whylen);
+/* The same pair as the two files' text (malloc'd, each ending in a newline;
+ * clear *priv before freeing it).  0, or -1 with why. */
+int fcm_keygen_text(const char *comment, char **priv, char **pub, char *why, size_t whylen);
 
 /* --- each VM's own ssh host key, pinned ------------------------------------
  * fcm-disk makes a VM's host key; create records its public half in

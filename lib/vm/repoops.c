@@ -8,9 +8,9 @@
  *   {"op":"delete","name":"cosmic-nova"}            → {"ok":true}  (idempotent)
  *   {"op":"show","name":"cosmic-nova"}              → as create, with "exists"
  *
- * The repo is $FCM_ROOT/git/<name>.git, made whole or not at all: `git init
- * --bare` in a temporary directory beside it, the hook and fcm.json written,
- * then one rename.  Its pre-receive hook is fixed text naming only checked
+ * The repo is $FCM_ROOT/git/<name>.git, made whole or not at all: the layout
+ * of `git init --bare` written in a temporary directory beside it (without
+ * git: make_bare_repo), the hook and fcm.json, then one rename.  Its pre-receive hook is fixed text naming only checked
  * paths; it execs fcm-deploy, which deploys a push to main/master into the VM
  * and refuses the push when the deploy fails (doc/fcm-deploy.md).
  *
@@ -71,14 +71,50 @@ static char *git_url(const char *name, char *err, size_t errlen)
 	return fcm_asprintf("root@%s:%s.git", host, name);
 }
 
-/* Run git quietly: its stdout would corrupt our JSON stream. */
-static int git_quiet(char *const argv[])
+/* The bare repository `git init --quiet --bare --template= --shared=0600
+ * --initial-branch=main dir` makes (gitrepository-layout(5)), written here
+ * without starting git (a create's host-side time, issue 22): directories
+ * 0700 and files 0600, root's alone (doc/isolation.md), HEAD on main, and
+ * the config git writes followed by fcm's [receive] settings: pushes may
+ * rewrite history, as on Heroku (the repo mirrors the app), and every pushed
+ * object is checked (fcm-git-shell says so too).  Not fsynced, as git init
+ * does not: a create interrupted by a crash is undone by fcm daemon's start
+ * (lib/vm/repair.h).  test/deploy-repo.bats has git check the result.
+ * 0, or -1 with errno. */
+static int make_bare_repo(const char *dir)
 {
-	char *out = NULL;
-	int st = fcm_run_capture(argv, NULL, 0, &out, 4096);
+	static const char *const dirs[] = { "", "/objects", "/objects/info", "/objects/pack",
+		"/refs", "/refs/heads", "/refs/tags", NULL };
+	static const char head[] = "ref: refs/heads/main\n";
+	static const char config[] =
+	    "[core]\n"
+	    "\trepositoryformatversion = 0\n"
+	    "\tfilemode = true\n"
+	    "\tbare = true\n"
+	    "\tsharedrepository = 0600\n"
+	    "[receive]\n"
+	    "\tdenyNonFastForwards = false\n"
+	    "\tdenyDeleteCurrent = true\n"
+	    "\tfsckObjects = true\n";
+	char *p;
+	int r = 0;
 
-	free(out);
-	return st;
+	for (size_t i = 0; dirs[i] && r == 0; i++) {
+		p = fcm_asprintf("%s%s", dir, dirs[i]);
+		r = mkdir(p, 0700);
+		free(p);
+	}
+	if (r == 0) {
+		p = fcm_asprintf("%s/HEAD", dir);
+		r = fcm_write_replace(p, head, sizeof head - 1, 0600);
+		free(p);
+	}
+	if (r == 0) {
+		p = fcm_asprintf("%s/config", dir);
+		r = fcm_write_replace(p, config, sizeof config - 1, 0600);
+		free(p);
+	}
+	return r;
 }
 
 static const char hook_fmt[] =
@@ -188,39 +224,9 @@ static jv op_create(jv req)
 
 	tmp = fcm_path("git/.new-%s-%ld", name, (long)getpid());
 	fcm_rm_tree(tmp);
-	{
-		/* Root's alone: directories 0700, files 0600 (doc/isolation.md). */
-		char *argv[] = { "git", "init", "--quiet", "--bare", "--template=", "--shared=0600",
-			"--initial-branch=main", tmp, NULL };
-		int st = git_quiet(argv);
-		if (st != 0) {
-			reply = st < 0
-			    ? fcm_fail(FCM_E_INTERNAL, "unable to run git: %s (is git installed?)", strerror(errno))
-			    : fcm_fail(FCM_E_INTERNAL, "git init --bare %s failed (exit %d)", tmp, st);
-			goto undo;
-		}
-	}
-	{
-		/* Pushes may rewrite history, as on Heroku; the repo mirrors the app.
-		 * Every pushed object is checked (fcm-git-shell says so too).
-		 * Constant text appended to the config git init wrote: what three
-		 * `git config --file` would write, without three more processes
-		 * (a create's host-side time, issue 22). */
-		static const char receive[] =
-		    "[receive]\n"
-		    "\tdenyNonFastForwards = false\n"
-		    "\tdenyDeleteCurrent = true\n"
-		    "\tfsckObjects = true\n";
-		char *cfg = fcm_asprintf("%s/config", tmp);
-		int fd = open(cfg, O_WRONLY | O_APPEND | O_CLOEXEC);
-		int ok = fd >= 0 && write(fd, receive, sizeof receive - 1) == (ssize_t)(sizeof receive - 1);
-		if (fd >= 0 && close(fd) < 0)
-			ok = 0;
-		free(cfg);
-		if (!ok) {
-			reply = fcm_fail(FCM_E_INTERNAL, "unable to configure %s: %s", tmp, strerror(errno));
-			goto undo;
-		}
+	if (make_bare_repo(tmp) < 0) {
+		reply = fcm_fail(FCM_E_INTERNAL, "unable to make the git repository %s: %s", tmp, strerror(errno));
+		goto undo;
 	}
 	if (write_hook(tmp, name) < 0) {
 		reply = errno == EINVAL

@@ -279,7 +279,7 @@ int fcm_vm_name_taken(const char *name)
 	return taken;
 }
 
-int fcm_vm_save(jv rec)
+static int save(jv rec, int sync)
 {
 	const char *id = fcm_get_str(rec, "id");
 	char *path;
@@ -291,9 +291,19 @@ int fcm_vm_save(jv rec)
 		return -1;
 	}
 	path = fcm_path("vms/%s/config.json", id);
-	r = fcm_write_json_atomic(path, fcm_state_stamp(rec), 0600);
+	r = (sync ? fcm_write_json_atomic : fcm_write_json_replace)(path, fcm_state_stamp(rec), 0600);
 	free(path);
 	return r;
+}
+
+int fcm_vm_save(jv rec)
+{
+	return save(rec, 1);
+}
+
+int fcm_vm_save_unsynced(jv rec)
+{
+	return save(rec, 0);
 }
 
 int fcm_vm_visible(jv rec, const char *who, int admin, const char *owner)

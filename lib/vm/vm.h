@@ -25,6 +25,12 @@ jv fcm_vm_list(void);
 /* Write the record (consumed) into its directory, atomically, stamped
  * with this fcm's state format. */
 int fcm_vm_save(jv rec);
+/* The same without the fsyncs (readers see the old record or the new one;
+ * a crash of the machine may keep the old): only for a record still
+ * "creating" and saved durably as such, whose every step fcm daemon's
+ * repair undoes by the VM's id after a crash (lib/vm/repair.h), so that
+ * losing this version loses nothing. */
+int fcm_vm_save_unsynced(jv rec);
 /* Is a name taken by a VM?  O(1) once the name index is complete (below);
  * before, every record is read. */
 int fcm_vm_name_taken(const char *name);

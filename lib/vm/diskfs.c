@@ -1,0 +1,373 @@
+/* diskfs.c — the file system of a new VM disk (diskfs.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <et/com_err.h>
+#include <ext2fs/ext2fs.h>
+
+#include "core/atomic.h"
+#include "core/err.h"
+#include "core/paths.h"
+#include "core/rmtree.h"
+#include "core/sysprog.h"
+#include "vm/diskfs.h"
+
+const struct fcm_disk_dir fcm_disk_dirs[] = {
+	{ "upper", 0755 }, { "work", 0700 }, { "upper/etc", 0755 }, { "upper/etc/ssh", 0755 },
+	{ "upper/root", 0700 }, { "upper/root/.ssh", 0700 }, { "upper/var", 0755 },
+	{ "upper/var/lib", 0755 }, { "upper/var/lib/fcm", 0755 }, { NULL, 0 },
+};
+
+/* $FCM_ROOT/cache/ext4-<bytes>-<libext2fs version>.img (malloc'd): the
+ * library comes with the mkfs.ext4 that made it, and a new e2fsprogs makes
+ * a new one. */
+static char *template_path(unsigned long long bytes)
+{
+	const char *ver = "0";
+
+	ext2fs_get_library_version(&ver, NULL);
+	return fcm_path("cache/ext4-%llu-%s.img", bytes, ver);
+}
+
+/* Make the empty file system of bytes at tpl: mkfs.ext4 -d of a directory
+ * holding fcm_disk_dirs, beside it, then renamed into place (two creates
+ * making it at once each rename a whole one).  0, or -1 with why. */
+static int make_template(const char *tpl, unsigned long long bytes, char *why, size_t whylen)
+{
+	char *dir = fcm_path("cache"), *seed = fcm_path("cache/.seed.XXXXXX");
+	char *tmp = fcm_path("cache/.ext4.XXXXXX"), *p;
+	char reason[1100];
+	int fd = -1, r = -1, made_seed = 0;
+
+	if (fcm_mkdirs(dir, 0700) < 0) {
+		snprintf(why, whylen, "unable to create %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (!mkdtemp(seed)) {
+		snprintf(why, whylen, "unable to create a directory in %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	made_seed = 1;
+	for (size_t i = 0; fcm_disk_dirs[i].path; i++) {
+		p = fcm_asprintf("%s/%s", seed, fcm_disk_dirs[i].path);
+		int bad = mkdir(p, 0700) < 0 || chmod(p, fcm_disk_dirs[i].mode) < 0;
+		free(p);
+		if (bad) {
+			snprintf(why, whylen, "unable to create a directory in %s: %s", seed, strerror(errno));
+			goto out;
+		}
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, whylen, "unable to create %s: %s", tmp, strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)bytes) < 0) {
+		snprintf(why, whylen, "unable to size %s to %llu bytes: %s", tmp, bytes, strerror(errno));
+		goto out;
+	}
+	{
+		char *argv[] = { "mkfs.ext4", "-q", "-F", "-T", "default", "-E", "lazy_itable_init=1,lazy_journal_init=1",
+			"-L", "fcm-disk", "-d", seed, tmp, NULL };
+		if (fcm_sysprog(argv, reason, sizeof reason) < 0) {
+			snprintf(why, whylen, "%s", reason);
+			goto out;
+		}
+	}
+	if (fsync(fd) < 0 || rename(tmp, tpl) < 0) {
+		snprintf(why, whylen, "unable to write %s: %s", tpl, strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	fcm_fsync_path(dir);
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	if (made_seed)
+		fcm_rm_tree(seed);
+	free(dir);
+	free(seed);
+	free(tmp);
+	return r;
+}
+
+/* Copy len bytes at off from one file to the other, in the kernel when
+ * they are on one file system, else through a buffer.  0, or -1 with errno. */
+static int copy_range(int from, int to, off_t off, off_t len)
+{
+	off_t in = off, out = off, end = off + len;
+	char buf[65536];
+
+	while (in < end) {
+		ssize_t n = copy_file_range(from, &in, to, &out, (size_t)(end - in), 0);
+		if (n > 0)
+			continue;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		if (errno != EXDEV && errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
+			return -1;
+		while (in < end) {
+			size_t want = end - in < (off_t)sizeof buf ? (size_t)(end - in) : sizeof buf;
+			ssize_t got = pread(from, buf, want, in);
+			if (got <= 0) {
+				if (got == 0)
+					errno = EIO;
+				return -1;
+			}
+			for (ssize_t w = 0, k; w < got; w += k)
+				if ((k = pwrite(to, buf + w, (size_t)(got - w), in + w)) < 0)
+					return -1;
+			in += got;
+		}
+	}
+	return 0;
+}
+
+/* Copy what is allocated in from into to at the same offsets, holes kept
+ * (to is already of the full size).  0, or -1 with errno. */
+static int copy_sparse(int from, int to)
+{
+	off_t data = 0, hole;
+
+	for (;;) {
+		data = lseek(from, data, SEEK_DATA);
+		if (data < 0)
+			return errno == ENXIO ? 0 : -1;
+		hole = lseek(from, data, SEEK_HOLE);
+		if (hole < 0 || copy_range(from, to, data, hole - data) < 0)
+			return -1;
+		data = hole;
+	}
+}
+
+/* A random UUID, version 4 (RFC 4122). */
+static int new_uuid(unsigned char u[16])
+{
+	if (getrandom(u, 16, 0) != 16)
+		return -1;
+	u[6] = (u[6] & 0x0f) | 0x40;
+	u[8] = (u[8] & 0x3f) | 0x80;
+	return 0;
+}
+
+static int rewrite_dir_block(ext2_filsys fs, blk64_t *blk, e2_blkcnt_t cnt, blk64_t ref,
+    int refoff, void *priv)
+{
+	struct { ext2_ino_t ino; char *buf; errcode_t err; } *d = priv;
+
+	(void)ref;
+	(void)refoff;
+	if (cnt < 0)
+		return 0;
+	d->err = ext2fs_read_dir_block4(fs, *blk, d->buf, 0, d->ino);
+	if (!d->err)
+		d->err = ext2fs_write_dir_block4(fs, *blk, d->buf, 0, d->ino);
+	return d->err ? BLOCK_ABORT : 0;
+}
+
+/* Rewrite each block of an inode's extent tree (the first entry of each
+ * block replaced by itself), which sets its checksum anew. */
+static errcode_t rewrite_extents(ext2_filsys fs, ext2_ino_t ino)
+{
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ext;
+	struct ext2_extent_info info;
+	errcode_t err = ext2fs_extent_open(fs, ino, &h);
+
+	if (err)
+		return err;
+	err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ext);
+	while (!err) {
+		err = ext2fs_extent_get_info(h, &info);
+		if (!err && info.curr_entry == 1 && info.curr_level != 0
+		    && !(ext.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
+			err = ext2fs_extent_replace(h, 0, &ext);
+		if (!err && (ext.e_flags & EXT2_EXTENT_FLAGS_LEAF))
+			err = ext2fs_extent_get(h, EXT2_EXTENT_LAST_SIB, &ext);
+		if (!err)
+			err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ext);
+	}
+	ext2fs_extent_free(h);
+	return err == EXT2_ET_EXTENT_NO_NEXT ? 0 : err;
+}
+
+/* Give the copy its own UUID and directory hash seed.  With metadata_csum
+ * every checksum is seeded by the UUID: rewrite each one (the inodes in
+ * use, their extent tree blocks, the blocks of the directories, the
+ * bitmaps, the group descriptors, the superblocks), as tune2fs -U does.
+ * The template has no extended attribute blocks (they would be one more
+ * checksum): refused rather than left wrong. */
+static errcode_t new_identity(ext2_filsys fs)
+{
+	struct ext2_inode_large inode;
+	ext2_ino_t ino;
+	errcode_t err = 0;
+	char *buf = NULL;
+
+	if (new_uuid(fs->super->s_uuid) < 0 || new_uuid((unsigned char *)fs->super->s_hash_seed) < 0)
+		return errno;
+	ext2fs_init_csum_seed(fs);
+	if (!ext2fs_has_feature_metadata_csum(fs->super))
+		goto done;
+	err = ext2fs_get_mem(fs->blocksize, &buf);
+	for (ino = 1; !err && ino <= fs->super->s_inodes_count; ino++) {
+		/* the next inode in use, if any */
+		if (ext2fs_find_first_set_inode_bitmap2(fs->inode_map, ino, fs->super->s_inodes_count, &ino))
+			break;
+		err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&inode, sizeof inode);
+		if (!err && ext2fs_file_acl_block(fs, (struct ext2_inode *)&inode))
+			err = EXT2_ET_OP_NOT_SUPPORTED;
+		if (!err)
+			err = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)&inode, sizeof inode);
+		if (!err && (inode.i_flags & EXT4_EXTENTS_FL)
+		    && ((struct ext3_extent_header *)inode.i_block)->eh_depth != 0)
+			err = rewrite_extents(fs, ino);
+		if (!err && LINUX_S_ISDIR(inode.i_mode)) {
+			struct { ext2_ino_t ino; char *buf; errcode_t err; } d = { ino, buf, 0 };
+			err = ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, NULL,
+			    rewrite_dir_block, &d);
+			if (!err)
+				err = d.err;
+		}
+	}
+	ext2fs_free_mem(&buf);
+	if (err)
+		return err;
+	ext2fs_mark_ib_dirty(fs);
+	ext2fs_mark_bb_dirty(fs);
+	err = ext2fs_set_gdt_csum(fs);
+done:
+	ext2fs_mark_super_dirty(fs);
+	return err;
+}
+
+/* Write one file, owned by root, as mkfs.ext4 -d would. */
+static errcode_t add_file(ext2_filsys fs, const struct fcm_disk_file *f, __u32 now)
+{
+	char *dirpath = fcm_strdup(f->path), *base = strrchr(dirpath, '/');
+	struct ext2_inode inode;
+	ext2_ino_t dir, ino;
+	ext2_file_t file;
+	unsigned int got;
+	errcode_t err;
+
+	if (!base) {
+		free(dirpath);
+		return EINVAL;
+	}
+	*base++ = '\0';
+	err = ext2fs_namei(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, dirpath, &dir);
+	if (!err)
+		err = ext2fs_new_inode(fs, dir, LINUX_S_IFREG | f->mode, 0, &ino);
+	if (!err) {
+		err = ext2fs_link(fs, dir, base, ino, EXT2_FT_REG_FILE);
+		if (err == EXT2_ET_DIR_NO_SPACE && !(err = ext2fs_expand_dir(fs, dir)))
+			err = ext2fs_link(fs, dir, base, ino, EXT2_FT_REG_FILE);
+	}
+	if (err)
+		goto out;
+	ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
+	memset(&inode, 0, sizeof inode);
+	inode.i_mode = LINUX_S_IFREG | f->mode;
+	inode.i_links_count = 1;
+	inode.i_atime = inode.i_ctime = inode.i_mtime = now;
+	err = ext2fs_inode_size_set(fs, &inode, f->len);
+	if (!err && ext2fs_has_feature_extents(fs->super)) {
+		ext2_extent_handle_t h;
+		err = ext2fs_extent_open2(fs, ino, &inode, &h);	/* writes the empty tree's header */
+		if (!err)
+			ext2fs_extent_free(h);
+	}
+	if (!err)
+		err = ext2fs_write_new_inode(fs, ino, &inode);
+	if (!err)
+		err = ext2fs_file_open(fs, ino, EXT2_FILE_WRITE, &file);
+	if (!err) {
+		err = ext2fs_file_write(file, f->data, (unsigned int)f->len, &got);
+		if (!err && got != f->len)
+			err = EXT2_ET_SHORT_READ;
+		errcode_t e = ext2fs_file_close(file);
+		if (!err)
+			err = e;
+	}
+out:
+	free(dirpath);
+	return err;
+}
+
+int fcm_diskfs_make(int fd, const char *path, unsigned long long bytes,
+    const struct fcm_disk_file *files, size_t nfiles, char *why, size_t whylen)
+{
+	char *tpl = template_path(bytes);
+	ext2_filsys fs = NULL;
+	errcode_t err;
+	int from, r = -1;
+	const char *step;
+
+	from = open(tpl, O_RDONLY | O_CLOEXEC);
+	if (from < 0 && errno == ENOENT) {
+		if (make_template(tpl, bytes, why, whylen) < 0)
+			goto out;
+		from = open(tpl, O_RDONLY | O_CLOEXEC);
+	}
+	if (from < 0) {
+		snprintf(why, whylen, "unable to read %s: %s", tpl, strerror(errno));
+		goto out;
+	}
+	if (copy_sparse(from, fd) < 0) {
+		snprintf(why, whylen, "unable to copy %s to %s: %s", tpl, path, strerror(errno));
+		goto out;
+	}
+	step = "open";
+	err = ext2fs_open2(path, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS,
+	    0, 0, unix_io_manager, &fs);
+	if (!err) {
+		step = "read the bitmaps of";
+		err = ext2fs_read_bitmaps(fs);
+	}
+	if (!err) {
+		step = "give a new UUID to";
+		err = new_identity(fs);
+	}
+	if (!err) {
+		/* Checksums are checked again from here on. */
+		fs->flags &= ~EXT2_FLAG_IGNORE_CSUM_ERRORS;
+		step = "write the files of";
+		for (size_t i = 0; !err && i < nfiles; i++)
+			err = add_file(fs, &files[i], (__u32)time(NULL));
+	}
+	if (!err) {
+		/* Written, not synced: the caller fsyncs the disk once. */
+		step = "write";
+		err = ext2fs_close2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
+		if (!err)
+			fs = NULL;	/* freed by ext2fs_close2 */
+	}
+	if (err) {
+		snprintf(why, whylen, "unable to %s the file system %s: %s", step, path, error_message(err));
+		goto out;
+	}
+	r = 0;
+out:
+	if (fs)
+		ext2fs_free(fs);
+	if (from >= 0)
+		close(from);
+	free(tpl);
+	return r;
+}
