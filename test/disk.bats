@@ -113,11 +113,16 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	[ -n "$(uuid "$a" 'Filesystem UUID')" ]
 	[ "$(printf '%s\n' "$(uuid "$a" 'Filesystem UUID')" "$(uuid "$b" 'Filesystem UUID')" "$(uuid "$t" 'Filesystem UUID')" | sort -u | wc -l)" -eq 3 ]
 	[ "$(uuid "$a" 'Directory Hash Seed')" != "$(uuid "$b" 'Directory Hash Seed')" ]
-	# every checksum right for the new UUID; the label and features mkfs.ext4 gave
+	# every checksum right under the new UUID: their seed is the template's,
+	# kept in the superblock (metadata_csum_seed); the label and features
+	# mkfs.ext4 gave, and that one
 	e2fsck -fn "$a"
 	e2fsck -fn "$b"
 	[ "$(uuid "$a" 'Filesystem volume name')" = fcm-disk ]
-	[ "$(uuid "$a" 'Filesystem features')" = "$(uuid "$t" 'Filesystem features')" ]
+	[[ " $(uuid "$a" 'Filesystem features') " == *" metadata_csum_seed "* ]]
+	[ "$(uuid "$a" 'Filesystem features' | sed 's/ metadata_csum_seed//')" = "$(uuid "$t" 'Filesystem features')" ]
+	[ -n "$(uuid "$a" 'Checksum seed')" ]
+	[ "$(uuid "$a" 'Checksum seed')" = "$(uuid "$b" 'Checksum seed')" ]
 	# the directories and the files, modes and owners, as mkfs.ext4 -d made them
 	run debugfs -R 'ls -l /upper/etc' "$a"
 	assert_output --regexp '40755 \(2\) +0 +0 +4096 .* ssh'

@@ -165,95 +165,24 @@ static int new_uuid(unsigned char u[16])
 	return 0;
 }
 
-static int rewrite_dir_block(ext2_filsys fs, blk64_t *blk, e2_blkcnt_t cnt, blk64_t ref,
-    int refoff, void *priv)
-{
-	struct { ext2_ino_t ino; char *buf; errcode_t err; } *d = priv;
-
-	(void)ref;
-	(void)refoff;
-	if (cnt < 0)
-		return 0;
-	d->err = ext2fs_read_dir_block4(fs, *blk, d->buf, 0, d->ino);
-	if (!d->err)
-		d->err = ext2fs_write_dir_block4(fs, *blk, d->buf, 0, d->ino);
-	return d->err ? BLOCK_ABORT : 0;
-}
-
-/* Rewrite each block of an inode's extent tree (the first entry of each
- * block replaced by itself), which sets its checksum anew. */
-static errcode_t rewrite_extents(ext2_filsys fs, ext2_ino_t ino)
-{
-	ext2_extent_handle_t h;
-	struct ext2fs_extent ext;
-	struct ext2_extent_info info;
-	errcode_t err = ext2fs_extent_open(fs, ino, &h);
-
-	if (err)
-		return err;
-	err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ext);
-	while (!err) {
-		err = ext2fs_extent_get_info(h, &info);
-		if (!err && info.curr_entry == 1 && info.curr_level != 0
-		    && !(ext.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
-			err = ext2fs_extent_replace(h, 0, &ext);
-		if (!err && (ext.e_flags & EXT2_EXTENT_FLAGS_LEAF))
-			err = ext2fs_extent_get(h, EXT2_EXTENT_LAST_SIB, &ext);
-		if (!err)
-			err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ext);
-	}
-	ext2fs_extent_free(h);
-	return err == EXT2_ET_EXTENT_NO_NEXT ? 0 : err;
-}
-
 /* Give the copy its own UUID and directory hash seed.  With metadata_csum
- * every checksum is seeded by the UUID: rewrite each one (the inodes in
- * use, their extent tree blocks, the blocks of the directories, the
- * bitmaps, the group descriptors, the superblocks), as tune2fs -U does.
- * The template has no extended attribute blocks (they would be one more
- * checksum): refused rather than left wrong. */
+ * every checksum is seeded from the UUID — unless the file system keeps
+ * its seed apart (metadata_csum_seed, Linux 4.4 and e2fsprogs 1.43 on): the
+ * seed the template's checksums were made with is kept there, as
+ * `tune2fs -O metadata_csum_seed -U random` does, and no checksum changes.
+ * The template's directories are too small to be indexed: the hash seed
+ * seeds nothing yet. */
 static errcode_t new_identity(ext2_filsys fs)
 {
-	struct ext2_inode_large inode;
-	ext2_ino_t ino;
-	errcode_t err = 0;
-	char *buf = NULL;
-
+	if (ext2fs_has_feature_metadata_csum(fs->super) && !ext2fs_has_feature_csum_seed(fs->super)) {
+		fs->super->s_checksum_seed = fs->csum_seed;
+		ext2fs_set_feature_csum_seed(fs->super);
+	}
 	if (new_uuid(fs->super->s_uuid) < 0 || new_uuid((unsigned char *)fs->super->s_hash_seed) < 0)
 		return errno;
 	ext2fs_init_csum_seed(fs);
-	if (!ext2fs_has_feature_metadata_csum(fs->super))
-		goto done;
-	err = ext2fs_get_mem(fs->blocksize, &buf);
-	for (ino = 1; !err && ino <= fs->super->s_inodes_count; ino++) {
-		/* the next inode in use, if any */
-		if (ext2fs_find_first_set_inode_bitmap2(fs->inode_map, ino, fs->super->s_inodes_count, &ino))
-			break;
-		err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&inode, sizeof inode);
-		if (!err && ext2fs_file_acl_block(fs, (struct ext2_inode *)&inode))
-			err = EXT2_ET_OP_NOT_SUPPORTED;
-		if (!err)
-			err = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)&inode, sizeof inode);
-		if (!err && (inode.i_flags & EXT4_EXTENTS_FL)
-		    && ((struct ext3_extent_header *)inode.i_block)->eh_depth != 0)
-			err = rewrite_extents(fs, ino);
-		if (!err && LINUX_S_ISDIR(inode.i_mode)) {
-			struct { ext2_ino_t ino; char *buf; errcode_t err; } d = { ino, buf, 0 };
-			err = ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, NULL,
-			    rewrite_dir_block, &d);
-			if (!err)
-				err = d.err;
-		}
-	}
-	ext2fs_free_mem(&buf);
-	if (err)
-		return err;
-	ext2fs_mark_ib_dirty(fs);
-	ext2fs_mark_bb_dirty(fs);
-	err = ext2fs_set_gdt_csum(fs);
-done:
 	ext2fs_mark_super_dirty(fs);
-	return err;
+	return 0;
 }
 
 /* Write one file, owned by root, as mkfs.ext4 -d would. */
@@ -334,8 +263,7 @@ int fcm_diskfs_make(int fd, const char *path, unsigned long long bytes,
 		goto out;
 	}
 	step = "open";
-	err = ext2fs_open2(path, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS,
-	    0, 0, unix_io_manager, &fs);
+	err = ext2fs_open2(path, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
 	if (!err) {
 		step = "read the bitmaps of";
 		err = ext2fs_read_bitmaps(fs);
@@ -345,8 +273,6 @@ int fcm_diskfs_make(int fd, const char *path, unsigned long long bytes,
 		err = new_identity(fs);
 	}
 	if (!err) {
-		/* Checksums are checked again from here on. */
-		fs->flags &= ~EXT2_FLAG_IGNORE_CSUM_ERRORS;
 		step = "write the files of";
 		for (size_t i = 0; !err && i < nfiles; i++)
 			err = add_file(fs, &files[i], (__u32)time(NULL));

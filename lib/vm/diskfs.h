@@ -5,9 +5,9 @@
  * is made once with mkfs.ext4 (the options fcm-disk always used) and kept
  * as $FCM_ROOT/cache/ext4-<bytes>-<e2fsprogs version>.img.  A disk is a
  * sparse copy of it (only its allocated extents are copied, holes kept)
- * given its own UUID and directory hash seed (every checksum of the copy
- * rewritten for them, as tune2fs -U does), and the seed's files are written
- * into it with libext2fs. */
+ * given its own UUID and directory hash seed (the checksums' seed kept in
+ * the superblock, metadata_csum_seed, as tune2fs -O metadata_csum_seed -U
+ * does), and the seed's files are written into it with libext2fs. */
 #ifndef FCM_DISKFS_H
 #define FCM_DISKFS_H
 
