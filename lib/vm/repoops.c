@@ -10,8 +10,8 @@
  *
  * The repo is $FCM_ROOT/git/<name>.git, made whole or not at all: the layout
  * of `git init --bare` written in a temporary directory beside it (without
- * git: make_bare_repo), the hook and fcm.json, then one rename.  Its pre-receive hook is fixed text naming only checked
- * paths; it execs fcm-deploy, which deploys a push to main/master into the VM
+ * git: make_bare_repo), the hook and fcm.json, then one rename.  Its
+ * pre-receive hook is fixed text naming only checked paths; it execs fcm-deploy, which deploys a push to main/master into the VM
  * and refuses the push when the deploy fails (doc/fcm-deploy.md).
  *
  * The git remote is root@<host>:<name>.git, <host> being $FCM_GIT_HOST (a DNS
