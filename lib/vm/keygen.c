@@ -85,6 +85,7 @@ static char *base64(const struct buf *b, int width)
 		*o++ = '\n';
 	}
 	*o = '\0';
+	explicit_bzero(flat, n);	/* a private key's text, when it is one */
 	free(flat);
 	return out;
 }
