@@ -271,6 +271,27 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
 }
 
+@test "a damaged cached file system is refused, named, with what to do; nothing left behind" {
+	add_image
+	fcm-keys guest >/dev/null
+	fcm-disk create id=eeee5555 >/dev/null
+	fcm-disk delete id=eeee5555 >/dev/null
+	tpl=$(echo "$FCM_ROOT"/cache/ext4-2147483648-*.img)
+	# the superblock's checksum (offset 0x3fc of the superblock at 1024) spoilt
+	printf '\377\377\377\377' | dd of="$tpl" bs=1 seek=$((1024 + 0x3fc)) conv=notrunc status=none
+	before=$(tree_snapshot "$FCM_ROOT")
+	run fcm-disk create id=$ID
+	assert_failure 111
+	assert_output --partial "fcm-disk: fatal: unable to make the file system of VM $ID's disk: unable to open the file system"
+	assert_output --partial "(a copy of $tpl: remove that file and fcm makes it anew)"
+	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
+	# as it says: removed, it is made anew and the create works
+	rm "$tpl"
+	run fcm-disk create id=$ID
+	assert_success
+	e2fsck -fn "$FCM_ROOT/vms/$ID/disk.img"
+}
+
 @test "on failure a VM directory that existed is kept, one made by create is removed" {
 	add_image
 	mkdir -p "$FCM_ROOT/vms"

@@ -285,7 +285,11 @@ int fcm_diskfs_make(int fd, const char *path, unsigned long long bytes,
 			fs = NULL;	/* freed by ext2fs_close2 */
 	}
 	if (err) {
-		snprintf(why, whylen, "unable to %s the file system %s: %s", step, path, error_message(err));
+		/* The copy is as good as the cached file system it came from. */
+		int from_tpl = !strcmp(step, "open") || !strcmp(step, "read the bitmaps of");
+		snprintf(why, whylen, "unable to %s the file system %s: %s%s%s%s", step, path, error_message(err),
+		    from_tpl ? " (a copy of " : "", from_tpl ? tpl : "",
+		    from_tpl ? ": remove that file and fcm makes it anew)" : "");
 		goto out;
 	}
 	r = 0;
