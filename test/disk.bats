@@ -252,13 +252,19 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	[ "$(tree_snapshot "$FCM_ROOT")" = "$before" ]
 }
 
-@test "create with no space left: clear error, nothing left behind" {
+# cached_fs: the image added and the empty file system of the default size
+# made once, as the first create makes it, in the cache; prints its path.
+cached_fs() {
 	add_image
 	fcm-keys guest >/dev/null
-	# the empty file system of this size, made once, already in the cache
 	fcm-disk create id=eeee5555 >/dev/null
 	fcm-disk delete id=eeee5555 >/dev/null
 	[ -f "$FCM_ROOT"/cache/ext4-2147483648-*.img ]
+	echo "$FCM_ROOT"/cache/ext4-2147483648-*.img
+}
+
+@test "create with no space left: clear error, nothing left behind" {
+	cached_fs >/dev/null
 	mkdir -p "$FCM_ROOT/vms"
 	before=$(tree_snapshot "$FCM_ROOT")
 	# A 300 KiB tmpfs over vms/, in a private mount namespace.
@@ -272,11 +278,7 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 }
 
 @test "a damaged cached file system is refused, named, with what to do; nothing left behind" {
-	add_image
-	fcm-keys guest >/dev/null
-	fcm-disk create id=eeee5555 >/dev/null
-	fcm-disk delete id=eeee5555 >/dev/null
-	tpl=$(echo "$FCM_ROOT"/cache/ext4-2147483648-*.img)
+	tpl=$(cached_fs)
 	# the superblock's checksum (offset 0x3fc of the superblock at 1024) spoilt
 	printf '\377\377\377\377' | dd of="$tpl" bs=1 seek=$((1024 + 0x3fc)) conv=notrunc status=none
 	before=$(tree_snapshot "$FCM_ROOT")
