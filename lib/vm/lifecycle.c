@@ -122,11 +122,10 @@ static int vm_unsupervise(const char *id)
 	return r;
 }
 
-int fcm_vm_link(const char *id, char *err, size_t errlen)
+int fcm_vm_link_start(const char *id, char *err, size_t errlen)
 {
-	/* What s6-svlink does, without its two processes: the link, a scan
-	 * now, and a wait (30 s at most) until s6-supervise listens, so that
-	 * an s6-svc right after reaches it. */
+	/* What s6-svlink does, without its two processes: the link, and a
+	 * scan now. */
 	char *scan = fcm_scandir();
 	char *svc = fcm_vm_svcdir(id);
 	char *link = fcm_asprintf("%s/vm-%s", scan, id);
@@ -140,14 +139,47 @@ int fcm_vm_link(const char *id, char *err, size_t errlen)
 		    svc, scan, strerror(errno));
 		r = -1;
 	}
-	if (r == 0 && wait_supervision(svc, NULL, 1, 30) < 0) {
-		snprintf(err, errlen, "unable to link service %s into %s: no s6-supervise for it within 30 s",
-		    svc, scan);
-		r = -1;
-	}
 	free(scan);
 	free(svc);
 	free(link);
+	return r;
+}
+
+/* Wait (30 s at most) until the service of VM id has its s6-supervise,
+ * which then listens for s6-svc: 0, or -1 with a message in err. */
+static int link_wait(const char *id, char *err, size_t errlen)
+{
+	char *svc = fcm_vm_svcdir(id);
+	int r = wait_supervision(svc, NULL, 1, 30);
+
+	if (r < 0)
+		snprintf(err, errlen, "unable to link service %s into %s/scan: no s6-supervise for it within 30 s",
+		    svc, fcm_root());
+	free(svc);
+	return r;
+}
+
+int fcm_vm_link(const char *id, char *err, size_t errlen)
+{
+	return fcm_vm_link_start(id, err, errlen) < 0 ? -1 : link_wait(id, err, errlen);
+}
+
+int fcm_vm_link_up(const char *id, char *err, size_t errlen)
+{
+	char *svc = fcm_vm_svcdir(id), *down = fcm_asprintf("%s/down", svc);
+	int r = link_wait(id, err, errlen);
+
+	if (r == 0 && unlink(down) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "unable to remove %s: %s", down, strerror(errno));
+		r = -1;
+	}
+	if (r == 0 && fcm_svc_send(svc, "u") < 0) {
+		snprintf(err, errlen, "unable to start service %s: its s6-supervise does not answer (%s)",
+		    svc, strerror(errno));
+		r = -1;
+	}
+	free(svc);
+	free(down);
 	return r;
 }
 
@@ -183,8 +215,16 @@ char *fcm_vm_log_tail(const char *id)
 
 void fcm_vm_wait_leaving_stopped(jv rec)
 {
-	for (int i = 0; i < 50 && !strcmp(fcm_vm_state(rec), "stopped"); i++)
-		sleep_ms(100);
+	struct timespec t0, now;
+
+	/* Polled 1 to 4 ms apart: s6-supervise takes about a millisecond. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long ms = 1; !strcmp(fcm_vm_state(rec), "stopped"); ms = ms < 4 ? ms * 2 : ms) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= 5)
+			break;
+		sleep_ms(ms);
+	}
 }
 
 int fcm_vm_wait_ready(const char *id, long timeout, char *err, size_t errlen)

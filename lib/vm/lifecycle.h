@@ -11,6 +11,12 @@ void fcm_need_daemon(void);
 /* Link the VM's service into the scan directory (it starts unless its
  * service has a down file).  0 or -1 with a message in err. */
 int fcm_vm_link(const char *id, char *err, size_t errlen);
+/* fcm_vm_link in two halves, for a service with a down file (a create's):
+ * _start links it and has s6-svscan scan, without waiting; _up waits until
+ * its s6-supervise listens (30 s at most), removes the down file and tells
+ * it to start the service (s6-svc -u).  0, or -1 with a message in err. */
+int fcm_vm_link_start(const char *id, char *err, size_t errlen);
+int fcm_vm_link_up(const char *id, char *err, size_t errlen);
 /* After its service was linked or told to go up: wait (5 s at most) until
  * VM rec (borrowed) no longer looks stopped — s6-supervise starts the run
  * a moment after it took the command — so that a reply without waiting

@@ -218,6 +218,23 @@ out:
 	return r;
 }
 
+int fcm_svc_send(const char *svcdir, const char *cmds)
+{
+	char *ctl = fcm_asprintf("%s/supervise/control", svcdir);
+	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC), r = -1, e;
+	size_t n = strlen(cmds);
+
+	free(ctl);
+	if (fd < 0)
+		return -1;
+	if (write(fd, cmds, n) == (ssize_t)n)
+		r = 0;
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
 int fcm_svc_ctl(const char *svcdir, const char *opt)
 {
 	char *argv[] = { "s6-svc", (char *)opt, (char *)svcdir, NULL };

@@ -46,6 +46,10 @@ jv fcm_vm_listed(jv rec);
  * anew from its record when it starts, so a crash of the machine loses
  * nothing the next start does not make again. */
 int fcm_svc_make(const char *id, int down);
+/* Send s6-supervise of svcdir the commands in cmds (s6-svc's letters: "u",
+ * "d", ...) as s6-svc does, without its process: 0, or -1 with errno (ENXIO:
+ * no s6-supervise listens). */
+int fcm_svc_send(const char *svcdir, const char *cmds);
 /* s6-svc with one option (e.g. "-u", "-d") on a service directory. */
 int fcm_svc_ctl(const char *svcdir, const char *opt);
 
