@@ -67,6 +67,7 @@ static _Noreturn void fail(int kind, const char *fmt, ...)
 	va_end(ap);
 	if (id) {
 		progress("undoing: removing %s", vm_name ? vm_name : id);
+		fcm_sync_commit();	/* the undo's own writes synced as they go */
 		int lk = fcm_vm_table_lock();
 		fcm_vm_teardown(id, vm_name);
 		fcm_unlock(lk);
@@ -198,9 +199,14 @@ static void check_reply(const char *what, jv reply)
 	jv_free(reply);
 }
 
+/* The record (consumed), durable, in one commit of the journal rather than
+ * the two of fcm_vm_save (lib/core/atomic.h: a batch of one).  A crash
+ * before it ends leaves the old record, none, or a torn one: the VM is
+ * still "creating" to the daemon's repair, which takes it apart. */
 static void save(jv rec)
 {
-	if (fcm_vm_save(rec) < 0)
+	fcm_sync_batch();
+	if (fcm_vm_save(rec) < 0 || fcm_sync_commit() < 0)
 		fail(FCM_E_INTERNAL, "unable to write the VM record: %s", strerror(errno));
 }
 
@@ -387,6 +393,17 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	rec = jv_object_set(rec, jv_string("confined"), jv_bool(confined));
 	progress("Creating %s (%ld vCPU, %ld MiB, %s disk)", vm_name, get_num(req, "cpus", 1),
 	    get_num(req, "memory", 1024), fcm_get_str(rec, "disk"));
+	/* What follows is durable together, before the record says "running"
+	 * (lib/core/atomic.h): a crash before that leaves a "creating" record,
+	 * and the daemon's repair takes the VM apart by its id. */
+	fcm_sync_batch();
+	/* Its service, linked now but down: s6-svscan starts its supervisor
+	 * while the disk, the network and the repo are made; it starts the VM
+	 * once they are (fcm_vm_link_up below). */
+	if (fcm_svc_make(id, 1) < 0)
+		fail(FCM_E_INTERNAL, "unable to write the VM's service directory: %s", strerror(errno));
+	if (fcm_vm_link_start(id, err, sizeof err) < 0)
+		fail(FCM_E_INTERNAL, "%s", err);
 
 	/* The VM's own sparse disk over the shared base image. */
 	jv keys = jv_object_get(jv_copy(req), jv_string("keys"));
@@ -440,12 +457,12 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	}
 	free(repo);
 
-	/* The service: s6 starts it as soon as it is linked. */
+	/* Everything there, durable: the VM starts. */
+	if (fcm_sync_commit() < 0)
+		fail(FCM_E_INTERNAL, "unable to write the VM's files to disk: %s", strerror(errno));
 	rec = jv_object_set(rec, jv_string("state"), jv_string("running"));
 	save(jv_copy(rec));
-	if (fcm_svc_make(id, 0) < 0)
-		fail(FCM_E_INTERNAL, "unable to write the VM's service directory: %s", strerror(errno));
-	if (fcm_vm_link(id, err, sizeof err) < 0)
+	if (fcm_vm_link_up(id, err, sizeof err) < 0)
 		fail(FCM_E_INTERNAL, "%s", err);
 	progress("Booting");
 

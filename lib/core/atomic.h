@@ -20,6 +20,20 @@ int fcm_write_json_atomic(const char *path, jv v, mode_t mode);
 int fcm_write_json_replace(const char *path, jv v, mode_t mode);
 /* fsync a file or a directory, by path: 0, or -1 with errno. */
 int fcm_fsync_path(const char *path);
+/* fsync(fd), which stays the caller's: 0, or -1 with errno. */
+int fcm_fsync_fd(int fd);
+/* Durability in a batch, for a command that makes many files at once (a
+ * create): from fcm_sync_batch() on, the fsyncs of the functions above are
+ * noted, not done (each by a descriptor of its own), until
+ * fcm_sync_commit() does them all together: every write of the batch is
+ * durable when it returns 0 (-1 with errno: at least one fsync failed).
+ * Each write is still atomic on its own; which of them a crash of the
+ * machine keeps before the commit is not known, so a batch must sit where
+ * the state it makes is taken apart by repair when the batch is lost.
+ * Together, one commit of the file system's journal serves the batch where
+ * one fsync after another makes one commit each. */
+void fcm_sync_batch(void);
+int fcm_sync_commit(void);
 /* Whole file, at most max bytes, NUL-terminated (malloc'd); NULL with errno
  * (EFBIG when larger than max). */
 char *fcm_read_file(const char *path, size_t max, size_t *len);

@@ -336,7 +336,7 @@ static jv create(jv req)
 		reply = fcm_fail(FCM_E_INTERNAL, "unable to make the file system of VM %s's disk: %s", id, why);
 		goto out;
 	}
-	if (fsync(fd) < 0) {
+	if (fcm_fsync_fd(fd) < 0) {
 		reply = fcm_fail(FCM_E_INTERNAL, "unable to write %s: %s", tmpdisk, strerror(errno));
 		goto out;
 	}

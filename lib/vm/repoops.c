@@ -250,6 +250,11 @@ static jv op_create(jv req)
 		reply = fcm_fail(FCM_E_INTERNAL, "unable to rename %s to %s: %s", tmp, path, strerror(errno));
 		goto undo;
 	}
+	{
+		char *git = fcm_path("git");
+		fcm_fsync_path(git);	/* the rename, durable */
+		free(git);
+	}
 	reply = reply_for(name, path);
 	goto out;
 undo:
