@@ -34,22 +34,16 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	if (image && fcm_vmm_can_boot(image, err, sizeof err) < 0)
 		fcm_die(FCM_E_CONFLICT, "VM '%s': %s", name, err);
 
-	char *svc = fcm_vm_svcdir(id);
-	char *down = fcm_asprintf("%s/down", svc);
 	char *crashes = fcm_path("vms/%s/crashes", id);
 	if (fcm_svc_make(id, 0) < 0)	/* (re)write its scripts, as fcm daemon does */
 		fcm_die_sys(FCM_E_INTERNAL, "unable to write the service directory of VM '%s'", name);
-	if (unlink(down) < 0 && errno != ENOENT)
-		fcm_die_sys(FCM_E_INTERNAL, "unable to remove %s", down);
 	unlink(crashes);
 	rec = jv_object_set(jv_copy(rec), jv_string("state"), jv_string("running"));
 	if (fcm_vm_save(jv_copy(rec)) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to write the record of VM '%s'", name);
-	if (fcm_vm_link(id, err, sizeof err) < 0)
+	/* Linked (again), its down file removed, told to go up. */
+	if (fcm_vm_link_start(id, err, sizeof err) < 0 || fcm_vm_link_up(id, err, sizeof err) < 0)
 		fcm_die(FCM_E_INTERNAL, "%s", err);
-	/* The supervisor may need a moment after linking. */
-	for (int i = 0; i < 50 && fcm_svc_ctl(svc, "-u") != 0; i++)
-		usleep(100000);
 	if (wait && fcm_vm_wait_ready(id, fcm_boot_timeout(), err, sizeof err) < 0)
 		fcm_die(FCM_E_INTERNAL, "VM '%s': %s", name, err);
 	/* Config vars changed while it was stopped: its processes get them now. */
@@ -60,8 +54,6 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 		fcm_vm_wait_leaving_stopped(rec);
 	jv reply = fcm_vm_reply(rec, fcm_vm_state(rec));
 	jv_free(rec);
-	free(svc);
-	free(down);
 	free(crashes);
 	return reply;
 }
