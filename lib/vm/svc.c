@@ -7,8 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <skalibs/djbunix.h>
-
 #include "core/atomic.h"
 #include "core/err.h"
 #include "core/jsonl.h"
@@ -67,21 +65,19 @@ int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
 	 * endian), wstat (2, big endian), flags (1): paused 1, finishing 2,
 	 * wantup 4, ready 8. */
 	unsigned char b[35];
-	char *path = fcm_asprintf("%s/supervise/status", svcdir);
-	char *lock = fcm_asprintf("%s/supervise/lock", svcdir);
+	char *dir = fcm_asprintf("%s/supervise", svcdir);
+	char *path = fcm_asprintf("%s/status", dir);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	ssize_t n = -1;
 
 	memset(st, 0, sizeof *st);
 	free(path);
-	if (fd < 0) {
-		free(lock);
-		return -1;
+	if (fd >= 0) {
+		n = read(fd, b, sizeof b);
+		close(fd);
 	}
-	n = read(fd, b, sizeof b);
-	close(fd);
 	if (n != (ssize_t)sizeof b) {
-		free(lock);
+		free(dir);
 		return -1;
 	}
 	st->since = (int64_t)(be64(b) - 4611686018427387914ULL);	/* TAI64 - 10 s */
@@ -91,18 +87,14 @@ int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
 	st->finishing = !!(b[34] & 2);
 	st->want_up = !!(b[34] & 4);
 	st->ready = !!(b[34] & 8);
-	/* Is a supervisor alive?  It holds supervise/lock. */
-	fd = open(lock, O_RDONLY | O_CLOEXEC);
-	free(lock);
-	if (fd >= 0) {
-		/* A read lock: the fd is read-only, and s6-supervise holds a write lock. */
-		st->supervised = fd_lock(fd, 0, 1) == 0;
-		close(fd);
-	}
+	/* Is a supervisor alive?  It listens on supervise/control (and holds
+	 * supervise/lock, which takes one system call more to test). */
+	st->supervised = fcm_s6_listening(dir);
 	if (!st->supervised) {
 		st->pid = 0;
 		st->ready = 0;
 	}
+	free(dir);
 	return 0;
 }
 
