@@ -35,14 +35,16 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 		list = fcm_vm_list();
 	}
 	jv_free(names);
-	jv_array_foreach(list, i, rec) {
+	for (int i = 0, n = jv_array_length(jv_copy(list)); i < n; i++) {
+		jv rec = jv_array_get(jv_copy(list), i);
+		/* The list's hold on it dropped: the record is then changed in
+		 * place, not copied first. */
+		list = jv_array_set(list, i, jv_null());
 		if (!visible(rec, who, owner)) {
 			jv_free(rec);
 			continue;
 		}
-		rec = fcm_vm_listed(rec);
-		out = jv_array_append(out, rec);
-		(void)i;
+		out = jv_array_append(out, fcm_vm_listed(rec));
 	}
 	jv_free(list);
 	return out;

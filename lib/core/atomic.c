@@ -154,7 +154,12 @@ int fcm_write_json_replace(const char *path, jv v, mode_t mode)
 
 char *fcm_read_file(const char *path, size_t max, size_t *lenp)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fcm_read_file_at(AT_FDCWD, path, max, lenp);
+}
+
+char *fcm_read_file_at(int dfd, const char *path, size_t max, size_t *lenp)
+{
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 	size_t cap = 4096, len = 0;
 	char *buf;
 	ssize_t r;
@@ -205,8 +210,13 @@ char *fcm_read_file(const char *path, size_t max, size_t *lenp)
 
 jv fcm_read_json(const char *path)
 {
+	return fcm_read_json_at(AT_FDCWD, path, path);
+}
+
+jv fcm_read_json_at(int dfd, const char *rel, const char *path)
+{
 	size_t len;
-	char *text = fcm_read_file(path, 1024 * 1024, &len);
+	char *text = fcm_read_file_at(dfd, rel, 1024 * 1024, &len);
 	jv v;
 
 	if (!text)

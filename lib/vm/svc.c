@@ -15,6 +15,7 @@
 #include "vm/domains.h"
 #include "vm/snapshot.h"
 #include "vm/svc.h"
+#include "vm/vm.h"
 
 char *fcm_scandir(void)
 {
@@ -26,19 +27,25 @@ char *fcm_vm_svcdir(const char *id)
 	return fcm_path("vms/%s/service", id);
 }
 
-int fcm_s6_listening(const char *dir)
+/* fcm_s6_listening, dir relative to the directory dfd. */
+static int s6_listening_at(int dfd, const char *dir)
 {
 	/* A reader holds the control fifo open exactly while the s6 program
 	 * (s6-svscan, s6-supervise) runs: opening it for writing without
 	 * blocking fails with ENXIO otherwise. */
 	char *ctl = fcm_asprintf("%s/control", dir);
-	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = openat(dfd, ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 
 	free(ctl);
 	if (fd < 0)
 		return 0;
 	close(fd);
 	return 1;
+}
+
+int fcm_s6_listening(const char *dir)
+{
+	return s6_listening_at(AT_FDCWD, dir);
 }
 
 int fcm_svscan_running(void)
@@ -61,13 +68,18 @@ static uint64_t be64(const unsigned char *p)
 
 int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
 {
+	return fcm_svc_status_at(AT_FDCWD, svcdir, st);
+}
+
+int fcm_svc_status_at(int dfd, const char *svcdir, struct fcm_svc_status *st)
+{
 	/* s6 2.11 status: tain stamp (12), tain readystamp (12), pid (8, big
 	 * endian), wstat (2, big endian), flags (1): paused 1, finishing 2,
 	 * wantup 4, ready 8. */
 	unsigned char b[35];
 	char *dir = fcm_asprintf("%s/supervise", svcdir);
 	char *path = fcm_asprintf("%s/status", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = -1;
 
 	memset(st, 0, sizeof *st);
@@ -89,7 +101,7 @@ int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
 	st->ready = !!(b[34] & 8);
 	/* Is a supervisor alive?  It listens on supervise/control (and holds
 	 * supervise/lock, which takes one system call more to test). */
-	st->supervised = fcm_s6_listening(dir);
+	st->supervised = s6_listening_at(dfd, dir);
 	if (!st->supervised) {
 		st->pid = 0;
 		st->ready = 0;
@@ -110,7 +122,9 @@ const char *fcm_vm_state(jv rec)
 	const char *id = fcm_get_str(rec, "id");
 	const char *state = fcm_get_str(rec, "state");
 	struct fcm_svc_status st;
+	const char *rel;
 	char *dir;
+	int dfd;
 
 	if (!id)
 		return "unknown";
@@ -121,8 +135,8 @@ const char *fcm_vm_state(jv rec)
 	 * (its fcm-fc run waits for a packet to it: service up). */
 	if (!strcmp(suspended_or_stopped(id, state), "suspended"))
 		return "suspended";
-	dir = fcm_vm_svcdir(id);
-	if (fcm_svc_status(dir, &st) < 0 || !st.supervised) {
+	dfd = fcm_vm_at(id, "service", &dir, &rel);
+	if (fcm_svc_status_at(dfd, rel, &st) < 0 || !st.supervised) {
 		free(dir);
 		return "stopped";
 	}

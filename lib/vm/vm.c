@@ -1,6 +1,7 @@
 /* vm.c — VM records on disk. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +23,34 @@ char *fcm_vm_dir(const char *id)
 	return fcm_path("vms/%s", id);
 }
 
+int fcm_vm_at(const char *id, const char *rel, char **pathp, const char **relp)
+{
+	static int fd = -2;
+	size_t root = strlen(fcm_root()) + strlen("/vms/");
+
+	if (fd == -2) {
+		char *dir = fcm_path("vms");
+		fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		free(dir);
+	}
+	*pathp = fcm_path("vms/%s/%s", id, rel);
+	*relp = fd >= 0 ? *pathp + root : *pathp;
+	return fd >= 0 ? fd : AT_FDCWD;
+}
+
 jv fcm_vm_load(const char *id)
 {
+	const char *rel;
 	char *path;
+	int dfd;
 	jv rec;
 
 	if (fcm_id_check(id) < 0)
 		return jv_invalid_with_msg(jv_string_fmt("'%.64s' is not a VM id", id));
 	char err[512];
 
-	path = fcm_path("vms/%s/config.json", id);
-	rec = fcm_read_json(path);
+	dfd = fcm_vm_at(id, "config.json", &path, &rel);
+	rec = fcm_read_json_at(dfd, rel, path);
 	if (jv_is_valid(rec) && jv_get_kind(rec) != JV_KIND_OBJECT) {
 		jv_free(rec);
 		free(path);
