@@ -10,62 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "core/err.h"
 #include "vm/expose.h"
 #include "core/jsonl.h"
 #include "core/name.h"
 #include "vm/vm.h"
+#include "vm/vmname.h"
 
 static const char usage[] = "fcm-name [-n COUNT] | fcm-name --check NAME";
 
-static const char *const adjectives[] = {
-	/* the original list */
-	"cosmic", "quantum", "stellar", "solar", "lunar", "orbital", "nebula",
-	"cyber", "digital", "neural", "binary", "atomic", "photon", "plasma",
-	"misty", "crystal", "amber", "coral", "forest", "arctic", "alpine",
-	/* space */
-	"astral", "galactic", "celestial", "radiant", "starry", "polar", "zenith",
-	"eclipsed", "gravity", "ionic", "magnetic", "meteoric", "orbiting",
-	"rocket", "sidereal", "spectral", "sunlit", "twilight", "umbral", "vast",
-	/* tech */
-	"analog", "async", "boolean", "cached", "compiled", "crypto", "elastic",
-	"fractal", "hashed", "hyper", "kinetic", "linear", "logical", "micro",
-	"modular", "nano", "optic", "parallel", "pixel", "quick", "robotic",
-	"scalar", "sonic", "static", "turbo", "vector", "virtual", "wired",
-	/* nature */
-	"autumn", "breezy", "cedar", "dusky", "emerald", "frosty", "golden",
-	"granite", "hazel", "ivory", "jade", "lively", "maple", "mossy",
-	"oaken", "pebble", "quiet", "rainy", "rustic", "sandy", "silver",
-	"snowy", "spring", "stormy", "summer", "sunny", "tidal", "velvet",
-	"verdant", "willow", "windy",
-};
-
-static const char *const nouns[] = {
-	/* the original list */
-	"nova", "comet", "pulsar", "quasar", "aurora", "eclipse", "meteor",
-	"circuit", "matrix", "nexus", "vertex", "tensor", "vector", "cipher",
-	"river", "canyon", "glacier", "meadow", "reef", "grove", "peak",
-	/* space */
-	"asteroid", "cluster", "cosmos", "crater", "galaxy", "horizon", "lander",
-	"magnetar", "moon", "nebula", "orbit", "planet", "probe", "rocket",
-	"satellite", "star", "sun", "supernova", "titan", "zenith", "void",
-	/* tech */
-	"array", "beacon", "buffer", "byte", "cache", "compiler", "kernel",
-	"daemon", "engine", "fiber", "gateway", "hash", "lattice", "lambda",
-	"module", "node", "packet", "pixel", "protocol", "qubit", "router",
-	"socket", "signal", "stack", "switch", "thread", "token", "widget",
-	/* nature */
-	"bay", "brook", "cedar", "cliff", "cove", "delta", "dune", "falls",
-	"fern", "fjord", "harbor", "island", "lagoon", "lake", "marsh",
-	"mesa", "oasis", "pine", "prairie", "ridge", "spring", "summit",
-	"tundra", "valley", "willow", "wood", "bridge", "core", "relay",
-	"shard", "spark",
-};
-
-#define NADJ (sizeof adjectives / sizeof adjectives[0])
-#define NNOUN (sizeof nouns / sizeof nouns[0])
 
 /* The names handed out by this run (-n), sorted, for bsearch. */
 static char **taken;
@@ -122,38 +76,11 @@ static void take(const char *name)
 	ntaken++;
 }
 
-static unsigned long gcd(unsigned long a, unsigned long b)
+/* For fcm_vm_name_fresh. */
+static int taken_here(const char *name, void *arg)
 {
-	while (b) {
-		unsigned long t = a % b;
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
-/* Walk every combination once, from a random start with a random stride
- * coprime with the total: random-looking, and it ends when all are taken. */
-static int fresh(char *out, size_t outlen)
-{
-	const unsigned long total = NADJ * NNOUN;
-	unsigned long r[2], start, step;
-
-	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-		fcm_die_sys(FCM_E_INTERNAL, "unable to get random bytes");
-	start = r[0] % total;
-	step = 1 + r[1] % (total - 1);
-	while (gcd(step, total) != 1)
-		step++;
-	for (unsigned long k = 0, i = start; k < total; k++, i = (i + step) % total) {
-		const char *adj = adjectives[i / NNOUN], *noun = nouns[i % NNOUN];
-		if (!strcmp(adj, noun))
-			continue;
-		snprintf(out, outlen, "%s-%s", adj, noun);
-		if (!is_taken(out))
-			return 0;
-	}
-	return -1;
+	(void)arg;
+	return is_taken(name);
 }
 
 static void reply_name(const char *name)
@@ -215,9 +142,9 @@ int main(int argc, char **argv)
 	}
 	for (long i = 0; i < count; i++) {
 		char name[FCM_NAME_MAX + 1];
-		if (fresh(name, sizeof name) < 0)
+		if (fcm_vm_name_fresh(name, sizeof name, taken_here, NULL) < 0)
 			fcm_die(FCM_E_INTERNAL, "every one of the %zu names is taken: give one with --name",
-			    NADJ * NNOUN);
+			    fcm_vm_names_total());
 		take(name);
 		reply_name(name);
 	}

@@ -32,6 +32,7 @@
 #include "vm/snapshot.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
+#include "vm/vmname.h"
 #include "vm/vmm.h"
 #include "vm/vmprint.h"
 
@@ -210,6 +211,13 @@ static void save(jv rec)
 		fail(FCM_E_INTERNAL, "unable to write the VM record: %s", strerror(errno));
 }
 
+/* For fcm_vm_name_fresh: the name index is complete (make_record). */
+static int name_taken(const char *name, void *arg)
+{
+	(void)arg;
+	return fcm_vm_name_taken(name);
+}
+
 /* Name and id, under the table lock: names stay unique.  Returns the record. */
 static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 {
@@ -240,18 +248,14 @@ static jv make_record(jv req, const char *owner, char idbuf[FCM_ID_LEN + 1])
 		}
 	}
 	if (!name) {
-		char *nargv[] = { fcm_helper("name"), NULL }, *out = NULL;
-		int st = fcm_run_capture(nargv, NULL, 0, &out, 4096);
-		jv r = out ? jv_parse(out) : jv_invalid();
-		free(out);
-		free(nargv[0]);
-		if (st != 0 || !fcm_reply_ok(r) || !fcm_get_str(r, "name")) {
+		/* A fresh one, from the index, here (what fcm-name does). */
+		char fresh[FCM_NAME_MAX + 1];
+		if (fcm_vm_name_fresh(fresh, sizeof fresh, name_taken, NULL) < 0) {
 			fcm_unlock(lk);
-			fcm_die(FCM_E_INTERNAL, "unable to choose a name: %s",
-			    jv_is_valid(r) ? fcm_reply_error(r) : "fcm-name failed");
+			fcm_die(FCM_E_INTERNAL, "every one of the %zu names is taken: give one with --name",
+			    fcm_vm_names_total());
 		}
-		name = fcm_strdup(fcm_get_str(r, "name"));
-		jv_free(r);
+		name = fcm_strdup(fresh);
 	}
 	vm_name = name;
 	for (int tries = 0;; tries++) {
