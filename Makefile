@@ -44,7 +44,7 @@ LIBS_cmd  :=
 LIBS_http := -lmicrohttpd -lcrypto
 LIBS_auth := -lcrypto
 LIBS_net  := -lnftnl -lmnl -lnl-route-3 -lnl-3
-LIBS_vm   := -lcrypto -lext2fs -lcom_err
+LIBS_vm   := -lsodium -lext2fs -lcom_err
 LIBS_tty  := -lvterm -lutil
 LIBS_core := -ljq -lskarnet
 
