@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <skalibs/djbunix.h>
+
 #include "core/atomic.h"
 #include "core/err.h"
 #include "core/jsonl.h"
@@ -27,25 +29,19 @@ char *fcm_vm_svcdir(const char *id)
 	return fcm_path("vms/%s/service", id);
 }
 
-/* fcm_s6_listening, dir relative to the directory dfd. */
-static int s6_listening_at(int dfd, const char *dir)
+int fcm_s6_listening(const char *dir)
 {
 	/* A reader holds the control fifo open exactly while the s6 program
 	 * (s6-svscan, s6-supervise) runs: opening it for writing without
 	 * blocking fails with ENXIO otherwise. */
 	char *ctl = fcm_asprintf("%s/control", dir);
-	int fd = openat(dfd, ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = open(ctl, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 
 	free(ctl);
 	if (fd < 0)
 		return 0;
 	close(fd);
 	return 1;
-}
-
-int fcm_s6_listening(const char *dir)
-{
-	return s6_listening_at(AT_FDCWD, dir);
 }
 
 int fcm_svscan_running(void)
@@ -99,9 +95,18 @@ int fcm_svc_status_at(int dfd, const char *svcdir, struct fcm_svc_status *st)
 	st->finishing = !!(b[34] & 2);
 	st->want_up = !!(b[34] & 4);
 	st->ready = !!(b[34] & 8);
-	/* Is a supervisor alive?  It listens on supervise/control (and holds
-	 * supervise/lock, which takes one system call more to test). */
-	st->supervised = s6_listening_at(dfd, dir);
+	/* Is a supervisor alive?  It holds supervise/lock (a read lock
+	 * tested: the descriptor is read-only).  Not its control fifo
+	 * opened for writing, which would be one call fewer: its close is an
+	 * IN_CLOSE_WRITE on supervise/, which the API's cache watches
+	 * (vmcache.c), so each read of a state would mark it changed. */
+	path = fcm_asprintf("%s/lock", dir);
+	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd >= 0) {
+		st->supervised = fd_lock(fd, 0, 1) == 0;
+		close(fd);
+	}
 	if (!st->supervised) {
 		st->pid = 0;
 		st->ready = 0;
