@@ -185,6 +185,145 @@ static errcode_t new_identity(ext2_filsys fs)
 	return 0;
 }
 
+/* --- an io manager over a descriptor -------------------------------------
+ * libext2fs's own unix_io fsyncs every file it opens (to throw away the
+ * write errors a block device may hold from before), which for a copy made
+ * a moment ago waits until the whole copy is on the disk: 1.5 ms on a quiet
+ * disk, 20 ms on a busy one, in the middle of every create.  This one reads
+ * and writes the descriptor it is named after ("fd:<n>", which stays the
+ * caller's) and nothing else: the copy goes out with the rest of the
+ * create's files, in its batch of fsyncs (lib/core/atomic.h). */
+static errcode_t fdio_open(const char *name, int flags, io_channel *chanp);
+
+static errcode_t fdio_close(io_channel c)
+{
+	if (--c->refcount > 0)
+		return 0;
+	free(c->private_data);
+	free(c->name);
+	free(c);
+	return 0;
+}
+
+static errcode_t fdio_set_blksize(io_channel c, int blksize)
+{
+	c->block_size = blksize;
+	return 0;
+}
+
+/* count blocks from block, or -count bytes when count is negative (the
+ * convention of io_channel_read_blk64). */
+static errcode_t fdio_io(io_channel c, unsigned long long block, int count, void *data, int write)
+{
+	int fd = *(int *)c->private_data;
+	size_t size = count < 0 ? (size_t)-count : (size_t)count * (size_t)c->block_size;
+	off_t off = (off_t)(block * (unsigned long long)c->block_size);
+	char *p = data;
+
+	while (size > 0) {
+		ssize_t n = write ? pwrite(fd, p, size, off) : pread(fd, p, size, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return write ? EXT2_ET_SHORT_WRITE : EXT2_ET_SHORT_READ;
+		p += n;
+		off += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}
+
+static errcode_t fdio_read_blk64(io_channel c, unsigned long long block, int count, void *data)
+{
+	return fdio_io(c, block, count, data, 0);
+}
+
+static errcode_t fdio_write_blk64(io_channel c, unsigned long long block, int count, const void *data)
+{
+	return fdio_io(c, block, count, (void *)data, 1);
+}
+
+static errcode_t fdio_read_blk(io_channel c, unsigned long block, int count, void *data)
+{
+	return fdio_io(c, block, count, data, 0);
+}
+
+static errcode_t fdio_write_blk(io_channel c, unsigned long block, int count, const void *data)
+{
+	return fdio_io(c, block, count, (void *)data, 1);
+}
+
+/* count bytes at offset (the superblock's changed bytes, say). */
+static errcode_t fdio_write_byte(io_channel c, unsigned long offset, int count, const void *data)
+{
+	int bs = c->block_size;
+	errcode_t err;
+
+	c->block_size = 1;
+	err = fdio_io(c, offset, count < 0 ? count : -count, (void *)data, 1);
+	c->block_size = bs;
+	return err;
+}
+
+/* Nothing is kept here to write out; the caller fsyncs. */
+static errcode_t fdio_flush(io_channel c)
+{
+	(void)c;
+	return 0;
+}
+
+static errcode_t fdio_set_option(io_channel c, const char *option, const char *arg)
+{
+	(void)c;
+	(void)option;
+	(void)arg;
+	return EXT2_ET_INVALID_ARGUMENT;
+}
+
+static struct struct_io_manager fdio = {
+	.magic = EXT2_ET_MAGIC_IO_MANAGER,
+	.name = "fcm fd I/O manager",
+	.open = fdio_open,
+	.close = fdio_close,
+	.set_blksize = fdio_set_blksize,
+	.read_blk = fdio_read_blk,
+	.write_blk = fdio_write_blk,
+	.flush = fdio_flush,
+	.write_byte = fdio_write_byte,
+	.set_option = fdio_set_option,
+	.read_blk64 = fdio_read_blk64,
+	.write_blk64 = fdio_write_blk64,
+};
+
+static errcode_t fdio_open(const char *name, int flags, io_channel *chanp)
+{
+	io_channel c;
+	int *fd;
+	char *end;
+	long n;
+
+	(void)flags;
+	if (strncmp(name, "fd:", 3) || (n = strtol(name + 3, &end, 10)) < 0 || *end || end == name + 3)
+		return EXT2_ET_BAD_DEVICE_NAME;
+	c = calloc(1, sizeof *c);
+	fd = malloc(sizeof *fd);
+	if (!c || !fd || !(c->name = strdup(name))) {
+		free(c);
+		free(fd);
+		return ENOMEM;
+	}
+	*fd = (int)n;
+	c->magic = EXT2_ET_MAGIC_IO_CHANNEL;
+	c->manager = &fdio;
+	c->block_size = 1024;
+	c->refcount = 1;
+	c->private_data = fd;
+	*chanp = c;
+	return 0;
+}
+
 /* Write one file, owned by root, as mkfs.ext4 -d would. */
 static errcode_t add_file(ext2_filsys fs, const struct fcm_disk_file *f, __u32 now)
 {
@@ -263,7 +402,11 @@ int fcm_diskfs_make(int fd, const char *path, unsigned long long bytes,
 		goto out;
 	}
 	step = "open";
-	err = ext2fs_open2(path, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
+	{
+		char name[32];
+		snprintf(name, sizeof name, "fd:%d", fd);
+		err = ext2fs_open2(name, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, &fdio, &fs);
+	}
 	if (!err) {
 		step = "read the bitmaps of";
 		err = ext2fs_read_bitmaps(fs);
