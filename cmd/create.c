@@ -461,12 +461,19 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	}
 	free(repo);
 
-	/* Everything there, durable: the VM starts. */
+	/* Everything there, durable: the VM starts.  The down file goes
+	 * before the record says "running", and the start after: a create
+	 * killed between the two leaves a whole VM that its supervisor's
+	 * next start (the daemon's) or fcm start starts; before them, a
+	 * "creating" one that repair takes apart.  (Not the start first: fcm-fc
+	 * run writes the record too, and the save below would undo that.) */
 	if (fcm_sync_commit() < 0)
 		fail(FCM_E_INTERNAL, "unable to write the VM's files to disk: %s", strerror(errno));
+	if (fcm_vm_link_armed(id, err, sizeof err) < 0)
+		fail(FCM_E_INTERNAL, "%s", err);
 	rec = jv_object_set(rec, jv_string("state"), jv_string("running"));
 	save(jv_copy(rec));
-	if (fcm_vm_link_up(id, err, sizeof err) < 0)
+	if (fcm_vm_start_now(id, err, sizeof err) < 0)
 		fail(FCM_E_INTERNAL, "%s", err);
 	progress("Booting");
 

@@ -101,7 +101,9 @@ routes_safe() {
 	    "$(jq -r '"tap_" + .id' <<< "$output" | sort | tr '\n' ' ')"
 	for id in $(jq -r .id <<< "$output"); do
 		[ -L "$FCM_ROOT/scan/vm-$id" ] && [ -f "$FCM_ROOT/vms/$id/disk.img" ] && [ -d "$FCM_ROOT/git/$(nsfcm ls --json "$id" | jq -r .name).git" ]
-		[ ! -e "$FCM_ROOT/vms/$id/service/down" ]	# it was started
+		# no down file: started, or (a create killed between its last two
+		# steps) started at its supervisor's next start
+		[ ! -e "$FCM_ROOT/vms/$id/service/down" ]
 	done
 	# (this root's: their working directory is the service's, under it;
 	# sups /log: the loggers' supervisors)

@@ -164,7 +164,7 @@ int fcm_vm_link(const char *id, char *err, size_t errlen)
 	return fcm_vm_link_start(id, err, errlen) < 0 ? -1 : link_wait(id, err, errlen);
 }
 
-int fcm_vm_link_up(const char *id, char *err, size_t errlen)
+int fcm_vm_link_armed(const char *id, char *err, size_t errlen)
 {
 	char *svc = fcm_vm_svcdir(id), *down = fcm_asprintf("%s/down", svc);
 	int r = link_wait(id, err, errlen);
@@ -173,14 +173,26 @@ int fcm_vm_link_up(const char *id, char *err, size_t errlen)
 		snprintf(err, errlen, "unable to remove %s: %s", down, strerror(errno));
 		r = -1;
 	}
-	if (r == 0 && fcm_svc_send(svc, "u") < 0) {
-		snprintf(err, errlen, "unable to start service %s: its s6-supervise does not answer (%s)",
-		    svc, strerror(errno));
-		r = -1;
-	}
 	free(svc);
 	free(down);
 	return r;
+}
+
+int fcm_vm_start_now(const char *id, char *err, size_t errlen)
+{
+	char *svc = fcm_vm_svcdir(id);
+	int r = fcm_svc_send(svc, "u");
+
+	if (r < 0)
+		snprintf(err, errlen, "unable to start service %s: its s6-supervise does not answer (%s)",
+		    svc, strerror(errno));
+	free(svc);
+	return r;
+}
+
+int fcm_vm_link_up(const char *id, char *err, size_t errlen)
+{
+	return fcm_vm_link_armed(id, err, errlen) < 0 ? -1 : fcm_vm_start_now(id, err, errlen);
 }
 
 char *fcm_vm_log_tail(const char *id)

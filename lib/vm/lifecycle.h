@@ -11,11 +11,15 @@ void fcm_need_daemon(void);
 /* Link the VM's service into the scan directory (it starts unless its
  * service has a down file).  0 or -1 with a message in err. */
 int fcm_vm_link(const char *id, char *err, size_t errlen);
-/* fcm_vm_link in two halves, for a service with a down file (a create's):
- * _start links it and has s6-svscan scan, without waiting; _up waits until
- * its s6-supervise listens (30 s at most), removes the down file and tells
- * it to start the service (s6-svc -u).  0, or -1 with a message in err. */
+/* fcm_vm_link in steps, for a service with a down file (a create's):
+ * _start links it and has s6-svscan scan, without waiting; _armed waits
+ * until its s6-supervise listens (30 s at most) and removes the down file
+ * (the service starts at its supervisor's next start); fcm_vm_start_now
+ * tells the supervisor to start it (s6-svc -u); _up is _armed then that.
+ * 0, or -1 with a message in err. */
 int fcm_vm_link_start(const char *id, char *err, size_t errlen);
+int fcm_vm_link_armed(const char *id, char *err, size_t errlen);
+int fcm_vm_start_now(const char *id, char *err, size_t errlen);
 int fcm_vm_link_up(const char *id, char *err, size_t errlen);
 /* After its service was linked or told to go up: wait (5 s at most) until
  * VM rec (borrowed) no longer looks stopped — s6-supervise starts the run
