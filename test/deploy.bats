@@ -447,22 +447,23 @@ migrations: 2"
 	run rfcm run dep-py -- sh -c 'echo "remote $RUNVAR"; exit 5'
 	assert_failure 5
 	assert_output "remote visible"
+	# a tmux server of its own (-L): not the machine's default one
 	s=fcmrun-$$
-	tmux new-session -d -s "$s" -x 120 -y 30 "ip netns exec $NS $FCM_SRC/bin/fcm run dep-py -- bash; sleep 30"
+	tmux -L "$s" new-session -d -s "$s" -x 120 -y 30 "ip netns exec $NS $FCM_SRC/bin/fcm run dep-py -- bash; sleep 30"
 	local i
 	for i in $(seq 60); do
-		tmux capture-pane -p -t "$s" | grep -q '[#$] *$' && break
+		tmux -L "$s" capture-pane -p -t "$s" | grep -q '[#$] *$' && break
 		sleep 1
 	done
-	tmux send-keys -t "$s" 'echo "at $PWD: $((6 * 7))"' Enter
+	tmux -L "$s" send-keys -t "$s" 'echo "at $PWD: $((6 * 7))"' Enter
 	for i in $(seq 30); do
-		tmux capture-pane -p -t "$s" | grep -q '^at /app/current: 42' && break
+		tmux -L "$s" capture-pane -p -t "$s" | grep -q '^at /app/current: 42' && break
 		sleep 1
 	done
-	out=$(tmux capture-pane -p -t "$s")
-	tmux send-keys -t "$s" 'exit' Enter
+	out=$(tmux -L "$s" capture-pane -p -t "$s")
+	tmux -L "$s" send-keys -t "$s" 'exit' Enter
 	sleep 1
-	tmux kill-session -t "$s" 2>/dev/null || true
+	tmux -L "$s" kill-server 2>/dev/null || true
 	[[ $out == *"at /app/current: 42"* ]]
 }
 
