@@ -82,8 +82,9 @@ teardown() {
 	run ip netns exec "$NS" curl -s -H "Authorization: Bearer $(cat "$ROOT/.token")" http://127.0.0.1:7777/v1/vms
 	assert_success
 	assert_output '[]'	# no VM yet
-	# the API runs the installed programs
-	run pgrep -af "^/usr/lib/fcm/fcm-api"
+	# the API runs the installed programs (in this test's namespace: not
+	# another suite's)
+	run pgrep -af --nslist net --ns "$(ip netns pids "$NS" | head -1)" "^/usr/lib/fcm/fcm-api"
 	assert_success
 	# shellcheck disable=SC2086
 	run ip netns exec "$NS" env PATH=/usr/sbin:/usr/bin:/sbin:/bin FCM_PROXY=off $reload

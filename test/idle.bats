@@ -36,7 +36,7 @@ setup() {
 
 fcmns() { in_ns "$NS" fcm "$@"; }
 vm_field() { fcm-ls --json "$1" | jq -r ".$2"; }
-vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
+vmm_pids() { pgrep -f "$FCM_ROOT/vms/$1/disk.img" || true; }
 # page NAME [MAX]: one plain HTTPS request through Caddy (its internal CA)
 page() {
 	local host

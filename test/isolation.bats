@@ -92,7 +92,9 @@ from_guest() { a_ssh "timeout 5 bash -c 'exec 3<>/dev/tcp/$1/$2 && head -n 1 <&3
 		id=${!id_var}
 		kh=$FCM_ROOT/vms/$id/known_hosts
 		[ "$(stat -c %a "$kh")" = 600 ]
-		guest_key=$(in_ns "$NS" ssh-keyscan -t ed25519 "${!ip_var}" 2>/dev/null | cut -d' ' -f2,3)
+		# -T 60: ssh-keyscan gives up after 5 s, less than a guest on a
+		# loaded machine may take to answer
+		guest_key=$(in_ns "$NS" ssh-keyscan -T 60 -t ed25519 "${!ip_var}" 2>/dev/null | cut -d' ' -f2,3)
 		[ -n "$guest_key" ]
 		assert_equal "$(cut -d' ' -f1-3 "$kh")" "fcm-$id $guest_key"
 	done

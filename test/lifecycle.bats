@@ -34,7 +34,7 @@ setup() {
 
 vm_field() { fcm-ls --json "$1" | jq -r ".$2"; }
 # The QEMU processes of a VM (the double runs its disk through QEMU).
-vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
+vmm_pids() { pgrep -f "$FCM_ROOT/vms/$1/disk.img" || true; }
 
 @test "fcm create boots a VM: ssh by the host key, ls shows it running" {
 	run fcmns create --name life-one --json
@@ -241,10 +241,10 @@ vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
 	assert_success
 	# No process of the VM is left (the VMM, QEMU, fcm-tty, fcm-fc).
 	for i in $(seq 1 20); do
-		[ -z "$(pgrep -f "vms/$id/" || true)" ] && break
+		[ -z "$(pgrep -f "$FCM_ROOT/vms/$id/" || true)" ] && break
 		sleep 0.1
 	done
-	run pgrep -f "vms/$id/"
+	run pgrep -f "$FCM_ROOT/vms/$id/"
 	assert_failure
 	[ ! -e "$FCM_ROOT/vms/$id" ]
 	[ ! -e "$FCM_ROOT/scan/vm-$id" ]

@@ -52,7 +52,7 @@ rfcm() {
 	in_ns "$NS" env HOME="$BATS_FILE_TMPDIR/home" FCM_HOST=127.0.0.1:7777 fcm "$@"
 }
 vm_field() { fcm-ls --json "$1" | jq -r ".$2"; }
-vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
+vmm_pids() { pgrep -f "$FCM_ROOT/vms/$1/disk.img" || true; }
 
 @test "remote create boots a VM: JSON reply, .fcm with the host, ssh works, the API ran fcm-create" {
 	run rfcm create --name rem-one --json

@@ -33,7 +33,7 @@ setup() {
 }
 
 vm_field() { fcm-ls --json "$1" | jq -r ".$2"; }
-vmm_pids() { pgrep -f "vms/$1/disk.img" || true; }
+vmm_pids() { pgrep -f "$FCM_ROOT/vms/$1/disk.img" || true; }
 
 @test "suspend: paused, saved root-only into the VM's directory, no VMM left; ls says suspended" {
 	id=$(vm_field snap-one id)
