@@ -17,7 +17,6 @@
 #include "vm/domains.h"
 #include "vm/snapshot.h"
 #include "vm/svc.h"
-#include "vm/vm.h"
 
 char *fcm_scandir(void)
 {
@@ -64,28 +63,25 @@ static uint64_t be64(const unsigned char *p)
 
 int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
 {
-	return fcm_svc_status_at(AT_FDCWD, svcdir, st);
-}
-
-int fcm_svc_status_at(int dfd, const char *svcdir, struct fcm_svc_status *st)
-{
 	/* s6 2.11 status: tain stamp (12), tain readystamp (12), pid (8, big
 	 * endian), wstat (2, big endian), flags (1): paused 1, finishing 2,
 	 * wantup 4, ready 8. */
 	unsigned char b[35];
-	char *dir = fcm_asprintf("%s/supervise", svcdir);
-	char *path = fcm_asprintf("%s/status", dir);
-	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = -1;
+	char *path = fcm_asprintf("%s/supervise/status", svcdir);
+	char *lock = fcm_asprintf("%s/supervise/lock", svcdir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
 
 	memset(st, 0, sizeof *st);
 	free(path);
-	if (fd >= 0) {
-		n = read(fd, b, sizeof b);
-		close(fd);
+	if (fd < 0) {
+		free(lock);
+		return -1;
 	}
+	n = read(fd, b, sizeof b);
+	close(fd);
 	if (n != (ssize_t)sizeof b) {
-		free(dir);
+		free(lock);
 		return -1;
 	}
 	st->since = (int64_t)(be64(b) - 4611686018427387914ULL);	/* TAI64 - 10 s */
@@ -95,15 +91,11 @@ int fcm_svc_status_at(int dfd, const char *svcdir, struct fcm_svc_status *st)
 	st->finishing = !!(b[34] & 2);
 	st->want_up = !!(b[34] & 4);
 	st->ready = !!(b[34] & 8);
-	/* Is a supervisor alive?  It holds supervise/lock (a read lock
-	 * tested: the descriptor is read-only).  Not its control fifo
-	 * opened for writing, which would be one call fewer: its close is an
-	 * IN_CLOSE_WRITE on supervise/, which the API's cache watches
-	 * (vmcache.c), so each read of a state would mark it changed. */
-	path = fcm_asprintf("%s/lock", dir);
-	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
-	free(path);
+	/* Is a supervisor alive?  It holds supervise/lock. */
+	fd = open(lock, O_RDONLY | O_CLOEXEC);
+	free(lock);
 	if (fd >= 0) {
+		/* A read lock: the fd is read-only, and s6-supervise holds a write lock. */
 		st->supervised = fd_lock(fd, 0, 1) == 0;
 		close(fd);
 	}
@@ -111,7 +103,6 @@ int fcm_svc_status_at(int dfd, const char *svcdir, struct fcm_svc_status *st)
 		st->pid = 0;
 		st->ready = 0;
 	}
-	free(dir);
 	return 0;
 }
 
@@ -127,9 +118,7 @@ const char *fcm_vm_state(jv rec)
 	const char *id = fcm_get_str(rec, "id");
 	const char *state = fcm_get_str(rec, "state");
 	struct fcm_svc_status st;
-	const char *rel;
 	char *dir;
-	int dfd;
 
 	if (!id)
 		return "unknown";
@@ -140,8 +129,8 @@ const char *fcm_vm_state(jv rec)
 	 * (its fcm-fc run waits for a packet to it: service up). */
 	if (!strcmp(suspended_or_stopped(id, state), "suspended"))
 		return "suspended";
-	dfd = fcm_vm_at(id, "service", &dir, &rel);
-	if (fcm_svc_status_at(dfd, rel, &st) < 0 || !st.supervised) {
+	dir = fcm_vm_svcdir(id);
+	if (fcm_svc_status(dir, &st) < 0 || !st.supervised) {
 		free(dir);
 		return "stopped";
 	}

@@ -1,7 +1,6 @@
 /* vm.c — VM records on disk. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,34 +22,23 @@ char *fcm_vm_dir(const char *id)
 	return fcm_path("vms/%s", id);
 }
 
-int fcm_vm_at(const char *id, const char *rel, char **pathp, const char **relp)
+/* The record of VM id, its file opened relative to vms, a descriptor of
+ * the directory vms/ (a lookup of two names, not of the whole path: fcm ls
+ * reads hundreds), or by its whole path when vms is -1. */
+static jv load(int vms, const char *id)
 {
-	static int fd = -2;
-	size_t root = strlen(fcm_root()) + strlen("/vms/");
-
-	if (fd == -2) {
-		char *dir = fcm_path("vms");
-		fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		free(dir);
-	}
-	*pathp = fcm_path("vms/%s/%s", id, rel);
-	*relp = fd >= 0 ? *pathp + root : *pathp;
-	return fd >= 0 ? fd : AT_FDCWD;
-}
-
-jv fcm_vm_load(const char *id)
-{
-	const char *rel;
 	char *path;
-	int dfd;
 	jv rec;
 
 	if (fcm_id_check(id) < 0)
 		return jv_invalid_with_msg(jv_string_fmt("'%.64s' is not a VM id", id));
 	char err[512];
 
-	dfd = fcm_vm_at(id, "config.json", &path, &rel);
-	rec = fcm_read_json_at(dfd, rel, path);
+	path = fcm_path("vms/%s/config.json", id);
+	if (vms >= 0)
+		rec = fcm_read_json_at(vms, path + strlen(fcm_root()) + strlen("/vms/"), path);
+	else
+		rec = fcm_read_json(path);
 	if (jv_is_valid(rec) && jv_get_kind(rec) != JV_KIND_OBJECT) {
 		jv_free(rec);
 		free(path);
@@ -64,6 +52,11 @@ jv fcm_vm_load(const char *id)
 	free(path);
 	/* The format is the file's, not the record's: fcm_vm_save stamps it. */
 	return jv_is_valid(rec) ? jv_object_delete(rec, jv_string("format")) : rec;
+}
+
+jv fcm_vm_load(const char *id)
+{
+	return load(-1, id);
 }
 
 /* A record with its sort keys, read once (not at each comparison). */
@@ -97,7 +90,7 @@ jv fcm_vm_list(void)
 	while ((e = readdir(d))) {
 		if (fcm_id_check(e->d_name) < 0)
 			continue;
-		jv rec = fcm_vm_load(e->d_name);
+		jv rec = load(dirfd(d), e->d_name);
 		if (!jv_is_valid(rec)) {
 			jv msg = jv_invalid_get_msg(rec);
 			/* A directory without a record is a VM being made or removed. */

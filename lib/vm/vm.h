@@ -12,13 +12,6 @@
 #include <jv.h>
 
 char *fcm_vm_dir(const char *id);
-/* Where to open the file rel of VM id from ("config.json",
- * "service/supervise/status"...): the directory vms/, opened once per
- * process (O_PATH), and *relp set to "<id>/rel" — a lookup of two or
- * three names, not of the whole path — or, when vms/ cannot be opened,
- * AT_FDCWD and the absolute path.  *relp points into *pathp, the absolute
- * path (malloc'd: the caller frees it), for messages. */
-int fcm_vm_at(const char *id, const char *rel, char **pathp, const char **relp);
 /* The record of VM id, without the file's "format"; jv_invalid_with_msg
  * when there is none, or when its file is of a newer state format than
  * this fcm's (core/stateformat.h). */
