@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -904,6 +905,43 @@ static long idle_setting(const char *id)
 	return s;
 }
 
+/* An inotify descriptor that turns readable when a record of VM id is
+ * renamed into place (every write of a record is one: fcm idle's too), so
+ * that run reads the idle setting when it changes instead of every few
+ * seconds; -1 when there is none (run then reads it every 2 s). */
+static int record_watch(const char *id)
+{
+	char *dir = fcm_path("vms/%s", id);
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	if (fd >= 0 && inotify_add_watch(fd, dir, IN_MOVED_TO) < 0) {
+		fcm_warn_sys("unable to watch %s: the idle setting is read every 2 s", dir);
+		close(fd);
+		fd = -1;
+	}
+	free(dir);
+	return fd;
+}
+
+/* Read what the watch of record_watch holds: 1 when the record was among
+ * the names (or events were lost), else 0. */
+static int record_changed(int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+	int hit = 0;
+
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (char *q = buf; q < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)q;
+			if ((ev->mask & IN_Q_OVERFLOW) || (ev->len && !strcmp(ev->name, "config.json")))
+				hit = 1;
+			q += sizeof *ev + ev->len;
+		}
+	}
+	return hit;
+}
+
 /* Packets the host has sent to the VM (its tap's tx), or -1. */
 static long long tap_tx_packets(const char *tap)
 {
@@ -1006,8 +1044,10 @@ static _Noreturn void cmd_run(const char *id)
 	const char *ip = fcm_get_str(rec, "ip");
 	int notify = -1, sfd, stopping = 0, killed = 0, now_kill = 0;
 	int64_t deadline = 0, next_probe = 0, next_cad = 0, next_idle = 0, last_active = fcm_now_ms();
+	int64_t started = last_active;
 	long long last_tx = -1;
-	int api_failed = 0, restore;
+	int api_failed = 0, restore, rfd;
+	long idle;
 	struct clockset clock = { .active = 0 };
 	long stop_timeout = 30;
 	const char *e = getenv("FCM_STOP_TIMEOUT");
@@ -1117,10 +1157,16 @@ static _Noreturn void cmd_run(const char *id)
 			clock_start(&clock, id, ip);
 	}
 
+	rfd = record_watch(id);
+	idle = idle_setting(id);
+	/* The loop sleeps until the next thing due, or a signal: a VM that is
+	 * ready and not set to sleep when idle wakes its fcm-fc for nothing
+	 * (hundreds of VMs on a host: doc/performance.md). */
 	for (;;) {
-		struct pollfd p[2] = { { sfd, POLLIN, 0 }, { clock.active ? clock.c.fd_out : -1, POLLIN, 0 } };
-		int64_t t = fcm_now_ms();
-		int timeout = 250;
+		struct pollfd p[3] = { { sfd, POLLIN, 0 }, { clock.active ? clock.c.fd_out : -1, POLLIN, 0 },
+		    { rfd, POLLIN, 0 } };
+		int64_t t = fcm_now_ms(), next = INT64_MAX;
+		int timeout;
 
 		if (clock.active && t >= clock.deadline)
 			clock_finish(&clock, "no answer within 60 s");
@@ -1146,7 +1192,8 @@ static _Noreturn void cmd_run(const char *id)
 		}
 		/* Scale to zero: no packet to the VM for its idle_suspend. */
 		if (!stopping && t >= next_idle) {
-			long idle = idle_setting(id);
+			if (rfd < 0)
+				idle = idle_setting(id);
 			long long tx = idle > 0 ? tap_tx_packets(fcm_get_str(rec, "tap") ? fcm_get_str(rec, "tap") : "") : -2;
 			if (tx != last_tx || idle <= 0) {
 				last_tx = tx;
@@ -1166,10 +1213,33 @@ static _Noreturn void cmd_run(const char *id)
 				notify = -1;
 				fcm_info("guest is ready (sshd listens on %s:22)", ip);
 			}
-			next_probe = fcm_now_ms() + 500;
+			/* Every half second; a guest that has not answered for
+			 * a minute (a slow emulator, a broken image) every 2 s. */
+			next_probe = fcm_now_ms() + (fcm_now_ms() - started < 60000 ? 500 : 2000);
 		}
-		if (poll(p, 2, timeout) <= 0)
+		if (clock.active && clock.deadline < next)
+			next = clock.deadline;
+		if (stopping && !killed) {
+			if (deadline < next)
+				next = deadline;
+			if (!api_failed && next_cad < next)
+				next = next_cad;
+		}
+		if (!stopping && (idle > 0 || rfd < 0) && next_idle < next)
+			next = next_idle;
+		if (notify >= 0 && !stopping && ip && next_probe < next)
+			next = next_probe;
+		t = fcm_now_ms();
+		timeout = next == INT64_MAX ? -1 : next <= t ? 0 : next - t > 60000 ? 60000 : (int)(next - t);
+		if (poll(p, 3, timeout) <= 0)
 			continue;
+		if (rfd >= 0 && (p[2].revents & POLLIN) && record_changed(rfd)) {
+			long now = idle_setting(id);
+			if (now != idle) {
+				idle = now;
+				next_idle = 0;	/* measured from now on */
+			}
+		}
 		if (clock.active && (p[1].revents & (POLLIN | POLLHUP)))
 			clock_step(&clock);
 		if (!(p[0].revents & POLLIN))

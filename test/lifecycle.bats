@@ -60,6 +60,27 @@ vmm_pids() { pgrep -f "$FCM_ROOT/vms/$1/disk.img" || true; }
 	assert_output --partial life-one
 }
 
+@test "a running VM's driver sleeps: its fcm-fc wakes for nothing once the guest is ready" {
+	id=$(vm_field life-one id)
+	s6-svwait -U -t 300000 "$FCM_ROOT/vms/$id/service"
+	pid=$(s6-svstat -p "$FCM_ROOT/vms/$id/service")
+	tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "fcm-fc run $id"
+	switches() { awk '/ctxt_switches/ { n += $2 } END { print n }' "/proc/$pid/status"; }
+	a=$(switches)
+	sleep 3
+	b=$(switches)
+	# (it used to wake every 250 ms and read the record every 2 s: 12 in 3 s)
+	[ $((b - a)) -le 1 ] || { echo "fcm-fc woke $((b - a)) times in 3 s"; return 1; }
+	# and it still hears the record: fcm idle turns its measuring on
+	run fcmns idle life-one 1h
+	assert_success
+	sleep 3
+	c=$(switches)
+	[ $((c - b)) -ge 1 ]
+	run fcmns idle life-one off
+	assert_success
+}
+
 @test "fcm ls on a terminal is a table" {
 	run script -qec "fcm ls" /dev/null
 	assert_success
