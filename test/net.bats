@@ -545,6 +545,50 @@ $BATS_TEST_TMPDIR/vm2:0"
 	refute_output --partial tap_aaaaaaa2
 }
 
+@test "the bridge's MAC is pinned: a port with a lower MAC joining changes neither it nor the VMs' entries" {
+	net setup >/dev/null
+	vm vm1 aaaaaaa1 172.16.0.50
+	run in_ns "$NS" cat /sys/class/net/fcm0/address
+	assert_output 06:00:ac:10:00:01
+	# a bridge whose address the kernel chose would take this port's
+	# (the lowest), and flush every neighbour entry on it, the VMs' too
+	in_ns "$NS" ip link add fcmt-low type veth peer name fcmt-low1
+	in_ns "$NS" ip link set fcmt-low address 02:00:00:00:00:01
+	in_ns "$NS" ip link set fcmt-low master fcm0 up
+	in_ns "$NS" ip link set fcmt-low1 up
+	run in_ns "$NS" cat /sys/class/net/fcm0/address
+	assert_output 06:00:ac:10:00:01
+	run in_ns "$NS" ip neigh show 172.16.0.50 dev fcm0
+	assert_output --regexp '^172\.16\.0\.50 lladdr 06:00:ac:10:00:32 PERMANENT *$'
+	pings_eventually vm1 172.16.0.1
+	in_ns "$NS" ip link del fcmt-low
+	run in_ns "$NS" ip neigh show 172.16.0.50 dev fcm0
+	assert_output --regexp 'PERMANENT'
+}
+
+@test "a bridge made before (its address the kernel's): setup pins the address it has" {
+	in_ns "$NS" ip link add fcm0 type bridge
+	in_ns "$NS" ip link add fcmt-p type veth peer name fcmt-p1
+	in_ns "$NS" ip link set fcmt-p address 02:00:00:00:00:09
+	in_ns "$NS" ip link set fcmt-p master fcm0 up
+	# (the control: unpinned, it follows its lowest port)
+	run in_ns "$NS" cat /sys/class/net/fcm0/address
+	assert_output 02:00:00:00:00:09
+	net setup >/dev/null
+	run in_ns "$NS" cat /sys/class/net/fcm0/address
+	assert_output 02:00:00:00:00:09
+	run in_ns "$NS" cat /sys/class/net/fcm0/addr_assign_type
+	assert_output 3
+	vm vm1 aaaaaaa1 172.16.0.50
+	in_ns "$NS" ip link add fcmt-q type veth peer name fcmt-q1
+	in_ns "$NS" ip link set fcmt-q address 02:00:00:00:00:02
+	in_ns "$NS" ip link set fcmt-q master fcm0 up
+	run in_ns "$NS" cat /sys/class/net/fcm0/address
+	assert_output 02:00:00:00:00:09
+	run in_ns "$NS" ip neigh show 172.16.0.50 dev fcm0
+	assert_output --regexp 'lladdr 06:00:ac:10:00:32 PERMANENT'
+}
+
 @test "the guard is one element per lease in a set: tap-add adds it, tap-del and free take it out, the rules stay three" {
 	net setup >/dev/null
 	for id in aaaaaaa1 aaaaaaa2 aaaaaaa3; do

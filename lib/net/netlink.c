@@ -123,10 +123,43 @@ int fcm_link_get(const char *name, char kind[FCM_IFNAMSIZ], int *up, int *master
 	return idx;
 }
 
-int fcm_bridge_ensure(const char *name)
+/* Set link name's MAC to mac, or to the one it has when mac is NULL: either
+ * way the kernel then keeps it (addr_assign_type "set").  0, or -1. */
+static int link_pin_addr(const char *name, const uint8_t *mac)
+{
+	struct rtnl_link *orig = NULL, *change = NULL;
+	struct nl_addr *a = NULL;
+	int err;
+
+	err = rtnl_link_get_kernel(sk, 0, name, &orig);
+	if (err < 0)
+		return fail(nlerr(err), "unable to look up link %s", name);
+	if (mac)
+		a = nl_addr_build(AF_LLC, mac, 6);
+	else if (rtnl_link_get_addr(orig))
+		a = nl_addr_clone(rtnl_link_get_addr(orig));
+	change = rtnl_link_alloc();
+	if (!a || !change) {
+		nl_addr_put(a);
+		rtnl_link_put(change);
+		rtnl_link_put(orig);
+		return fail(strerror(ENOMEM), "unable to set the address of %s", name);
+	}
+	rtnl_link_set_addr(change, a);
+	err = rtnl_link_change(sk, orig, change, 0);
+	nl_addr_put(a);
+	rtnl_link_put(change);
+	rtnl_link_put(orig);
+	if (err < 0)
+		return fail(nlerr(err), "unable to set the address of %s", name);
+	return 0;
+}
+
+int fcm_bridge_ensure(const char *name, const uint8_t mac[6])
 {
 	char kind[FCM_IFNAMSIZ];
 	struct rtnl_link *link;
+	struct nl_addr *a;
 	int idx, err;
 
 	idx = fcm_link_get(name, kind, NULL, NULL);
@@ -136,13 +169,30 @@ int fcm_bridge_ensure(const char *name)
 		if (strcmp(kind, "bridge"))
 			return fail("it is not a bridge", "unable to use link %s as the bridge (kind '%s')",
 			    name, kind);
+		/* One made before the address was pinned (or by someone
+		 * else): the address it has now, pinned. */
+		struct rtnl_link *now = NULL;
+		int same = 0;
+		if (rtnl_link_get_kernel(sk, 0, name, &now) >= 0) {
+			struct nl_addr *cur = rtnl_link_get_addr(now);
+			same = cur && nl_addr_get_len(cur) == 6 && !memcmp(nl_addr_get_binary_addr(cur), mac, 6);
+			rtnl_link_put(now);
+		}
+		if (!same && link_pin_addr(name, NULL) < 0)
+			return -1;
 		return idx;
 	}
 	link = rtnl_link_bridge_alloc();
-	if (!link)
+	a = nl_addr_build(AF_LLC, mac, 6);
+	if (!link || !a) {
+		nl_addr_put(a);
+		rtnl_link_put(link);
 		return fail(strerror(ENOMEM), "unable to create bridge %s", name);
+	}
 	rtnl_link_set_name(link, name);
+	rtnl_link_set_addr(link, a);
 	err = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
+	nl_addr_put(a);
 	rtnl_link_put(link);
 	if (err < 0 && err != -NLE_EXIST)
 		return fail(nlerr(err), "unable to create bridge %s", name);

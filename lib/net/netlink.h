@@ -30,8 +30,13 @@ const char *fcm_nl_strerror(int err);
  * whether it is up.  Returns the index, 0 when there is no such link. */
 int fcm_link_get(const char *name, char kind[FCM_IFNAMSIZ], int *up, int *master);
 /* Create a bridge unless a link of that name exists; an existing link that
- * is not a bridge is an error.  Returns the bridge's index. */
-int fcm_bridge_ensure(const char *name);
+ * is not a bridge is an error.  Its MAC is pinned (set explicitly): mac for
+ * a new bridge, the one it has for an existing one that has another.  A
+ * bridge whose address the kernel chose takes the lowest of its ports', so
+ * a tap joining or leaving would change the gateway's MAC under every guest
+ * and flush every neighbour entry on it (the VMs' permanent ones too).
+ * Returns the bridge's index. */
+int fcm_bridge_ensure(const char *name, const uint8_t mac[6]);
 /* Set IFF_UP on a link, and its master when master > 0. */
 int fcm_link_up(const char *name, int master);
 /* Isolate a bridge port (IFLA_BRPORT_ISOLATED): isolated ports cannot

@@ -694,7 +694,9 @@ static jv op_setup(jv req)
 		.tcp = c.tcp, .ntcp = c.ntcp, .udp = c.udp, .nudp = c.nudp,
 		.nets = c.nets, .masks = c.masks, .nnets = c.nnets,
 	};
-	if ((br = fcm_bridge_ensure(c.bridge)) < 0 ||
+	uint8_t brmac[6];
+	fcm_mac_bytes_from_ip4(c.sn.gateway, brmac);	/* 06:00 and the gateway's address */
+	if ((br = fcm_bridge_ensure(c.bridge, brmac)) < 0 ||
 	    fcm_addr4_ensure(br, c.bridge, c.sn.gateway, c.sn.prefix) < 0 ||
 	    fcm_link_up(c.bridge, 0) < 0 ||
 	    fcm_sysctl_write(IP_FORWARD, "1\n") < 0 ||
