@@ -1,11 +1,15 @@
 /* fcm ls — list VMs: a table on a terminal, one JSON record per line
  * otherwise.  Works with no daemon running: records are files, states come
  * from s6's status files. */
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "core/err.h"
 #include "core/jsonl.h"
+#include "core/paths.h"
 #include "vm/svc.h"
 #include "vm/vm.h"
 #include "vm/vmprint.h"
@@ -35,6 +39,12 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 		list = fcm_vm_list();
 	}
 	jv_free(names);
+	/* Each VM's service files are opened relative to vms/ (vm/svc.h). */
+	char *dir = fcm_path("vms");
+	int vms = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (vms < 0)
+		vms = AT_FDCWD;
 	for (int i = 0, n = jv_array_length(jv_copy(list)); i < n; i++) {
 		jv rec = jv_array_get(jv_copy(list), i);
 		/* The list's hold on it dropped: the record is then changed in
@@ -44,8 +54,10 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 			jv_free(rec);
 			continue;
 		}
-		out = jv_array_append(out, fcm_vm_listed(rec));
+		out = jv_array_append(out, fcm_vm_listed_at(vms, rec));
 	}
+	if (vms != AT_FDCWD)
+		close(vms);
 	jv_free(list);
 	return out;
 }

@@ -157,7 +157,10 @@ char *fcm_read_file(const char *path, size_t max, size_t *lenp)
 	return fcm_read_file_at(AT_FDCWD, path, max, lenp);
 }
 
-char *fcm_read_file_at(int dfd, const char *path, size_t max, size_t *lenp)
+/* fcm_read_file_at; with regular, a read that returns less than it asked
+ * for is taken for the end (so it is for a regular file), which saves the
+ * read that would return 0: for files fcm writes itself. */
+static char *read_at(int dfd, const char *path, size_t max, size_t *lenp, int regular)
 {
 	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 	size_t cap = 4096, len = 0;
@@ -200,12 +203,19 @@ char *fcm_read_file_at(int dfd, const char *path, size_t max, size_t *lenp)
 			errno = EFBIG;
 			return NULL;
 		}
+		if (regular && len < cap)
+			break;
 	}
 	close(fd);
 	buf[len] = '\0';
 	if (lenp)
 		*lenp = len;
 	return buf;
+}
+
+char *fcm_read_file_at(int dfd, const char *path, size_t max, size_t *lenp)
+{
+	return read_at(dfd, path, max, lenp, 0);
 }
 
 jv fcm_read_json(const char *path)
@@ -216,7 +226,7 @@ jv fcm_read_json(const char *path)
 jv fcm_read_json_at(int dfd, const char *rel, const char *path)
 {
 	size_t len;
-	char *text = fcm_read_file_at(dfd, rel, 1024 * 1024, &len);
+	char *text = read_at(dfd, rel, 1024 * 1024, &len, 1);
 	jv v;
 
 	if (!text)

@@ -39,7 +39,8 @@ int fcm_sync_commit(void);
 char *fcm_read_file(const char *path, size_t max, size_t *len);
 /* The same, path relative to the directory dfd (openat(2); AT_FDCWD). */
 char *fcm_read_file_at(int dfd, const char *path, size_t max, size_t *len);
-/* A JSON file; jv_invalid_with_msg (errno kept) when missing or bad. */
+/* A JSON file (a regular one: a short read is its end); jv_invalid_with_msg
+ * (errno kept) when missing or bad. */
 jv fcm_read_json(const char *path);
 /* The same, rel opened relative to the directory dfd; messages name path
  * (the same file, as the user knows it). */

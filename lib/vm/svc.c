@@ -63,13 +63,18 @@ static uint64_t be64(const unsigned char *p)
 
 int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
 {
+	return fcm_svc_status_at(AT_FDCWD, svcdir, st);
+}
+
+int fcm_svc_status_at(int dfd, const char *svcdir, struct fcm_svc_status *st)
+{
 	/* s6 2.11 status: tain stamp (12), tain readystamp (12), pid (8, big
 	 * endian), wstat (2, big endian), flags (1): paused 1, finishing 2,
 	 * wantup 4, ready 8. */
 	unsigned char b[35];
 	char *path = fcm_asprintf("%s/supervise/status", svcdir);
 	char *lock = fcm_asprintf("%s/supervise/lock", svcdir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	memset(st, 0, sizeof *st);
@@ -92,7 +97,7 @@ int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
 	st->want_up = !!(b[34] & 4);
 	st->ready = !!(b[34] & 8);
 	/* Is a supervisor alive?  It holds supervise/lock. */
-	fd = open(lock, O_RDONLY | O_CLOEXEC);
+	fd = openat(dfd, lock, O_RDONLY | O_CLOEXEC);
 	free(lock);
 	if (fd >= 0) {
 		/* A read lock: the fd is read-only, and s6-supervise holds a write lock. */
@@ -113,7 +118,8 @@ static const char *suspended_or_stopped(const char *id, const char *state)
 	return state && !strcmp(state, "suspended") && fcm_snapshot_exists(id) ? "suspended" : "stopped";
 }
 
-const char *fcm_vm_state(jv rec)
+/* fcm_vm_state, the service's files relative to vms (or AT_FDCWD). */
+static const char *state_at(int vms, jv rec)
 {
 	const char *id = fcm_get_str(rec, "id");
 	const char *state = fcm_get_str(rec, "state");
@@ -129,8 +135,8 @@ const char *fcm_vm_state(jv rec)
 	 * (its fcm-fc run waits for a packet to it: service up). */
 	if (!strcmp(suspended_or_stopped(id, state), "suspended"))
 		return "suspended";
-	dir = fcm_vm_svcdir(id);
-	if (fcm_svc_status(dir, &st) < 0 || !st.supervised) {
+	dir = vms == AT_FDCWD ? fcm_vm_svcdir(id) : fcm_asprintf("%s/service", id);
+	if (fcm_svc_status_at(vms, dir, &st) < 0 || !st.supervised) {
 		free(dir);
 		return "stopped";
 	}
@@ -146,9 +152,19 @@ const char *fcm_vm_state(jv rec)
 	return "stopped";
 }
 
+const char *fcm_vm_state(jv rec)
+{
+	return state_at(AT_FDCWD, rec);
+}
+
 jv fcm_vm_listed(jv rec)
 {
-	const char *state = fcm_vm_state(rec);
+	return fcm_vm_listed_at(AT_FDCWD, rec);
+}
+
+jv fcm_vm_listed_at(int vms, jv rec)
+{
+	const char *state = state_at(vms, rec);
 
 	rec = jv_object_set(rec, jv_string("state"), jv_string(state));
 	if (!strcmp(state, "suspended"))	/* what its snapshot takes on disk */

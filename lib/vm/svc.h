@@ -32,6 +32,9 @@ int fcm_s6_listening(const char *dir);
 int fcm_svscan_running(void);
 /* Read a service's status; 0, or -1 when it was never supervised. */
 int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st);
+/* The same, svcdir relative to the directory descriptor dfd (or absolute,
+ * or dfd AT_FDCWD). */
+int fcm_svc_status_at(int dfd, const char *svcdir, struct fcm_svc_status *st);
 /* "running", "starting", "stopping", "stopped", "suspended", "failed" or
  * "creating", from the record, its service and its snapshot. */
 const char *fcm_vm_state(jv rec);
@@ -39,6 +42,10 @@ const char *fcm_vm_state(jv rec);
 /* The record (consumed) as `fcm ls` shows it: with its state, and its
  * custom domains ([] when none; vm/domains.h). */
 jv fcm_vm_listed(jv rec);
+/* The same, its service's files opened relative to vms, a descriptor of
+ * the directory vms/ (fcm ls reads hundreds: a lookup of four names each,
+ * not of the whole path). */
+jv fcm_vm_listed_at(int vms, jv rec);
 
 /* Write the service directory of VM id.  down > 0 adds a down file (it
  * stays stopped); otherwise an existing down file is left as it is.  Each
