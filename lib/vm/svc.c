@@ -12,6 +12,7 @@
 #include "core/atomic.h"
 #include "core/err.h"
 #include "core/jsonl.h"
+#include "core/name.h"
 #include "core/paths.h"
 #include "core/run.h"
 #include "vm/domains.h"
@@ -126,7 +127,7 @@ static const char *state_at(int vms, jv rec)
 	struct fcm_svc_status st;
 	char *dir;
 
-	if (!id)
+	if (!id || fcm_id_check(id) < 0)	/* (it names a directory) */
 		return "unknown";
 	if (state && (!strcmp(state, "creating") || !strcmp(state, "failed") ||
 	    !strcmp(state, "destroying")))
