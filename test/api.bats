@@ -148,6 +148,34 @@ records() {
 	[ -z "$(calls ls)" ]
 }
 
+@test "GET /v1/vms answers from its cache: GETs of unchanged VMs read no record and no status" {
+	run api GET /v1/vms	# the cache is filled
+	assert_line -n 0 200
+	# every file the API opens, while it answers
+	strace -f -e trace=openat -p "$API_PID" -o "$BATS_TEST_TMPDIR/opens" 2>"$BATS_TEST_TMPDIR/strace.err" &
+	local st=$!
+	for _ in $(seq 50); do grep -q attached "$BATS_TEST_TMPDIR/strace.err" && break; sleep 0.1; done
+	for _ in $(seq 20); do
+		api GET /v1/vms >/dev/null
+		api GET /v1/vms/cosmic-nova >/dev/null
+	done
+	# (reading a state must not mark it changed: an open of the control
+	# fifo, or anything else the cache watches, made every GET read all)
+	run grep -E 'config\.json|supervise/(status|lock)' "$BATS_TEST_TMPDIR/opens"
+	assert_output ""
+	# the control: a VM that changes is read again, and strace sees it
+	id=$(vm_id cosmic-nova)
+	s6-svc -d "$FCM_ROOT/vms/$id/service"
+	s6-svwait -D -t 20000 "$FCM_ROOT/vms/$id/service"
+	run api GET /v1/vms/cosmic-nova
+	[ "$(sed -n 2p <<< "$output" | jq -r .state)" = stopped ]
+	kill -INT "$st"
+	wait "$st" || true
+	grep -qE "vms/$id/service/supervise/status" "$BATS_TEST_TMPDIR/opens"
+	s6-svc -u "$FCM_ROOT/vms/$id/service"
+	s6-svwait -U -t 20000 "$FCM_ROOT/vms/$id/service"
+}
+
 @test "GET /v1/vms with no VMs is an empty array" {
 	nsfcm destroy cosmic-nova >/dev/null
 	nsfcm destroy stellar-comet >/dev/null
