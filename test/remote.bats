@@ -130,9 +130,13 @@ vmm_pids() { pgrep -f "$FCM_ROOT/vms/$1/disk.img" || true; }
 @test "restarting the API service leaves the VM running; remote commands work again" {
 	id=$(vm_field rem-one id)
 	before=$(vmm_pids "$id")
+	old=$(s6-svstat -p "$FCM_ROOT/services/api")
 	s6-svc -r "$FCM_ROOT/services/api"
+	# the new API, not the old one still answering while it finishes
 	for i in $(seq 100); do
-		in_ns "$NS" curl -sf http://127.0.0.1:7777/v1/health >/dev/null && break
+		now=$(s6-svstat -p "$FCM_ROOT/services/api")
+		[ "$now" != "$old" ] && [ "$now" -gt 0 ] &&
+			in_ns "$NS" curl -sf http://127.0.0.1:7777/v1/health >/dev/null && break
 		sleep 0.1
 	done
 	[ "$(vmm_pids "$id")" = "$before" ]
