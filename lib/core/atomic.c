@@ -152,14 +152,9 @@ int fcm_write_json_replace(const char *path, jv v, mode_t mode)
 	return write_json(path, v, mode, 0);
 }
 
-char *fcm_read_file(const char *path, size_t max, size_t *lenp)
-{
-	return fcm_read_file_at(AT_FDCWD, path, max, lenp);
-}
-
-/* fcm_read_file_at; with regular, a read that returns less than it asked
- * for is taken for the end (so it is for a regular file), which saves the
- * read that would return 0: for files fcm writes itself. */
+/* fcm_read_file, path relative to the directory dfd; with regular, a read
+ * that returns less than it asked for is taken for the end (so it is for a
+ * regular file), which saves the read that would return 0. */
 static char *read_at(int dfd, const char *path, size_t max, size_t *lenp, int regular)
 {
 	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
@@ -213,9 +208,9 @@ static char *read_at(int dfd, const char *path, size_t max, size_t *lenp, int re
 	return buf;
 }
 
-char *fcm_read_file_at(int dfd, const char *path, size_t max, size_t *lenp)
+char *fcm_read_file(const char *path, size_t max, size_t *lenp)
 {
-	return read_at(dfd, path, max, lenp, 0);
+	return read_at(AT_FDCWD, path, max, lenp, 0);
 }
 
 jv fcm_read_json(const char *path)

@@ -37,8 +37,6 @@ int fcm_sync_commit(void);
 /* Whole file, at most max bytes, NUL-terminated (malloc'd); NULL with errno
  * (EFBIG when larger than max). */
 char *fcm_read_file(const char *path, size_t max, size_t *len);
-/* The same, path relative to the directory dfd (openat(2); AT_FDCWD). */
-char *fcm_read_file_at(int dfd, const char *path, size_t max, size_t *len);
 /* A JSON file (a regular one: a short read is its end); jv_invalid_with_msg
  * (errno kept) when missing or bad. */
 jv fcm_read_json(const char *path);
