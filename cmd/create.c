@@ -403,7 +403,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	fcm_sync_batch();
 	/* Its service, linked now but down: s6-svscan starts its supervisor
 	 * while the disk, the network and the repo are made; it starts the VM
-	 * once they are (fcm_vm_link_up below). */
+	 * once they are (fcm_vm_link_armed and fcm_vm_start_now below). */
 	if (fcm_svc_make(id, 1) < 0)
 		fail(FCM_E_INTERNAL, "unable to write the VM's service directory: %s", strerror(errno));
 	if (fcm_vm_link_start(id, err, sizeof err) < 0)

@@ -62,12 +62,9 @@ static uint64_t be64(const unsigned char *p)
 	return v;
 }
 
-int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
-{
-	return fcm_svc_status_at(AT_FDCWD, svcdir, st);
-}
-
-int fcm_svc_status_at(int dfd, const char *svcdir, struct fcm_svc_status *st)
+/* fcm_svc_status, svcdir relative to the directory dfd (or absolute, or
+ * dfd AT_FDCWD). */
+static int status_at(int dfd, const char *svcdir, struct fcm_svc_status *st)
 {
 	/* s6 2.11 status: tain stamp (12), tain readystamp (12), pid (8, big
 	 * endian), wstat (2, big endian), flags (1): paused 1, finishing 2,
@@ -112,6 +109,11 @@ int fcm_svc_status_at(int dfd, const char *svcdir, struct fcm_svc_status *st)
 	return 0;
 }
 
+int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st)
+{
+	return status_at(AT_FDCWD, svcdir, st);
+}
+
 /* A VM whose VMM is gone: suspended when fcm suspend said so and its
  * snapshot is there, else stopped. */
 static const char *suspended_or_stopped(const char *id, const char *state)
@@ -137,7 +139,7 @@ static const char *state_at(int vms, jv rec)
 	if (!strcmp(suspended_or_stopped(id, state), "suspended"))
 		return "suspended";
 	dir = vms == AT_FDCWD ? fcm_vm_svcdir(id) : fcm_asprintf("%s/service", id);
-	if (fcm_svc_status_at(vms, dir, &st) < 0 || !st.supervised) {
+	if (status_at(vms, dir, &st) < 0 || !st.supervised) {
 		free(dir);
 		return "stopped";
 	}

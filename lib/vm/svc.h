@@ -32,9 +32,6 @@ int fcm_s6_listening(const char *dir);
 int fcm_svscan_running(void);
 /* Read a service's status; 0, or -1 when it was never supervised. */
 int fcm_svc_status(const char *svcdir, struct fcm_svc_status *st);
-/* The same, svcdir relative to the directory descriptor dfd (or absolute,
- * or dfd AT_FDCWD). */
-int fcm_svc_status_at(int dfd, const char *svcdir, struct fcm_svc_status *st);
 /* "running", "starting", "stopping", "stopped", "suspended", "failed" or
  * "creating", from the record, its service and its snapshot. */
 const char *fcm_vm_state(jv rec);
