@@ -142,7 +142,7 @@ api_restart() {
 	run find "$FCM_ROOT/tokens" -type f ! -perm 600
 	assert_output ''
 	[ -f "$FCM_ROOT/tokens/$(printf '%s' "$(token_of alice)" | sha256sum | cut -d' ' -f1)" ]
-	! grep -rq "$(token_of alice)" "$FCM_ROOT"
+	run ! grep -rq "$(token_of alice)" "$FCM_ROOT"
 }
 
 @test "device flow: fcm login --device prints a URL and a code and ends with a stored token" {
@@ -254,10 +254,10 @@ api_restart() {
 	as alice fcm logout >/dev/null
 	grep -q 'POST /v1/auth/login 200' "$API_LOG"
 	for t in "$(token_of bob)" "$TOKEN" fcm-test-secret; do
-		! grep -q -- "$t" "$API_LOG"
+		run ! grep -q -- "$t" "$API_LOG"
 	done
 	# nor a code of the loopback flow
-	! grep -q 'code=' "$API_LOG"
+	run ! grep -q 'code=' "$API_LOG"
 }
 
 # --- ID tokens the host refuses -------------------------------------------------------

@@ -262,8 +262,8 @@ root@172.16.0.50"
 	run fcm-console --cleanup "$ID"
 	assert_success
 	[ ! -e "$VMDIR/sessions" ]
-	! kill -0 "$p1" 2>/dev/null
-	! kill -0 "$p2" 2>/dev/null
+	run ! kill -0 "$p1" 2>/dev/null
+	run ! kill -0 "$p2" 2>/dev/null
 	wait_screen c1 '\[session ended'
 	run fcm-console --cleanup "$ID"
 	assert_success
@@ -410,7 +410,7 @@ ns_terminal() {
 	run in_ns "$NS" fcm stop con-one
 	assert_success
 	[ ! -e "$sock" ]
-	! kill -0 "$pid" 2>/dev/null
+	run ! kill -0 "$pid" 2>/dev/null
 	run in_ns "$NS" fcm console con-one
 	assert_failure 100
 	assert_output --partial "VM 'con-one' is not running: start it with 'fcm start con-one'"

@@ -93,7 +93,7 @@ setup() {
 	assert_failure
 	# the full log moved aside (the older one gone); the new one holds this push only
 	assert_equal "$(wc -c < "$log.1")" 5000
-	! grep -q old-one "$log.1"
+	run ! grep -q old-one "$log.1"
 	grep -q "Deploy failed: VM 'app1' is not running" "$log"
 	[ "$(wc -c < "$log")" -lt 4096 ]
 	# below the cap, it is appended to

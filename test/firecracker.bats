@@ -578,14 +578,14 @@ EOF
 	kill -TERM "$FC_PID"
 	fc_wait_exit 10
 	[ "$FC_STATUS" -eq 143 ]
-	! kill -0 "$qemu" 2>/dev/null
+	run ! kill -0 "$qemu" 2>/dev/null
 	rm -f "$SOCK"
 	start_with_fake
 	qemu=$(pgrep -P "$FC_PID")
 	kill -KILL "$FC_PID"
 	local n=0
 	while kill -0 "$qemu" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
-	! kill -0 "$qemu" 2>/dev/null
+	run ! kill -0 "$qemu" 2>/dev/null
 }
 
 @test "a QEMU that fails to start fails InstanceStart; the VM stays configurable" {

@@ -194,7 +194,7 @@ qmp() {	# qmp ID JSON-COMMAND
 	grep -q 'fcm-boot: base /dev/vda, disk /dev/vdb' "$T/vmaaaaaa.console"
 	grep -q 'fcm-boot: base /dev/vda, disk /dev/vdb' "$T/vmbbbbbb.console"
 	grep -q 'Kernel command line: .*virtio_mmio.device=' "$T/vmaaaaaa.console"
-	! grep -q 'Kernel command line: .*virtio_mmio.device=' "$T/vmbbbbbb.console"
+	run ! grep -q 'Kernel command line: .*virtio_mmio.device=' "$T/vmbbbbbb.console"
 	run vm_ssh "$IP_A" 'test -e /sys/firmware/acpi/tables/DSDT && echo acpi || echo no-acpi'
 	assert_output no-acpi
 	run vm_ssh "$IP_B" 'test -e /sys/firmware/acpi/tables/DSDT && echo acpi || echo no-acpi'

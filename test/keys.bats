@@ -89,7 +89,7 @@ fp() { ssh-keygen -lf "$1" | awk '{print $2}'; }
 	fcm keys add --admin "$K/bob.pub"
 	run fcm keys rm "$id"
 	assert_success
-	! grep -q "$id" "$AK"
+	run ! grep -q "$id" "$AK"
 	run fcm keys rm "$(fp "$K/bob.pub")"
 	assert_success
 	[ "$(grep -c '^restrict' "$AK")" -eq 0 ]
