@@ -252,7 +252,11 @@ static size_t collect(char *p, size_t sz, size_t n, void *arg)
 }
 
 /* One API call, given timeout_ms; returns the HTTP status (0 on transport
- * failure, message in err) and the body in out. */
+ * failure, message in err) and the body in out.  libcurl is loaded by the
+ * first call (lib/core/curl.c), not at the start: fcm-fc run is one process
+ * per VM for the VM's whole life, and most never call its API (Firecracker
+ * is configured by file), so they never map libcurl and the thirty
+ * libraries it pulls in (doc/performance.md). */
 static long api_timeout(const char *id, const char *method, const char *path, const char *body,
     struct buf *out, char *err, size_t errlen, long timeout_ms)
 {
@@ -1641,7 +1645,6 @@ static const struct fcm_op ops[] = {
 int main(int argc, char **argv)
 {
 	fcm_init(argv[0]);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (argc >= 2 && !strcmp(argv[1], "run")) {
 		if (argc != 3)
 			fcm_die_usage("fcm-fc run ID");
@@ -1659,7 +1662,5 @@ int main(int argc, char **argv)
 			fcm_die_usage("fcm-fc finish ID [CODE [SIGNAL [NAME [PGID]]]]");
 		cmd_finish(argv[2], argc > 3 ? argv[3] : NULL, argc > 4 ? argv[4] : NULL);
 	}
-	int r = fcm_serve(argc, argv, ops, usage);
-	curl_global_cleanup();
-	return r;
+	return fcm_serve(argc, argv, ops, usage);
 }

@@ -60,11 +60,16 @@ vmm_pids() { pgrep -f "$FCM_ROOT/vms/$1/disk.img" || true; }
 	assert_output --partial life-one
 }
 
-@test "a running VM's driver sleeps: its fcm-fc wakes for nothing once the guest is ready" {
+@test "a running VM's driver sleeps and stays small: its fcm-fc wakes for nothing once the guest is ready" {
 	id=$(vm_field life-one id)
 	s6-svwait -U -t 300000 "$FCM_ROOT/vms/$id/service"
 	pid=$(s6-svstat -p "$FCM_ROOT/vms/$id/service")
 	tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "fcm-fc run $id"
+	# It has not loaded libcurl (and its thirty libraries): a VM configured
+	# by file never calls its VMM's API until it is stopped, and the
+	# driver lives as long as the VM (it was 10.7 MB of RSS, 200 mappings).
+	grep -q 'libjq' "/proc/$pid/maps"
+	run ! grep -q 'libcurl' "/proc/$pid/maps"
 	switches() { awk '/ctxt_switches/ { n += $2 } END { print n }' "/proc/$pid/status"; }
 	a=$(switches)
 	sleep 3

@@ -7,8 +7,10 @@
  * names and prototypes (<curl/curl.h>), and each forwards to the real one,
  * which the first call loads with dlopen.  Callers are plain libcurl code.
  * A libcurl function not listed here fails the link ("undefined reference
- * to curl_..."): add it to FCM_CURL_FUNCS.  If libcurl cannot be loaded the
- * program dies with kind "unavailable". */
+ * to curl_..."): add it to FCM_CURL_FUNCS.  The load also initialises
+ * libcurl (curl_global_init, once per program), so callers never do.  If
+ * libcurl cannot be loaded or initialised, the program dies with kind
+ * "unavailable". */
 #define CURL_DISABLE_TYPECHECK	/* the macros of curl/typecheck-gcc.h */
 #include <curl/curl.h>
 #include <dlfcn.h>
@@ -21,8 +23,6 @@
 
 /* X(return type, name, parameters, arguments) of every plain function. */
 #define FCM_CURL_FUNCS(X) \
-	X(CURLcode, curl_global_init, (long flags), (flags)) \
-	X(void, curl_global_cleanup, (void), ()) \
 	X(CURL *, curl_easy_init, (void), ()) \
 	X(CURLcode, curl_easy_perform, (CURL *h), (h)) \
 	X(void, curl_easy_cleanup, (CURL *h), (h)) \
@@ -64,6 +64,9 @@ static void load(void)
 	FCM_CURL_FUNCS(FCM_CURL_SYM)
 	real.curl_easy_setopt = (CURLcode (*)(CURL *, CURLoption, ...))sym(lib, "curl_easy_setopt");
 	real.curl_easy_getinfo = (CURLcode (*)(CURL *, CURLINFO, ...))sym(lib, "curl_easy_getinfo");
+	CURLcode (*global_init)(long) = (CURLcode (*)(long))sym(lib, "curl_global_init");
+	if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fcm_die(FCM_E_UNAVAILABLE, "%s: unable to initialise it", FCM_CURL_SONAME);
 }
 
 #define FCM_CURL_DEF(ret, name, params, args) \

@@ -102,7 +102,6 @@ static size_t collect(char *data, size_t size, size_t nmemb, void *arg)
 long fcm_caddy_request(const char *method, const char *path, const char *body,
     char **resp, char *err, size_t errlen)
 {
-	static int inited;
 	char *base, *sock, *url, ebuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *h = NULL;
 	struct buf b = { NULL, 0, 0 };
@@ -113,8 +112,6 @@ long fcm_caddy_request(const char *method, const char *path, const char *body,
 	*resp = NULL;
 	if (parse(&base, &sock, err, errlen) < 0)
 		return -1;
-	if (!inited++ && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		fcm_die(FCM_E_INTERNAL, "unable to initialise libcurl");
 	if (!(c = curl_easy_init()))
 		fcm_die(FCM_E_INTERNAL, "unable to initialise libcurl");
 	url = fcm_asprintf("%s%s", base, path);

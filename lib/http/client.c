@@ -149,8 +149,6 @@ void fcm_client_setup(int need_token)
 {
 	if (S.ready)
 		return;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fcm_die(FCM_E_INTERNAL, "unable to start libcurl");
 	setup_host();
 	if (need_token != FCM_CLIENT_ANONYMOUS)
 		setup_token(need_token);
