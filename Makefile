@@ -41,8 +41,8 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS)
 AREAS     := cmd http auth net vm tty core
 LIBS_cmds :=
 LIBS_cmd  :=
-LIBS_http := -lmicrohttpd -lcrypto
-LIBS_auth := -lcrypto
+LIBS_http := -lmicrohttpd
+LIBS_auth :=
 LIBS_net  := -lnftnl -lmnl -lnl-route-3 -lnl-3
 LIBS_vm   := -lsodium -lext2fs -lcom_err
 LIBS_tty  := -lvterm -lutil
@@ -69,8 +69,9 @@ USES_fcm-whoami    := http auth vm core
 USES_firecracker   := core
 LDLIBS_firecracker := -lmicrohttpd -lm
 # LDLIBS_<program>: libraries a program uses itself, beside those of its
-# areas.  No program links libcurl: lib/core/curl.c loads it at its first
-# call, so that commands which never speak HTTP do not pay for loading it.
+# areas.  No program links libcurl or libcrypto: lib/core/curl.c and
+# crypto.c load them at their first call (lib/core/lazylib.h), so that
+# commands which never call them do not pay for loading them.
 
 LIB_HDR  := $(wildcard lib/*/*.h)
 area_objs = $(patsubst %.c,%.o,$(sort $(wildcard lib/$(1)/*.c)))

@@ -1,28 +1,19 @@
-/* curl.c — libcurl, loaded when a program first calls it.
+/* curl.c — libcurl, loaded when a program first calls it (lazylib.h).
  *
  * Linking libcurl costs every fcm program about 6 ms at its start (libcurl
  * and the thirty libraries it pulls in: TLS, Kerberos, LDAP, SSH...), while
  * most commands never speak HTTP (doc/performance.md).  So no program links
- * it: this file defines the libcurl functions fcm calls, with libcurl's own
- * names and prototypes (<curl/curl.h>), and each forwards to the real one,
- * which the first call loads with dlopen.  Callers are plain libcurl code.
- * A libcurl function not listed here fails the link ("undefined reference
- * to curl_..."): add it to FCM_CURL_FUNCS.  The load also initialises
- * libcurl (curl_global_init, once per program), so callers never do.  If
- * libcurl cannot be loaded or initialised, the program dies with kind
- * "unavailable". */
+ * it: the libcurl functions fcm calls are defined here.  The load also
+ * initialises libcurl (curl_global_init, once per program), so callers
+ * never do. */
 #define CURL_DISABLE_TYPECHECK	/* the macros of curl/typecheck-gcc.h */
 #include <curl/curl.h>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdarg.h>
 
 #include "core/err.h"
+#include "core/lazylib.h"
 
-#define FCM_CURL_SONAME "libcurl.so.4"
-
-/* X(return type, name, parameters, arguments) of every plain function. */
-#define FCM_CURL_FUNCS(X) \
+#define CURL_FUNCS(X) \
 	X(CURL *, curl_easy_init, (void), ()) \
 	X(CURLcode, curl_easy_perform, (CURL *h), (h)) \
 	X(void, curl_easy_cleanup, (CURL *h), (h)) \
@@ -38,44 +29,24 @@
 	X(CURLUcode, curl_url_get, (CURLU *u, CURLUPart what, char **part, unsigned int flags), (u, what, part, flags)) \
 	X(CURLUcode, curl_url_set, (CURLU *u, CURLUPart what, const char *part, unsigned int flags), (u, what, part, flags))
 
+/* The two variadic functions, which the list cannot forward. */
 static struct {
-#define FCM_CURL_PTR(ret, name, params, args) ret (*name) params;
-	FCM_CURL_FUNCS(FCM_CURL_PTR)
-	CURLcode (*curl_easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*curl_easy_getinfo)(CURL *, CURLINFO, ...);
-} real;
+	CURLcode (*setopt)(CURL *, CURLoption, ...);
+	CURLcode (*getinfo)(CURL *, CURLINFO, ...);
+} var;
 
-static pthread_once_t loaded = PTHREAD_ONCE_INIT;
-
-static void *sym(void *lib, const char *name)
+static void loaded(void *lib)
 {
-	void *p = dlsym(lib, name);
-	if (!p)
-		fcm_die(FCM_E_UNAVAILABLE, "%s: no %s", FCM_CURL_SONAME, name);
-	return p;
-}
+	CURLcode (*global_init)(long);
 
-static void load(void)
-{
-	void *lib = dlopen(FCM_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!lib)
-		fcm_die(FCM_E_UNAVAILABLE, "cannot load libcurl: %s", dlerror());
-#define FCM_CURL_SYM(ret, name, params, args) real.name = (ret (*) params)sym(lib, #name);
-	FCM_CURL_FUNCS(FCM_CURL_SYM)
-	real.curl_easy_setopt = (CURLcode (*)(CURL *, CURLoption, ...))sym(lib, "curl_easy_setopt");
-	real.curl_easy_getinfo = (CURLcode (*)(CURL *, CURLINFO, ...))sym(lib, "curl_easy_getinfo");
-	CURLcode (*global_init)(long) = (CURLcode (*)(long))sym(lib, "curl_global_init");
+	var.setopt = (CURLcode (*)(CURL *, CURLoption, ...))fcm_lazylib_sym(lib, "libcurl.so.4", "curl_easy_setopt");
+	var.getinfo = (CURLcode (*)(CURL *, CURLINFO, ...))fcm_lazylib_sym(lib, "libcurl.so.4", "curl_easy_getinfo");
+	global_init = (CURLcode (*)(long))fcm_lazylib_sym(lib, "libcurl.so.4", "curl_global_init");
 	if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fcm_die(FCM_E_UNAVAILABLE, "%s: unable to initialise it", FCM_CURL_SONAME);
+		fcm_die(FCM_E_UNAVAILABLE, "libcurl.so.4: unable to initialise it");
 }
 
-#define FCM_CURL_DEF(ret, name, params, args) \
-	ret name params \
-	{ \
-		pthread_once(&loaded, load); \
-		return real.name args; \
-	}
-FCM_CURL_FUNCS(FCM_CURL_DEF)
+FCM_LAZYLIB("libcurl.so.4", CURL_FUNCS, loaded)
 
 /* The value's type follows from the option's number, as in libcurl's own
  * curl_easy_setopt (CURLOPTTYPE_*): read it as that type, pass it on. */
@@ -84,18 +55,18 @@ CURLcode (curl_easy_setopt)(CURL *h, CURLoption opt, ...)
 	va_list ap;
 	CURLcode rc;
 
-	pthread_once(&loaded, load);
+	lazylib_ensure();
 	va_start(ap, opt);
 	if (opt < CURLOPTTYPE_OBJECTPOINT)
-		rc = real.curl_easy_setopt(h, opt, va_arg(ap, long));
+		rc = var.setopt(h, opt, va_arg(ap, long));
 	else if (opt < CURLOPTTYPE_FUNCTIONPOINT)
-		rc = real.curl_easy_setopt(h, opt, va_arg(ap, void *));
+		rc = var.setopt(h, opt, va_arg(ap, void *));
 	else if (opt < CURLOPTTYPE_OFF_T)
-		rc = real.curl_easy_setopt(h, opt, va_arg(ap, void (*)(void)));
+		rc = var.setopt(h, opt, va_arg(ap, void (*)(void)));
 	else if (opt < CURLOPTTYPE_BLOB)
-		rc = real.curl_easy_setopt(h, opt, va_arg(ap, curl_off_t));
+		rc = var.setopt(h, opt, va_arg(ap, curl_off_t));
 	else
-		rc = real.curl_easy_setopt(h, opt, va_arg(ap, void *));
+		rc = var.setopt(h, opt, va_arg(ap, void *));
 	va_end(ap);
 	return rc;
 }
@@ -106,9 +77,9 @@ CURLcode (curl_easy_getinfo)(CURL *h, CURLINFO info, ...)
 	va_list ap;
 	CURLcode rc;
 
-	pthread_once(&loaded, load);
+	lazylib_ensure();
 	va_start(ap, info);
-	rc = real.curl_easy_getinfo(h, info, va_arg(ap, void *));
+	rc = var.getinfo(h, info, va_arg(ap, void *));
 	va_end(ap);
 	return rc;
 }
