@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -378,8 +377,9 @@ static int destroying(const char *id)
 	return r;
 }
 
-/* TERM, INT, HUP, CHLD and USR1 blocked and readable from the returned signalfd
- * (the set in *set): the one way fcm-fc's long-running modes hear them. */
+/* TERM, INT, HUP, CHLD, USR1 and USR2 blocked and readable from the returned
+ * signalfd (the set in *set): the one way fcm-fc's long-running modes hear
+ * them. */
 static int signals_fd(sigset_t *set)
 {
 	int fd;
@@ -390,6 +390,7 @@ static int signals_fd(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGCHLD);
 	sigaddset(set, SIGUSR1);	/* s6-svc -1: wake an idle-suspended VM */
+	sigaddset(set, SIGUSR2);	/* s6-svc -2: the record's idle setting changed */
 	sigprocmask(SIG_BLOCK, set, NULL);
 	fd = signalfd(-1, set, SFD_CLOEXEC);
 	if (fd < 0)
@@ -682,7 +683,9 @@ static _Noreturn void cmd_vmm(const char *pidfile, char **argv)
 		}
 		if (poll(&p, 1, 200) > 0) {
 			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD) {
+			/* (USR1 and USR2 are s6's letters for fcm-fc run, not the VMM's.) */
+			if (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD &&
+			    si.ssi_signo != SIGUSR1 && si.ssi_signo != SIGUSR2) {
 				pid_t to = vmm > 0 ? vmm : jailer;
 				if (si.ssi_signo == SIGHUP)
 					kill(to, SIGKILL);
@@ -899,7 +902,8 @@ static void clock_step(struct clockset *cs)
 
 static jv op_snapshot(jv req);
 
-/* The record's idle_suspend (seconds; 0: off), read afresh: fcm idle changes it. */
+/* The record's idle_suspend (seconds; 0: off), read afresh: at the start,
+ * and when fcm idle, having changed it, sends SIGUSR2 (s6-svc -2). */
 static long idle_setting(const char *id)
 {
 	jv rec = fcm_vm_load(id);
@@ -907,43 +911,6 @@ static long idle_setting(const char *id)
 
 	jv_free(rec);
 	return s;
-}
-
-/* An inotify descriptor that turns readable when a record of VM id is
- * renamed into place (every write of a record is one: fcm idle's too), so
- * that run reads the idle setting when it changes instead of every few
- * seconds; -1 when there is none (run then reads it every 2 s). */
-static int record_watch(const char *id)
-{
-	char *dir = fcm_path("vms/%s", id);
-	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-
-	if (fd >= 0 && inotify_add_watch(fd, dir, IN_MOVED_TO) < 0) {
-		fcm_warn_sys("unable to watch %s: the idle setting is read every 2 s", dir);
-		close(fd);
-		fd = -1;
-	}
-	free(dir);
-	return fd;
-}
-
-/* Read what the watch of record_watch holds: 1 when the record was among
- * the names (or events were lost), else 0. */
-static int record_changed(int fd)
-{
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n;
-	int hit = 0;
-
-	while ((n = read(fd, buf, sizeof buf)) > 0) {
-		for (char *q = buf; q < buf + n;) {
-			const struct inotify_event *ev = (const struct inotify_event *)q;
-			if ((ev->mask & IN_Q_OVERFLOW) || (ev->len && !strcmp(ev->name, "config.json")))
-				hit = 1;
-			q += sizeof *ev + ev->len;
-		}
-	}
-	return hit;
 }
 
 /* Packets the host has sent to the VM (its tap's tx), or -1. */
@@ -989,7 +956,7 @@ static const char *wait_for_wake(jv rec, int sfd)
 					close(fd);
 					return "fcm resume";
 				}
-				if (si.ssi_signo != SIGCHLD) {
+				if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGUSR2) {
 					fcm_info("stopping while suspended");
 					exit(0);
 				}
@@ -1050,7 +1017,7 @@ static _Noreturn void cmd_run(const char *id)
 	int64_t deadline = 0, next_probe = 0, next_cad = 0, next_idle = 0, last_active = fcm_now_ms();
 	int64_t started = last_active;
 	long long last_tx = -1;
-	int api_failed = 0, restore, rfd;
+	int api_failed = 0, restore;
 	long idle;
 	struct clockset clock = { .active = 0 };
 	long stop_timeout = 30;
@@ -1161,14 +1128,12 @@ static _Noreturn void cmd_run(const char *id)
 			clock_start(&clock, id, ip);
 	}
 
-	rfd = record_watch(id);
 	idle = idle_setting(id);
 	/* The loop sleeps until the next thing due, or a signal: a VM that is
 	 * ready and not set to sleep when idle wakes its fcm-fc for nothing
 	 * (hundreds of VMs on a host: doc/performance.md). */
 	for (;;) {
-		struct pollfd p[3] = { { sfd, POLLIN, 0 }, { clock.active ? clock.c.fd_out : -1, POLLIN, 0 },
-		    { rfd, POLLIN, 0 } };
+		struct pollfd p[2] = { { sfd, POLLIN, 0 }, { clock.active ? clock.c.fd_out : -1, POLLIN, 0 } };
 		int64_t t = fcm_now_ms(), next = INT64_MAX;
 		int timeout;
 
@@ -1196,8 +1161,6 @@ static _Noreturn void cmd_run(const char *id)
 		}
 		/* Scale to zero: no packet to the VM for its idle_suspend. */
 		if (!stopping && t >= next_idle) {
-			if (rfd < 0)
-				idle = idle_setting(id);
 			long long tx = idle > 0 ? tap_tx_packets(fcm_get_str(rec, "tap") ? fcm_get_str(rec, "tap") : "") : -2;
 			if (tx != last_tx || idle <= 0) {
 				last_tx = tx;
@@ -1229,21 +1192,14 @@ static _Noreturn void cmd_run(const char *id)
 			if (!api_failed && next_cad < next)
 				next = next_cad;
 		}
-		if (!stopping && (idle > 0 || rfd < 0) && next_idle < next)
+		if (!stopping && idle > 0 && next_idle < next)
 			next = next_idle;
 		if (notify >= 0 && !stopping && ip && next_probe < next)
 			next = next_probe;
 		t = fcm_now_ms();
 		timeout = next == INT64_MAX ? -1 : next <= t ? 0 : next - t > 60000 ? 60000 : (int)(next - t);
-		if (poll(p, 3, timeout) <= 0)
+		if (poll(p, 2, timeout) <= 0)
 			continue;
-		if (rfd >= 0 && (p[2].revents & POLLIN) && record_changed(rfd)) {
-			long now = idle_setting(id);
-			if (now != idle) {
-				idle = now;
-				next_idle = 0;	/* measured from now on */
-			}
-		}
 		if (clock.active && (p[1].revents & (POLLIN | POLLHUP)))
 			clock_step(&clock);
 		if (!(p[0].revents & POLLIN))
@@ -1253,6 +1209,14 @@ static _Noreturn void cmd_run(const char *id)
 			continue;
 		if (si.ssi_signo == SIGUSR1)
 			continue;	/* a wake-up for a VM that is awake */
+		if (si.ssi_signo == SIGUSR2) {	/* fcm idle changed the setting */
+			long now = idle_setting(id);
+			if (now != idle) {
+				idle = now;
+				next_idle = 0;	/* measured from now on */
+			}
+			continue;
+		}
 		if (si.ssi_signo == SIGCHLD) {
 			int st;
 			pid_t w = waitpid(child, &st, WNOHANG);

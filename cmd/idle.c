@@ -1,8 +1,9 @@
 /* fcm idle — scale to zero: set after how long without a packet a running
  * VM suspends itself (its fcm-fc run does it, and wakes it on the next
  * packet to it; doc/snapshots.md), or turn that off.  The VM's fcm-fc run
- * reads the setting from the record as it goes: no restart. */
+ * reads the setting from the record when told (s6-svc -2): no restart. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cmd/cmd.h"
 #include "core/err.h"
@@ -11,6 +12,7 @@
 #include "vm/expose.h"
 #include "vm/lifecycle.h"
 #include "vm/snapshot.h"
+#include "vm/svc.h"
 #include "vm/vm.h"
 
 static jv check(jv req)
@@ -40,6 +42,12 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	if (lk >= 0)
 		fcm_unlock(lk);
 	jv_free(now);
+	/* Its fcm-fc run reads the setting again on SIGUSR2, which its
+	 * supervisor sends for the letter 2 (s6-svc -2); one that is not
+	 * running reads it when it starts. */
+	char *svc = fcm_vm_svcdir(fcm_get_str(rec, "id"));
+	fcm_svc_send(svc, "2");
+	free(svc);
 	/* Caddy holds requests to a VM that may be asleep (fcm-proxy). */
 	if (fcm_proxy_enabled()) {
 		jv r = fcm_proxy_sync();
