@@ -1337,7 +1337,7 @@ static _Noreturn void cmd_finish(const char *id, const char *code, const char *s
 		char *down = fcm_asprintf("%s/down", svc);
 		fcm_write_atomic(down, "", 0, 0644);
 		free(down);
-		fcm_svc_ctl(svc, "-d");
+		fcm_svc_send(svc, "d");
 		exit(0);
 	}
 	/* Back off: 0, 1, 2, 4 s (s6 adds its own second). */

@@ -296,7 +296,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 		fcm_run(a);
 		char *api = fcm_path("services/api");
 		if (access(api, F_OK) == 0)
-			fcm_svc_ctl(api, "-r");
+			fcm_svc_send(api, "r");
 		free(api);
 		if (fcm_proxy_enabled()) {
 			jv r = fcm_proxy_sync();

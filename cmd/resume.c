@@ -1,6 +1,7 @@
 /* fcm resume — bring a suspended VM back from its snapshot: what `fcm
  * start` does (fcm-fc run loads the snapshot when there is one), for a VM
  * that is suspended, saying how it came back (doc/snapshots.md). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,9 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	if (fcm_svc_status(svc, &st) == 0 && st.supervised && st.pid && st.want_up) {
 		/* Suspended by itself when idle: its fcm-fc run waits for a
 		 * packet, or for this (s6-svc -1: SIGUSR1). */
-		if (fcm_svc_ctl(svc, "-1") != 0)
-			fcm_die(FCM_E_INTERNAL, "unable to tell s6 to wake VM '%s'", fcm_get_str(rec, "name"));
+		if (fcm_svc_send(svc, "1") < 0)
+			fcm_die(FCM_E_INTERNAL, "unable to tell s6 to wake VM '%s': its s6-supervise does not answer (%s)",
+			    fcm_get_str(rec, "name"), strerror(errno));
 		/* fcm-fc run marks it running when woken, and removes the
 		 * snapshot once it is loaded. */
 		long timeout = fcm_boot_timeout() * 10;

@@ -1,7 +1,9 @@
 /* fcm stop — stop a VM gracefully: s6 sends SIGTERM to its fcm-fc, which
  * asks Firecracker for Ctrl-Alt-Del; the guest shuts down and the VMM exits.
  * The `down` file keeps it stopped across daemon restarts. */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd/cmd.h"
 #include "vmreply.h"
@@ -31,8 +33,9 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 	if (fcm_snapshot_remove(id) < 0)
 		fcm_die_sys(FCM_E_INTERNAL, "unable to remove the snapshot of VM '%s'", name);
 	if (fcm_svc_status(svc, &st) == 0 && st.supervised) {
-		if (fcm_svc_ctl(svc, "-d") != 0)
-			fcm_die(FCM_E_INTERNAL, "unable to tell s6 to stop VM '%s'", name);
+		if (fcm_svc_send(svc, "d") < 0)
+			fcm_die(FCM_E_INTERNAL, "unable to tell s6 to stop VM '%s': its s6-supervise does not answer (%s)",
+			    name, strerror(errno));
 		/* fcm-fc waits FCM_STOP_TIMEOUT (30 s) for the guest, s6 60 s. */
 		if (fcm_vm_wait_down(id, 90) < 0)
 			fcm_die(FCM_E_INTERNAL, "VM '%s' did not stop within 90 s", name);

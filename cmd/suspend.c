@@ -3,6 +3,7 @@
  * gets its memory back.  `fcm resume` or `fcm start` brings it back as it
  * was (doc/snapshots.md).  The `down` file keeps it down across daemon
  * restarts, as for fcm stop. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +44,9 @@ static jv run(jv req, jv rec, const struct fcm_principal *who)
 		if (fcm_vm_save(jv_copy(rec)) < 0)
 			fcm_die_sys(FCM_E_INTERNAL, "unable to write the record of VM '%s'", name);
 		/* fcm-fc sees the snapshot and kills the paused VMM at once. */
-		if (fcm_svc_ctl(svc, "-d") != 0)
-			fcm_die(FCM_E_INTERNAL, "unable to tell s6 to stop VM '%s'", name);
+		if (fcm_svc_send(svc, "d") < 0)
+			fcm_die(FCM_E_INTERNAL, "unable to tell s6 to stop VM '%s': its s6-supervise does not answer (%s)",
+			    name, strerror(errno));
 		if (fcm_vm_wait_down(id, 30) < 0)
 			fcm_die(FCM_E_INTERNAL, "the VMM of VM '%s' did not stop within 30 s", name);
 		free(svc);

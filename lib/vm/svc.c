@@ -14,7 +14,6 @@
 #include "core/jsonl.h"
 #include "core/name.h"
 #include "core/paths.h"
-#include "core/run.h"
 #include "vm/domains.h"
 #include "vm/snapshot.h"
 #include "vm/svc.h"
@@ -254,9 +253,3 @@ int fcm_svc_send(const char *svcdir, const char *cmds)
 	return r;
 }
 
-int fcm_svc_ctl(const char *svcdir, const char *opt)
-{
-	char *argv[] = { "s6-svc", (char *)opt, (char *)svcdir, NULL };
-
-	return fcm_run(argv);
-}

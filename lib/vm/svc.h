@@ -54,7 +54,5 @@ int fcm_svc_make(const char *id, int down);
  * "d", ...) as s6-svc does, without its process: 0, or -1 with errno (ENXIO:
  * no s6-supervise listens). */
 int fcm_svc_send(const char *svcdir, const char *cmds);
-/* s6-svc with one option (e.g. "-u", "-d") on a service directory. */
-int fcm_svc_ctl(const char *svcdir, const char *opt);
 
 #endif
