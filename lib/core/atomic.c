@@ -213,15 +213,10 @@ char *fcm_read_file(const char *path, size_t max, size_t *lenp)
 	return read_at(AT_FDCWD, path, max, lenp, 0);
 }
 
-jv fcm_read_json(const char *path)
-{
-	return fcm_read_json_at(AT_FDCWD, path, path);
-}
-
-jv fcm_read_json_at(int dfd, const char *rel, const char *path)
+static jv read_json_at(int dfd, const char *rel, const char *path, int regular)
 {
 	size_t len;
-	char *text = read_at(dfd, rel, 1024 * 1024, &len, 1);
+	char *text = read_at(dfd, rel, 1024 * 1024, &len, regular);
 	jv v;
 
 	if (!text)
@@ -234,4 +229,14 @@ jv fcm_read_json_at(int dfd, const char *rel, const char *path)
 		return jv_invalid_with_msg(jv_string_fmt("%s is not valid JSON", path));
 	}
 	return v;
+}
+
+jv fcm_read_json(const char *path)
+{
+	return read_json_at(AT_FDCWD, path, path, 0);
+}
+
+jv fcm_read_json_at(int dfd, const char *rel, const char *path)
+{
+	return read_json_at(dfd, rel, path, 1);
 }

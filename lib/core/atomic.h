@@ -37,11 +37,14 @@ int fcm_sync_commit(void);
 /* Whole file, at most max bytes, NUL-terminated (malloc'd); NULL with errno
  * (EFBIG when larger than max). */
 char *fcm_read_file(const char *path, size_t max, size_t *len);
-/* A JSON file (a regular one: a short read is its end); jv_invalid_with_msg
- * (errno kept) when missing or bad. */
+/* A JSON file, read to its end; jv_invalid_with_msg (errno kept) when
+ * missing or bad. */
 jv fcm_read_json(const char *path);
-/* The same, rel opened relative to the directory dfd; messages name path
- * (the same file, as the user knows it). */
+/* The same for one of fcm's own regular files (records), rel opened
+ * relative to the directory dfd: a short read is its end, which saves the
+ * read that would return 0 (a pipe or a FIFO given here could be cut
+ * short: files of the user's go through fcm_read_json).  Messages name
+ * path (the same file, as the user knows it). */
 jv fcm_read_json_at(int dfd, const char *rel, const char *path);
 
 #endif

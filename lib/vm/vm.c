@@ -1,6 +1,7 @@
 /* vm.c — VM records on disk. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,8 @@ static jv load(int vms, const char *id)
 	char err[512];
 
 	path = fcm_path("vms/%s/config.json", id);
-	if (vms >= 0)
-		rec = fcm_read_json_at(vms, path + strlen(fcm_root()) + strlen("/vms/"), path);
-	else
-		rec = fcm_read_json(path);
+	rec = vms >= 0 ? fcm_read_json_at(vms, path + strlen(fcm_root()) + strlen("/vms/"), path) :
+	    fcm_read_json_at(AT_FDCWD, path, path);
 	if (jv_is_valid(rec) && jv_get_kind(rec) != JV_KIND_OBJECT) {
 		jv_free(rec);
 		free(path);
