@@ -224,6 +224,38 @@ vmm_pids() { pgrep -f "$FCM_ROOT/vms/$1/disk.img" || true; }
 	[ "$(in_ns "$NS" ip -o link show | grep -o 'tap_[a-z0-9]*' | sort)" = "$before_taps" ]
 }
 
+@test "a VMM that keeps dying: restarted with a back-off, then after 5 crashes in 60 s the VM is failed and stays down; fcm start tries again" {
+	printf '#!/bin/sh\necho "firecracker: broken on purpose" >&2\nexit 1\n' > "$BATS_FILE_TMPDIR/fc.broken"
+	chmod +x "$BATS_FILE_TMPDIR/fc.broken"
+	ln -sf "$BATS_FILE_TMPDIR/fc.broken" "$BATS_FILE_TMPDIR/fc"
+	run fcmns create --name life-crashy --no-wait --no-dotfile --json
+	assert_success
+	id=$(echo "$output" | jq -r .id)
+	for i in $(seq 60); do [ "$(vm_field life-crashy state)" = failed ] && break; sleep 1; done
+	state=$(vm_field life-crashy state)
+	# The VMM mended at once, whatever follows: the next tests need it.
+	ln -sf "$FCM_SRC/test/firecracker/firecracker" "$BATS_FILE_TMPDIR/fc"
+	log=$FCM_ROOT/vms/$id/log/current
+	[ "$state" = failed ] || { tail -20 "$log" >&2; false; }
+	# its supervisor brought it down, and it stays down: no sixth start;
+	# the log says why (finish's lines too)
+	[ -e "$FCM_ROOT/vms/$id/service/down" ]
+	run s6-svstat -o up,wantedup "$FCM_ROOT/vms/$id/service"
+	assert_output "false false"
+	grep -q 'giving up after 5 crashes in 60 s' "$log"
+	sleep 3
+	[ "$(grep -c 'VMM died' "$log")" -eq 5 ]
+	# fcm start clears that and tries again
+	run fcmns start life-crashy --no-wait --json
+	assert_success
+	run s6-svstat -o wantedup "$FCM_ROOT/vms/$id/service"
+	assert_output true
+	[ ! -e "$FCM_ROOT/vms/$id/service/down" ]
+	[ "$(vm_field life-crashy state)" != failed ]
+	run fcmns destroy life-crashy
+	assert_success
+}
+
 @test "a missing kernel: one clear line, nothing left" {
 	before_vms=$(ls "$FCM_ROOT/vms")
 	img=$(readlink -f "$FCM_ROOT/images/default")

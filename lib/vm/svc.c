@@ -206,7 +206,7 @@ int fcm_svc_make(const char *id, int down)
 	    "FCM_ROOT=%s\nexport FCM_ROOT\nexec 2>&1\nexec %s run %s\n",
 	    id, fcm_root(), fc, id);
 	char *finish = fcm_asprintf(
-	    "#!/bin/sh\nFCM_ROOT=%s\nexport FCM_ROOT\nexec %s finish %s \"$@\"\n",
+	    "#!/bin/sh\nFCM_ROOT=%s\nexport FCM_ROOT\nexec 2>&1\nexec %s finish %s \"$@\"\n",
 	    fcm_root(), fc, id);
 	char *logrun = fcm_asprintf(
 	    "#!/bin/sh\nexec s6-log -b n10 s1000000 T %s\n", vmlog);
