@@ -245,6 +245,9 @@ vmm_pids() { pgrep -f "$FCM_ROOT/vms/$1/disk.img" || true; }
 	grep -q 'giving up after 5 crashes in 60 s' "$log"
 	sleep 3
 	[ "$(grep -c 'VMM died' "$log")" -eq 5 ]
+	# backing off 0, 1, 2 and 4 s between them (s6 adds a second each)
+	span=$(awk 'NR == 1 { a = $1 } END { print $1 - a }' "$FCM_ROOT/vms/$id/crashes")
+	[ "$span" -ge 7 ] || { cat "$FCM_ROOT/vms/$id/crashes" >&2; false; }
 	# fcm start clears that and tries again
 	run fcmns start life-crashy --no-wait --json
 	assert_success
