@@ -7,6 +7,7 @@
 #include "cmd/cmd.h"
 #include "core/err.h"
 #include "core/jsonl.h"
+#include "core/paths.h"
 #include "core/stateformat.h"
 #include "vm/lifecycle.h"
 #include "vm/repair.h"
@@ -37,6 +38,7 @@ static jv run(jv req, jv none, const struct fcm_principal *who)
 	}
 	jv_free(failed);
 	jv reply = jv_object_set(fcm_ok(), jv_string("checked"), jv_object_get(jv_copy(r), jv_string("checked")));
+	reply = jv_object_set(reply, jv_string("swept"), jv_object_get(jv_copy(r), jv_string("swept")));
 	reply = jv_object_set(reply, jv_string("fixed"), jv_object_get(r, jv_string("fixed")));
 	if (was < FCM_STATE_FORMAT)
 		reply = jv_object_set(reply, jv_string("migrated_from"), jv_number(was));
@@ -53,7 +55,13 @@ static void print(jv reply, jv req)
 		printf("Migrated the state from format %d to %d.\n", (int)jv_number_value(from), FCM_STATE_FORMAT);
 	jv_free(from);
 	printf("Checked %d VM director%s.\n", (int)jv_number_value(n), jv_number_value(n) == 1 ? "y" : "ies");
-	if (jv_array_length(jv_copy(fixed)) == 0)
+	jv swept = jv_object_get(jv_copy(reply), jv_string("swept"));
+	int nswept = jv_get_kind(swept) == JV_KIND_NUMBER ? (int)jv_number_value(swept) : 0;
+	jv_free(swept);
+	if (nswept > 0)
+		printf("Removed %d leftover%s of killed disk template builds from %s/cache.\n", nswept,
+		    nswept == 1 ? "" : "s", fcm_root());
+	if (jv_array_length(jv_copy(fixed)) == 0 && nswept == 0)
 		printf("Nothing to repair.\n");
 	jv_array_foreach(fixed, i, f) {
 		const char *name = fcm_get_str(f, "name");

@@ -144,7 +144,7 @@ routes_safe() {
 	run ip -n "$NS" link show "tap_$c"
 	assert_failure
 	run nsfcm doctor --json
-	assert_output '{"ok":true,"checked":1,"fixed":[]}'
+	assert_output '{"ok":true,"checked":1,"swept":0,"fixed":[]}'
 }
 
 @test "a create still running is left alone by fcm doctor" {
@@ -161,7 +161,7 @@ f = open(sys.argv[1], "a"); fcntl.lockf(f, fcntl.LOCK_EX); print("locked", flush
 	run nsfcm doctor --json
 	kill "$lp"
 	assert_success
-	assert_output '{"ok":true,"checked":1,"fixed":[]}'
+	assert_output '{"ok":true,"checked":1,"swept":0,"fixed":[]}'
 	[ -f "$FCM_ROOT/vms/$id/config.json" ]
 }
 

@@ -90,6 +90,29 @@ de_stat() { debugfs -R "stat $2" "$1" 2>/dev/null; }
 	[ "$(awk '{ print length }' "$k")" = "$(awk '{ print length }' "$BATS_TEST_TMPDIR/ref")" ]
 }
 
+@test "what a killed template build left in cache/ goes: the next build sweeps it, and so does fcm doctor" {
+	add_image
+	# a build killed part-way: its seed directory and its file system
+	mkdir -p "$FCM_ROOT/cache/.seed.AbC123/upper/etc"
+	truncate -s 2G "$FCM_ROOT/cache/.ext4.XyZ789"
+	fcm-disk create id=aaaa1111 name=one >/dev/null
+	run ls -A "$FCM_ROOT/cache"
+	assert_output --regexp '^\.lock
+ext4-2147483648-[0-9.]+\.img$'
+	# with the template made, no build runs: fcm doctor sweeps (as the
+	# daemon's start does)
+	mkdir "$FCM_ROOT/cache/.seed.Left01"
+	truncate -s 1M "$FCM_ROOT/cache/.ext4.Left02"
+	run script -qec "fcm doctor" /dev/null
+	assert_success
+	assert_output --partial "Removed 2 leftovers of killed disk template builds from $FCM_ROOT/cache."
+	run ls -A "$FCM_ROOT/cache"
+	assert_output --regexp '^\.lock
+ext4-2147483648-[0-9.]+\.img$'
+	run fcm doctor --json
+	[ "$(echo "$output" | jq .swept)" = 0 ]
+}
+
 @test "create takes sizes 512M, 10G, 1T and a byte count" {
 	add_image
 	fcm-disk create id=aaaa0001 size=512M | jq -e '.size == 536870912'

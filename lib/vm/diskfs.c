@@ -1,4 +1,5 @@
 /* diskfs.c — the file system of a new VM disk (diskfs.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "core/atomic.h"
 #include "core/err.h"
+#include "core/lock.h"
 #include "core/paths.h"
 #include "core/rmtree.h"
 #include "core/sysprog.h"
@@ -36,18 +38,60 @@ static char *template_path(unsigned long long bytes)
 	return fcm_path("cache/ext4-%llu-%s.img", bytes, ver);
 }
 
+/* Remove what builds killed part-way left in dir (cache/): their seed
+ * directories and file systems, ".seed.*" and ".ext4.*".  The caller holds
+ * the cache's lock, under which every build runs: none is in progress. */
+static int sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, ".seed.", 6) && strncmp(e->d_name, ".ext4.", 6))
+			continue;
+		char *p = fcm_asprintf("%s/%s", dir, e->d_name);
+		if (fcm_rm_tree(p) == 0)
+			n++;
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+int fcm_diskfs_sweep(void)
+{
+	char *dir = fcm_path("cache");
+	int lk, n = 0;
+
+	if (access(dir, F_OK) == 0 && (lk = fcm_lock_dir("cache", 0700)) >= 0) {
+		n = sweep(dir);
+		fcm_unlock(lk);
+	}
+	free(dir);
+	return n;
+}
+
 /* Make the empty file system of bytes at tpl: mkfs.ext4 -d of a directory
- * holding fcm_disk_dirs, beside it, then renamed into place (two creates
- * making it at once each rename a whole one).  0, or -1 with why. */
+ * holding fcm_disk_dirs, beside it, then renamed into place.  Under the
+ * cache's lock: one build at a time (a create that waited for another's
+ * finds it made), and what a killed one left is swept first.  0, or -1
+ * with why. */
 static int make_template(const char *tpl, unsigned long long bytes, char *why, size_t whylen)
 {
 	char *dir = fcm_path("cache"), *seed = fcm_path("cache/.seed.XXXXXX");
 	char *tmp = fcm_path("cache/.ext4.XXXXXX"), *p;
 	char reason[1100];
-	int fd = -1, r = -1, made_seed = 0;
+	int fd = -1, r = -1, made_seed = 0, lk = -1;
 
-	if (fcm_mkdirs(dir, 0700) < 0) {
-		snprintf(why, whylen, "unable to create %s: %s", dir, strerror(errno));
+	if ((lk = fcm_lock_dir("cache", 0700)) < 0) {
+		snprintf(why, whylen, "unable to lock %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	sweep(dir);
+	if (access(tpl, F_OK) == 0) {
+		r = 0;
 		goto out;
 	}
 	if (!mkdtemp(seed)) {
@@ -98,6 +142,8 @@ out:
 		unlink(tmp);
 	if (made_seed)
 		fcm_rm_tree(seed);
+	if (lk >= 0)
+		fcm_unlock(lk);
 	free(dir);
 	free(seed);
 	free(tmp);

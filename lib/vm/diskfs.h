@@ -34,5 +34,9 @@ struct fcm_disk_file {
  * (the file's content is then undefined: the caller removes it). */
 int fcm_diskfs_make(int fd, const char *path, unsigned long long bytes,
     const struct fcm_disk_file *files, size_t nfiles, char *why, size_t whylen);
+/* Remove what template builds killed part-way left in $FCM_ROOT/cache
+ * (fcm daemon's and fcm doctor's repair; every build sweeps first too).
+ * The number of leftovers removed. */
+int fcm_diskfs_sweep(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include "core/lock.h"
 #include "core/name.h"
 #include "core/paths.h"
+#include "vm/diskfs.h"
 #include "vm/jail.h"
 #include "vm/lifecycle.h"
 #include "vm/repair.h"
@@ -88,6 +89,7 @@ jv fcm_vm_repair(unsigned flags)
 	fcm_unlock(lk);
 	free(dir);
 	r = jv_object_set(jv_object(), jv_string("checked"), jv_number(checked));
+	r = jv_object_set(r, jv_string("swept"), jv_number(fcm_diskfs_sweep()));
 	r = jv_object_set(r, jv_string("fixed"), fixed);
 	return jv_object_set(r, jv_string("failed"), failed);
 }

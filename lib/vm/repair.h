@@ -8,14 +8,15 @@
  *   - "creating" whose create is gone (its lock vms/<id>/.busy is free,
  *     lib/vm/lifecycle.h): taken apart; one still being made is left alone.
  * Taking apart is fcm_vm_teardown_ex, whose order never leaves a route to a
- * freed address. */
+ * freed address.  What killed builds of a disk template left in cache/ is
+ * removed too (fcm_diskfs_sweep). */
 #ifndef FCM_REPAIR_H
 #define FCM_REPAIR_H
 
 #include <jv.h>
 
 /* Check and repair; flags as fcm_vm_teardown_ex's.  Returns
- *   {"checked":N,"fixed":[{"id","name","was","done"}...],
+ *   {"checked":N,"swept":N,"fixed":[{"id","name","was","done"}...],
  *    "failed":[{"id","name","was","error"}...]}
  * ("was": "no record", "creating", "destroying"). */
 jv fcm_vm_repair(unsigned flags);
