@@ -1025,6 +1025,16 @@ static _Noreturn void cmd_run(const char *id)
 	sigset_t set;
 	pid_t child;
 
+	/* s6 hands us the readiness pipe as fd 3 (notification-fd): taken
+	 * before any descriptor is made, which would be 3 where there is none
+	 * (run again after a wake-up, its readiness long reported). */
+	if (fcntl(3, F_GETFD) >= 0) {
+		notify = 3;
+		fcntl(notify, F_SETFD, FD_CLOEXEC);
+	}
+	/* Then the signals: s6's letters (fcm idle's 2, fcm resume's 1) may
+	 * come at any moment, and unheld they would end this process. */
+	sfd = signals_fd(&set);
 	fcm_set_instance(id);
 	if (e && *e)
 		stop_timeout = strtol(e, NULL, 10) > 0 ? strtol(e, NULL, 10) : 30;
@@ -1047,13 +1057,7 @@ static _Noreturn void cmd_run(const char *id)
 			fcm_die(FCM_E_INTERNAL, "%s", err);
 	}
 	record_confined(id, jailer != NULL);
-	/* s6 hands us the readiness pipe as fd 3 (notification-fd). */
-	if (fcntl(3, F_GETFD) >= 0) {
-		notify = 3;
-		fcntl(notify, F_SETFD, FD_CLOEXEC);
-	}
 
-	sfd = signals_fd(&set);
 	/* Suspended when idle, and run again (daemon restart, host reboot):
 	 * wait, as before, for a packet to it. */
 	if (restore && fcm_get_str(rec, "state") && !strcmp(fcm_get_str(rec, "state"), "suspended") &&
