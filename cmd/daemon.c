@@ -162,8 +162,8 @@ static void repair(int starting)
 	jv fixed = jv_object_get(jv_copy(r), jv_string("fixed")), failed = jv_object_get(jv_copy(r), jv_string("failed"));
 	jv swept = jv_object_get(r, jv_string("swept"));
 	if (jv_get_kind(swept) == JV_KIND_NUMBER && jv_number_value(swept) > 0)
-		fprintf(stderr, "fcm-daemon: removed %d leftovers of killed disk template builds from %s/cache\n",
-		    (int)jv_number_value(swept), fcm_root());
+		fprintf(stderr, "fcm-daemon: removed %d leftover%s of killed disk template builds from %s/cache\n",
+		    (int)jv_number_value(swept), jv_number_value(swept) == 1 ? "" : "s", fcm_root());
 	jv_free(swept);
 	jv_array_foreach(fixed, i, f) {
 		fprintf(stderr, "fcm-daemon: repaired VM %s: it was %s; removed\n", fcm_get_str(f, "id"), fcm_get_str(f, "was"));
