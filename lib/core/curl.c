@@ -13,6 +13,8 @@
 #include "core/err.h"
 #include "core/lazylib.h"
 
+#define CURL_SONAME "libcurl.so.4"
+
 #define CURL_FUNCS(X) \
 	X(CURL *, curl_easy_init, (void), ()) \
 	X(CURLcode, curl_easy_perform, (CURL *h), (h)) \
@@ -39,14 +41,14 @@ static void loaded(void *lib)
 {
 	CURLcode (*global_init)(long);
 
-	var.setopt = (CURLcode (*)(CURL *, CURLoption, ...))fcm_lazylib_sym(lib, "libcurl.so.4", "curl_easy_setopt");
-	var.getinfo = (CURLcode (*)(CURL *, CURLINFO, ...))fcm_lazylib_sym(lib, "libcurl.so.4", "curl_easy_getinfo");
-	global_init = (CURLcode (*)(long))fcm_lazylib_sym(lib, "libcurl.so.4", "curl_global_init");
+	var.setopt = (CURLcode (*)(CURL *, CURLoption, ...))fcm_lazylib_sym(lib, CURL_SONAME, "curl_easy_setopt");
+	var.getinfo = (CURLcode (*)(CURL *, CURLINFO, ...))fcm_lazylib_sym(lib, CURL_SONAME, "curl_easy_getinfo");
+	global_init = (CURLcode (*)(long))fcm_lazylib_sym(lib, CURL_SONAME, "curl_global_init");
 	if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fcm_die(FCM_E_UNAVAILABLE, "libcurl.so.4: unable to initialise it");
+		fcm_die(FCM_E_UNAVAILABLE, "%s: unable to initialise it", CURL_SONAME);
 }
 
-FCM_LAZYLIB("libcurl.so.4", CURL_FUNCS, loaded)
+FCM_LAZYLIB(CURL_SONAME, CURL_FUNCS, loaded)
 
 /* The value's type follows from the option's number, as in libcurl's own
  * curl_easy_setopt (CURLOPTTYPE_*): read it as that type, pass it on. */
